@@ -1,0 +1,210 @@
+//! Read/write access to the scope (the CMS directory) through POSIX ACLs: an access entry on
+//! everything under it and a default entry on its directories, so new files stay reachable.
+//! The files keep their owners; nothing outside the scope is touched.
+
+use super::{Checks, Context, Step, require_tools};
+use crate::input::AccountName;
+use crate::shell::Script;
+use serde::{Deserialize, Serialize};
+
+/// An awk program over `getfacl -R -p -n -E` output that rewrites, for `setfacl --restore`,
+/// every file whose ACL kept a mask or a default ACL but no named entry once the grant's
+/// entries are gone: the mask is dropped with the group entry reduced to what the mask let it
+/// do, and a default ACL without named entries is removed. Files keep exactly the
+/// permissions they had in effect; files without ACLs before the grant end without any.
+/// Files with named entries of their own keep them (their mask is recalculated).
+const NORMALIZE: &str = r##"
+function and3(a, b,    i, r, x, y) {
+  r = ""
+  for (i = 1; i <= 3; i++) { x = substr(a, i, 1); y = substr(b, i, 1); r = r ((x == y) ? x : "-") }
+  return r
+}
+function flush(    i) {
+  if (file == "") return
+  if ((mask != "" && !named) || (def != "" && !dnamed) || (named && mask != "")) {
+    print "# file: " file
+    print "user::" u
+    print "group::" ((mask != "" && !named) ? and3(g, mask) : g)
+    for (i = 1; i <= n; i++) print ents[i]
+    print "other::" o
+    if (def != "" && dnamed) printf "%s", def
+    print ""
+  }
+  file = ""
+}
+/^# file: / { flush(); file = substr($0, 9); u = g = o = mask = def = ""; named = dnamed = 0; n = 0; next }
+/^#/ || /^$/ { next }
+/^user::/ { u = substr($0, 7); next }
+/^group::/ { g = substr($0, 8); next }
+/^other::/ { o = substr($0, 8); next }
+/^mask::/ { mask = substr($0, 7); next }
+/^(user|group):[^:]+:/ { named = 1; ents[++n] = $0; next }
+/^default:mask::/ { next }
+/^default:(user|group):[^:]+:/ { dnamed = 1 }
+/^default:/ { def = def $0 "\n"; next }
+END { flush() }
+"##;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acl {
+    pub account: AccountName,
+    /// The resolved scope directory.
+    pub scope: String,
+    /// `setfacl` permissions, `rwX` (read, write, and execute on directories).
+    pub permissions: String,
+}
+
+impl Step for Acl {
+    fn describe(&self) -> String {
+        format!(
+            "ACL `{}` for `{}` on everything under {} (and the default for new files)",
+            self.permissions, self.account, self.scope
+        )
+    }
+
+    fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        require_tools(
+            s,
+            checks,
+            &[
+                ("setfacl", "acl"),
+                ("getfacl", "acl"),
+                ("find", "findutils"),
+            ],
+        );
+        let id = checks.add(
+            "scope",
+            format!("scope `{}` is an existing directory", self.scope),
+        );
+        s.cmd("hv_expect {} test -d {}", &[&id, &self.scope]);
+        // The engine refuses scopes that resolve into system directories.
+        s.cmd(
+            "hv_fact scope_resolved \"$(readlink -f -- {})\"",
+            &[&self.scope],
+        );
+    }
+
+    fn apply(&self, _ctx: &Context, s: &mut Script) {
+        let name = self.account.as_str();
+        let entry = format!("u:{name}:{}", self.permissions);
+        let default_entry = format!("d:u:{name}:{}", self.permissions);
+        s.cmd("setfacl -R -P -m {} -- {}", &[&entry, &self.scope]);
+        s.cmd(
+            "find {} -type d -exec setfacl -m {} -- {{}} +",
+            &[&self.scope, &default_entry],
+        );
+    }
+
+    fn undo(&self, _ctx: &Context, s: &mut Script) {
+        let scope = self.scope.as_str();
+        s.cmd("if [ -n \"$hv_uid\" ] && [ -d {} ]; then", &[scope]);
+        // `-n`: keep the masks as they were during the window, so NORMALIZE can tell what
+        // the group could effectively do.
+        s.cmd("  setfacl -R -P -n -x \"u:$hv_uid\" -- {}", &[scope]);
+        s.cmd(
+            "  find {} -type d -exec setfacl -n -x \"d:u:$hv_uid\" -- {{}} +",
+            &[scope],
+        );
+        s.cmd(
+            "  getfacl -R -P -p -n -E -- {} 2>/dev/null | awk {} | setfacl --restore=-",
+            &[scope, NORMALIZE],
+        );
+        // Files the account created or took over go to the scope's owner, and are listed.
+        s.cmd(
+            "  find {} -xdev \\( -uid \"$hv_uid\" -o -gid \"${hv_gid:-$hv_uid}\" \\) -print | while IFS= read -r hv_f; do hv_note reassigned \"$hv_f\"; done",
+            &[scope],
+        );
+        s.cmd(
+            "  find {} -xdev -uid \"$hv_uid\" -exec chown -h --reference={} -- {{}} +",
+            &[scope, scope],
+        );
+        s.cmd(
+            "  find {} -xdev -gid \"${hv_gid:-$hv_uid}\" -exec chgrp -h --reference={} -- {{}} +",
+            &[scope, scope],
+        );
+        s.raw("fi");
+    }
+
+    fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        let id = checks.add("writable", format!("`{name}` can write in {}", self.scope));
+        s.cmd(
+            "hv_expect {} runuser -u {} -- test -w {} -a -x {}",
+            &[&id, name, &self.scope, &self.scope],
+        );
+        let id = checks.add(
+            "default",
+            format!("new files in {} get an entry for `{name}`", self.scope),
+        );
+        s.cmd(
+            "getfacl -p -- {} 2>/dev/null | grep -q {} && hv_ok {} || hv_fail {}",
+            &[&self.scope, &format!("^default:user:{name}:"), &id, &id],
+        );
+    }
+
+    fn verify_absent(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let scope = self.scope.as_str();
+        let id = checks.add(
+            "entries",
+            format!("no ACL entry for the grant's uid under {scope}"),
+        );
+        s.cmd("if [ -n \"$hv_uid\" ]; then", &[]);
+        s.cmd(
+            "  getfacl -R -P -p -n -- {} 2>/dev/null | awk -v u=\"$hv_uid\" '/^# file: /{f=substr($0,9)} $0 ~ \"^(default:)?user:\" u \":\" {print f}' | sort -u | hv_report {}",
+            &[scope, &id],
+        );
+        s.cmd("else hv_ok {}; fi", &[&id]);
+        let id = checks.add(
+            "owned",
+            format!("no file under {scope} is owned by the grant's uid or group"),
+        );
+        s.cmd(
+            "if [ -n \"$hv_uid\" ]; then find {} -xdev \\( -uid \"$hv_uid\" -o -gid \"${hv_gid:-$hv_uid}\" \\) -print | hv_report {}; else hv_ok {}; fi",
+            &[scope, &id, &id],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NORMALIZE;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    fn normalize(getfacl: &str) -> String {
+        let mut child = Command::new("awk")
+            .arg(NORMALIZE)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run awk");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(getfacl.as_bytes())
+            .expect("write");
+        String::from_utf8(child.wait_with_output().expect("awk output").stdout).expect("utf-8")
+    }
+
+    #[test]
+    fn masks_and_empty_default_acls_are_removed_keeping_effective_permissions() {
+        let input = "# file: /s/new.php\n# owner: 0\n# group: 0\nuser::rw-\ngroup::r-x\nmask::rw-\nother::r--\n\n\
+                     # file: /s\nuser::rwx\ngroup::r-x\nmask::rwx\nother::r-x\ndefault:user::rwx\ndefault:group::r-x\ndefault:mask::rwx\ndefault:other::r-x\n\n\
+                     # file: /s/plain\nuser::rw-\ngroup::r--\nother::r--\n\n\
+                     # file: /s/theirs\nuser::rw-\ngroup::r--\ngroup:5555:rwx\nmask::rwx\nother::r--\n\n";
+        let expected = "# file: /s/new.php\nuser::rw-\ngroup::r--\nother::r--\n\n\
+                        # file: /s\nuser::rwx\ngroup::r-x\nother::r-x\n\n\
+                        # file: /s/theirs\nuser::rw-\ngroup::r--\ngroup:5555:rwx\nother::r--\n\n";
+        assert_eq!(normalize(input), expected);
+    }
+
+    #[test]
+    fn default_acls_with_named_entries_of_their_own_stay() {
+        let input = "# file: /s\nuser::rwx\ngroup::r-x\ngroup:5555:rwx\nmask::rwx\nother::r-x\ndefault:user::rwx\ndefault:group:5555:rwx\ndefault:mask::rwx\ndefault:other::r-x\n\n";
+        let out = normalize(input);
+        assert!(out.contains("default:group:5555:rwx\n"), "{out}");
+        assert!(!out.contains("mask"), "{out}");
+    }
+}

@@ -1,0 +1,148 @@
+//! Actions: typed operations a playbook composes. Each one knows how to check the host before
+//! changing it (`preflight`), change it (`apply`), take the change back (`undo`, idempotent:
+//! "already gone" is success), and verify both (`verify_present`, `verify_absent`).
+//!
+//! Actions do not talk to the host themselves: each contributes shell text to the one script
+//! the engine sends per phase, so a whole provision is a couple of remote executions. The
+//! record stores every applied action with its parameters, so teardown works from the record
+//! alone even if the playbook changed since.
+
+mod acl;
+mod password;
+mod user;
+
+pub use acl::Acl;
+pub use password::Password;
+pub use user::User;
+
+use crate::record::GrantId;
+use crate::shell::Script;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What every action knows about the grant it belongs to when it builds script text.
+pub struct Context<'a> {
+    pub grant: &'a GrantId,
+    /// Values learned on the host (`uid`, `gid`, …), as recorded.
+    pub facts: &'a BTreeMap<String, String>,
+    /// The temporary account's password; only while provisioning, never recorded.
+    pub password: Option<&'a crate::secret::Secret>,
+}
+
+/// A check the host answers with `check ok|fail ID`; the description says what passing means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckSpec {
+    pub id: String,
+    pub description: String,
+}
+
+/// Collects the checks of one script, giving each a unique id.
+#[derive(Debug, Default)]
+pub struct Checks {
+    specs: Vec<CheckSpec>,
+    action: usize,
+}
+
+impl Checks {
+    /// Following checks belong to action `index` (used in their ids).
+    pub fn for_action(&mut self, index: usize) {
+        self.action = index;
+    }
+
+    /// Register a check and return its id for the script.
+    pub fn add(&mut self, key: &str, description: impl Into<String>) -> String {
+        let id = format!("{}.{}", self.action, key);
+        self.specs.push(CheckSpec {
+            id: id.clone(),
+            description: description.into(),
+        });
+        id
+    }
+
+    pub fn specs(&self) -> &[CheckSpec] {
+        &self.specs
+    }
+}
+
+/// The operations every action kind implements.
+pub trait Step {
+    /// One line for humans: what this action gives or changes.
+    fn describe(&self) -> String;
+    /// Checks that change nothing; a failing check stops provision before any change.
+    fn preflight(&self, ctx: &Context, s: &mut Script, checks: &mut Checks);
+    /// Shell text run under `set -e`; may print `fact KEY VALUE` lines for the record.
+    fn apply(&self, ctx: &Context, s: &mut Script);
+    /// Top-level shell text run first at teardown (defines variables later steps use).
+    fn prepare_teardown(&self, _ctx: &Context, _s: &mut Script) {}
+    /// Shell text run under `set -e` at teardown before any undo: cut off entry, end sessions.
+    fn cut_off(&self, _ctx: &Context, _s: &mut Script) {}
+    /// Shell text run under `set -e`; must succeed when the change is already gone.
+    fn undo(&self, ctx: &Context, s: &mut Script);
+    fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks);
+    fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks);
+}
+
+/// Every action kind, as stored in playbooks (kind only) and records (with parameters).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Action {
+    User(User),
+    Password(Password),
+    Acl(Acl),
+}
+
+impl Action {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::User(_) => "user",
+            Action::Password(_) => "password",
+            Action::Acl(_) => "acl",
+        }
+    }
+
+    fn step(&self) -> &dyn Step {
+        match self {
+            Action::User(a) => a,
+            Action::Password(a) => a,
+            Action::Acl(a) => a,
+        }
+    }
+}
+
+impl Step for Action {
+    fn describe(&self) -> String {
+        self.step().describe()
+    }
+    fn preflight(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        self.step().preflight(ctx, s, checks);
+    }
+    fn apply(&self, ctx: &Context, s: &mut Script) {
+        self.step().apply(ctx, s);
+    }
+    fn prepare_teardown(&self, ctx: &Context, s: &mut Script) {
+        self.step().prepare_teardown(ctx, s);
+    }
+    fn cut_off(&self, ctx: &Context, s: &mut Script) {
+        self.step().cut_off(ctx, s);
+    }
+    fn undo(&self, ctx: &Context, s: &mut Script) {
+        self.step().undo(ctx, s);
+    }
+    fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        self.step().verify_present(ctx, s, checks);
+    }
+    fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        self.step().verify_absent(ctx, s, checks);
+    }
+}
+
+/// Preflight check that each tool is on the host, naming the Debian package that has it.
+fn require_tools(s: &mut Script, checks: &mut Checks, tools: &[(&'static str, &'static str)]) {
+    for (tool, package) in tools {
+        let id = checks.add(
+            &format!("tool-{tool}"),
+            format!("`{tool}` is installed (Debian package `{package}`)"),
+        );
+        s.cmd("hv_expect {} command -v {}", &[&id, tool]);
+    }
+}

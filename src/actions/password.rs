@@ -1,0 +1,60 @@
+//! The temporary account's random password, set through `chpasswd` on stdin.
+
+use super::{Checks, Context, Step, require_tools};
+use crate::input::AccountName;
+use crate::secret::Secret;
+use crate::shell::Script;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Password {
+    pub account: AccountName,
+}
+
+impl Step for Password {
+    fn describe(&self) -> String {
+        format!(
+            "a random password for `{}` (shown once, never stored)",
+            self.account
+        )
+    }
+
+    fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        require_tools(s, checks, &[("chpasswd", "passwd"), ("passwd", "passwd")]);
+    }
+
+    fn apply(&self, ctx: &Context, s: &mut Script) {
+        match ctx.password {
+            Some(password) => {
+                // `chpasswd` reads `name:password`; the here-document keeps it out of argv.
+                let line = Secret::new(format!("{}:{}", self.account, password.expose()));
+                s.with_secret_stdin("chpasswd", &[], &line);
+            }
+            None => {
+                s.raw("echo 'no password to set (internal error)' >&2; exit 1");
+            }
+        }
+    }
+
+    fn undo(&self, _ctx: &Context, s: &mut Script) {
+        // Lock the password if the account is still there; the user action deletes it.
+        s.cmd(
+            "if [ -n \"$hv_ours\" ] && getent passwd {} >/dev/null; then usermod --lock -- {} >/dev/null; fi",
+            &[self.account.as_str(), self.account.as_str()],
+        );
+    }
+
+    fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        let id = checks.add("usable", format!("`{name}` has a usable password"));
+        s.cmd(
+            "hv_expect {} test \"$(passwd -S -- {} | cut -d' ' -f2)\" = P",
+            &[&id, name],
+        );
+    }
+
+    fn verify_absent(&self, _ctx: &Context, _s: &mut Script, _checks: &mut Checks) {
+        // The password lives in the account's shadow entry, verified absent by the user action.
+    }
+}

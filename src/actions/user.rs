@@ -1,0 +1,210 @@
+//! The temporary account: created with its own new home, marked as the grant's own in its
+//! comment field, expiring on the host at the TTL (whole days), its login starting in the scope.
+
+use super::{Checks, Context, Step, require_tools};
+use crate::input::AccountName;
+use crate::shell::{Script, quote};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub account: AccountName,
+    /// Always a new directory under /home that did not exist before.
+    pub home: String,
+    pub shell: String,
+    /// `YYYY-MM-DD`: the first day the host refuses the account (`useradd --expiredate`).
+    pub expire_date: String,
+    /// Where an interactive login starts (the scope), if any.
+    pub login_dir: Option<String>,
+}
+
+impl User {
+    /// The comment (GECOS) that marks the account as this grant's: teardown deletes an
+    /// account only when it carries this mark, never an account it did not create.
+    fn mark(ctx: &Context) -> String {
+        format!("handover grant {}", ctx.grant)
+    }
+}
+
+impl Step for User {
+    fn describe(&self) -> String {
+        format!(
+            "account `{}` with home {} and shell {}, disabled by the host from {}",
+            self.account, self.home, self.shell, self.expire_date
+        )
+    }
+
+    fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        require_tools(
+            s,
+            checks,
+            &[
+                ("useradd", "passwd"),
+                ("usermod", "passwd"),
+                ("userdel", "passwd"),
+                ("getent", "libc-bin"),
+                ("pkill", "procps"),
+                ("pgrep", "procps"),
+                ("runuser", "util-linux"),
+            ],
+        );
+        let name = self.account.as_str();
+        let id = checks.add(
+            "absent",
+            format!("no account named `{name}` exists yet (choose another --account)"),
+        );
+        s.cmd("hv_refute {} getent passwd {}", &[&id, name]);
+        let id = checks.add(
+            "group-absent",
+            format!("no group named `{name}` exists yet (choose another --account)"),
+        );
+        s.cmd("hv_refute {} getent group {}", &[&id, name]);
+        let id = checks.add(
+            "home-absent",
+            format!(
+                "`{}` does not exist yet (the account gets a new home of its own)",
+                self.home
+            ),
+        );
+        s.cmd("hv_refute {} test -e {}", &[&id, &self.home]);
+        let id = checks.add("shell", format!("shell `{}` is installed", self.shell));
+        s.cmd("hv_expect {} test -x {}", &[&id, &self.shell]);
+    }
+
+    fn apply(&self, ctx: &Context, s: &mut Script) {
+        let name = self.account.as_str();
+        // useradd -m reuses an existing directory without a word: never hand one over.
+        s.cmd(
+            "if [ -e {} ]; then echo {} >&2; exit 1; fi",
+            &[&self.home, &format!("home {} exists already", self.home)],
+        );
+        s.cmd(
+            "useradd --create-home --home-dir {} --shell {} --comment {} --expiredate {} --user-group -- {}",
+            &[&self.home, &self.shell, &Self::mark(ctx), &self.expire_date, name],
+        );
+        s.cmd("hv_fact uid \"$(id -u -- {})\"", &[name]);
+        s.cmd("hv_fact gid \"$(id -g -- {})\"", &[name]);
+        if let Some(dir) = &self.login_dir {
+            // Nobody can log in yet (no password), so writing into the new home is race-free.
+            let line = format!("cd -- {} 2>/dev/null || true", quote(dir));
+            s.cmd(
+                "printf '\\n# handover: start in the directory you may work in\\n%s\\n' {} >> {}/.profile",
+                &[&line, &self.home],
+            );
+        }
+    }
+
+    fn prepare_teardown(&self, ctx: &Context, s: &mut Script) {
+        let name = self.account.as_str();
+        let uid = ctx.facts.get("uid").map_or("", String::as_str);
+        let gid = ctx.facts.get("gid").map_or("", String::as_str);
+        // The recorded ids, or (after a crash before they were recorded) those of the account
+        // if it carries this grant's mark. Never the ids of an account it did not create.
+        s.cmd("hv_uid={}; hv_gid={}; hv_ours=", &[uid, gid]);
+        s.cmd(
+            "if hv_entry=$(getent passwd {}) && [ \"$(printf '%s' \"$hv_entry\" | cut -d: -f5)\" = {} ]; then",
+            &[name, &Self::mark(ctx)],
+        );
+        s.raw("  hv_ours=1; hv_uid=$(printf '%s' \"$hv_entry\" | cut -d: -f3); hv_gid=$(printf '%s' \"$hv_entry\" | cut -d: -f4)");
+        s.raw("fi");
+        s.raw(
+            r#"hv_end_sessions() {
+  hv_i=0
+  while pgrep -u "$1" >/dev/null 2>&1; do
+    pkill -KILL -u "$1" 2>/dev/null || true
+    hv_i=$((hv_i + 1))
+    if [ "$hv_i" -ge 100 ]; then echo "processes of uid $1 survive SIGKILL" >&2; return 1; fi
+    sleep 0.1
+  done
+}"#,
+        );
+    }
+
+    fn cut_off(&self, _ctx: &Context, s: &mut Script) {
+        let name = self.account.as_str();
+        // Lock first so nothing new starts, then end every process until none is left.
+        s.cmd(
+            "if [ -n \"$hv_ours\" ]; then usermod --lock --expiredate 1 --shell /usr/sbin/nologin -- {} >/dev/null; fi",
+            &[name],
+        );
+        s.raw("if [ -n \"$hv_uid\" ]; then hv_end_sessions \"$hv_uid\"; fi");
+    }
+
+    fn undo(&self, ctx: &Context, s: &mut Script) {
+        let name = self.account.as_str();
+        s.cmd("if getent passwd {} >/dev/null; then", &[name]);
+        let foreign = format!(
+            "account {name} exists but was not created by grant {}: left alone",
+            ctx.grant
+        );
+        s.cmd(
+            "  if [ -z \"$hv_ours\" ]; then echo {} >&2; exit 1; fi",
+            &[&foreign],
+        );
+        s.raw("  hv_end_sessions \"$hv_uid\"");
+        // Remove the home only when it is the new directory the grant created.
+        s.cmd(
+            "  if [ \"$(getent passwd {} | cut -d: -f6)\" = {} ]; then userdel --remove -- {} || [ $? -eq 12 ]; else userdel -- {}; fi",
+            &[name, &self.home, name, name],
+        );
+        s.raw("fi");
+        let gid = ctx.facts.get("gid").map_or("", String::as_str);
+        // userdel removes the private group unless someone else joined it.
+        s.cmd(
+            "if [ -n {} ] && [ \"$(getent group {} | cut -d: -f3)\" = {} ]; then groupdel -- {}; fi",
+            &[gid, name, gid, name],
+        );
+        // A home left behind (userdel exit 12, or an account deleted by hand) is removed
+        // only if it is still owned by the grant's uid.
+        s.cmd(
+            "if [ -n \"$hv_uid\" ] && [ -d {} ] && [ \"$(stat -c %u -- {})\" = \"$hv_uid\" ]; then rm -rf --one-file-system -- {}; fi",
+            &[&self.home, &self.home, &self.home],
+        );
+        s.cmd(
+            "rm -f -- /var/mail/{} /var/spool/mail/{} 2>/dev/null || true",
+            &[name, name],
+        );
+    }
+
+    fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        let id = checks.add("present", format!("account `{name}` exists"));
+        s.cmd("hv_expect {} getent passwd {}", &[&id, name]);
+        let id = checks.add("home", format!("home {} belongs to `{name}`", self.home));
+        s.cmd(
+            "hv_expect {} test \"$(stat -c %U -- {} 2>/dev/null)\" = {}",
+            &[&id, &self.home, name],
+        );
+        let id = checks.add(
+            "expiry",
+            format!("the host disables `{name}` from {}", self.expire_date),
+        );
+        s.cmd(
+            "hv_expect {} test -n \"$(getent shadow {} | cut -d: -f8)\"",
+            &[&id, name],
+        );
+    }
+
+    fn verify_absent(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        let id = checks.add("passwd", format!("no passwd entry named `{name}`"));
+        s.cmd("hv_refute {} getent passwd {}", &[&id, name]);
+        let id = checks.add("shadow", format!("no shadow entry named `{name}`"));
+        s.cmd("hv_refute {} getent shadow {}", &[&id, name]);
+        let id = checks.add("group", format!("no group named `{name}`"));
+        s.cmd("hv_refute {} getent group {}", &[&id, name]);
+        let id = checks.add("uid", "no account with the grant's uid");
+        s.cmd(
+            "if [ -n \"$hv_uid\" ]; then hv_refute {} getent passwd \"$hv_uid\"; else hv_ok {}; fi",
+            &[&id, &id],
+        );
+        let id = checks.add("home", format!("home {} is gone", self.home));
+        s.cmd("hv_refute {} test -e {}", &[&id, &self.home]);
+        let id = checks.add("processes", "no process runs with the grant's uid");
+        s.cmd(
+            "if [ -n \"$hv_uid\" ]; then pgrep -l -u \"$hv_uid\" | hv_report {}; else hv_ok {}; fi",
+            &[&id, &id],
+        );
+    }
+}

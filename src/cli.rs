@@ -1,0 +1,124 @@
+//! Command-line definitions (clap). Only parsing lives here; validation is in [`crate::input`].
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Lend a vendor's support engineer temporary, scoped access to a server over SSH, and take it
+/// back without leaving anything behind.
+#[derive(Debug, Parser)]
+#[command(name = "handover", version, about, long_about = None)]
+pub struct Cli {
+    /// Where grant records live [default: $XDG_STATE_HOME/handover or ~/.local/state/handover]
+    #[arg(long, global = true, env = "HANDOVER_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Show more of what happens (-v), and the scripts run on the host with secrets redacted (-vv)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print only results and errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a temporary account on a host and print its credentials once
+    Provision(ProvisionArgs),
+    /// End the account's sessions, remove everything the grant applied, and verify
+    Teardown(TeardownArgs),
+    /// List grants
+    List(JsonArg),
+    /// Show one grant: host, account, actions and their state, history
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// The host: `[LOGIN@]HOST[:PORT]` (IPv6 in brackets)
+    #[arg(value_name = "[LOGIN@]HOST[:PORT]")]
+    pub target: String,
+
+    /// The CMS directory the account may work in (read/write through ACLs)
+    #[arg(long, value_name = "DIR")]
+    pub scope: Option<String>,
+
+    /// How long the access lasts: 30m, 48h, 7d (at most 30d)
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub ttl: String,
+
+    /// Name of the temporary account [default: support- and 6 random characters]
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+
+    /// Built-in playbook to run
+    #[arg(long, default_value = crate::playbook::DEFAULT, value_name = "NAME")]
+    pub playbook: String,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// known_hosts file to check the host key against [default: ~/.ssh/known_hosts]
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+
+    /// Record an unknown host key in the known_hosts file (like OpenSSH's accept-new); a
+    /// changed key is always refused
+    #[arg(long)]
+    pub accept_new_host_key: bool,
+
+    /// Print one JSON object on stdout (grant, host, port, account, password, expires_at, …)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TeardownArgs {
+    /// The grant id (see `handover list`)
+    pub grant: String,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Print the report as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How to log in to the host with the customer's own credentials.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Private key file (passphrase from HANDOVER_KEY_PASSPHRASE or a prompt); without it the
+    /// ssh-agent is tried, then a password (HANDOVER_SSH_PASSWORD or a prompt)
+    #[arg(short = 'i', long = "identity", value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+
+    /// Use sudo when the login is not root (password from HANDOVER_BECOME_PASSWORD, else the
+    /// SSH password, else a prompt)
+    #[arg(long = "become")]
+    pub become_root: bool,
+
+    /// Seconds to wait for the host to answer
+    #[arg(long, default_value_t = 15, value_name = "SECONDS")]
+    pub connect_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The grant id
+    pub grant: String,
+
+    /// Print JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}

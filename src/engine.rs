@@ -1,0 +1,658 @@
+//! Provision and teardown: the flow of DESIGN.md, with the record written ahead of every change
+//! and a rollback when a step fails.
+//!
+//! A provision is two remote executions (facts + preflight, then apply + verify), a teardown
+//! one (cut off, undo, verify); everything runs over one SSH connection.
+
+use crate::actions::{Action, CheckSpec, Checks, Context, Step};
+use crate::error::Error;
+use crate::input::{AccountName, ScopeDir, Target, Ttl, forbidden_scope};
+use crate::output::{Progress, sanitize};
+use crate::playbook::{PlanInput, Playbook};
+use crate::record::{
+    ActionRecord, ActionStatus, GrantId, GrantRecord, GrantState, HostRecord, RECORD_VERSION, Store,
+};
+use crate::secret::{Secret, generate_password};
+use crate::shell::{OnStepFailure, Script};
+use crate::ssh::{self, AuthOptions, HostKeyPolicy, Output, Session, SshError};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// How to reach and become root on a host.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    pub auth: AuthOptions,
+    /// `--become`: use sudo.
+    pub become_root: bool,
+    /// `HANDOVER_BECOME_PASSWORD`.
+    pub become_password: Option<Secret>,
+    pub known_hosts: PathBuf,
+    pub accept_new_host_key: bool,
+    pub connect_timeout: Duration,
+}
+
+/// A validated provision request.
+pub struct ProvisionRequest {
+    pub target: Target,
+    pub playbook: Playbook,
+    pub account: AccountName,
+    pub scope: Option<ScopeDir>,
+    pub ttl: Ttl,
+    pub connect: ConnectOptions,
+}
+
+/// A grant that was provisioned, with the password to hand over (shown once).
+pub struct Provisioned {
+    pub record: GrantRecord,
+    pub password: Secret,
+    pub remote_executions: usize,
+}
+
+/// One verification result.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CheckResult {
+    pub check: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+/// What a teardown found.
+#[derive(Debug, serde::Serialize)]
+pub struct TeardownReport {
+    pub grant: String,
+    pub state: GrantState,
+    /// Already revoked before this run: nothing was done.
+    pub already_revoked: bool,
+    pub verified: bool,
+    pub checks: Vec<CheckResult>,
+    /// Files in the scope handed back to the scope's owner.
+    pub reassigned: Vec<String>,
+    #[serde(skip)]
+    pub remote_executions: usize,
+}
+
+/// The line protocol printed by scripts (see [`crate::shell`]).
+#[derive(Debug, Default)]
+struct Parsed {
+    facts: BTreeMap<String, String>,
+    checks: BTreeMap<String, bool>,
+    details: BTreeMap<String, Vec<String>>,
+    notes: Vec<(String, String)>,
+    done: Vec<usize>,
+    failed: Option<usize>,
+    begun: Vec<usize>,
+}
+
+impl Parsed {
+    fn from_lines<'a>(lines: impl IntoIterator<Item = &'a String>) -> Parsed {
+        let mut parsed = Parsed::default();
+        for line in lines {
+            parsed.absorb(line);
+        }
+        parsed
+    }
+
+    fn absorb(&mut self, line: &str) {
+        let mut words = line.splitn(3, ' ');
+        let (Some(kind), Some(a)) = (words.next(), words.next()) else {
+            return;
+        };
+        let rest = words.next().unwrap_or("");
+        match kind {
+            "fact" => {
+                self.facts.insert(a.to_owned(), sanitize(rest));
+            }
+            "check" => {
+                self.checks.insert(rest.to_owned(), a == "ok");
+            }
+            "detail" => self
+                .details
+                .entry(a.to_owned())
+                .or_default()
+                .push(sanitize(rest)),
+            "note" => self.notes.push((a.to_owned(), sanitize(rest))),
+            "step" => {
+                let index = rest.split(' ').next().and_then(|i| i.parse().ok());
+                match (a, index) {
+                    ("begin", Some(i)) => self.begun.push(i),
+                    ("done", Some(i)) => self.done.push(i),
+                    ("failed", Some(i)) => self.failed = Some(i),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Results for `specs`, in order; a check the host never answered counts as failed.
+    fn results(&self, specs: &[CheckSpec]) -> Vec<CheckResult> {
+        specs
+            .iter()
+            .map(|spec| CheckResult {
+                check: spec.description.clone(),
+                ok: self.checks.get(&spec.id).copied().unwrap_or(false),
+                details: self.details.get(&spec.id).cloned().unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+/// Run a script, asking for sudo's password on the terminal once if sudo wants one.
+async fn run(
+    session: &mut Session,
+    script: &Script,
+    interactive: bool,
+    on_line: impl FnMut(&str),
+) -> Result<Output, Error> {
+    let mut on_line = on_line;
+    match session.run(script, &mut on_line).await {
+        Err(SshError::SudoPasswordRequired { .. })
+            if interactive && session.needs_become_password() =>
+        {
+            let target = session.target();
+            let prompt = format!("[sudo] password for {}@{}: ", target.login, target.host);
+            let password = ssh_prompt(&prompt)?;
+            session.set_become_password(password);
+            Ok(session.run(script, &mut on_line).await?)
+        }
+        other => Ok(other?),
+    }
+}
+
+fn ssh_prompt(text: &str) -> Result<Secret, Error> {
+    rpassword::prompt_password(text)
+        .map(Secret::new)
+        .map_err(|e| Error::Ssh(SshError::Prompt(e)))
+}
+
+async fn connect(
+    target: &Target,
+    policy: HostKeyPolicy,
+    options: &ConnectOptions,
+    become_root: bool,
+) -> Result<Session, Error> {
+    Ok(Session::connect(
+        target,
+        policy,
+        &options.auth,
+        become_root,
+        options.become_password.clone(),
+        options.connect_timeout,
+    )
+    .await?)
+}
+
+/// The first day (UTC) on which the host refuses the account: the day after the expiry, since
+/// account expiry works in whole days (exact-time removal is a separate action).
+fn expire_date(expires_at: OffsetDateTime) -> String {
+    let day = expires_at.date().next_day().unwrap_or(expires_at.date());
+    format!(
+        "{:04}-{:02}-{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    )
+}
+
+pub async fn provision(
+    store: &Store,
+    request: ProvisionRequest,
+    progress: &Progress,
+) -> Result<Provisioned, Error> {
+    store.check_writable()?;
+    let now = OffsetDateTime::now_utc();
+    let ttl = time::Duration::try_from(request.ttl.duration()).unwrap_or(time::Duration::DAY);
+    let expires_at = now + ttl;
+    let expire_day = expire_date(expires_at);
+    let id = GrantId::generate(now);
+    let plan_input = PlanInput {
+        account: &request.account,
+        scope: request.scope.as_ref(),
+        expire_date: &expire_day,
+    };
+    let mut plan = request.playbook.plan(&plan_input)?;
+    let interactive = request.connect.auth.interactive;
+
+    progress.say(format!("connecting to {}", request.target));
+    let policy = HostKeyPolicy::KnownHosts {
+        path: request.connect.known_hosts.clone(),
+        accept_new: request.connect.accept_new_host_key,
+    };
+    let mut session = connect(
+        &request.target,
+        policy,
+        &request.connect,
+        request.connect.become_root,
+    )
+    .await?;
+    let host = request.target.host.clone();
+
+    // Facts and preflight: nothing on the host changes.
+    let no_facts = BTreeMap::new();
+    let ctx = Context {
+        grant: &id,
+        facts: &no_facts,
+        password: None,
+    };
+    let mut script = Script::new();
+    script.raw("hv_fact uid0 \"$(id -u)\"");
+    script.raw("hv_fact os \"$( . /etc/os-release 2>/dev/null; printf '%s %s' \"${ID:-unknown}\" \"${VERSION_ID:-}\")\"");
+    let mut checks = Checks::default();
+    for (index, action) in plan.iter().enumerate() {
+        checks.for_action(index);
+        action.preflight(&ctx, &mut script, &mut checks);
+    }
+    progress.say(format!("preflight: {} checks", checks.specs().len()));
+    let output = run(&mut session, &script, interactive, |_| {}).await?;
+    let parsed = Parsed::from_lines(&output.lines);
+    if parsed.facts.get("uid0").map(String::as_str) != Some("0") {
+        return Err(Error::NotRoot {
+            login: request.target.login.clone(),
+            host,
+        });
+    }
+    let failures: Vec<String> = parsed
+        .results(checks.specs())
+        .into_iter()
+        .filter(|r| !r.ok)
+        .map(|r| format!("  ✗ {}", r.check))
+        .collect();
+    if !failures.is_empty() || !output.success() {
+        let mut failures = failures.join("\n");
+        if !output.success() && !output.stderr.trim().is_empty() {
+            failures.push_str(&crate::output::remote_stderr(&output.stderr));
+        }
+        return Err(Error::Preflight { host, failures });
+    }
+    // Work on the resolved scope from here on, so a symlink cannot redirect it later.
+    if let (Some(scope), Some(resolved)) = (&request.scope, parsed.facts.get("scope_resolved")) {
+        if forbidden_scope(resolved) || !resolved.starts_with('/') {
+            return Err(Error::ScopeForbidden {
+                scope: scope.as_str().to_owned(),
+                resolved: resolved.clone(),
+            });
+        }
+        let resolved = ScopeDir::parse(resolved)?;
+        plan = request.playbook.plan(&PlanInput {
+            scope: Some(&resolved),
+            ..plan_input
+        })?;
+    }
+    let scope = plan.iter().find_map(|a| match a {
+        Action::Acl(acl) => Some(acl.scope.clone()),
+        _ => None,
+    });
+
+    // Write-ahead: the record exists, every action pending, before the first change.
+    let _lock = store.lock(&id)?;
+    let mut record = GrantRecord {
+        version: RECORD_VERSION,
+        id: id.clone(),
+        state: GrantState::Provisioning,
+        created_at: now,
+        expires_at,
+        host: HostRecord {
+            host: request.target.host.clone(),
+            port: request.target.port,
+            login: request.target.login.clone(),
+            become_root: request.connect.become_root,
+            host_key: session.host_key().to_openssh().map_err(|e| {
+                Error::Ssh(SshError::ConnectionLost {
+                    host: format!("{host} ({e})"),
+                })
+            })?,
+            host_key_fingerprint: ssh::fingerprint(session.host_key()),
+        },
+        playbook: request.playbook.name.clone(),
+        level: request.playbook.level.as_str().to_owned(),
+        account: request.account.clone(),
+        scope,
+        facts: BTreeMap::new(),
+        actions: plan
+            .into_iter()
+            .map(|action| ActionRecord {
+                action,
+                status: ActionStatus::Pending,
+            })
+            .collect(),
+        events: Vec::new(),
+    };
+    record.event("provision started");
+    store.save(&record)?;
+
+    // Apply every action, then verify it is present; progress is journaled as it arrives.
+    let password = generate_password();
+    let (script, checks) = apply_script(&record, &password);
+    progress.say(format!(
+        "applying {} actions as grant {id}",
+        record.actions.len()
+    ));
+    let mut save_error = None;
+    let result = {
+        let record = &mut record;
+        let save_error = &mut save_error;
+        run(&mut session, &script, interactive, |line| {
+            let mut parsed = Parsed::default();
+            parsed.absorb(line);
+            record.facts.extend(parsed.facts);
+            if let Some(&index) = parsed.done.first()
+                && let Some(action) = record.actions.get_mut(index)
+            {
+                action.status = ActionStatus::Applied;
+                if let Err(e) = store.save(record) {
+                    save_error.get_or_insert(e);
+                }
+            }
+        })
+        .await
+    };
+    let output = match result {
+        Ok(output) => output,
+        Err(e) => {
+            // Lost connection: whatever was applied stays recorded for teardown.
+            record.state = GrantState::Partial;
+            record.event(format!("provision interrupted: {}", e.report()));
+            store.save(&record)?;
+            return Err(match e {
+                Error::Ssh(SshError::ConnectionLost { .. } | SshError::Protocol { .. }) => {
+                    Error::ProvisionInterrupted {
+                        grant: id.to_string(),
+                        host,
+                    }
+                }
+                other => other,
+            });
+        }
+    };
+    if let Some(e) = save_error {
+        return Err(e.into());
+    }
+    let parsed = Parsed::from_lines(&output.lines);
+    let verified = parsed.results(checks.specs());
+    let all_applied = record
+        .actions
+        .iter()
+        .all(|a| a.status == ActionStatus::Applied);
+    if output.success() && all_applied && verified.iter().all(|c| c.ok) {
+        record.state = GrantState::Active;
+        record.event("provisioned and verified");
+        store.save(&record)?;
+        let remote_executions = session.executions();
+        session.close().await;
+        return Ok(Provisioned {
+            record,
+            password,
+            remote_executions,
+        });
+    }
+
+    // A step failed: undo everything applied, in reverse, and verify.
+    let step = match parsed.failed {
+        Some(i) => record.actions.get(i).map_or_else(
+            || format!("step {i}"),
+            |a| format!("step {} ({})", i + 1, a.action.kind()),
+        ),
+        None => {
+            let failed: Vec<&str> = verified
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| c.check.as_str())
+                .collect();
+            format!("verification ({})", failed.join("; "))
+        }
+    };
+    record.event(format!("provision failed at {step}; rolling back"));
+    store.save(&record)?;
+    progress.say(format!("{step} failed; rolling back"));
+    let outcome = match remove(&mut session, &mut record, interactive).await {
+        Ok(report) if report.verified => {
+            store.save(&record)?;
+            "rolled back: everything applied was removed and verified absent".to_owned()
+        }
+        Ok(report) => {
+            store.save(&record)?;
+            let left: Vec<String> = report
+                .checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| format!("  ✗ {}", c.check))
+                .collect();
+            format!(
+                "rollback incomplete; still present:\n{}\nrun `handover teardown {id}` to retry",
+                left.join("\n")
+            )
+        }
+        Err(e) => {
+            record.state = GrantState::Partial;
+            store.save(&record)?;
+            format!(
+                "rollback failed ({}); run `handover teardown {id}`",
+                e.report()
+            )
+        }
+    };
+    session.close().await;
+    Err(Error::ApplyFailed {
+        grant: id.to_string(),
+        host,
+        step,
+        stderr: crate::output::remote_stderr(&output.stderr),
+        outcome,
+    })
+}
+
+fn apply_script(record: &GrantRecord, password: &Secret) -> (Script, Checks) {
+    let ctx = Context {
+        grant: &record.id,
+        facts: &record.facts,
+        password: Some(password),
+    };
+    let mut script = Script::new();
+    for (index, entry) in record.actions.iter().enumerate() {
+        script.step(index, OnStepFailure::Stop, |s| entry.action.apply(&ctx, s));
+    }
+    let mut checks = Checks::default();
+    for (index, entry) in record.actions.iter().enumerate() {
+        checks.for_action(index);
+        entry.action.verify_present(&ctx, &mut script, &mut checks);
+    }
+    (script, checks)
+}
+
+/// The teardown script: cut off entry and end sessions, undo every action not yet undone in
+/// reverse, then verify every action absent.
+fn teardown_script(record: &GrantRecord) -> (Script, Checks) {
+    let ctx = Context {
+        grant: &record.id,
+        facts: &record.facts,
+        password: None,
+    };
+    let mut script = Script::new();
+    for entry in &record.actions {
+        entry.action.prepare_teardown(&ctx, &mut script);
+    }
+    let cut_off_step = record.actions.len();
+    script.step(cut_off_step, OnStepFailure::Continue, |s| {
+        for entry in &record.actions {
+            entry.action.cut_off(&ctx, s);
+        }
+    });
+    for (index, entry) in record.actions.iter().enumerate().rev() {
+        if entry.status != ActionStatus::Undone {
+            script.step(index, OnStepFailure::Continue, |s| {
+                entry.action.undo(&ctx, s)
+            });
+        }
+    }
+    let mut checks = Checks::default();
+    for (index, entry) in record.actions.iter().enumerate() {
+        checks.for_action(index);
+        entry.action.verify_absent(&ctx, &mut script, &mut checks);
+    }
+    (script, checks)
+}
+
+/// Run the teardown script on an open session and update the record from what it verified.
+async fn remove(
+    session: &mut Session,
+    record: &mut GrantRecord,
+    interactive: bool,
+) -> Result<TeardownReport, Error> {
+    let (script, checks) = teardown_script(record);
+    let output = run(session, &script, interactive, |_| {}).await?;
+    let parsed = Parsed::from_lines(&output.lines);
+    let mut results = Vec::new();
+    for (index, entry) in record.actions.iter_mut().enumerate() {
+        let prefix = format!("{index}.");
+        let mine: Vec<CheckSpec> = checks
+            .specs()
+            .iter()
+            .filter(|c| c.id.starts_with(&prefix))
+            .cloned()
+            .collect();
+        let action_results = parsed.results(&mine);
+        if action_results.iter().all(|r| r.ok) {
+            entry.status = ActionStatus::Undone;
+        }
+        results.extend(action_results);
+    }
+    let mut verified = results.iter().all(|r| r.ok) && !results.is_empty();
+    if !output.success() {
+        verified = false;
+        results.push(CheckResult {
+            check: "the teardown script ran to its end".to_owned(),
+            ok: false,
+            details: output.stderr.lines().take(20).map(sanitize).collect(),
+        });
+    }
+    if let Some(failed) = parsed.failed {
+        tracing::debug!("teardown step {failed} failed: {}", output.stderr.trim());
+    }
+    let reassigned: Vec<String> = parsed
+        .notes
+        .iter()
+        .filter(|(k, _)| k == "reassigned")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if verified {
+        record.state = GrantState::Revoked;
+        record.event("revoked: everything verified absent");
+    } else {
+        record.state = GrantState::Partial;
+        let left: Vec<&str> = results
+            .iter()
+            .filter(|r| !r.ok)
+            .map(|r| r.check.as_str())
+            .collect();
+        record.event(format!("teardown incomplete: {}", left.join("; ")));
+    }
+    for path in &reassigned {
+        record.event(format!("reassigned to the scope's owner: {path}"));
+    }
+    Ok(TeardownReport {
+        grant: record.id.to_string(),
+        state: record.state,
+        already_revoked: false,
+        verified,
+        checks: results,
+        reassigned,
+        remote_executions: session.executions(),
+    })
+}
+
+pub async fn teardown(
+    store: &Store,
+    id: &GrantId,
+    options: &ConnectOptions,
+    progress: &Progress,
+) -> Result<TeardownReport, Error> {
+    let _lock = store.lock(id)?;
+    let mut record = store.load(id)?;
+    if record.state == GrantState::Revoked {
+        return Ok(TeardownReport {
+            grant: id.to_string(),
+            state: record.state,
+            already_revoked: true,
+            verified: true,
+            checks: Vec::new(),
+            reassigned: Vec::new(),
+            remote_executions: 0,
+        });
+    }
+    let pinned = ssh::parse_openssh_public_key(&record.host.host_key).ok_or_else(|| {
+        crate::record::RecordError::Corrupt {
+            path: store.dir().join(format!("{id}.json")),
+            source: serde::de::Error::custom("host_key is not an OpenSSH public key"),
+        }
+    })?;
+    let target = Target {
+        login: record.host.login.clone(),
+        host: record.host.host.clone(),
+        port: record.host.port,
+    };
+    progress.say(format!(
+        "connecting to {target} (pinned key {})",
+        record.host.host_key_fingerprint
+    ));
+    let become_root = options.become_root || record.host.become_root;
+    let mut session = connect(&target, HostKeyPolicy::Pinned(pinned), options, become_root).await?;
+    progress.say(format!(
+        "ending sessions of `{}`, removing {} actions, verifying",
+        record.account,
+        record.actions.len()
+    ));
+    record.event("teardown started");
+    store.save(&record)?;
+    let report = remove(&mut session, &mut record, options.auth.interactive).await;
+    session.close().await;
+    let report = report?;
+    store.save(&record)?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_lines() {
+        let lines: Vec<String> = [
+            "fact uid 1001",
+            "check ok 0.present",
+            "check fail 1.acl",
+            "detail 1.acl /var/www/cms/x \u{1b}[31mred",
+            "step begin 0",
+            "step done 0",
+            "step failed 1 2",
+            "note reassigned /var/www/cms/new.php",
+            "noise from an rc file",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let p = Parsed::from_lines(&lines);
+        assert_eq!(p.facts.get("uid").map(String::as_str), Some("1001"));
+        assert_eq!(p.checks.get("0.present"), Some(&true));
+        assert_eq!(p.checks.get("1.acl"), Some(&false));
+        assert_eq!(p.details["1.acl"], vec!["/var/www/cms/x red".to_owned()]);
+        assert_eq!((p.done.clone(), p.failed), (vec![0], Some(1)));
+        assert_eq!(p.notes.len(), 1);
+        let specs = vec![CheckSpec {
+            id: "9.never".into(),
+            description: "never answered".into(),
+        }];
+        assert!(
+            !p.results(&specs)[0].ok,
+            "an unanswered check must count as failed"
+        );
+    }
+
+    #[test]
+    fn expiry_day_is_the_day_after() {
+        let t = time::macros::datetime!(2026-11-23 23:30 UTC);
+        assert_eq!(expire_date(t), "2026-11-24");
+    }
+}

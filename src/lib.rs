@@ -1,0 +1,204 @@
+//! handover: lend a vendor's support engineer temporary, scoped access to a server over SSH,
+//! and take it back without leaving anything behind. See DESIGN.md for the vocabulary.
+
+pub mod actions;
+pub mod cli;
+pub mod engine;
+pub mod error;
+pub mod input;
+pub mod output;
+pub mod playbook;
+pub mod record;
+pub mod secret;
+pub mod shell;
+pub mod ssh;
+
+use crate::cli::{Cli, Command, ConnectArgs};
+use crate::engine::{ConnectOptions, ProvisionRequest};
+use crate::error::{Error, ExitStatus};
+use crate::input::{AccountName, ScopeDir, Target, Ttl};
+use crate::output::Progress;
+use crate::playbook::Playbook;
+use crate::record::{GrantId, Store};
+use crate::secret::Secret;
+use crate::ssh::AuthOptions;
+use clap::Parser;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Parse the command line, run the command, and return the process exit code.
+pub fn main_entry() -> u8 {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let json = match &cli.command {
+        Command::Provision(a) => a.json,
+        Command::Teardown(a) => a.json,
+        Command::List(a) => a.json,
+        Command::Show(a) => a.json,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("handover: error: could not start the async runtime: {e}");
+            return ExitStatus::Failed.code();
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(status) => status.code(),
+        Err(e) => {
+            output::error(&e, json);
+            e.exit_status().code()
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        (false, _) => tracing::Level::DEBUG,
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time()
+        .init();
+}
+
+fn secret_env(name: &str) -> Option<Secret> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
+}
+
+fn connect_options(
+    args: &ConnectArgs,
+    known_hosts: Option<PathBuf>,
+    accept_new: bool,
+) -> Result<ConnectOptions, Error> {
+    let known_hosts = match known_hosts {
+        Some(path) => path,
+        None => std::env::home_dir()
+            .map(|home| home.join(".ssh/known_hosts"))
+            .ok_or_else(|| {
+                input::InputError::new(
+                    "--known-hosts",
+                    "",
+                    "a known_hosts file: there is no home directory to find ~/.ssh/known_hosts in",
+                )
+            })?,
+    };
+    if args.connect_timeout == 0 || args.connect_timeout > 600 {
+        return Err(input::InputError::new(
+            "--connect-timeout",
+            &args.connect_timeout.to_string(),
+            "seconds from 1 to 600",
+        )
+        .into());
+    }
+    Ok(ConnectOptions {
+        auth: AuthOptions {
+            identity: args.identity.clone(),
+            key_passphrase: secret_env("HANDOVER_KEY_PASSPHRASE"),
+            password: secret_env("HANDOVER_SSH_PASSWORD"),
+            interactive: std::io::stdin().is_terminal(),
+        },
+        become_root: args.become_root,
+        become_password: secret_env("HANDOVER_BECOME_PASSWORD"),
+        known_hosts,
+        accept_new_host_key: accept_new,
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+    })
+}
+
+fn open_store(dir: Option<PathBuf>) -> Result<Store, Error> {
+    let dir = dir.or_else(record::default_state_dir).ok_or_else(|| {
+        input::InputError::new(
+            "--state-dir",
+            "",
+            "a directory: set --state-dir or HANDOVER_STATE_DIR (no home directory found)",
+        )
+    })?;
+    Ok(Store::open(&dir)?)
+}
+
+async fn run(cli: Cli) -> Result<ExitStatus, Error> {
+    let progress = Progress::new(cli.quiet);
+    match cli.command {
+        Command::Provision(args) => {
+            // Validate everything before touching the state directory or the network.
+            let default_login = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
+            let target = Target::parse(&args.target, &default_login)?;
+            let ttl = Ttl::parse(&args.ttl)?;
+            let account = match &args.account {
+                Some(name) => AccountName::parse("--account", name)?,
+                None => AccountName::generate(),
+            };
+            let scope = args.scope.as_deref().map(ScopeDir::parse).transpose()?;
+            let playbook = Playbook::built_in(&args.playbook)?;
+            if playbook.requires_scope && scope.is_none() {
+                return Err(playbook::PlaybookError::ScopeRequired {
+                    name: playbook.name,
+                }
+                .into());
+            }
+            let connect = connect_options(
+                &args.connect,
+                args.known_hosts.clone(),
+                args.accept_new_host_key,
+            )?;
+            let store = open_store(cli.state_dir)?;
+            let request = ProvisionRequest {
+                target,
+                playbook,
+                account,
+                scope,
+                ttl,
+                connect,
+            };
+            let provisioned = engine::provision(&store, request, &progress).await?;
+            tracing::info!(
+                executions = provisioned.remote_executions,
+                "remote executions for provision"
+            );
+            output::provisioned(&provisioned, args.json);
+            Ok(ExitStatus::Success)
+        }
+        Command::Teardown(args) => {
+            let id = GrantId::parse(&args.grant)?;
+            let connect = connect_options(&args.connect, None, false)?;
+            let store = open_store(cli.state_dir)?;
+            let report = engine::teardown(&store, &id, &connect, &progress).await?;
+            tracing::info!(
+                executions = report.remote_executions,
+                "remote executions for teardown"
+            );
+            output::teardown(&report, args.json);
+            Ok(if report.verified {
+                ExitStatus::Success
+            } else {
+                ExitStatus::NotVerified
+            })
+        }
+        Command::List(args) => {
+            let store = open_store(cli.state_dir)?;
+            output::list(&store.list()?, args.json);
+            Ok(ExitStatus::Success)
+        }
+        Command::Show(args) => {
+            let id = GrantId::parse(&args.grant)?;
+            let store = open_store(cli.state_dir)?;
+            output::show(&store.load(&id)?, args.json);
+            Ok(ExitStatus::Success)
+        }
+    }
+}

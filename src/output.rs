@@ -1,0 +1,311 @@
+//! What the user sees: human text, `--json` documents, progress lines.
+//!
+//! stdout carries the result only (credentials, reports, one JSON document with `--json`);
+//! progress goes to stderr. Text that came from the host is stripped of control sequences.
+
+use crate::engine::{Provisioned, TeardownReport};
+use crate::error::Error;
+use crate::record::{GrantRecord, RecordError};
+use serde_json::json;
+use std::io::Write;
+use time::format_description::well_known::Rfc3339;
+
+/// Remove terminal control sequences and other control characters (except newline and tab),
+/// so text from a host or a hand-edited file cannot drive the user's terminal.
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI `ESC [ … final` and OSC `ESC ] … BEL|ST`: drop the whole sequence.
+            match chars.peek() {
+                Some('[') => {
+                    chars.next();
+                    while let Some(&n) = chars.peek() {
+                        chars.next();
+                        if ('\u{40}'..='\u{7e}').contains(&n) {
+                            break;
+                        }
+                    }
+                }
+                Some(']') => {
+                    chars.next();
+                    while let Some(n) = chars.next() {
+                        if n == '\u{7}' || (n == '\u{1b}' && chars.peek() == Some(&'\\')) {
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        } else if c == '\n' || c == '\t' || !c.is_control() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A host's stderr, for an error message: between divider lines, sanitized, at most 40 lines.
+pub fn remote_stderr(stderr: &str) -> String {
+    let text = sanitize(stderr.trim());
+    if text.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<&str> = text.lines().take(40).collect();
+    format!(
+        "\n--- remote stderr ---\n{}\n---------------------",
+        lines.join("\n")
+    )
+}
+
+/// Progress lines on stderr, unless `--quiet`.
+pub struct Progress {
+    quiet: bool,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Self {
+        Progress { quiet }
+    }
+
+    pub fn say(&self, line: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("handover: {}", line.as_ref());
+        }
+    }
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+fn print_json(value: &serde_json::Value) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut stdout, value);
+    let _ = writeln!(stdout);
+}
+
+/// What the account may do, in words.
+fn allowed(record: &GrantRecord) -> String {
+    let mut parts = vec!["log in over SSH with the password".to_owned()];
+    if let Some(scope) = &record.scope {
+        parts.push(format!("read and write {scope}"));
+    }
+    parts.push(match record.level.as_str() {
+        "root" => "run commands as root with sudo".to_owned(),
+        _ => "no root access".to_owned(),
+    });
+    parts.join("; ")
+}
+
+pub fn provisioned(p: &Provisioned, json: bool) {
+    let r = &p.record;
+    if json {
+        print_json(&json!({
+            "grant": r.id.as_str(),
+            "host": r.host.host,
+            "port": r.host.port,
+            "host_key_fingerprint": r.host.host_key_fingerprint,
+            "account": r.account.as_str(),
+            "password": p.password.expose(),
+            "expires_at": rfc3339(r.expires_at),
+            "level": r.level,
+            "scope": r.scope,
+            "playbook": r.playbook,
+        }));
+        return;
+    }
+    let host = if r.host.port == 22 {
+        r.host.host.clone()
+    } else {
+        format!("{} port {}", r.host.host, r.host.port)
+    };
+    println!("grant      {}", r.id);
+    println!("host       {host}");
+    println!("host key   {}", r.host.host_key_fingerprint);
+    println!("account    {}", r.account);
+    println!("password   {}", p.password.expose());
+    println!(
+        "expires    {} (the host disables the account then)",
+        rfc3339(r.expires_at)
+    );
+    println!("level      {}", r.level);
+    if let Some(scope) = &r.scope {
+        println!("scope      {scope}");
+    }
+    println!("may        {}", allowed(r));
+    println!("playbook   {}", r.playbook);
+    println!();
+    println!("The password is shown once and not stored. Hand it over privately.");
+    println!("When the work is done: handover teardown {}", r.id);
+}
+
+pub fn teardown(report: &TeardownReport, json: bool) {
+    if json {
+        print_json(&json!({
+            "grant": report.grant,
+            "state": report.state.as_str(),
+            "already_revoked": report.already_revoked,
+            "verified": report.verified,
+            "checks": report.checks,
+            "reassigned": report.reassigned,
+        }));
+        return;
+    }
+    if report.already_revoked {
+        println!("grant {} was already revoked; nothing to do", report.grant);
+        return;
+    }
+    for check in &report.checks {
+        let mark = if check.ok { "✓" } else { "✗" };
+        println!("{mark} {}", check.check);
+        for detail in &check.details {
+            println!("    {detail}");
+        }
+    }
+    if !report.reassigned.is_empty() {
+        println!("files the account left in the scope, handed to the scope's owner:");
+        for path in &report.reassigned {
+            println!("    {path}");
+        }
+    }
+    if report.verified {
+        println!(
+            "grant {} revoked: everything it applied was removed and verified absent",
+            report.grant
+        );
+    } else {
+        println!(
+            "grant {} is partial: the items marked ✗ remain; fix the cause and run `handover teardown {}` again",
+            report.grant, report.grant
+        );
+    }
+}
+
+fn summary(r: &GrantRecord) -> serde_json::Value {
+    json!({
+        "grant": r.id.as_str(),
+        "state": r.state.as_str(),
+        "host": r.host.host,
+        "port": r.host.port,
+        "account": r.account.as_str(),
+        "playbook": r.playbook,
+        "level": r.level,
+        "scope": r.scope,
+        "created_at": rfc3339(r.created_at),
+        "expires_at": rfc3339(r.expires_at),
+    })
+}
+
+pub fn list(records: &[Result<GrantRecord, RecordError>], json: bool) {
+    if json {
+        let grants: Vec<_> = records
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(summary)
+            .collect();
+        let errors: Vec<_> = records
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .map(|e| crate::error::chain(e))
+            .collect();
+        print_json(&json!({ "grants": grants, "errors": errors }));
+        return;
+    }
+    if records.is_empty() {
+        println!("no grants");
+        return;
+    }
+    println!(
+        "{:<16} {:<12} {:<28} {:<16} EXPIRES",
+        "GRANT", "STATE", "HOST", "ACCOUNT"
+    );
+    for record in records {
+        match record {
+            Ok(r) => println!(
+                "{:<16} {:<12} {:<28} {:<16} {}",
+                r.id,
+                r.state.as_str(),
+                format!("{}:{}", r.host.host, r.host.port),
+                r.account,
+                rfc3339(r.expires_at)
+            ),
+            Err(e) => eprintln!("handover: skipped: {}", crate::error::chain(e)),
+        }
+    }
+}
+
+pub fn show(r: &GrantRecord, json: bool) {
+    if json {
+        let mut value = summary(r);
+        value["host_key_fingerprint"] = json!(r.host.host_key_fingerprint);
+        value["login"] = json!(r.host.login);
+        value["actions"] = json!(
+            r.actions
+                .iter()
+                .map(|a| json!({
+                    "kind": a.action.kind(),
+                    "status": a.status,
+                    "what": crate::actions::Step::describe(&a.action),
+                }))
+                .collect::<Vec<_>>()
+        );
+        value["events"] = json!(r.events);
+        print_json(&value);
+        return;
+    }
+    println!("grant      {}", r.id);
+    println!("state      {}", r.state.as_str());
+    println!(
+        "host       {}@{}:{} ({})",
+        r.host.login, r.host.host, r.host.port, r.host.host_key_fingerprint
+    );
+    println!("account    {}", r.account);
+    println!("playbook   {} (level {})", r.playbook, r.level);
+    if let Some(scope) = &r.scope {
+        println!("scope      {scope}");
+    }
+    println!("created    {}", rfc3339(r.created_at));
+    println!("expires    {}", rfc3339(r.expires_at));
+    println!("actions:");
+    for a in &r.actions {
+        let status = match a.status {
+            crate::record::ActionStatus::Pending => "pending",
+            crate::record::ActionStatus::Applied => "applied",
+            crate::record::ActionStatus::Undone => "undone",
+        };
+        println!(
+            "  [{status:<7}] {}",
+            crate::actions::Step::describe(&a.action)
+        );
+    }
+    println!("events:");
+    for e in &r.events {
+        println!("  {}  {}", rfc3339(e.at), sanitize(&e.what));
+    }
+}
+
+/// An error for a `--json` caller: on stdout as a JSON document, besides the text on stderr.
+pub fn error(e: &Error, json: bool) {
+    let text = e.report();
+    eprintln!("handover: error: {text}");
+    if json {
+        print_json(&json!({
+            "error": text,
+            "exit_code": e.exit_status().code(),
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_strips_escape_sequences() {
+        assert_eq!(sanitize("a\u{1b}[2Jb\u{1b}[31;1mc"), "abc");
+        assert_eq!(sanitize("x\u{1b}]0;title\u{7}y"), "xy");
+        assert_eq!(sanitize("bell\u{7} cr\r ok\n"), "bell cr ok\n");
+        assert_eq!(sanitize("plain ünïcode\tand tab"), "plain ünïcode\tand tab");
+    }
+}

@@ -1,0 +1,479 @@
+//! Grant records: the on-disk journal of what a grant applied and how to undo it.
+//!
+//! One JSON file per grant in `STATE_DIR/grants/`, mode 0600 in 0700 directories, written
+//! atomically (temporary file, fsync, rename, fsync of the directory) and before the host
+//! changes, so a crash at any instant leaves a record `teardown` can work from. A lock file per
+//! grant keeps two handover processes from working on the same grant at once.
+
+use crate::actions::Action;
+use crate::input::{AccountName, InputError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+
+/// Format version of the record file; bumped when a change is not backward compatible.
+pub const RECORD_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("could not use state directory `{path}`")]
+    StateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "state directory `{path}` is accessible to other users (mode {mode:o}): run `chmod 700` on it"
+    )]
+    StateDirMode { path: PathBuf, mode: u32 },
+    #[error("no grant `{id}` in `{dir}` (see `handover list`)")]
+    NotFound { id: String, dir: PathBuf },
+    #[error("could not read grant record `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("grant record `{path}` is corrupt or was edited by hand")]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "grant record `{path}` has format version {found}; this handover reads version {RECORD_VERSION}"
+    )]
+    Version { path: PathBuf, found: u32 },
+    #[error("could not write grant record `{path}`")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("grant `{id}` is being worked on by another handover process (lock `{path}`)")]
+    Busy { id: String, path: PathBuf },
+}
+
+/// A grant id: `YYYYMMDD-` and six characters from `[a-z0-9]`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct GrantId(String);
+
+impl GrantId {
+    pub fn generate(now: OffsetDateTime) -> Self {
+        let date = now.date();
+        GrantId(format!(
+            "{:04}{:02}{:02}-{}",
+            date.year(),
+            u8::from(date.month()),
+            date.day(),
+            crate::secret::random_lower_alnum(6)
+        ))
+    }
+
+    pub fn parse(value: &str) -> Result<Self, InputError> {
+        let ok = value.len() == 15
+            && value.as_bytes()[8] == b'-'
+            && value[..8].bytes().all(|b| b.is_ascii_digit())
+            && value[9..]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if ok {
+            Ok(GrantId(value.to_owned()))
+        } else {
+            Err(InputError::new(
+                "grant",
+                value,
+                "a grant id like 20261123-k3m9qz (see `handover list`)",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for GrantId {
+    type Error = InputError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        GrantId::parse(&value)
+    }
+}
+
+impl From<GrantId> for String {
+    fn from(value: GrantId) -> Self {
+        value.0
+    }
+}
+
+impl std::fmt::Display for GrantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a grant stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrantState {
+    /// Provision started; some actions may be applied.
+    Provisioning,
+    /// Everything applied and verified; the credentials were handed over.
+    Active,
+    /// Something is applied that could not be undone or verified absent: run teardown.
+    Partial,
+    /// Everything the grant applied was removed and verified absent.
+    Revoked,
+}
+
+impl GrantState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantState::Provisioning => "provisioning",
+            GrantState::Active => "active",
+            GrantState::Partial => "partial",
+            GrantState::Revoked => "revoked",
+        }
+    }
+}
+
+/// Where an action stands on the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionStatus {
+    /// Journaled; may or may not have started on the host. Undo treats it as applied.
+    Pending,
+    /// Applied (its step finished).
+    Applied,
+    /// Undone and verified absent.
+    Undone,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRecord {
+    pub action: Action,
+    pub status: ActionStatus,
+}
+
+/// The host a grant lives on, with its pinned key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRecord {
+    pub host: String,
+    pub port: u16,
+    pub login: String,
+    /// Whether the login used sudo (`--become`).
+    pub become_root: bool,
+    /// The host key, OpenSSH public key format; teardown refuses any other key.
+    pub host_key: String,
+    pub host_key_fingerprint: String,
+}
+
+/// Something that happened to the grant, for `show`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub what: String,
+}
+
+/// One grant: everything teardown needs, and nothing secret.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRecord {
+    pub version: u32,
+    pub id: GrantId,
+    pub state: GrantState,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub host: HostRecord,
+    pub playbook: String,
+    pub level: String,
+    pub account: AccountName,
+    pub scope: Option<String>,
+    /// Values learned on the host while applying (the account's UID and GID, …).
+    pub facts: BTreeMap<String, String>,
+    pub actions: Vec<ActionRecord>,
+    pub events: Vec<Event>,
+}
+
+impl GrantRecord {
+    pub fn event(&mut self, what: impl Into<String>) {
+        self.events.push(Event {
+            at: OffsetDateTime::now_utc(),
+            what: what.into(),
+        });
+    }
+}
+
+/// The state directory holding grant records.
+pub struct Store {
+    grants: PathBuf,
+}
+
+/// An exclusive lock on one grant, released on drop.
+#[derive(Debug)]
+pub struct GrantLock {
+    _file: File,
+}
+
+impl Store {
+    /// Open (creating if needed) the state directory, and prove it is writable, so a full or
+    /// read-only disk is found before the host changes.
+    pub fn open(dir: &Path) -> Result<Store, RecordError> {
+        let state_err = |source| RecordError::StateDir {
+            path: dir.to_owned(),
+            source,
+        };
+        let grants = dir.join("grants");
+        for d in [dir, grants.as_path()] {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(d)
+                .map_err(state_err)?;
+        }
+        // The records' own directory must be private; the state directory around it may be
+        // one the user chose and shares.
+        let mode = fs::metadata(&grants)
+            .map_err(state_err)?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(RecordError::StateDirMode {
+                path: grants.clone(),
+                mode,
+            });
+        }
+        Ok(Store { grants })
+    }
+
+    /// Write and remove a probe file the size of a large record: fails on a full or
+    /// read-only disk.
+    pub fn check_writable(&self) -> Result<(), RecordError> {
+        let probe = self.grants.join(format!(".probe-{}", std::process::id()));
+        let result = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&probe)?;
+            file.write_all(&[b' '; 64 * 1024])?;
+            file.sync_all()
+        })();
+        let _ = fs::remove_file(&probe);
+        result.map_err(|source| RecordError::Write {
+            path: self.grants.clone(),
+            source,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.grants
+    }
+
+    fn path(&self, id: &GrantId) -> PathBuf {
+        self.grants.join(format!("{id}.json"))
+    }
+
+    /// Take the grant's lock without waiting; `Busy` if another process holds it.
+    pub fn lock(&self, id: &GrantId) -> Result<GrantLock, RecordError> {
+        let path = self.grants.join(format!("{id}.lock"));
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| RecordError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(GrantLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => Err(RecordError::Busy {
+                id: id.to_string(),
+                path,
+            }),
+            Err(fs::TryLockError::Error(source)) => Err(RecordError::Write { path, source }),
+        }
+    }
+
+    /// Write `record` atomically: a temporary file in the same directory, fsync, rename over
+    /// the old record, fsync the directory.
+    pub fn save(&self, record: &GrantRecord) -> Result<(), RecordError> {
+        let path = self.path(&record.id);
+        let write_err = |source| RecordError::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut text = serde_json::to_vec_pretty(record).map_err(|e| write_err(e.into()))?;
+        text.push(b'\n');
+        let tmp = self
+            .grants
+            .join(format!(".{}.json.tmp-{}", record.id, std::process::id()));
+        let result = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            file.write_all(&text)?;
+            file.sync_all()?;
+            fs::rename(&tmp, &path)?;
+            File::open(&self.grants)?.sync_all()
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map_err(write_err)
+    }
+
+    pub fn load(&self, id: &GrantId) -> Result<GrantRecord, RecordError> {
+        let path = self.path(id);
+        let text = match fs::read(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(RecordError::NotFound {
+                    id: id.to_string(),
+                    dir: self.grants.clone(),
+                });
+            }
+            Err(source) => return Err(RecordError::Read { path, source }),
+        };
+        parse(&path, &text)
+    }
+
+    /// Every record in the store, oldest first; unreadable ones as errors naming their file.
+    pub fn list(&self) -> Result<Vec<Result<GrantRecord, RecordError>>, RecordError> {
+        let entries = fs::read_dir(&self.grants).map_err(|source| RecordError::Read {
+            path: self.grants.clone(),
+            source,
+        })?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "json")
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        paths.sort();
+        Ok(paths
+            .into_iter()
+            .map(|path| match fs::read(&path) {
+                Ok(text) => parse(&path, &text),
+                Err(source) => Err(RecordError::Read { path, source }),
+            })
+            .collect())
+    }
+}
+
+fn parse(path: &Path, text: &[u8]) -> Result<GrantRecord, RecordError> {
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        version: u32,
+    }
+    if let Ok(v) = serde_json::from_slice::<VersionOnly>(text)
+        && v.version != RECORD_VERSION
+    {
+        return Err(RecordError::Version {
+            path: path.to_owned(),
+            found: v.version,
+        });
+    }
+    serde_json::from_slice(text).map_err(|source| RecordError::Corrupt {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// The default state directory: `$XDG_STATE_HOME/handover`, else `~/.local/state/handover`.
+pub fn default_state_dir() -> Option<PathBuf> {
+    if let Some(xdg) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(xdg).join("handover"));
+    }
+    std::env::home_dir().map(|home| home.join(".local/state/handover"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_ids() {
+        let id = GrantId::generate(OffsetDateTime::now_utc());
+        assert!(GrantId::parse(id.as_str()).is_ok(), "{id}");
+        for bad in [
+            "",
+            "20261123",
+            "20261123-ABCDEF",
+            "2026112-abcdefg",
+            "../../etc/pa",
+            "20261123_abcdef",
+        ] {
+            assert!(GrantId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn state_dir_is_private_and_writable() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("state");
+        let store = Store::open(&dir).expect("open");
+        store.check_writable().expect("writable");
+        for d in [dir.clone(), dir.join("grants")] {
+            let mode = fs::metadata(&d).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", d.display());
+        }
+        fs::set_permissions(dir.join("grants"), fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert!(matches!(
+            Store::open(&dir),
+            Err(RecordError::StateDirMode { .. })
+        ));
+    }
+
+    #[test]
+    fn corrupt_and_truncated_records_are_named_errors() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(tmp.path()).expect("open");
+        let id = GrantId::parse("20261123-abcdef").expect("id");
+        fs::write(store.path(&id), b"{\"version\": 1, \"id\": \"2026").expect("write");
+        match store.load(&id) {
+            Err(e @ RecordError::Corrupt { .. }) => {
+                assert!(e.to_string().contains("20261123-abcdef.json"))
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        fs::write(store.path(&id), b"{\"version\": 9}").expect("write");
+        assert!(matches!(
+            store.load(&id),
+            Err(RecordError::Version { found: 9, .. })
+        ));
+    }
+
+    #[test]
+    fn second_lock_is_busy() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(tmp.path()).expect("open");
+        let id = GrantId::parse("20261123-abcdef").expect("id");
+        let first = store.lock(&id).expect("first lock");
+        assert!(matches!(store.lock(&id), Err(RecordError::Busy { .. })));
+        drop(first);
+        assert!(store.lock(&id).is_ok());
+    }
+}

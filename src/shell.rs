@@ -1,0 +1,277 @@
+//! Quoting and the remote script builder.
+//!
+//! Every remote change is a POSIX `sh` script sent over the channel's stdin (never in argv, where
+//! `/proc/*/cmdline` and sudo's log would show it). Scripts are built from `&'static str`
+//! templates: program text can only come from this crate's source, and every value substituted
+//! into a template goes through [`quote`]. That is the one quoting function (DESIGN invariant 1).
+
+use crate::secret::Secret;
+use zeroize::Zeroizing;
+
+/// Quote `value` as one word for POSIX `sh`: single quotes, with embedded single quotes
+/// written as `'\''`. Every byte other than `'` is literal inside single quotes, so the result
+/// is one word whatever the value holds (newlines, `$`, backquotes, globs, leading `-`).
+pub fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Substitute each `{}` in `template` with the next value, quoted; `{{` and `}}` stand for
+/// literal braces (as in `format!`, so `find … {{}} +` reads naturally).
+///
+/// Panics in debug builds when the counts differ: templates are compile-time text, so a
+/// mismatch is a programming error caught by any test that builds the script.
+fn fill(template: &'static str, args: &[&str]) -> String {
+    let mut out = String::with_capacity(template.len() + 16 * args.len());
+    let mut args = args.iter();
+    let mut rest = template;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("{{") {
+            out.push('{');
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("}}") {
+            out.push('}');
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("{}") {
+            match args.next() {
+                Some(value) => out.push_str(&quote(value)),
+                None => debug_assert!(false, "template `{template}` has more {{}} than values"),
+            }
+            rest = after;
+        } else {
+            let mut chars = rest.chars();
+            if let Some(c) = chars.next() {
+                out.push(c);
+            }
+            rest = chars.as_str();
+        }
+    }
+    debug_assert!(
+        args.next().is_none(),
+        "template `{template}` has fewer {{}} than values"
+    );
+    out
+}
+
+/// The helper functions every script starts with. They print the line protocol that
+/// [`crate::engine`] parses: `fact KEY VALUE`, `check ok|fail ID`, `detail ID TEXT`,
+/// `step begin|done|failed INDEX`.
+const PRELUDE: &str = r#"set -u
+umask 077
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+LC_ALL=C
+export PATH LC_ALL
+hv_fact() { printf 'fact %s %s\n' "$1" "$2"; }
+hv_ok() { printf 'check ok %s\n' "$1"; }
+hv_fail() { printf 'check fail %s\n' "$1"; }
+# hv_detail ID: every line of stdin becomes a detail of check ID (at most 50 lines).
+hv_detail() { head -n 50 | while IFS= read -r hv_l; do printf 'detail %s %s\n' "$1" "$hv_l"; done; }
+# hv_expect ID CMD...: check ID passes when CMD succeeds; hv_refute: when it fails.
+hv_expect() { hv_id=$1; shift; if "$@" >/dev/null 2>&1; then hv_ok "$hv_id"; else hv_fail "$hv_id"; fi; }
+hv_refute() { hv_id=$1; shift; if "$@" >/dev/null 2>&1; then hv_fail "$hv_id"; else hv_ok "$hv_id"; fi; }
+# hv_report ID: check ID passes when stdin is empty; otherwise what it holds is the detail.
+hv_report() { hv_out=$(head -n 50); if [ -z "$hv_out" ]; then hv_ok "$1"; else hv_fail "$1"; printf '%s\n' "$hv_out" | hv_detail "$1"; fi; }
+hv_note() { printf 'note %s %s\n' "$1" "$2"; }
+"#;
+
+/// How a script treats a failing step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnStepFailure {
+    /// Stop the script (provision: the engine rolls back what was applied).
+    Stop,
+    /// Go on with the next step (teardown: remove as much as possible, then verify).
+    Continue,
+}
+
+/// A remote `sh` script under construction.
+///
+/// The text may hold a secret (a password in a here-document); `log_text` is the same script
+/// with secrets replaced, and is the only form that may be logged.
+pub struct Script {
+    text: Zeroizing<String>,
+    log_text: String,
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Script {
+    pub fn new() -> Self {
+        Script {
+            text: Zeroizing::new(PRELUDE.to_owned()),
+            log_text: PRELUDE.to_owned(),
+        }
+    }
+
+    fn push(&mut self, line: &str) {
+        self.text.push_str(line);
+        self.text.push('\n');
+        self.log_text.push_str(line);
+        self.log_text.push('\n');
+    }
+
+    /// Append a line: `template` with each `{}` replaced by the next value, quoted.
+    pub fn cmd(&mut self, template: &'static str, args: &[&str]) -> &mut Self {
+        let line = fill(template, args);
+        self.push(&line);
+        self
+    }
+
+    /// Append literal program text.
+    pub fn raw(&mut self, text: &'static str) -> &mut Self {
+        self.push(text);
+        self
+    }
+
+    /// Append `template` (values quoted) reading `secret` on its stdin through a quoted
+    /// here-document: the secret never reaches argv or the environment. The secret must not
+    /// contain a newline; callers pass generated passwords and validated names only.
+    pub fn with_secret_stdin(
+        &mut self,
+        template: &'static str,
+        args: &[&str],
+        secret_line: &Secret,
+    ) -> &mut Self {
+        const END: &str = "HANDOVER_SECRET_END";
+        let line = fill(template, args);
+        debug_assert!(!secret_line.expose().contains('\n'));
+        self.text.push_str(&format!("{line} <<'{END}'\n"));
+        self.text.push_str(secret_line.expose());
+        self.text.push_str(&format!("\n{END}\n"));
+        self.log_text
+            .push_str(&format!("{line} <<'{END}'\n[redacted]\n{END}\n"));
+        self
+    }
+
+    /// Run `body` as step `index`: its commands run under `set -e` in a subshell, and the step
+    /// prints `step begin`, then `step done` or `step failed` with the exit status.
+    pub fn step(
+        &mut self,
+        index: usize,
+        on_failure: OnStepFailure,
+        body: impl FnOnce(&mut Script),
+    ) {
+        let index = index.to_string();
+        self.cmd("printf 'step begin %s\\n' {}", &[&index]);
+        self.raw("( set -e");
+        body(self);
+        self.raw(")");
+        self.cmd(
+            "hv_rc=$?; if [ \"$hv_rc\" -eq 0 ]; then printf 'step done %s\\n' {}; else printf 'step failed %s %s\\n' {} \"$hv_rc\";",
+            &[&index, &index],
+        );
+        match on_failure {
+            OnStepFailure::Stop => self.raw("exit 1; fi"),
+            OnStepFailure::Continue => self.raw("fi"),
+        };
+    }
+
+    /// The script to send: may contain secrets, never log it.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The script with secrets redacted, for `-v` logs.
+    pub fn log_text(&self) -> &str {
+        &self.log_text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Run `sh -c 'printf %s QUOTED'` and return what the shell made of the quoted word.
+    fn round_trip(value: &str) -> String {
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("printf %s {}", quote(value)))
+            .output()
+            .expect("run /bin/sh");
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    #[test]
+    fn quote_survives_a_real_shell() {
+        for value in [
+            "",
+            "plain",
+            "it's",
+            "''",
+            "a b\tc\nd",
+            "$(id)`id`${HOME}",
+            "-rf",
+            "*?[a]",
+            "\\'\\",
+            "; rm -rf / #",
+            "ünïcödé",
+        ] {
+            assert_eq!(round_trip(value), value, "value {value:?}");
+        }
+    }
+
+    #[test]
+    fn fill_quotes_every_value() {
+        assert_eq!(fill("useradd -- {}", &["a b"]), "useradd -- 'a b'");
+        assert_eq!(fill("x {} {}", &["1", "'"]), "x '1' ''\\'''");
+    }
+
+    #[test]
+    fn fill_keeps_escaped_braces() {
+        assert_eq!(
+            fill("find {} -exec rm {{}} +", &["/a b"]),
+            "find '/a b' -exec rm {} +"
+        );
+        assert_eq!(fill("awk '{{print}}'", &[]), "awk '{print}'");
+    }
+
+    #[test]
+    fn secret_is_in_text_but_not_in_log_text() {
+        let secret = Secret::new("hunter2hunter2".to_owned());
+        let mut s = Script::new();
+        s.with_secret_stdin("chpasswd", &[], &secret);
+        assert!(s.text().contains("hunter2hunter2"));
+        assert!(!s.log_text().contains("hunter2hunter2"));
+        assert!(s.log_text().contains("[redacted]"));
+    }
+
+    #[test]
+    fn failing_step_stops_or_continues() {
+        let mut s = Script::new();
+        s.step(0, OnStepFailure::Continue, |s| {
+            s.raw("false");
+            s.raw("echo not-reached");
+        });
+        s.step(1, OnStepFailure::Stop, |s| {
+            s.raw("true");
+        });
+        s.step(2, OnStepFailure::Stop, |s| {
+            s.raw("exit 7");
+        });
+        s.raw("echo after");
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(s.text())
+            .output()
+            .expect("run /bin/sh");
+        let stdout = String::from_utf8(out.stdout).expect("utf-8");
+        assert_eq!(
+            stdout,
+            "step begin 0\nstep failed 0 1\nstep begin 1\nstep done 1\nstep begin 2\nstep failed 2 7\n"
+        );
+        assert_eq!(out.status.code(), Some(1));
+    }
+}

@@ -1,0 +1,364 @@
+//! One SSH connection to one host, and running scripts on it as root.
+
+use super::known_hosts::{HostKeyPolicy, RefusedKey, Verdict};
+use super::{AuthOptions, SshError};
+use crate::input::Target;
+use crate::secret::Secret;
+use crate::shell::Script;
+use russh::client::{self, Handle};
+use russh::keys::{PublicKey, PublicKeyOrCertificate};
+use russh::{ChannelMsg, Disconnect};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// russh's event handler: only judges the host key, and remembers what it saw.
+pub(crate) struct Client {
+    host: String,
+    port: u16,
+    policy: HostKeyPolicy,
+    seen: Arc<Mutex<Option<(PublicKey, Verdict)>>>,
+    cert_offered: Arc<Mutex<bool>>,
+}
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        offered: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let PublicKeyOrCertificate::PublicKey { key, .. } = offered else {
+            if let Ok(mut flag) = self.cert_offered.lock() {
+                *flag = true;
+            }
+            return Ok(false);
+        };
+        let verdict = self.policy.judge(&self.host, self.port, key);
+        let trusted = matches!(verdict, Verdict::Trusted);
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = Some((key.clone(), verdict));
+        }
+        Ok(trusted)
+    }
+}
+
+/// How scripts get root on the host.
+#[derive(Clone, Debug)]
+pub enum Elevation {
+    /// The login is root already.
+    None,
+    /// `sudo`, with a password when one is known (`--become`).
+    Sudo { password: Option<Secret> },
+}
+
+/// What a remote script printed, and how it ended.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// Standard output lines after handover's start marker (anything the login's rc files
+    /// print before it is dropped).
+    pub lines: Vec<String>,
+    pub stderr: String,
+    /// `None` when the remote side sent no exit status (killed by a signal).
+    pub exit_status: Option<u32>,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.exit_status == Some(0)
+    }
+}
+
+/// Largest stdout or stderr kept from one remote run; more is dropped (with a note).
+const OUTPUT_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Marker lines of the exec wrapper (see [`Session::wrapper`]).
+const SUDO_BEGIN: &str = "#handover-begin";
+
+/// An authenticated SSH connection.
+pub struct Session {
+    handle: Handle<Client>,
+    target: Target,
+    host_key: PublicKey,
+    elevation: Elevation,
+    /// Number of remote executions so far (the benchmark holds provision and teardown to a few).
+    executions: usize,
+}
+
+impl Session {
+    /// Connect, verify the host key under `policy`, and authenticate as `target.login`.
+    pub async fn connect(
+        target: &Target,
+        policy: HostKeyPolicy,
+        auth: &AuthOptions,
+        become_root: bool,
+        become_password: Option<Secret>,
+        connect_timeout: Duration,
+    ) -> Result<Session, SshError> {
+        let address = format!("{target}");
+        let mut preferred = russh::Preferred::default();
+        let known = policy.known_algorithms(&target.host, target.port);
+        if !known.is_empty() {
+            let mut order = known;
+            for algorithm in preferred.key.iter() {
+                if !order.contains(algorithm) {
+                    order.push(algorithm.clone());
+                }
+            }
+            preferred.key = order.into();
+        }
+        let config = Arc::new(client::Config {
+            preferred,
+            keepalive_interval: Some(Duration::from_secs(15)),
+            keepalive_max: 4,
+            nodelay: true,
+            ..Default::default()
+        });
+        let seen = Arc::new(Mutex::new(None));
+        let cert_offered = Arc::new(Mutex::new(false));
+        let handler = Client {
+            host: target.host.clone(),
+            port: target.port,
+            policy,
+            seen: seen.clone(),
+            cert_offered: cert_offered.clone(),
+        };
+        let connect = client::connect(config, (target.host.as_str(), target.port), handler);
+        let result = tokio::time::timeout(connect_timeout, connect).await;
+        let seen_key = seen.lock().ok().and_then(|s| s.clone());
+        let mut handle = match result {
+            Err(_) => {
+                return Err(SshError::ConnectTimeout {
+                    address,
+                    seconds: connect_timeout.as_secs(),
+                });
+            }
+            Ok(Ok(handle)) => handle,
+            Ok(Err(error)) => {
+                if let Some((key, Verdict::Refused(refused))) = seen_key {
+                    return Err(refused.into_error(&target.host, Some(&key)));
+                }
+                if cert_offered.lock().map(|f| *f).unwrap_or(false) {
+                    return Err(RefusedKey::Certificate.into_error(&target.host, None));
+                }
+                return Err(match error {
+                    russh::Error::IO(source) => SshError::Connect { address, source },
+                    source => SshError::Protocol {
+                        host: target.host.clone(),
+                        source,
+                    },
+                });
+            }
+        };
+        let Some((host_key, Verdict::Trusted)) = seen_key else {
+            // russh only completes the handshake after check_server_key accepted the key.
+            return Err(SshError::ConnectionLost {
+                host: target.host.clone(),
+            });
+        };
+
+        let login_password = auth
+            .authenticate(&mut handle, &target.login, &target.host)
+            .await?;
+        let elevation = if become_root {
+            Elevation::Sudo {
+                password: become_password.or(login_password),
+            }
+        } else {
+            Elevation::None
+        };
+        Ok(Session {
+            handle,
+            target: target.clone(),
+            host_key,
+            elevation,
+            executions: 0,
+        })
+    }
+
+    pub fn host_key(&self) -> &PublicKey {
+        &self.host_key
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Remote executions so far on this connection.
+    pub fn executions(&self) -> usize {
+        self.executions
+    }
+
+    /// Whether sudo is used and a password is known for it.
+    pub fn needs_become_password(&self) -> bool {
+        matches!(self.elevation, Elevation::Sudo { password: None })
+    }
+
+    /// Give sudo a password after it said it needs one.
+    pub fn set_become_password(&mut self, password: Secret) {
+        self.elevation = Elevation::Sudo {
+            password: Some(password),
+        };
+    }
+
+    /// The exec request and the stdin prefix that run `sh -s` as root with a clean environment.
+    ///
+    /// The login shell (maybe not sh) only sees one simple command. The inner `sh` prints a
+    /// per-run marker first, so output of the login's rc files is told apart, and a missing
+    /// marker means sudo refused. With sudo the password travels as stdin's first line (`-S`);
+    /// when sudo needs none (NOPASSWD) that line reaches the inner `sh`, which discards
+    /// everything up to the begin marker before reading the script. The begin marker is sent
+    /// twice: a wrong password makes sudo read up to three lines, and they must be markers,
+    /// never the script.
+    fn wrapper(&self, nonce: &str) -> (String, Zeroizing<Vec<u8>>) {
+        const CLEAN_SH: &str = "exec /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C /bin/sh -s";
+        let inner_plain = format!("printf '%s\\n' @@handover-{nonce}; {CLEAN_SH}");
+        let inner_sudo = format!(
+            "printf '%s\\n' @@handover-{nonce}; while IFS= read -r l; do [ \"$l\" = '{SUDO_BEGIN}' ] && break; done; {CLEAN_SH}"
+        );
+        let mut prefix = Zeroizing::new(Vec::new());
+        let command = match &self.elevation {
+            Elevation::None => format!("/bin/sh -c {}", crate::shell::quote(&inner_plain)),
+            Elevation::Sudo { password: None } => {
+                prefix.extend_from_slice(format!("{SUDO_BEGIN}\n").as_bytes());
+                format!("sudo -n -- /bin/sh -c {}", crate::shell::quote(&inner_sudo))
+            }
+            Elevation::Sudo {
+                password: Some(password),
+            } => {
+                prefix.extend_from_slice(password.expose().as_bytes());
+                prefix.extend_from_slice(format!("\n{SUDO_BEGIN}\n{SUDO_BEGIN}\n").as_bytes());
+                format!(
+                    "sudo -k -S -p '' -- /bin/sh -c {}",
+                    crate::shell::quote(&inner_sudo)
+                )
+            }
+        };
+        (command, prefix)
+    }
+
+    /// Run `script` as root. `on_line` sees each stdout line as it arrives (the engine journals
+    /// step progress from it). Fails only when the script could not be run; a non-zero exit
+    /// status is the caller's to judge.
+    pub async fn run(
+        &mut self,
+        script: &Script,
+        mut on_line: impl FnMut(&str),
+    ) -> Result<Output, SshError> {
+        let host = self.target.host.clone();
+        let lost = || SshError::ConnectionLost { host: host.clone() };
+        let protocol = |source| SshError::Protocol {
+            host: host.clone(),
+            source,
+        };
+        let nonce = crate::secret::random_lower_alnum(12);
+        let marker = format!("@@handover-{nonce}");
+        let (command, prefix) = self.wrapper(&nonce);
+        tracing::debug!(host = %self.target.host, "remote script:\n{}", script.log_text());
+        self.executions += 1;
+
+        let channel = self.handle.channel_open_session().await.map_err(protocol)?;
+        channel.exec(true, command).await.map_err(protocol)?;
+        let (mut reader, writer) = channel.split();
+        let mut input = Zeroizing::new(Vec::with_capacity(prefix.len() + script.text().len()));
+        input.extend_from_slice(&prefix);
+        input.extend_from_slice(script.text().as_bytes());
+
+        let send = async {
+            writer.data(&input[..]).await?;
+            writer.eof().await
+        };
+        let receive = async {
+            let mut out = Output::default();
+            let mut pending: Vec<u8> = Vec::new();
+            let mut started = false;
+            let mut stdout_len = 0usize;
+            let mut handle_line = |line: &[u8], out: &mut Output| {
+                let line = String::from_utf8_lossy(line);
+                let line = line.trim_end_matches('\r');
+                if !started {
+                    started = line == marker;
+                    return;
+                }
+                on_line(line);
+                out.lines.push(line.to_owned());
+            };
+            while let Some(message) = reader.wait().await {
+                match message {
+                    ChannelMsg::Data { data } => {
+                        stdout_len += data.len();
+                        if stdout_len > OUTPUT_LIMIT {
+                            continue;
+                        }
+                        pending.extend_from_slice(&data);
+                        while let Some(at) = pending.iter().position(|b| *b == b'\n') {
+                            let line: Vec<u8> = pending.drain(..=at).collect();
+                            handle_line(&line[..line.len() - 1], &mut out);
+                        }
+                    }
+                    ChannelMsg::ExtendedData { data, .. } if out.stderr.len() < OUTPUT_LIMIT => {
+                        out.stderr.push_str(&String::from_utf8_lossy(&data));
+                    }
+                    ChannelMsg::ExitStatus { exit_status } => out.exit_status = Some(exit_status),
+                    _ => {}
+                }
+            }
+            if !pending.is_empty() {
+                handle_line(&pending, &mut out);
+            }
+            (out, started)
+        };
+        let (sent, (output, started)) = tokio::join!(send, receive);
+        if let Err(e) = sent {
+            tracing::debug!("sending the script failed: {e}");
+        }
+        if self.handle.is_closed() && output.exit_status.is_none() {
+            return Err(lost());
+        }
+        if !started {
+            return Err(self.explain_missing_marker(&output));
+        }
+        Ok(output)
+    }
+
+    /// The wrapper's marker never came: sudo refused, or the shell could not start.
+    fn explain_missing_marker(&self, output: &Output) -> SshError {
+        let host = self.target.host.clone();
+        let stderr = crate::output::sanitize(output.stderr.trim());
+        let reason = match &self.elevation {
+            Elevation::None => {
+                return SshError::Sudo {
+                    host,
+                    reason: format!("was not used, and /bin/sh could not be started: {stderr}"),
+                };
+            }
+            Elevation::Sudo { .. } if stderr.contains("password is required") => {
+                return SshError::SudoPasswordRequired { host };
+            }
+            Elevation::Sudo { .. } if stderr.contains("incorrect password") => {
+                "refused the password: check HANDOVER_BECOME_PASSWORD or the login password"
+                    .to_owned()
+            }
+            Elevation::Sudo { .. }
+                if stderr.contains("not in the sudoers")
+                    || stderr.contains("not allowed")
+                    || stderr.contains("may not run sudo") =>
+            {
+                format!("does not let `{}` run commands as root", self.target.login)
+            }
+            Elevation::Sudo { .. } if stderr.contains("not found") => {
+                "is not installed (or not on the login's PATH)".to_owned()
+            }
+            Elevation::Sudo { .. } => format!("failed: {stderr}"),
+        };
+        SshError::Sudo { host, reason }
+    }
+
+    /// Close the connection politely.
+    pub async fn close(self) {
+        let _ = self
+            .handle
+            .disconnect(Disconnect::ByApplication, "", "en")
+            .await;
+    }
+}

@@ -1,0 +1,450 @@
+//! Provision, use and tear down a `linux-user` grant, checking the host independently.
+
+use crate::support::{TestHost, Workspace, host_tests_enabled, keypair};
+
+/// The grant id, account and password from a `--json` provision.
+struct Grant {
+    id: String,
+    account: String,
+    password: String,
+}
+
+fn grant_from(json: &serde_json::Value) -> Grant {
+    let field = |k: &str| {
+        json[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no `{k}` in {json}"))
+            .to_owned()
+    };
+    Grant {
+        id: field("grant"),
+        account: field("account"),
+        password: field("password"),
+    }
+}
+
+/// What the vendor does with the printed credentials, and what they must not be able to do.
+fn use_the_account(host: &TestHost, grant: &Grant) {
+    let login = |cmd: &str| host.ssh_as(&grant.account, &grant.password, cmd);
+    let out = login("id -un");
+    assert!(
+        out.status.success(),
+        "login with the printed password failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), grant.account);
+
+    // A login shell starts in the scope.
+    let out = login("bash -l -c pwd");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), host.scope);
+
+    // It can create and edit files in the scope, including in subdirectories.
+    let out = login(&format!(
+        "cd {s} && echo vendor-fix > fix.php && echo '// patched' >> index.php && mkdir -p uploads/new && echo x > uploads/new/a.txt",
+        s = host.scope
+    ));
+    assert!(
+        out.status.success(),
+        "writing in the scope failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        host.sh(&format!("cat {}/index.php", host.scope))
+            .contains("// patched")
+    );
+
+    // And nothing privileged.
+    assert!(
+        !login("cat /etc/shadow").status.success(),
+        "the account can read /etc/shadow"
+    );
+    assert!(
+        !login("ls /root").status.success(),
+        "the account can list /root"
+    );
+    assert!(
+        !login("touch /etc/handover-test").status.success(),
+        "the account can write /etc"
+    );
+    assert!(
+        !login("sudo -n true").status.success(),
+        "the account has sudo"
+    );
+}
+
+/// Nothing of the grant is left, checked on the host without handover.
+fn assert_nothing_left(host: &TestHost, grant: &Grant, uid: &str) {
+    let a = &grant.account;
+    assert!(!host.ok(&format!("getent passwd {a}")), "passwd entry left");
+    assert!(!host.ok(&format!("getent shadow {a}")), "shadow entry left");
+    assert!(!host.ok(&format!("getent group {a}")), "group left");
+    assert!(
+        !host.ok(&format!("getent passwd {uid}")),
+        "uid {uid} still has an account"
+    );
+    assert!(!host.ok(&format!("test -e /home/{a}")), "home left");
+    assert!(!host.ok(&format!("pgrep -u {uid}")), "processes left");
+    let acl = host.sh(&format!("getfacl -R -p -n {} 2>/dev/null", host.scope));
+    assert!(
+        !acl.contains(&format!("user:{uid}:")),
+        "ACL entries left:\n{acl}"
+    );
+    assert!(
+        !host.sh(&format!("ls -la {}", host.scope)).contains('+'),
+        "extended ACLs left on the scope"
+    );
+    let owned = host.sh(&format!("find {} -uid {uid} -o -gid {uid}", host.scope));
+    assert!(
+        owned.is_empty(),
+        "files still owned by the grant's uid:\n{owned}"
+    );
+    assert!(
+        !host.ssh_as(a, &grant.password, "true").status.success(),
+        "the password still logs in"
+    );
+}
+
+#[test]
+fn provision_use_and_teardown_as_root_with_a_password() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    let before = host.snapshot();
+
+    let provisioned = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &[
+                "--scope",
+                &host.scope,
+                "--ttl",
+                "48h",
+                "--accept-new-host-key",
+                "--json",
+                "-v",
+            ],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let json = provisioned.json();
+    for key in [
+        "grant",
+        "host",
+        "port",
+        "account",
+        "password",
+        "expires_at",
+        "level",
+        "scope",
+        "playbook",
+    ] {
+        assert!(!json[key].is_null(), "`{key}` missing from {json}");
+    }
+    assert_eq!(json["level"], "user");
+    assert_eq!(json["playbook"], "linux-user");
+    assert_eq!(json["scope"], host.scope.as_str());
+    assert_eq!(json["port"], 22);
+    let grant = grant_from(&json);
+    assert!(grant.account.starts_with("support-"));
+    assert_eq!(grant.password.len(), 22);
+    assert!(
+        provisioned
+            .stderr
+            .contains("remote executions for provision executions=2")
+            || provisioned.stderr.contains("executions=2"),
+        "provision should take 2 remote executions:\n{}",
+        provisioned.stderr
+    );
+
+    // The secret is nowhere but stdout: not in the record, not in logs.
+    let record_text = std::fs::read_to_string(
+        ws.state_dir()
+            .join("grants")
+            .join(format!("{}.json", grant.id)),
+    )
+    .expect("record");
+    assert!(
+        !record_text.contains(&grant.password),
+        "password in the record"
+    );
+    assert!(
+        !provisioned.stderr.contains(&grant.password),
+        "password in the log"
+    );
+    assert!(
+        !record_text.contains(&host.root_password),
+        "login password in the record"
+    );
+    assert_eq!(ws.record(&grant.id)["state"], "active");
+
+    // The account as the host sees it: expiry set, in no group but its own, own new home.
+    let uid = host
+        .sh(&format!("id -u {}", grant.account))
+        .trim()
+        .to_owned();
+    assert_eq!(
+        host.sh(&format!("id -Gn {}", grant.account)).trim(),
+        grant.account
+    );
+    assert!(
+        !host
+            .sh(&format!("getent shadow {} | cut -d: -f8", grant.account))
+            .trim()
+            .is_empty(),
+        "no account expiry"
+    );
+    assert_eq!(
+        host.sh(&format!("stat -c %U /home/{}", grant.account))
+            .trim(),
+        grant.account
+    );
+
+    use_the_account(&host, &grant);
+
+    // A session the vendor left running is ended by teardown.
+    host.sh(&format!(
+        "runuser -u {} -- sh -c 'nohup sleep 600 >/dev/null 2>&1 &'",
+        grant.account
+    ));
+    assert!(host.ok(&format!("pgrep -u {uid} sleep")));
+
+    let list = ws.handover(&["list", "--json"]).run().expect_code(0).json();
+    assert_eq!(list["grants"][0]["grant"], grant.id.as_str());
+    let show = ws.handover(&["show", &grant.id]).run().expect_code(0);
+    assert!(show.stdout.contains(&grant.account) && show.stdout.contains("active"));
+
+    let teardown = ws
+        .handover(&["teardown", &grant.id, "--json", "-v"])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let report = teardown.json();
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["state"], "revoked");
+    assert!(
+        report["checks"].as_array().is_some_and(|c| c.len() >= 8),
+        "{report}"
+    );
+    let reassigned: Vec<&str> = report["reassigned"]
+        .as_array()
+        .expect("reassigned")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        reassigned.iter().any(|p| p.ends_with("/fix.php")),
+        "fix.php not listed as reassigned: {reassigned:?}"
+    );
+    assert!(
+        teardown.stderr.contains("executions=1"),
+        "teardown should take 1 remote execution:\n{}",
+        teardown.stderr
+    );
+    assert_nothing_left(&host, &grant, &uid);
+    // The vendor's files stay, now owned by the scope's owner.
+    assert_eq!(
+        host.sh(&format!("stat -c %U:%G {}/fix.php", host.scope))
+            .trim(),
+        "www-data:www-data"
+    );
+    assert_eq!(ws.record(&grant.id)["state"], "revoked");
+
+    // Teardown again: already revoked, exit 0, nothing done.
+    let again = ws.handover(&["teardown", &grant.id]).run().expect_code(0);
+    assert!(again.stdout.contains("already revoked"), "{}", again.stdout);
+
+    // The vendor's new files have the permissions a plain creation would give (no ACL
+    // artefacts such as group execute); without them the host is exactly as before.
+    assert_eq!(
+        host.sh(&format!("stat -c %a {}/fix.php", host.scope))
+            .trim(),
+        "644"
+    );
+    host.sh(&format!(
+        "rm -rf {s}/fix.php {s}/uploads/new",
+        s = host.scope
+    ));
+    assert_eq!(
+        before,
+        host.snapshot(),
+        "host changed beyond the vendor's files"
+    );
+}
+
+#[test]
+fn provision_with_a_key_file_and_named_account() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let ws = Workspace::new();
+    let (key, public) = keypair(ws.dir.path(), "id_ed25519", "correct horse");
+    let host = TestHost::builder().root_authorized_key(&public).up();
+    ws.trust(&host);
+
+    let key_path = key.to_str().expect("utf-8 path");
+    // Without the passphrase and without a terminal: a clear error, no prompt, exit 4.
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &[
+                "--scope",
+                &host.scope,
+                "-i",
+                key_path,
+                "--account",
+                "vendor_anna",
+            ],
+        )
+        .run()
+        .expect_code(4);
+    assert!(
+        out.stderr.contains("HANDOVER_KEY_PASSPHRASE"),
+        "{}",
+        out.stderr
+    );
+    assert!(!host.ok("getent passwd vendor_anna"));
+
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &[
+                "--scope",
+                &host.scope,
+                "-i",
+                key_path,
+                "--account",
+                "vendor_anna",
+                "--ttl",
+                "30m",
+            ],
+        )
+        .env("HANDOVER_KEY_PASSPHRASE", "correct horse")
+        .run()
+        .expect_code(0);
+    // Human output names everything the vendor needs.
+    for needle in [
+        "grant",
+        "vendor_anna",
+        "password",
+        "expires",
+        "SHA256:",
+        &host.scope,
+        "handover teardown",
+    ] {
+        assert!(
+            out.stdout.contains(needle),
+            "`{needle}` missing from:\n{}",
+            out.stdout
+        );
+    }
+    let password = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password"))
+        .map(str::trim)
+        .expect("password line")
+        .to_owned();
+    let id = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("grant"))
+        .map(str::trim)
+        .expect("grant line")
+        .to_owned();
+    assert!(
+        host.ssh_as("vendor_anna", &password, "true")
+            .status
+            .success()
+    );
+
+    ws.handover(&["teardown", &id, "-i", key_path])
+        .env("HANDOVER_KEY_PASSPHRASE", "correct horse")
+        .run()
+        .expect_code(0);
+    assert!(!host.ok("getent passwd vendor_anna"));
+}
+
+#[test]
+fn provision_as_a_sudo_user_with_become() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    let target = format!("{}@{}", host.admin_user, host.addr);
+    let before = host.snapshot();
+
+    // Without --become a non-root login is a clear usage error, and nothing changes.
+    let out = ws
+        .provision(&target, &["--scope", &host.scope])
+        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .run()
+        .expect_code(2);
+    assert!(out.stderr.contains("--become"), "{}", out.stderr);
+
+    // A wrong sudo password is refused before anything changes.
+    let out = ws
+        .provision(&target, &["--scope", &host.scope, "--become"])
+        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .env("HANDOVER_BECOME_PASSWORD", "wrong-password")
+        .run()
+        .expect_code(4);
+    assert!(out.stderr.contains("sudo"), "{}", out.stderr);
+    assert_eq!(
+        before,
+        host.snapshot(),
+        "a refused provision changed the host"
+    );
+
+    // sudo reuses the SSH password.
+    let out = ws
+        .provision(&target, &["--scope", &host.scope, "--become", "--json"])
+        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .run()
+        .expect_code(0);
+    let grant = grant_from(&out.json());
+    assert!(!out.stderr.contains(&host.admin_password));
+    assert!(
+        host.ssh_as(
+            &grant.account,
+            &grant.password,
+            &format!("touch {}/by-vendor", host.scope)
+        )
+        .status
+        .success()
+    );
+    let uid = host
+        .sh(&format!("id -u {}", grant.account))
+        .trim()
+        .to_owned();
+    // The record remembers --become, so teardown needs only the password.
+    ws.handover(&["teardown", &grant.id])
+        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .run()
+        .expect_code(0);
+    assert_nothing_left(&host, &grant, &uid);
+
+    // A NOPASSWD sudoer works without any sudo password.
+    let out = ws
+        .provision(
+            &format!("{}@{}", host.nopasswd_user, host.addr),
+            &["--scope", &host.scope, "--become", "--json"],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
+        .env(
+            "HANDOVER_BECOME_PASSWORD",
+            "not-needed-and-must-not-reach-the-script",
+        )
+        .run()
+        .expect_code(0);
+    let grant = grant_from(&out.json());
+    ws.handover(&["teardown", &grant.id, "--become"])
+        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
+        .run()
+        .expect_code(0);
+    assert!(!host.ok(&format!("getent passwd {}", grant.account)));
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the `handover` binary against real OpenSSH sshd test hosts
+//! (`scripts/testhost`), never mocks.
+#![expect(
+    clippy::expect_used,
+    reason = "a test that cannot set up should stop with the reason"
+)]
+
+mod support;
+
+mod bad_input;
+mod host_keys;
+mod lifecycle;
+mod rollback;

@@ -1,0 +1,67 @@
+//! A failing step rolls back everything applied before it, and says so.
+
+use crate::support::{TestHost, Workspace, host_tests_enabled};
+
+#[test]
+fn a_scope_where_setfacl_fails_rolls_back() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    // ramfs has no extended attributes, so setfacl fails there after the account exists.
+    host.sh(
+        "mkdir -p /srv/noacl && mount -t ramfs ramfs /srv/noacl && echo hi > /srv/noacl/index.php",
+    );
+    let before = host.snapshot();
+
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &[
+                "--scope",
+                "/srv/noacl",
+                "--account",
+                "support-rollbk",
+                "--json",
+            ],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(1);
+    assert!(
+        out.stderr.contains("acl"),
+        "the failing step is not named:\n{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("remote stderr"),
+        "setfacl's own error is not shown:\n{}",
+        out.stderr
+    );
+    assert!(out.json()["error"].is_string());
+
+    assert!(
+        !host.ok("getent passwd support-rollbk"),
+        "the account survived the rollback"
+    );
+    assert!(
+        !host.ok("test -e /home/support-rollbk"),
+        "the home survived the rollback"
+    );
+    assert_eq!(before, host.snapshot(), "the host is not as before");
+
+    let list = ws.handover(&["list", "--json"]).run().expect_code(0).json();
+    assert_eq!(list["grants"][0]["state"], "revoked", "{list}");
+    let grant = list["grants"][0]["grant"]
+        .as_str()
+        .expect("grant")
+        .to_owned();
+    let record = ws.record(&grant);
+    assert!(
+        record["events"].to_string().contains("rolling back"),
+        "{record}"
+    );
+}

@@ -1,0 +1,359 @@
+//! Test hosts and CLI runs, as builders so each test reads as a story.
+//!
+//! Host tests need root (network and mount namespaces). Without root they fail with a message
+//! saying to run `scripts/test`; `HANDOVER_SKIP_HOST_TESTS=1` skips them for a quick local run.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `None` when host tests are explicitly skipped; panics when they cannot run.
+pub fn host_tests_enabled() -> bool {
+    if std::env::var_os("HANDOVER_SKIP_HOST_TESTS").is_some_and(|v| v == "1") {
+        eprintln!("HANDOVER_SKIP_HOST_TESTS=1: skipping a test that needs a test host");
+        return false;
+    }
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    assert_eq!(
+        uid.as_deref().ok(),
+        Some("0"),
+        "host tests need root to make network and mount namespaces: run scripts/test as root \
+         (or set HANDOVER_SKIP_HOST_TESTS=1 to skip them)"
+    );
+    true
+}
+
+/// A throwaway host from `scripts/testhost`, destroyed on drop.
+pub struct TestHost {
+    pub name: String,
+    pub addr: String,
+    pub root_password: String,
+    pub admin_user: String,
+    pub admin_password: String,
+    pub nopasswd_user: String,
+    pub nopasswd_password: String,
+    pub scope: String,
+    host_key: PathBuf,
+}
+
+#[must_use]
+#[derive(Default)]
+pub struct TestHostBuilder {
+    env: Vec<(String, String)>,
+    services: Vec<String>,
+}
+
+impl TestHostBuilder {
+    pub fn root_authorized_key(mut self, key: &str) -> Self {
+        self.env
+            .push(("TESTHOST_ROOT_AUTHORIZED_KEY".into(), key.into()));
+        self
+    }
+
+    #[allow(dead_code)]
+    pub fn service(mut self, name: &str) -> Self {
+        self.services.push(name.into());
+        self
+    }
+
+    pub fn up(self) -> TestHost {
+        let mut cmd = Command::new(repo().join("scripts/testhost"));
+        cmd.arg("up");
+        for s in &self.services {
+            cmd.args(["--service", s]);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run scripts/testhost up");
+        assert!(
+            out.status.success(),
+            "scripts/testhost up failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let vars: HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let get = |k: &str| {
+            vars.get(k)
+                .cloned()
+                .unwrap_or_else(|| panic!("testhost did not print {k}"))
+        };
+        TestHost {
+            name: get("name"),
+            addr: get("addr"),
+            root_password: get("root_password"),
+            admin_user: get("admin_user"),
+            admin_password: get("admin_password"),
+            nopasswd_user: get("nopasswd_user"),
+            nopasswd_password: get("nopasswd_password"),
+            scope: get("scope"),
+            host_key: PathBuf::from(get("host_key_ed25519")),
+        }
+    }
+}
+
+impl TestHost {
+    pub fn builder() -> TestHostBuilder {
+        TestHostBuilder::default()
+    }
+
+    pub fn up() -> TestHost {
+        Self::builder().up()
+    }
+
+    /// Run `script` with `sh -c` as root inside the host.
+    pub fn exec(&self, script: &str) -> Output {
+        Command::new(repo().join("scripts/testhost"))
+            .args(["exec", &self.name, "--", "sh", "-c", script])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run scripts/testhost exec")
+    }
+
+    /// Run `script` and return its stdout; panics if it fails.
+    pub fn sh(&self, script: &str) -> String {
+        let out = self.exec(script);
+        assert!(
+            out.status.success(),
+            "`{script}` failed on {}: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Whether `script` succeeds on the host.
+    pub fn ok(&self, script: &str) -> bool {
+        self.exec(script).status.success()
+    }
+
+    /// The host's public host key line (`ssh-ed25519 AAAA…`).
+    pub fn host_key(&self) -> String {
+        std::fs::read_to_string(&self.host_key)
+            .expect("read host key")
+            .trim()
+            .to_owned()
+    }
+
+    /// A known_hosts line for this host.
+    pub fn known_hosts_line(&self) -> String {
+        let key = self.host_key();
+        let mut parts = key.split_whitespace();
+        format!(
+            "{} {} {}\n",
+            self.addr,
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or("")
+        )
+    }
+
+    /// Everything a provision could touch, to compare before and after.
+    pub fn snapshot(&self) -> String {
+        self.sh(
+            "getent passwd | sort; getent group | sort; getent shadow | cut -d: -f1,2,8 | sort; \
+             find /home /etc/sudoers.d /etc/ssh/sshd_config.d /var/www/cms -printf '%p %u %g %m\\n' | sort; \
+             getfacl -R -p -n /var/www/cms 2>/dev/null",
+        )
+    }
+
+    /// Log in as `user` with `password` using the real OpenSSH client (password via sshpass
+    /// from the environment, never argv) and run `command`.
+    pub fn ssh_as(&self, user: &str, password: &str, command: &str) -> Output {
+        Command::new("sshpass")
+            .arg("-e")
+            .args([
+                "ssh",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "PubkeyAuthentication=no",
+                "-o",
+                "PreferredAuthentications=password",
+                "-o",
+                "ConnectTimeout=10",
+            ])
+            .arg(format!("{user}@{}", self.addr))
+            .arg(command)
+            .env("SSHPASS", password)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sshpass ssh (apt-get install sshpass openssh-client)")
+    }
+}
+
+impl Drop for TestHost {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("scripts/testhost"))
+            .args(["down", &self.name])
+            .output();
+    }
+}
+
+/// One `handover` run with its own state dir and known_hosts unless told otherwise.
+#[must_use]
+pub struct Run {
+    cmd: Command,
+    stdin: Option<Vec<u8>>,
+}
+
+pub struct Finished {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    #[track_caller]
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}, got {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Scratch space for one test: state dir and known_hosts.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    pub fn known_hosts(&self) -> PathBuf {
+        self.dir.path().join("known_hosts")
+    }
+
+    /// Trust `host`'s key in this workspace's known_hosts.
+    pub fn trust(&self, host: &TestHost) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.known_hosts())
+            .expect("open known_hosts");
+        f.write_all(host.known_hosts_line().as_bytes())
+            .expect("write known_hosts");
+    }
+
+    /// `handover ARGS…` with `--state-dir` of this workspace and a clean environment.
+    pub fn handover(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_handover"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("USER", "root")
+            .env("HANDOVER_STATE_DIR", self.state_dir());
+        Run { cmd, stdin: None }
+    }
+
+    /// `handover provision` against `host` with this workspace's known_hosts.
+    pub fn provision(&self, target: &str, extra: &[&str]) -> Run {
+        let known_hosts = self.known_hosts();
+        let mut args = vec![
+            "provision",
+            target,
+            "--known-hosts",
+            known_hosts.to_str().unwrap_or_default(),
+        ];
+        args.extend_from_slice(extra);
+        self.handover(&args)
+    }
+
+    pub fn record(&self, grant: &str) -> serde_json::Value {
+        let path = self
+            .state_dir()
+            .join("grants")
+            .join(format!("{grant}.json"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        serde_json::from_str(&text).expect("record is JSON")
+    }
+}
+
+impl Run {
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    #[allow(dead_code)]
+    pub fn stdin(mut self, input: &[u8]) -> Self {
+        self.stdin = Some(input.to_vec());
+        self
+    }
+
+    pub fn run(mut self) -> Finished {
+        self.cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.cmd.spawn().expect("spawn handover");
+        if let (Some(mut stdin), Some(input)) = (child.stdin.take(), &self.stdin) {
+            let _ = stdin.write_all(input);
+        }
+        let out = child.wait_with_output().expect("wait for handover");
+        Finished {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Generate an ed25519 key pair in `dir` (optionally with a passphrase); returns the private
+/// key path and the public key line.
+pub fn keypair(dir: &Path, name: &str, passphrase: &str) -> (PathBuf, String) {
+    let path = dir.join(name);
+    let status = Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            passphrase,
+            "-C",
+            "handover-test",
+            "-f",
+        ])
+        .arg(&path)
+        .status()
+        .expect("run ssh-keygen");
+    assert!(status.success());
+    let public = std::fs::read_to_string(path.with_extension("pub")).expect("read public key");
+    (path, public.trim().to_owned())
+}
