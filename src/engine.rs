@@ -203,7 +203,7 @@ pub async fn provision(
     progress: &Progress,
 ) -> Result<Provisioned, Error> {
     store.check_writable()?;
-    let now = OffsetDateTime::now_utc();
+    let now = crate::record::now();
     let ttl = time::Duration::try_from(request.ttl.duration()).unwrap_or(time::Duration::DAY);
     let expires_at = now + ttl;
     let expire_day = expire_date(expires_at);

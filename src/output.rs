@@ -85,6 +85,14 @@ fn print_json(value: &serde_json::Value) {
     let _ = writeln!(stdout);
 }
 
+/// The day the host's own account expiry takes effect, from the user action.
+fn disabled_from(record: &GrantRecord) -> Option<&str> {
+    record.actions.iter().find_map(|a| match &a.action {
+        crate::actions::Action::User(user) => Some(user.expire_date.as_str()),
+        _ => None,
+    })
+}
+
 /// What the account may do, in words.
 fn allowed(record: &GrantRecord) -> String {
     let mut parts = vec!["log in over SSH with the password".to_owned()];
@@ -136,6 +144,11 @@ pub fn provisioned(p: &Provisioned, json: bool) {
     println!("may        {}", allowed(r));
     println!("playbook   {}", r.playbook);
     println!();
+    if let Some(day) = disabled_from(r) {
+        println!(
+            "The host itself refuses the account from {day} (UTC), even if teardown never runs."
+        );
+    }
     println!("The password is shown once and not stored. Hand it over privately.");
     println!("When the work is done: handover teardown {}", r.id);
 }

@@ -209,7 +209,7 @@ pub struct GrantRecord {
 impl GrantRecord {
     pub fn event(&mut self, what: impl Into<String>) {
         self.events.push(Event {
-            at: OffsetDateTime::now_utc(),
+            at: now(),
             what: what.into(),
         });
     }
@@ -400,6 +400,12 @@ fn parse(path: &Path, text: &[u8]) -> Result<GrantRecord, RecordError> {
         path: path.to_owned(),
         source,
     })
+}
+
+/// The current time in whole seconds: records and output need no nanoseconds.
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(0).unwrap_or(t)
 }
 
 /// The default state directory: `$XDG_STATE_HOME/handover`, else `~/.local/state/handover`.

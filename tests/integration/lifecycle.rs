@@ -1,6 +1,6 @@
 //! Provision, use and tear down a `linux-user` grant, checking the host independently.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled, keypair};
+use crate::support::{Agent, TestHost, Workspace, host_tests_enabled, keypair};
 
 /// The grant id, account and password from a `--json` provision.
 struct Grant {
@@ -365,6 +365,38 @@ fn provision_with_a_key_file_and_named_account() {
         .run()
         .expect_code(0);
     assert!(!host.ok("getent passwd vendor_anna"));
+
+    // No key, no agent, no password and no terminal: a clear error, never a prompt.
+    let out = ws
+        .provision(&format!("root@{}", host.addr), &["--scope", &host.scope])
+        .run()
+        .expect_code(4);
+    assert!(
+        out.stderr.contains("HANDOVER_SSH_PASSWORD"),
+        "{}",
+        out.stderr
+    );
+
+    // The same through an ssh-agent holding another key of the customer's.
+    let (agent_key, agent_public) = keypair(ws.dir.path(), "agent_key", "");
+    host.sh(&format!(
+        "echo '{agent_public}' >> /root/.ssh/authorized_keys"
+    ));
+    let agent = Agent::start(ws.dir.path(), &[&agent_key]);
+    let socket = agent.socket.to_str().expect("utf-8 path");
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &["--scope", &host.scope, "--json"],
+        )
+        .env("SSH_AUTH_SOCK", socket)
+        .run()
+        .expect_code(0);
+    let id = out.json()["grant"].as_str().expect("grant").to_owned();
+    ws.handover(&["teardown", &id])
+        .env("SSH_AUTH_SOCK", socket)
+        .run()
+        .expect_code(0);
 }
 
 #[test]

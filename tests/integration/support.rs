@@ -357,3 +357,45 @@ pub fn keypair(dir: &Path, name: &str, passphrase: &str) -> (PathBuf, String) {
     let public = std::fs::read_to_string(path.with_extension("pub")).expect("read public key");
     (path, public.trim().to_owned())
 }
+
+/// A real `ssh-agent` holding the given keys, killed on drop.
+pub struct Agent {
+    pub socket: PathBuf,
+    child: std::process::Child,
+}
+
+impl Agent {
+    pub fn start(dir: &Path, keys: &[&Path]) -> Agent {
+        let socket = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start ssh-agent");
+        for _ in 0..100 {
+            if socket.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        for key in keys {
+            let status = Command::new("ssh-add")
+                .arg("-q")
+                .arg(key)
+                .env("SSH_AUTH_SOCK", &socket)
+                .status()
+                .expect("run ssh-add");
+            assert!(status.success(), "ssh-add {}", key.display());
+        }
+        Agent { socket, child }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
