@@ -234,6 +234,8 @@ pub async fn provision(
     let no_facts = BTreeMap::new();
     let ctx = Context {
         grant: &id,
+        account: &request.account,
+        expires_at,
         facts: &no_facts,
         password: None,
     };
@@ -310,12 +312,12 @@ pub async fn provision(
         level: request.playbook.level.as_str().to_owned(),
         account: request.account.clone(),
         scope,
-        facts: BTreeMap::new(),
         actions: plan
             .into_iter()
             .map(|action| ActionRecord {
                 action,
                 status: ActionStatus::Pending,
+                facts: BTreeMap::new(),
             })
             .collect(),
         events: Vec::new(),
@@ -334,10 +336,17 @@ pub async fn provision(
     let result = {
         let record = &mut record;
         let save_error = &mut save_error;
+        let mut current = None;
         run(&mut session, &script, interactive, |line| {
             let mut parsed = Parsed::default();
             parsed.absorb(line);
-            record.facts.extend(parsed.facts);
+            if let Some(&index) = parsed.begun.first() {
+                current = Some(index);
+            }
+            // A fact belongs to the step that printed it.
+            if let Some(action) = current.and_then(|i| record.actions.get_mut(i)) {
+                action.facts.extend(parsed.facts);
+            }
             if let Some(&index) = parsed.done.first()
                 && let Some(action) = record.actions.get_mut(index)
             {
@@ -444,20 +453,33 @@ pub async fn provision(
     })
 }
 
-fn apply_script(record: &GrantRecord, password: &Secret) -> (Script, Checks) {
-    let ctx = Context {
+/// What `entry` sees of its grant when it builds script text.
+fn context<'a>(
+    record: &'a GrantRecord,
+    entry: &'a ActionRecord,
+    password: Option<&'a Secret>,
+) -> Context<'a> {
+    Context {
         grant: &record.id,
-        facts: &record.facts,
-        password: Some(password),
-    };
+        account: &record.account,
+        expires_at: record.expires_at,
+        facts: &entry.facts,
+        password,
+    }
+}
+
+fn apply_script(record: &GrantRecord, password: &Secret) -> (Script, Checks) {
     let mut script = Script::new();
     for (index, entry) in record.actions.iter().enumerate() {
+        let ctx = context(record, entry, Some(password));
         script.step(index, OnStepFailure::Stop, |s| entry.action.apply(&ctx, s));
     }
     let mut checks = Checks::default();
     for (index, entry) in record.actions.iter().enumerate() {
         checks.for_action(index);
-        entry.action.verify_present(&ctx, &mut script, &mut checks);
+        entry
+            .action
+            .verify_present(&context(record, entry, None), &mut script, &mut checks);
     }
     (script, checks)
 }
@@ -465,23 +487,21 @@ fn apply_script(record: &GrantRecord, password: &Secret) -> (Script, Checks) {
 /// The teardown script: cut off entry and end sessions, undo every action not yet undone in
 /// reverse, then verify every action absent.
 fn teardown_script(record: &GrantRecord) -> (Script, Checks) {
-    let ctx = Context {
-        grant: &record.id,
-        facts: &record.facts,
-        password: None,
-    };
     let mut script = Script::new();
     for entry in &record.actions {
-        entry.action.prepare_teardown(&ctx, &mut script);
+        entry
+            .action
+            .prepare_teardown(&context(record, entry, None), &mut script);
     }
     let cut_off_step = record.actions.len();
     script.step(cut_off_step, OnStepFailure::Continue, |s| {
         for entry in &record.actions {
-            entry.action.cut_off(&ctx, s);
+            entry.action.cut_off(&context(record, entry, None), s);
         }
     });
     for (index, entry) in record.actions.iter().enumerate().rev() {
         if entry.status != ActionStatus::Undone {
+            let ctx = context(record, entry, None);
             script.step(index, OnStepFailure::Continue, |s| {
                 entry.action.undo(&ctx, s)
             });
@@ -490,7 +510,9 @@ fn teardown_script(record: &GrantRecord) -> (Script, Checks) {
     let mut checks = Checks::default();
     for (index, entry) in record.actions.iter().enumerate() {
         checks.for_action(index);
-        entry.action.verify_absent(&ctx, &mut script, &mut checks);
+        entry
+            .action
+            .verify_absent(&context(record, entry, None), &mut script, &mut checks);
     }
     (script, checks)
 }

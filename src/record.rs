@@ -159,6 +159,10 @@ pub enum ActionStatus {
 pub struct ActionRecord {
     pub action: Action,
     pub status: ActionStatus,
+    /// Values this action learned on the host while applying (the account's UID, a backup's
+    /// path, a scheduled job's id, …): whatever its undo needs beyond its parameters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, String>,
 }
 
 /// The host a grant lives on, with its pinned key.
@@ -200,8 +204,6 @@ pub struct GrantRecord {
     pub level: String,
     pub account: AccountName,
     pub scope: Option<String>,
-    /// Values learned on the host while applying (the account's UID and GID, …).
-    pub facts: BTreeMap<String, String>,
     pub actions: Vec<ActionRecord>,
     pub events: Vec<Event>,
 }

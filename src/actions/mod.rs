@@ -23,7 +23,9 @@ use std::collections::BTreeMap;
 /// What every action knows about the grant it belongs to when it builds script text.
 pub struct Context<'a> {
     pub grant: &'a GrantId,
-    /// Values learned on the host (`uid`, `gid`, …), as recorded.
+    pub account: &'a crate::input::AccountName,
+    pub expires_at: time::OffsetDateTime,
+    /// Values this action learned on the host while applying, as recorded.
     pub facts: &'a BTreeMap<String, String>,
     /// The temporary account's password; only while provisioning, never recorded.
     pub password: Option<&'a crate::secret::Secret>,
