@@ -34,6 +34,25 @@ pub enum Command {
     List(JsonArg),
     /// Show one grant: host, account, actions and their state, history
     Show(ShowArgs),
+    /// List the built-in playbooks, or print one
+    Playbooks(PlaybooksArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlaybooksArgs {
+    #[command(subcommand)]
+    pub command: Option<PlaybooksCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlaybooksCommand {
+    /// List the built-in playbooks (the default)
+    List,
+    /// Print a playbook's TOML: a built-in name or a file path containing `/`
+    Show {
+        #[arg(value_name = "NAME|FILE")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -54,9 +73,19 @@ pub struct ProvisionArgs {
     #[arg(long, value_name = "NAME")]
     pub account: Option<String>,
 
-    /// Built-in playbook to run
-    #[arg(long, default_value = crate::playbook::DEFAULT, value_name = "NAME")]
-    pub playbook: String,
+    /// Playbook to run: a built-in name (see `handover playbooks`) or a TOML file path
+    /// containing `/` [default: linux-user, or linux-root with --level root]
+    #[arg(long, value_name = "NAME|FILE")]
+    pub playbook: Option<String>,
+
+    /// Access level: `user`, or `root` (the linux-root playbook: sudo with the account's
+    /// password; only when the vendor cannot work without it)
+    #[arg(long, value_name = "LEVEL", value_parser = ["user", "root"])]
+    pub level: Option<String>,
+
+    /// A value for one of the playbook's parameters (repeatable), e.g. --param ip=203.0.113.7
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
 
     #[command(flatten)]
     pub connect: ConnectArgs,

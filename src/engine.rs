@@ -40,6 +40,8 @@ pub struct ProvisionRequest {
     pub account: AccountName,
     pub scope: Option<ScopeDir>,
     pub ttl: Ttl,
+    /// `--param NAME=VALUE` for the playbook's declared parameters.
+    pub params: Vec<(String, String)>,
     pub connect: ConnectOptions,
 }
 
@@ -209,9 +211,11 @@ pub async fn provision(
     let expire_day = expire_date(expires_at);
     let id = GrantId::generate(now);
     let plan_input = PlanInput {
+        grant: &id,
         account: &request.account,
         scope: request.scope.as_ref(),
         expire_date: &expire_day,
+        params: &request.params,
     };
     let mut plan = request.playbook.plan(&plan_input)?;
     let interactive = request.connect.auth.interactive;

@@ -36,6 +36,7 @@ pub fn main_entry() -> u8 {
         Command::Teardown(a) => a.json,
         Command::List(a) => a.json,
         Command::Show(a) => a.json,
+        Command::Playbooks(_) => false,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -120,6 +121,31 @@ fn connect_options(
     })
 }
 
+/// `--playbook` wins; `--level root` alone means linux-root; both must agree.
+fn playbook_name(playbook: Option<&str>, level: Option<&str>) -> Result<String, Error> {
+    match (playbook, level) {
+        (Some(name), None) => Ok(name.to_owned()),
+        (None, Some("root")) => Ok("linux-root".to_owned()),
+        (None, _) => Ok(playbook::DEFAULT.to_owned()),
+        (Some(name), Some(level)) => {
+            let loaded = Playbook::load(name)?;
+            if loaded.level.as_str() == level {
+                Ok(name.to_owned())
+            } else {
+                Err(input::InputError::new(
+                    "--level",
+                    level,
+                    format!(
+                        "the level of playbook `{name}` ({}), or leave --level out",
+                        loaded.level.as_str()
+                    ),
+                )
+                .into())
+            }
+        }
+    }
+}
+
 fn open_store(dir: Option<PathBuf>) -> Result<Store, Error> {
     let dir = dir.or_else(record::default_state_dir).ok_or_else(|| {
         input::InputError::new(
@@ -144,13 +170,25 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 None => AccountName::generate(),
             };
             let scope = args.scope.as_deref().map(ScopeDir::parse).transpose()?;
-            let playbook = Playbook::built_in(&args.playbook)?;
+            let playbook = Playbook::load(&playbook_name(
+                args.playbook.as_deref(),
+                args.level.as_deref(),
+            )?)?;
             if playbook.requires_scope && scope.is_none() {
                 return Err(playbook::PlaybookError::ScopeRequired {
                     name: playbook.name,
                 }
                 .into());
             }
+            let params = args
+                .params
+                .iter()
+                .map(|p| {
+                    p.split_once('=')
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .ok_or_else(|| input::InputError::new("--param", p, "NAME=VALUE"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let connect = connect_options(
                 &args.connect,
                 args.known_hosts.clone(),
@@ -163,6 +201,7 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 account,
                 scope,
                 ttl,
+                params,
                 connect,
             };
             let provisioned = engine::provision(&store, request, &progress).await?;
@@ -192,6 +231,26 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::List(args) => {
             let store = open_store(cli.state_dir)?;
             output::list(&store.list()?, args.json);
+            Ok(ExitStatus::Success)
+        }
+        Command::Playbooks(args) => {
+            match args.command.unwrap_or(cli::PlaybooksCommand::List) {
+                cli::PlaybooksCommand::List => output::playbooks()?,
+                cli::PlaybooksCommand::Show { name } => match Playbook::built_in_text(&name) {
+                    Some(text) if !name.contains('/') => print!("{text}"),
+                    _ => {
+                        // Validate before printing, so `show` doubles as a check of a file.
+                        Playbook::load(&name)?;
+                        let text = std::fs::read_to_string(&name).map_err(|source| {
+                            playbook::PlaybookError::Read {
+                                path: name.clone(),
+                                source,
+                            }
+                        })?;
+                        print!("{}", output::sanitize(&text));
+                    }
+                },
+            }
             Ok(ExitStatus::Success)
         }
         Command::Show(args) => {

@@ -106,16 +106,38 @@ fn allowed(record: &GrantRecord) -> String {
     parts.join("; ")
 }
 
+/// `handover playbooks`: the built-ins with their level and description.
+pub fn playbooks() -> Result<(), Error> {
+    for name in crate::playbook::Playbook::built_in_names() {
+        let playbook = crate::playbook::Playbook::load(name)?;
+        println!(
+            "{name:<18} {:<5} {}",
+            playbook.level.as_str(),
+            playbook.description
+        );
+    }
+    Ok(())
+}
+
+/// Whether the grant created a Linux account (some playbooks only change an application).
+fn has_account(record: &GrantRecord) -> bool {
+    record
+        .actions
+        .iter()
+        .any(|a| matches!(a.action, crate::actions::Action::User(_)))
+}
+
 pub fn provisioned(p: &Provisioned, json: bool) {
     let r = &p.record;
+    let account = has_account(r);
     if json {
         print_json(&json!({
             "grant": r.id.as_str(),
             "host": r.host.host,
             "port": r.host.port,
             "host_key_fingerprint": r.host.host_key_fingerprint,
-            "account": r.account.as_str(),
-            "password": p.password.expose(),
+            "account": account.then(|| r.account.as_str()),
+            "password": account.then(|| p.password.expose()),
             "expires_at": rfc3339(r.expires_at),
             "level": r.level,
             "scope": r.scope,
@@ -141,15 +163,26 @@ pub fn provisioned(p: &Provisioned, json: bool) {
     if let Some(scope) = &r.scope {
         println!("scope      {scope}");
     }
-    println!("may        {}", allowed(r));
+    if account {
+        println!("may        {}", allowed(r));
+    }
     println!("playbook   {}", r.playbook);
+    println!("gives:");
+    for a in &r.actions {
+        println!(
+            "  - {}",
+            sanitize(&crate::actions::Step::describe(&a.action))
+        );
+    }
     println!();
     if let Some(day) = disabled_from(r) {
         println!(
             "The host itself refuses the account from {day} (UTC), even if teardown never runs."
         );
     }
-    println!("The password is shown once and not stored. Hand it over privately.");
+    if account {
+        println!("The password is shown once and not stored. Hand it over privately.");
+    }
     println!("When the work is done: handover teardown {}", r.id);
 }
 

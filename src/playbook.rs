@@ -1,33 +1,71 @@
-//! Playbooks: named, declarative TOML lists of actions, turned into a typed plan for one grant.
+//! Playbooks: named, declarative TOML lists of actions with typed parameters, turned into a
+//! typed plan for one grant.
 //!
-//! Built-in playbooks live in `playbooks/` and are embedded in the binary.
+//! Built-in playbooks live in `playbooks/` and are embedded in the binary; `--playbook FILE`
+//! runs a user's own. A playbook declares parameters (`[params.NAME]` with a type, whether it
+//! is required, a default and a description); action fields refer to them as `{NAME}`, along
+//! with the built-in values `{account}`, `{home}`, `{scope}` and `{grant}`. Values are checked
+//! against their type before they are substituted; in `shell` actions they are substituted
+//! quoted, at script time.
 
-use crate::actions::{Acl, Action, Password, User};
+use crate::actions::{Acl, Action, ConfigLine, Password, Shell, Sudo, User};
 use crate::input::{AccountName, ScopeDir};
+use crate::record::GrantId;
 use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Built-in playbooks: (name, TOML text).
-const BUILT_IN: &[(&str, &str)] = &[("linux-user", include_str!("../playbooks/linux-user.toml"))];
+const BUILT_IN: &[(&str, &str)] = &[
+    ("linux-user", include_str!("../playbooks/linux-user.toml")),
+    ("linux-root", include_str!("../playbooks/linux-root.toml")),
+    (
+        "composr-backdoor",
+        include_str!("../playbooks/composr-backdoor.toml"),
+    ),
+];
 
 /// The playbook used when none is named.
 pub const DEFAULT: &str = "linux-user";
 
+/// Largest playbook file read (they are a few hundred bytes).
+const MAX_PLAYBOOK_BYTES: u64 = 256 * 1024;
+
+/// Names every playbook can use without declaring them.
+const BUILT_IN_VALUES: &[&str] = &["account", "home", "scope", "grant"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum PlaybookError {
-    #[error("no built-in playbook `{name}` (built in: {known})")]
+    #[error("no built-in playbook `{name}` (built in: {known}; a file path must contain `/`)")]
     Unknown { name: String, known: String },
+    #[error("could not read playbook `{path}`")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("invalid playbook `{name}`: {message}")]
     Invalid { name: String, message: String },
     #[error("playbook `{name}` needs --scope DIR: the directory the account may work in")]
     ScopeRequired { name: String },
+    #[error("playbook `{name}`: parameter `{param}`: {message}")]
+    Param {
+        name: String,
+        param: String,
+        message: String,
+    },
 }
 
 /// Access level a playbook gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
+    /// A user-level shell account.
     User,
+    /// A shell account that may use sudo.
     Root,
+    /// Access inside an application (a CMS admin login), no shell account.
+    App,
 }
 
 impl Level {
@@ -35,8 +73,67 @@ impl Level {
         match self {
             Level::User => "user",
             Level::Root => "root",
+            Level::App => "app",
         }
     }
+}
+
+/// The type of a playbook parameter; values are checked before substitution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    /// Any text without control characters.
+    String,
+    /// An absolute path without `..` or control characters.
+    Path,
+    /// One IPv4 or IPv6 address.
+    Ip,
+    /// A whole number.
+    Int,
+    /// A name like an account name: `^[a-z_][a-z0-9_-]{0,31}$`.
+    Name,
+}
+
+impl ParamType {
+    fn check(self, value: &str) -> Result<(), &'static str> {
+        let ok = match self {
+            ParamType::String => !value.chars().any(char::is_control) && value.len() <= 4096,
+            ParamType::Path => {
+                value.starts_with('/')
+                    && value.len() <= 4096
+                    && !value.chars().any(char::is_control)
+                    && !value.split('/').any(|p| p == ".." || p == ".")
+            }
+            ParamType::Ip => value.parse::<std::net::IpAddr>().is_ok(),
+            ParamType::Int => {
+                !value.is_empty() && value.len() <= 18 && value.bytes().all(|b| b.is_ascii_digit())
+            }
+            ParamType::Name => AccountName::parse("param", value).is_ok(),
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(match self {
+            ParamType::String => "text without control characters (at most 4096 bytes)",
+            ParamType::Path => "an absolute path without `..`, `.` or control characters",
+            ParamType::Ip => "one IPv4 or IPv6 address, such as 203.0.113.7",
+            ParamType::Int => "a whole number",
+            ParamType::Name => "a name matching ^[a-z_][a-z0-9_-]{0,31}$",
+        })
+    }
+}
+
+/// A declared playbook parameter.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    #[serde(rename = "type")]
+    pub kind: ParamType,
+    pub description: String,
+    #[serde(default)]
+    pub required: bool,
+    /// May refer to built-in values, e.g. `{scope}/_config.php`.
+    pub default: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,22 +144,45 @@ pub struct Playbook {
     pub level: Level,
     #[serde(default)]
     pub requires_scope: bool,
+    #[serde(default)]
+    pub params: BTreeMap<String, ParamSpec>,
     pub actions: Vec<ActionTemplate>,
 }
 
-/// An action as a playbook states it: its kind and fixed parameters. Grant-specific values
-/// (account, scope, expiry) are filled in by [`Playbook::plan`].
-#[derive(Debug, Deserialize)]
+/// An action as a playbook states it: its kind and parameters, with `{NAME}` placeholders.
+/// Grant-specific values are filled in by [`Playbook::plan`].
+#[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ActionTemplate {
+    /// The temporary account.
     User {
         #[serde(default = "default_shell")]
         shell: String,
     },
+    /// Its random password.
     Password {},
+    /// Read/write on a directory tree through ACLs.
     Acl {
+        #[serde(default = "default_acl_path")]
+        path: String,
         #[serde(default = "default_permissions")]
         permissions: String,
+    },
+    /// A sudoers drop-in: the account may run `commands` as root with its own password.
+    Sudo {
+        #[serde(default = "default_sudo_commands")]
+        commands: String,
+    },
+    /// One line added to a configuration file, removed again at teardown.
+    ConfigLine { file: String, line: String },
+    /// The playbook author's own commands; parameters are substituted quoted.
+    Shell {
+        description: String,
+        preflight: Option<String>,
+        apply: String,
+        undo: String,
+        verify_present: Option<String>,
+        verify_absent: Option<String>,
     },
 }
 
@@ -70,32 +190,112 @@ fn default_shell() -> String {
     "/bin/bash".to_owned()
 }
 
+fn default_acl_path() -> String {
+    "{scope}".to_owned()
+}
+
 fn default_permissions() -> String {
     "rwX".to_owned()
 }
 
-/// What a plan is made for: one account on one host.
+fn default_sudo_commands() -> String {
+    "ALL".to_owned()
+}
+
+/// What a plan is made for: one grant on one host.
+#[derive(Clone, Copy)]
 pub struct PlanInput<'a> {
+    pub grant: &'a GrantId,
     pub account: &'a AccountName,
     pub scope: Option<&'a ScopeDir>,
     /// `YYYY-MM-DD`, the first day the host refuses the account.
     pub expire_date: &'a str,
+    /// `--param NAME=VALUE`, as given.
+    pub params: &'a [(String, String)],
+}
+
+/// Replace `{NAME}` with `values[NAME]` (`{{` and `}}` are literal braces). With `quote`,
+/// each value is shell-quoted (for `shell` actions).
+pub fn substitute(
+    template: &str,
+    values: &BTreeMap<String, String>,
+    quote: bool,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(at) = rest.find(['{', '}']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("{{") {
+            out.push('{');
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("}}") {
+            out.push('}');
+            rest = after;
+        } else if let Some(inner) = tail.strip_prefix('{') {
+            let end = inner
+                .find('}')
+                .ok_or_else(|| format!("unclosed `{{` in `{template}`"))?;
+            let name = &inner[..end];
+            let value = values
+                .get(name)
+                .ok_or_else(|| format!("`{{{name}}}` is not a declared parameter"))?;
+            if quote {
+                out.push_str(&crate::shell::quote(value));
+            } else {
+                out.push_str(value);
+            }
+            rest = &inner[end + 1..];
+        } else {
+            return Err(format!(
+                "stray `}}` in `{template}` (write `}}}}` for a brace)"
+            ));
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 impl Playbook {
-    /// A built-in playbook by name.
-    pub fn built_in(name: &str) -> Result<Playbook, PlaybookError> {
-        let Some((_, text)) = BUILT_IN.iter().find(|(n, _)| *n == name) else {
+    /// Names of the built-in playbooks.
+    pub fn built_in_names() -> impl Iterator<Item = &'static str> {
+        BUILT_IN.iter().map(|(n, _)| *n)
+    }
+
+    /// The TOML text of a built-in playbook.
+    pub fn built_in_text(name: &str) -> Option<&'static str> {
+        BUILT_IN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    }
+
+    /// A built-in playbook by name, or a user's playbook file when `name` contains `/`.
+    pub fn load(name: &str) -> Result<Playbook, PlaybookError> {
+        if name.contains('/') {
+            return Playbook::from_file(Path::new(name));
+        }
+        let Some(text) = Self::built_in_text(name) else {
             return Err(PlaybookError::Unknown {
                 name: name.to_owned(),
-                known: BUILT_IN
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known: Self::built_in_names().collect::<Vec<_>>().join(", "),
             });
         };
         Playbook::parse(name, text)
+    }
+
+    /// Read a user's playbook file (at most 256 KiB).
+    pub fn from_file(path: &Path) -> Result<Playbook, PlaybookError> {
+        let read_err = |source| PlaybookError::Read {
+            path: path.display().to_string(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(read_err)?;
+        if !meta.is_file() || meta.len() > MAX_PLAYBOOK_BYTES {
+            return Err(PlaybookError::Invalid {
+                name: path.display().to_string(),
+                message: format!("not a regular file of at most {MAX_PLAYBOOK_BYTES} bytes"),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(read_err)?;
+        Playbook::parse(&path.display().to_string(), &text)
     }
 
     /// Parse and validate playbook TOML; errors name the line.
@@ -108,75 +308,308 @@ impl Playbook {
         if playbook.actions.is_empty() {
             return Err(invalid("it has no actions".to_owned()));
         }
-        for action in &playbook.actions {
-            match action {
-                ActionTemplate::User { shell } => {
-                    let ok = shell.starts_with('/')
-                        && shell.chars().all(|c| {
-                            c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-')
-                        });
-                    if !ok {
-                        return Err(invalid(format!(
-                            "user shell `{}` is not an absolute path",
-                            shell.escape_debug()
-                        )));
-                    }
-                }
-                ActionTemplate::Acl { permissions } => {
-                    let ok = !permissions.is_empty()
-                        && permissions.len() <= 4
-                        && permissions
-                            .chars()
-                            .all(|c| matches!(c, 'r' | 'w' | 'x' | 'X' | '-'));
-                    if !ok {
-                        return Err(invalid(format!(
-                            "acl permissions `{}` must be letters from rwxX-",
-                            permissions.escape_debug()
-                        )));
-                    }
-                }
-                ActionTemplate::Password {} => {}
+        for param in playbook.params.keys() {
+            if BUILT_IN_VALUES.contains(&param.as_str())
+                || !param
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                return Err(invalid(format!(
+                    "parameter name `{}` must be lowercase letters, digits and `_`, and not one of {}",
+                    param.escape_debug(),
+                    BUILT_IN_VALUES.join(", ")
+                )));
+            }
+        }
+        // Every placeholder must name a declared parameter or a built-in value: fill them all
+        // with dummies and let `substitute` find the strays.
+        let dummies: BTreeMap<String, String> = BUILT_IN_VALUES
+            .iter()
+            .map(|n| (*n).to_owned())
+            .chain(playbook.params.keys().cloned())
+            .map(|n| (n, "x".to_owned()))
+            .collect();
+        for (param, spec) in &playbook.params {
+            if let Some(default) = &spec.default {
+                substitute(default, &dummies, false)
+                    .map_err(|e| invalid(format!("default of `{param}`: {e}")))?;
+            }
+        }
+        let has_user = playbook
+            .actions
+            .iter()
+            .any(|a| matches!(a, ActionTemplate::User { .. }));
+        for (index, action) in playbook.actions.iter().enumerate() {
+            action
+                .strings()
+                .into_iter()
+                .try_for_each(|s| substitute(s, &dummies, false).map(drop))
+                .map_err(|e| invalid(format!("action {}: {e}", index + 1)))?;
+            action
+                .check_fixed()
+                .map_err(|e| invalid(format!("action {}: {e}", index + 1)))?;
+            if action.needs_account() && !has_user {
+                return Err(invalid(format!(
+                    "action {} needs the account: add a `user` action before it",
+                    index + 1
+                )));
             }
         }
         Ok(playbook)
     }
 
-    /// The typed actions for one grant, in apply order.
-    pub fn plan(&self, input: &PlanInput) -> Result<Vec<Action>, PlaybookError> {
-        let scope = match (self.requires_scope, input.scope) {
-            (true, None) => {
-                return Err(PlaybookError::ScopeRequired {
-                    name: self.name.clone(),
-                });
-            }
-            (_, scope) => scope,
-        };
-        let account = input.account.clone();
+    /// Whether the plan creates a Linux account (and so has credentials to hand over).
+    pub fn creates_account(&self) -> bool {
         self.actions
             .iter()
-            .map(|template| match template {
-                ActionTemplate::User { shell } => Ok(Action::User(User {
+            .any(|a| matches!(a, ActionTemplate::User { .. }))
+    }
+
+    /// The values for `{NAME}` placeholders: built-ins, then `--param`s checked against their
+    /// declared types, then defaults.
+    fn values(&self, input: &PlanInput) -> Result<BTreeMap<String, String>, PlaybookError> {
+        let param_err = |param: &str, message: String| PlaybookError::Param {
+            name: self.name.clone(),
+            param: param.to_owned(),
+            message,
+        };
+        let mut values = BTreeMap::new();
+        values.insert("account".to_owned(), input.account.to_string());
+        values.insert("home".to_owned(), format!("/home/{}", input.account));
+        values.insert("grant".to_owned(), input.grant.to_string());
+        if let Some(scope) = input.scope {
+            values.insert("scope".to_owned(), scope.as_str().to_owned());
+        }
+        for (param, value) in input.params {
+            let Some(spec) = self.params.get(param) else {
+                let declared: Vec<&str> = self.params.keys().map(String::as_str).collect();
+                return Err(param_err(
+                    param,
+                    format!(
+                        "not declared by this playbook (it declares: {})",
+                        if declared.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            declared.join(", ")
+                        }
+                    ),
+                ));
+            };
+            spec.kind.check(value).map_err(|expected| {
+                param_err(
+                    param,
+                    format!("`{}` is not {expected}", value.escape_debug()),
+                )
+            })?;
+            if values.insert(param.clone(), value.clone()).is_some() {
+                return Err(param_err(param, "given twice".to_owned()));
+            }
+        }
+        for (param, spec) in &self.params {
+            if values.contains_key(param) {
+                continue;
+            }
+            match &spec.default {
+                Some(default) => {
+                    let value = substitute(default, &values, false).map_err(|e| {
+                        param_err(param, format!("default needs a value that is missing: {e}"))
+                    })?;
+                    spec.kind.check(&value).map_err(|expected| {
+                        param_err(param, format!("default `{value}` is not {expected}"))
+                    })?;
+                    values.insert(param.clone(), value);
+                }
+                None if spec.required => {
+                    return Err(param_err(
+                        param,
+                        format!(
+                            "required: pass --param {param}=VALUE ({})",
+                            spec.description
+                        ),
+                    ));
+                }
+                None => {
+                    values.insert(param.clone(), String::new());
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    /// The typed actions for one grant, in apply order.
+    pub fn plan(&self, input: &PlanInput) -> Result<Vec<Action>, PlaybookError> {
+        if self.requires_scope && input.scope.is_none() {
+            return Err(PlaybookError::ScopeRequired {
+                name: self.name.clone(),
+            });
+        }
+        let values = self.values(input)?;
+        let fill = |template: &str| {
+            substitute(template, &values, false).map_err(|message| {
+                if message.contains("`{scope}`") {
+                    PlaybookError::ScopeRequired {
+                        name: self.name.clone(),
+                    }
+                } else {
+                    PlaybookError::Invalid {
+                        name: self.name.clone(),
+                        message,
+                    }
+                }
+            })
+        };
+        let account = input.account.clone();
+        let mut plan = Vec::with_capacity(self.actions.len());
+        for template in &self.actions {
+            let action = match template {
+                ActionTemplate::User { shell } => Action::User(User {
                     account: account.clone(),
                     home: format!("/home/{account}"),
                     shell: shell.clone(),
                     expire_date: input.expire_date.to_owned(),
-                    login_dir: scope.map(|s| s.as_str().to_owned()),
-                })),
-                ActionTemplate::Password {} => Ok(Action::Password(Password {
+                    login_dir: input.scope.map(|s| s.as_str().to_owned()),
+                }),
+                ActionTemplate::Password {} => Action::Password(Password {
                     account: account.clone(),
-                })),
-                ActionTemplate::Acl { permissions } => match scope {
-                    Some(scope) => Ok(Action::Acl(Acl {
+                }),
+                ActionTemplate::Acl { path, permissions } => {
+                    let path = fill(path)?;
+                    let scope = ScopeDir::parse(&path).map_err(|e| PlaybookError::Invalid {
+                        name: self.name.clone(),
+                        message: format!("acl path: {e}"),
+                    })?;
+                    Action::Acl(Acl {
                         account: account.clone(),
                         scope: scope.as_str().to_owned(),
                         permissions: permissions.clone(),
-                    })),
-                    None => Err(PlaybookError::ScopeRequired {
-                        name: self.name.clone(),
-                    }),
-                },
-            })
-            .collect()
+                    })
+                }
+                ActionTemplate::Sudo { commands } => Action::Sudo(Sudo {
+                    account: account.clone(),
+                    commands: fill(commands)?,
+                    file: format!("/etc/sudoers.d/handover-{}", input.grant),
+                }),
+                ActionTemplate::ConfigLine { file, line } => Action::ConfigLine(ConfigLine {
+                    file: fill(file)?,
+                    line: fill(line)?,
+                }),
+                ActionTemplate::Shell {
+                    description,
+                    preflight,
+                    apply,
+                    undo,
+                    verify_present,
+                    verify_absent,
+                } => Action::Shell(Shell {
+                    description: fill(description)?,
+                    preflight: preflight.clone(),
+                    apply: apply.clone(),
+                    undo: undo.clone(),
+                    verify_present: verify_present.clone(),
+                    verify_absent: verify_absent.clone(),
+                    values: values.clone(),
+                }),
+            };
+            plan.push(action);
+        }
+        // Values substituted into data fields must still be valid for the action.
+        for action in &plan {
+            if let Action::Sudo(sudo) = action {
+                check_sudo_commands(&sudo.commands).map_err(|message| PlaybookError::Invalid {
+                    name: self.name.clone(),
+                    message,
+                })?;
+            }
+        }
+        Ok(plan)
+    }
+}
+
+/// sudo commands must not carry tags (`NOPASSWD:`) or anything that could end the line.
+fn check_sudo_commands(commands: &str) -> Result<(), String> {
+    if commands.is_empty()
+        || commands
+            .chars()
+            .any(|c| c.is_control() || matches!(c, ':' | '#' | '\\' | '!'))
+    {
+        return Err(format!(
+            "sudo commands `{}` must be `ALL` or a comma-separated list of absolute commands, without tags, `:`, `#`, `!` or `\\`",
+            commands.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+impl ActionTemplate {
+    /// String fields substituted with `{NAME}` values (checked for stray placeholders at load).
+    fn strings(&self) -> Vec<&str> {
+        match self {
+            ActionTemplate::User { .. } | ActionTemplate::Password {} => Vec::new(),
+            ActionTemplate::Acl { path, .. } => vec![path],
+            ActionTemplate::Sudo { commands } => vec![commands],
+            ActionTemplate::ConfigLine { file, line } => vec![file, line],
+            ActionTemplate::Shell {
+                description,
+                preflight,
+                apply,
+                undo,
+                verify_present,
+                verify_absent,
+            } => {
+                let mut all = vec![description.as_str(), apply, undo];
+                all.extend(
+                    [preflight, verify_present, verify_absent]
+                        .into_iter()
+                        .flatten()
+                        .map(String::as_str),
+                );
+                all
+            }
+        }
+    }
+
+    /// Whether the action works on the temporary account.
+    fn needs_account(&self) -> bool {
+        matches!(
+            self,
+            ActionTemplate::Password {} | ActionTemplate::Acl { .. } | ActionTemplate::Sudo { .. }
+        )
+    }
+
+    /// Checks of fields that take no placeholders.
+    fn check_fixed(&self) -> Result<(), String> {
+        match self {
+            ActionTemplate::User { shell } => {
+                let ok = shell.starts_with('/')
+                    && shell
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
+                if !ok {
+                    return Err(format!(
+                        "user shell `{}` is not an absolute path",
+                        shell.escape_debug()
+                    ));
+                }
+            }
+            ActionTemplate::Acl { permissions, .. } => {
+                let ok = !permissions.is_empty()
+                    && permissions.len() <= 4
+                    && permissions
+                        .chars()
+                        .all(|c| matches!(c, 'r' | 'w' | 'x' | 'X' | '-'));
+                if !ok {
+                    return Err(format!(
+                        "acl permissions `{}` must be letters from rwxX-",
+                        permissions.escape_debug()
+                    ));
+                }
+            }
+            ActionTemplate::ConfigLine { line, .. } if line.is_empty() => {
+                return Err("config-line `line` is empty".to_owned());
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }
 
@@ -184,14 +617,29 @@ impl Playbook {
 mod tests {
     use super::*;
 
+    fn input<'a>(
+        grant: &'a GrantId,
+        account: &'a AccountName,
+        scope: Option<&'a ScopeDir>,
+        params: &'a [(String, String)],
+    ) -> PlanInput<'a> {
+        PlanInput {
+            grant,
+            account,
+            scope,
+            expire_date: "2026-11-25",
+            params,
+        }
+    }
+
     #[test]
     fn built_ins_parse() {
-        for (name, _) in BUILT_IN {
-            let playbook = Playbook::built_in(name).expect("built-in parses");
-            assert_eq!(&playbook.name, name);
+        for name in Playbook::built_in_names() {
+            let playbook = Playbook::load(name).expect("built-in parses");
+            assert_eq!(playbook.name, name);
         }
         assert!(matches!(
-            Playbook::built_in("nope"),
+            Playbook::load("nope"),
             Err(PlaybookError::Unknown { .. })
         ));
     }
@@ -206,28 +654,102 @@ mod tests {
         assert!(err.contains("`shel`") && err.contains("line 4"), "{err}");
         let text = "name = \"x\"\ndescription = \"d\"\nlevel = \"user\"\n[[actions]]\nkind = \"rootkit\"\n";
         assert!(Playbook::parse("x", text).is_err());
+        let text = "name = \"x\"\ndescription = \"d\"\nlevel = 3\n[[actions]]\nkind = \"user\"\n";
+        let err = Playbook::parse("x", text)
+            .expect_err("wrong type")
+            .to_string();
+        assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn undeclared_placeholders_are_errors() {
+        let text = "name = \"x\"\ndescription = \"d\"\nlevel = \"app\"\n[[actions]]\nkind = \"config-line\"\nfile = \"/etc/x\"\nline = \"a = {nope}\"\n";
+        let err = Playbook::parse("x", text)
+            .expect_err("undeclared")
+            .to_string();
+        assert!(err.contains("{nope}"), "{err}");
     }
 
     #[test]
     fn linux_user_plan_needs_a_scope() {
-        let playbook = Playbook::built_in("linux-user").expect("parses");
+        let playbook = Playbook::load("linux-user").expect("parses");
         let account = AccountName::parse("--account", "support-abc123").expect("name");
-        let input = PlanInput {
-            account: &account,
-            scope: None,
-            expire_date: "2026-11-25",
-        };
+        let grant = GrantId::parse("20261123-abcdef").expect("grant");
         assert!(matches!(
-            playbook.plan(&input),
+            playbook.plan(&input(&grant, &account, None, &[])),
             Err(PlaybookError::ScopeRequired { .. })
         ));
         let scope = ScopeDir::parse("/var/www/cms").expect("scope");
-        let input = PlanInput {
-            scope: Some(&scope),
-            ..input
-        };
-        let plan = playbook.plan(&input).expect("plan");
+        let plan = playbook
+            .plan(&input(&grant, &account, Some(&scope), &[]))
+            .expect("plan");
         let kinds: Vec<_> = plan.iter().map(Action::kind).collect();
         assert_eq!(kinds, ["user", "password", "acl"]);
+    }
+
+    #[test]
+    fn params_are_typed_required_and_defaulted() {
+        let playbook = Playbook::load("composr-backdoor").expect("parses");
+        let account = AccountName::parse("--account", "support-abc123").expect("name");
+        let grant = GrantId::parse("20261123-abcdef").expect("grant");
+        let scope = ScopeDir::parse("/var/www/cms").expect("scope");
+        let err = playbook
+            .plan(&input(&grant, &account, Some(&scope), &[]))
+            .expect_err("ip required");
+        assert!(err.to_string().contains("--param ip="), "{err}");
+        let bad = [("ip".to_owned(), "203.0.113.7'; system('id');".to_owned())];
+        let err = playbook
+            .plan(&input(&grant, &account, Some(&scope), &bad))
+            .expect_err("bad ip");
+        assert!(err.to_string().contains("IPv4"), "{err}");
+        let unknown = [("ipp".to_owned(), "1.2.3.4".to_owned())];
+        assert!(
+            playbook
+                .plan(&input(&grant, &account, Some(&scope), &unknown))
+                .is_err()
+        );
+        let good = [("ip".to_owned(), "203.0.113.7".to_owned())];
+        let plan = playbook
+            .plan(&input(&grant, &account, Some(&scope), &good))
+            .expect("plan");
+        match &plan[..] {
+            [Action::ConfigLine(line)] => {
+                assert_eq!(line.file, "/var/www/cms/_config.php");
+                assert_eq!(line.line, "$SITE_INFO['backdoor_ip'] = '203.0.113.7';");
+            }
+            other => panic!("unexpected plan {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sudo_commands_cannot_carry_tags() {
+        for bad in [
+            "NOPASSWD: ALL",
+            "ALL\nroot ALL=(ALL) ALL",
+            "ALL # x",
+            "!/bin/sh",
+            "",
+        ] {
+            assert!(check_sudo_commands(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            check_sudo_commands("/usr/bin/systemctl restart php8.2-fpm, /usr/bin/tail").is_ok()
+        );
+    }
+
+    #[test]
+    fn substitution() {
+        let values: BTreeMap<String, String> = [("a".to_owned(), "x y".to_owned())].into();
+        assert_eq!(
+            substitute("{a}/{{b}}", &values, false).ok(),
+            Some("x y/{b}".to_owned())
+        );
+        assert_eq!(
+            substitute("ls {a}", &values, true).ok(),
+            Some("ls 'x y'".to_owned())
+        );
+        assert!(substitute("{b}", &values, false).is_err());
+        assert!(substitute("{a", &values, false).is_err());
+        assert!(substitute("a}", &values, false).is_err());
     }
 }

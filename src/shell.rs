@@ -135,6 +135,13 @@ impl Script {
         self
     }
 
+    /// Append program text written by a playbook author (a `shell` action), whose values were
+    /// already substituted quoted. It cannot hold secrets: secrets never reach playbooks.
+    pub fn user_code(&mut self, code: &str) -> &mut Self {
+        self.push(code);
+        self
+    }
+
     /// Append `template` (values quoted) reading `secret` on its stdin through a quoted
     /// here-document: the secret never reaches argv or the environment. The secret must not
     /// contain a newline; callers pass generated passwords and validated names only.

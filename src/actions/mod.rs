@@ -8,11 +8,17 @@
 //! alone even if the playbook changed since.
 
 mod acl;
+mod config_line;
 mod password;
+mod shell;
+mod sudo;
 mod user;
 
 pub use acl::Acl;
+pub use config_line::ConfigLine;
 pub use password::Password;
+pub use shell::Shell;
+pub use sudo::Sudo;
 pub use user::User;
 
 use crate::record::GrantId;
@@ -91,6 +97,9 @@ pub enum Action {
     User(User),
     Password(Password),
     Acl(Acl),
+    Sudo(Sudo),
+    ConfigLine(ConfigLine),
+    Shell(Shell),
 }
 
 impl Action {
@@ -99,6 +108,9 @@ impl Action {
             Action::User(_) => "user",
             Action::Password(_) => "password",
             Action::Acl(_) => "acl",
+            Action::Sudo(_) => "sudo",
+            Action::ConfigLine(_) => "config-line",
+            Action::Shell(_) => "shell",
         }
     }
 
@@ -107,6 +119,9 @@ impl Action {
             Action::User(a) => a,
             Action::Password(a) => a,
             Action::Acl(a) => a,
+            Action::Sudo(a) => a,
+            Action::ConfigLine(a) => a,
+            Action::Shell(a) => a,
         }
     }
 }

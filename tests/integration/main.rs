@@ -10,4 +10,5 @@ mod support;
 mod bad_input;
 mod host_keys;
 mod lifecycle;
+mod playbooks;
 mod rollback;

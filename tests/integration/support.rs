@@ -170,7 +170,18 @@ impl TestHost {
     /// Log in as `user` with `password` using the real OpenSSH client (password via sshpass
     /// from the environment, never argv) and run `command`.
     pub fn ssh_as(&self, user: &str, password: &str, command: &str) -> Output {
-        Command::new("sshpass")
+        self.ssh_as_with_stdin(user, password, command, b"")
+    }
+
+    /// Like [`TestHost::ssh_as`], with `stdin` fed to the remote command.
+    pub fn ssh_as_with_stdin(
+        &self,
+        user: &str,
+        password: &str,
+        command: &str,
+        stdin: &[u8],
+    ) -> Output {
+        let mut child = Command::new("sshpass")
             .arg("-e")
             .args([
                 "ssh",
@@ -190,9 +201,15 @@ impl TestHost {
             .arg(format!("{user}@{}", self.addr))
             .arg(command)
             .env("SSHPASS", password)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run sshpass ssh (apt-get install sshpass openssh-client)")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run sshpass ssh (apt-get install sshpass openssh-client)");
+        if let Some(mut input) = child.stdin.take() {
+            let _ = input.write_all(stdin);
+        }
+        child.wait_with_output().expect("wait for ssh")
     }
 }
 

@@ -1,0 +1,156 @@
+//! One line added to a configuration file (for example Composr's `backdoor_ip`), removed at
+//! teardown, with a check that nothing else in the file changed.
+//!
+//! The original is copied to `/var/lib/handover/GRANT/` first. The line is added before a
+//! closing `?>` if the file ends with one, else at the end. The file is replaced atomically,
+//! keeping its owner, mode and ACL. At teardown the exact line is removed and the result is
+//! compared with the copy: if someone else changed the file meanwhile, that is reported and the
+//! copy is kept for the customer to compare.
+
+use super::{Checks, Context, Step, require_tools};
+use crate::shell::Script;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigLine {
+    pub file: String,
+    pub line: String,
+}
+
+/// awk: print stdin with ENVIRON["HV_LINE"] inserted before a final `?>` line, or appended.
+const INSERT: &str = r#"{ lines[NR] = $0 }
+END {
+  last = NR
+  while (last > 0 && lines[last] ~ /^[ \t]*$/) last--
+  at = (last > 0 && lines[last] ~ /^[ \t]*\?>[ \t]*$/) ? last : NR + 1
+  for (i = 1; i <= NR; i++) { if (i == at) print ENVIRON["HV_LINE"]; print lines[i] }
+  if (at == NR + 1) print ENVIRON["HV_LINE"]
+}"#;
+
+/// awk: print stdin without the first line equal to ENVIRON["HV_LINE"].
+const REMOVE: &str = r#"!done && $0 == ENVIRON["HV_LINE"] { done = 1; next } { print }"#;
+
+impl ConfigLine {
+    fn state_dir(ctx: &Context) -> String {
+        format!("/var/lib/handover/{}", ctx.grant)
+    }
+
+    /// Where the original is kept: one name per file, so several lines can share a grant.
+    fn backup(&self, ctx: &Context) -> String {
+        let name: String = self
+            .file
+            .trim_start_matches('/')
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("{}/{name}.orig", Self::state_dir(ctx))
+    }
+
+    /// Shell text that replaces the file with `$hv_new` atomically, keeping owner, mode and ACL.
+    fn replace_with_new(&self, s: &mut Script) {
+        let f = self.file.as_str();
+        s.cmd("chown --reference={} -- \"$hv_new\"", &[f]);
+        s.cmd("chmod --reference={} -- \"$hv_new\"", &[f]);
+        s.cmd(
+            "if command -v getfacl >/dev/null 2>&1; then getfacl -p -- {} 2>/dev/null | setfacl --set-file=- -- \"$hv_new\" 2>/dev/null || true; fi",
+            &[f],
+        );
+        s.cmd("mv -f -- \"$hv_new\" {}", &[f]);
+    }
+}
+
+impl Step for ConfigLine {
+    fn describe(&self) -> String {
+        format!("the line `{}` in {}", self.line, self.file)
+    }
+
+    fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        require_tools(s, checks, &[("awk", "mawk"), ("cmp", "diffutils")]);
+        let id = checks.add("file", format!("{} is an existing regular file", self.file));
+        s.cmd(
+            "hv_expect {} test -f {} -a ! -L {}",
+            &[&id, &self.file, &self.file],
+        );
+        let id = checks.add(
+            "absent",
+            format!("{} does not hold the line yet", self.file),
+        );
+        s.cmd(
+            "hv_refute {} grep -Fxq -- {} {}",
+            &[&id, &self.line, &self.file],
+        );
+    }
+
+    fn apply(&self, ctx: &Context, s: &mut Script) {
+        let f = self.file.as_str();
+        let backup = self.backup(ctx);
+        s.cmd("mkdir -p -m 0700 -- {}", &[&Self::state_dir(ctx)]);
+        s.cmd("cp -p -- {} {}", &[f, &backup]);
+        s.cmd("hv_fact backup {}", &[&backup]);
+        s.cmd("hv_new=$(mktemp -- {}.handover-XXXXXX)", &[f]);
+        s.cmd(
+            "HV_LINE={} awk {} < {} > \"$hv_new\"",
+            &[&self.line, INSERT, f],
+        );
+        self.replace_with_new(s);
+    }
+
+    fn undo(&self, ctx: &Context, s: &mut Script) {
+        let f = self.file.as_str();
+        let backup = self.backup(ctx);
+        s.cmd(
+            "if [ -f {} ] && grep -Fxq -- {} {}; then",
+            &[f, &self.line, f],
+        );
+        s.cmd("  hv_new=$(mktemp -- {}.handover-XXXXXX)", &[f]);
+        s.cmd(
+            "  HV_LINE={} awk {} < {} > \"$hv_new\"",
+            &[&self.line, REMOVE, f],
+        );
+        self.replace_with_new(s);
+        s.raw("fi");
+        s.cmd("rm -f -- {}.handover-??????", &[f]);
+        // Keep the copy when the file differs from it: the customer will want to compare.
+        s.cmd(
+            "if [ -f {} ] && cmp -s -- {} {}; then rm -f -- {}; elif [ -f {} ]; then hv_note kept {}; fi",
+            &[&backup, &backup, f, &backup, &backup, &backup],
+        );
+        s.cmd("rmdir -- {} 2>/dev/null || true", &[&Self::state_dir(ctx)]);
+    }
+
+    fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let f = self.file.as_str();
+        let id = checks.add("present", format!("{f} holds the line once"));
+        s.cmd(
+            "hv_expect {} test \"$(grep -Fxc -- {} {})\" = 1",
+            &[&id, &self.line, f],
+        );
+        let id = checks.add("only", format!("nothing else in {f} changed"));
+        s.cmd(
+            "HV_LINE={} awk {} < {} | cmp -s - {} && hv_ok {} || hv_fail {}",
+            &[&self.line, REMOVE, f, &self.backup(ctx), &id, &id],
+        );
+    }
+
+    fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let f = self.file.as_str();
+        let id = checks.add("absent", format!("{f} no longer holds the line"));
+        s.cmd("hv_refute {} grep -Fxq -- {} {}", &[&id, &self.line, f]);
+        let backup = self.backup(ctx);
+        let id = checks.add(
+            "unchanged",
+            format!("{f} is as it was before the grant (a copy of the original is kept in {backup} if not)"),
+        );
+        s.cmd(
+            "if [ -f {} ]; then diff -- {} {} 2>&1 | head -n 20 | hv_report {}; else hv_ok {}; fi",
+            &[&backup, &backup, f, &id, &id],
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! Root through sudo: a sudoers drop-in for the account, asking for the account's own password.
+//!
+//! Written atomically: a temporary file whose name contains a `.` (sudo ignores such names),
+//! mode 0440, checked with `visudo -cf`, and its content compared with what was meant (visudo
+//! checks syntax only), then renamed into place; the whole configuration is checked again and
+//! the drop-in removed if that fails, so sudo never breaks for the customer.
+
+use super::{Checks, Context, Step, require_tools};
+use crate::input::AccountName;
+use crate::shell::Script;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sudo {
+    pub account: AccountName,
+    /// What the account may run as root: `ALL` or a list of absolute commands.
+    pub commands: String,
+    /// `/etc/sudoers.d/handover-GRANT`.
+    pub file: String,
+}
+
+impl Sudo {
+    /// The drop-in's exact content. `Defaults` make sure sudo asks for the account's own
+    /// password even where the customer's configuration asks for root's or the target's.
+    pub fn content(&self) -> String {
+        let a = self.account.as_str();
+        format!(
+            "# handover: temporary sudo for {a}; removed by `handover teardown`\nDefaults:{a} !rootpw, !runaspw, !targetpw, authenticate\n{a} ALL=(ALL:ALL) {}\n",
+            self.commands
+        )
+    }
+
+    fn temp_file(&self) -> String {
+        // A `.` in the name: sudo's #includedir skips it while it is being checked.
+        format!("{}.tmp", self.file)
+    }
+}
+
+impl Step for Sudo {
+    fn describe(&self) -> String {
+        format!(
+            "sudo for `{}` ({}), asking for its own password, in {}",
+            self.account, self.commands, self.file
+        )
+    }
+
+    fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        require_tools(s, checks, &[("sudo", "sudo"), ("visudo", "sudo")]);
+        let id = checks.add("includedir", "sudo reads drop-ins from /etc/sudoers.d");
+        s.cmd(
+            "hv_expect {} grep -Eq '^[@#]includedir[[:space:]]+/etc/sudoers.d' /etc/sudoers",
+            &[&id],
+        );
+        let id = checks.add(
+            "valid",
+            "the host's sudo configuration is valid before any change",
+        );
+        s.cmd("hv_expect {} visudo -c", &[&id]);
+        let id = checks.add("absent", format!("{} does not exist yet", self.file));
+        s.cmd("hv_refute {} test -e {}", &[&id, &self.file]);
+    }
+
+    fn apply(&self, _ctx: &Context, s: &mut Script) {
+        let tmp = self.temp_file();
+        s.cmd("rm -f -- {}", &[&tmp]);
+        s.cmd("printf '%s' {} > {}", &[&self.content(), &tmp]);
+        s.cmd("chown root:root -- {} && chmod 0440 -- {}", &[&tmp, &tmp]);
+        s.cmd(
+            "if ! visudo -cf {} >&2; then rm -f -- {}; echo 'the sudoers fragment is invalid' >&2; exit 1; fi",
+            &[&tmp, &tmp],
+        );
+        s.cmd(
+            "if [ \"$(cat -- {})\" != \"$(printf '%s' {})\" ]; then rm -f -- {}; echo 'the sudoers fragment is not what was written' >&2; exit 1; fi",
+            &[&tmp, &self.content(), &tmp],
+        );
+        s.cmd(
+            "if [ -e {} ]; then rm -f -- {}; echo {} >&2; exit 1; fi",
+            &[
+                &self.file,
+                &tmp,
+                &format!("{} appeared meanwhile", self.file),
+            ],
+        );
+        s.cmd("mv -- {} {}", &[&tmp, &self.file]);
+        s.cmd(
+            "if ! visudo -c >&2; then rm -f -- {}; echo 'sudo configuration invalid with the fragment: removed it' >&2; exit 1; fi",
+            &[&self.file],
+        );
+    }
+
+    fn undo(&self, _ctx: &Context, s: &mut Script) {
+        s.cmd("rm -f -- {} {}", &[&self.file, &self.temp_file()]);
+    }
+
+    fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let id = checks.add(
+            "file",
+            format!(
+                "{} holds exactly the grant's rule, root-owned, mode 0440",
+                self.file
+            ),
+        );
+        s.cmd(
+            "if [ \"$(cat -- {} 2>/dev/null)\" = \"$(printf '%s' {})\" ] && [ \"$(stat -c %U:%a -- {})\" = root:440 ]; then hv_ok {}; else hv_fail {}; fi",
+            &[&self.file, &self.content(), &self.file, &id, &id],
+        );
+        let id = checks.add(
+            "listed",
+            format!("sudo lists the rule for `{}`", self.account),
+        );
+        s.cmd(
+            "sudo -l -U {} 2>/dev/null | grep -q '(ALL : ALL)' && hv_ok {} || hv_fail {}",
+            &[self.account.as_str(), &id, &id],
+        );
+    }
+
+    fn verify_absent(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let id = checks.add("file", format!("{} is gone", self.file));
+        s.cmd("hv_refute {} test -e {}", &[&id, &self.file]);
+        let id = checks.add("rules", format!("no sudo rule names `{}`", self.account));
+        s.cmd(
+            "grep -rlw -- {} /etc/sudoers /etc/sudoers.d 2>/dev/null | hv_report {}",
+            &[self.account.as_str(), &id],
+        );
+    }
+}
