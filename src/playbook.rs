@@ -753,3 +753,34 @@ mod tests {
         assert!(substitute("a}", &values, false).is_err());
     }
 }
+
+#[cfg(test)]
+mod readme {
+    use super::*;
+
+    /// The playbook example in the README parses and plans.
+    #[test]
+    fn readme_example_is_a_valid_playbook() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("```toml\n")
+            .expect("a toml block in the README")
+            + 8;
+        let end = start + readme[start..].find("```").expect("end of the toml block");
+        let playbook =
+            Playbook::parse("README", &readme[start..end]).expect("README example parses");
+        let account = AccountName::parse("--account", "support-abc123").expect("name");
+        let grant = GrantId::parse("20261123-abcdef").expect("grant");
+        let scope = ScopeDir::parse("/var/www/cms").expect("scope");
+        let plan = playbook
+            .plan(&PlanInput {
+                grant: &grant,
+                account: &account,
+                scope: Some(&scope),
+                expire_date: "2026-11-25",
+                params: &[],
+            })
+            .expect("README example plans");
+        assert!(plan.iter().any(|a| matches!(a, Action::Sudo(s) if s.commands == "/usr/bin/systemctl restart php8.2-fpm")));
+    }
+}
