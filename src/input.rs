@@ -133,7 +133,8 @@ impl Ttl {
 
     pub fn parse(value: &str) -> Result<Self, InputError> {
         let err = || InputError::new("--ttl", value, Self::EXPECTED);
-        let unit_at = value.len().checked_sub(1).ok_or_else(err)?;
+        // The unit is the last character (which may be multi-byte in bad input).
+        let (unit_at, _) = value.char_indices().last().ok_or_else(err)?;
         let (number, unit) = value.split_at(unit_at);
         if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) || number.len() > 9 {
             return Err(err());

@@ -11,4 +11,5 @@ mod bad_input;
 mod host_keys;
 mod lifecycle;
 mod playbooks;
+mod properties;
 mod rollback;
