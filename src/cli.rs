@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a temporary account on a host and print its credentials once
-    Provision(ProvisionArgs),
+    Provision(Box<ProvisionArgs>),
     /// End the account's sessions, remove everything the grant applied, and verify
     Teardown(TeardownArgs),
     /// List grants
@@ -102,6 +102,15 @@ pub struct ProvisionArgs {
     /// Print one JSON object on stdout (grant, host, port, account, password, expires_at, …)
     #[arg(long)]
     pub json: bool,
+
+    /// Seal the credentials to the vendor's SSH public key (ssh-ed25519 or RSA ≥ 2048; a
+    /// .pub file or the key text) instead of printing the password: age format, armoured
+    #[arg(long, value_name = "FILE|KEY")]
+    pub seal_to: Option<String>,
+
+    /// Write the sealed credentials to FILE instead of stdout (needs --seal-to)
+    #[arg(long, value_name = "FILE", requires = "seal_to")]
+    pub seal_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

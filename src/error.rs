@@ -58,6 +58,14 @@ pub enum Error {
         "the connection to `{host}` was lost during provision of grant `{grant}`; it is recorded as partial: run `handover teardown {grant}` once the host is reachable"
     )]
     ProvisionInterrupted { grant: String, host: String },
+    #[error(
+        "grant `{grant}` was provisioned but its credentials could not be handed over; run `handover teardown {grant}` and try again"
+    )]
+    Handover {
+        grant: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("no terminal to ask for {what}: {hint}")]
     NoTerminal { what: String, hint: String },
 }
@@ -80,7 +88,8 @@ impl Error {
             Error::Record(_)
             | Error::Preflight { .. }
             | Error::ScopeForbidden { .. }
-            | Error::ApplyFailed { .. } => ExitStatus::Failed,
+            | Error::ApplyFailed { .. }
+            | Error::Handover { .. } => ExitStatus::Failed,
         }
     }
 

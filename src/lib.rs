@@ -146,6 +146,25 @@ fn playbook_name(playbook: Option<&str>, level: Option<&str>) -> Result<String, 
     }
 }
 
+/// Create (or truncate) a file only its owner can read.
+fn create_private_file(path: &std::path::Path) -> Result<std::fs::File, Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            input::InputError::new(
+                "--seal-out",
+                &path.display().to_string(),
+                format!("a file that can be written ({e})"),
+            )
+            .into()
+        })
+}
+
 fn open_store(dir: Option<PathBuf>) -> Result<Store, Error> {
     let dir = dir.or_else(record::default_state_dir).ok_or_else(|| {
         input::InputError::new(
@@ -194,7 +213,23 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 args.known_hosts.clone(),
                 args.accept_new_host_key,
             )?;
+            let sealing = args
+                .seal_to
+                .as_deref()
+                .map(secret::VendorKey::parse)
+                .transpose()?;
             let store = open_store(cli.state_dir)?;
+            // Open the sealed output before the host changes: a bad path fails here.
+            let sealing = match sealing {
+                Some(key) => Some(output::Sealing {
+                    key,
+                    out: match &args.seal_out {
+                        Some(path) => Some((path.clone(), create_private_file(path)?)),
+                        None => None,
+                    },
+                }),
+                None => None,
+            };
             let request = ProvisionRequest {
                 target,
                 playbook,
@@ -209,7 +244,9 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 executions = provisioned.remote_executions,
                 "remote executions for provision"
             );
-            output::provisioned(&provisioned, args.json);
+            let grant = provisioned.record.id.to_string();
+            output::provisioned(&provisioned, args.json, sealing)
+                .map_err(|source| Error::Handover { grant, source })?;
             Ok(ExitStatus::Success)
         }
         Command::Teardown(args) => {

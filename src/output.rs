@@ -6,8 +6,10 @@
 use crate::engine::{Provisioned, TeardownReport};
 use crate::error::Error;
 use crate::record::{GrantRecord, RecordError};
+use crate::secret::{Secret, VendorKey};
 use serde_json::json;
 use std::io::Write;
+use std::path::PathBuf;
 use time::format_description::well_known::Rfc3339;
 
 /// Remove terminal control sequences and other control characters (except newline and tab),
@@ -127,52 +129,123 @@ fn has_account(record: &GrantRecord) -> bool {
         .any(|a| matches!(a.action, crate::actions::Action::User(_)))
 }
 
-pub fn provisioned(p: &Provisioned, json: bool) {
+/// Where sealed credentials go (`--seal-to`, `--seal-out`). The output file is opened before
+/// the host is touched, so a bad path fails early.
+pub struct Sealing {
+    pub key: VendorKey,
+    pub out: Option<(PathBuf, std::fs::File)>,
+}
+
+/// The credentials document: everything the vendor needs, password included. It is what is
+/// printed, or sealed to the vendor's key.
+pub fn credentials(p: &Provisioned) -> Secret {
+    let r = &p.record;
+    let mut doc = String::new();
+    let mut line = |label: &str, value: &str| {
+        doc.push_str(&format!("{label:<11}{}\n", sanitize(value)));
+    };
+    line("grant", r.id.as_str());
+    line("host", &r.host.host);
+    line("port", &r.host.port.to_string());
+    line("host key", &r.host.host_key_fingerprint);
+    if has_account(r) {
+        line("account", r.account.as_str());
+        line("password", p.password.expose());
+    }
+    line("expires", &rfc3339(r.expires_at));
+    line("level", &r.level);
+    if let Some(scope) = &r.scope {
+        line("scope", scope);
+    }
+    if has_account(r) {
+        line("may", &allowed(r));
+    }
+    line("playbook", &r.playbook);
+    doc.push_str("gives:\n");
+    for a in &r.actions {
+        doc.push_str(&format!(
+            "  - {}\n",
+            sanitize(&crate::actions::Step::describe(&a.action))
+        ));
+        if let Some(note) = a.facts.get("note") {
+            doc.push_str(&format!("    ({})\n", sanitize(note)));
+        }
+    }
+    Secret::new(doc)
+}
+
+pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std::io::Result<()> {
     let r = &p.record;
     let account = has_account(r);
+    // Seal first: if that fails, nothing secret has been printed.
+    let sealed = match &sealing {
+        Some(s) => Some(s.key.seal(&credentials(p))?),
+        None => None,
+    };
+    let sealed_file = match (sealing, &sealed) {
+        (
+            Some(Sealing {
+                out: Some((path, mut file)),
+                ..
+            }),
+            Some(text),
+        ) => {
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            Some(path)
+        }
+        _ => None,
+    };
     if json {
-        print_json(&json!({
+        let mut value = json!({
             "grant": r.id.as_str(),
             "host": r.host.host,
             "port": r.host.port,
             "host_key_fingerprint": r.host.host_key_fingerprint,
             "account": account.then(|| r.account.as_str()),
-            "password": account.then(|| p.password.expose()),
+            "password": (account && sealed.is_none()).then(|| p.password.expose()),
             "expires_at": rfc3339(r.expires_at),
             "level": r.level,
             "scope": r.scope,
             "playbook": r.playbook,
-        }));
-        return;
+        });
+        if let Some(text) = &sealed {
+            match &sealed_file {
+                Some(path) => value["sealed_file"] = json!(path),
+                None => value["sealed"] = json!(text),
+            }
+        }
+        print_json(&value);
+        return Ok(());
     }
-    let host = if r.host.port == 22 {
-        r.host.host.clone()
-    } else {
-        format!("{} port {}", r.host.host, r.host.port)
-    };
-    println!("grant      {}", r.id);
-    println!("host       {host}");
-    println!("host key   {}", r.host.host_key_fingerprint);
-    println!("account    {}", r.account);
-    println!("password   {}", p.password.expose());
-    println!(
-        "expires    {} (the host disables the account then)",
-        rfc3339(r.expires_at)
-    );
-    println!("level      {}", r.level);
-    if let Some(scope) = &r.scope {
-        println!("scope      {scope}");
-    }
-    if account {
-        println!("may        {}", allowed(r));
-    }
-    println!("playbook   {}", r.playbook);
-    println!("gives:");
-    for a in &r.actions {
-        println!(
-            "  - {}",
-            sanitize(&crate::actions::Step::describe(&a.action))
-        );
+    match (&sealed, &sealed_file) {
+        // The sealed document alone on stdout, so `> credentials.age` captures exactly it.
+        (Some(text), None) => {
+            print!("{text}");
+            eprintln!(
+                "handover: grant {} provisioned; credentials sealed to the vendor's key",
+                r.id
+            );
+            eprintln!(
+                "handover: when the work is done: handover teardown {}",
+                r.id
+            );
+            return Ok(());
+        }
+        (Some(_), Some(path)) => {
+            let doc = credentials(p);
+            for l in doc.expose().lines() {
+                if l.starts_with("password") {
+                    println!(
+                        "password   (sealed to the vendor's key, in {})",
+                        path.display()
+                    );
+                } else {
+                    println!("{l}");
+                }
+            }
+        }
+        (None, _) => print!("{}", credentials(p).expose()),
     }
     println!();
     if let Some(day) = disabled_from(r) {
@@ -180,10 +253,11 @@ pub fn provisioned(p: &Provisioned, json: bool) {
             "The host itself refuses the account from {day} (UTC), even if teardown never runs."
         );
     }
-    if account {
+    if account && sealed.is_none() {
         println!("The password is shown once and not stored. Hand it over privately.");
     }
     println!("When the work is done: handover teardown {}", r.id);
+    Ok(())
 }
 
 pub fn teardown(report: &TeardownReport, json: bool) {

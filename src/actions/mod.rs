@@ -9,6 +9,7 @@
 
 mod acl;
 mod config_line;
+mod firewall;
 mod password;
 mod shell;
 mod sudo;
@@ -16,6 +17,7 @@ mod user;
 
 pub use acl::Acl;
 pub use config_line::ConfigLine;
+pub use firewall::Firewall;
 pub use password::Password;
 pub use shell::Shell;
 pub use sudo::Sudo;
@@ -100,6 +102,7 @@ pub enum Action {
     Sudo(Sudo),
     ConfigLine(ConfigLine),
     Shell(Shell),
+    Firewall(Firewall),
 }
 
 impl Action {
@@ -111,6 +114,7 @@ impl Action {
             Action::Sudo(_) => "sudo",
             Action::ConfigLine(_) => "config-line",
             Action::Shell(_) => "shell",
+            Action::Firewall(_) => "firewall",
         }
     }
 
@@ -122,6 +126,7 @@ impl Action {
             Action::Sudo(a) => a,
             Action::ConfigLine(a) => a,
             Action::Shell(a) => a,
+            Action::Firewall(a) => a,
         }
     }
 }

@@ -13,3 +13,4 @@ mod lifecycle;
 mod playbooks;
 mod properties;
 mod rollback;
+mod seal;
