@@ -103,6 +103,20 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Lend an existing account: it gets a fresh random password for the window (repeatable;
+    /// its current password hash is kept in the grant record)
+    #[arg(long = "rotate", value_name = "ACCOUNT")]
+    pub rotate: Vec<String>,
+
+    /// What lent accounts get after the window: their original password back (`restore`) or
+    /// a new random one shown to you at teardown (`rotate`)
+    #[arg(long, value_name = "WHAT", default_value = "restore", value_parser = ["restore", "rotate"])]
+    pub after: String,
+
+    /// Allow --rotate root (root's password is lent to the vendor)
+    #[arg(long)]
+    pub allow_root_rotation: bool,
+
     /// Seal the credentials to the vendor's SSH public key (ssh-ed25519 or RSA ≥ 2048; a
     /// .pub file or the key text) instead of printing the password: age format, armoured
     #[arg(long, value_name = "FILE|KEY")]
@@ -117,6 +131,15 @@ pub struct ProvisionArgs {
 pub struct TeardownArgs {
     /// The grant id (see `handover list`)
     pub grant: String,
+
+    /// Seal new passwords of lent accounts (`--after rotate`) to this SSH public key instead
+    /// of printing them
+    #[arg(long, value_name = "FILE|KEY")]
+    pub seal_to: Option<String>,
+
+    /// Write the sealed passwords to FILE instead of stdout (needs --seal-to)
+    #[arg(long, value_name = "FILE", requires = "seal_to")]
+    pub seal_out: Option<PathBuf>,
 
     #[command(flatten)]
     pub connect: ConnectArgs,

@@ -42,13 +42,16 @@ pub struct ProvisionRequest {
     pub ttl: Ttl,
     /// `--param NAME=VALUE` for the playbook's declared parameters.
     pub params: Vec<(String, String)>,
+    /// Actions the command line adds after the playbook's (`--rotate`, …).
+    pub extra_actions: Vec<Action>,
     pub connect: ConnectOptions,
 }
 
-/// A grant that was provisioned, with the password to hand over (shown once).
+/// A grant that was provisioned, with the passwords to hand over (shown once).
 pub struct Provisioned {
     pub record: GrantRecord,
-    pub password: Secret,
+    /// The fresh password of each action that wanted one, by action index.
+    pub passwords: Vec<Option<Secret>>,
     pub remote_executions: usize,
 }
 
@@ -72,6 +75,9 @@ pub struct TeardownReport {
     pub checks: Vec<CheckResult>,
     /// Files in the scope handed back to the scope's owner.
     pub reassigned: Vec<String>,
+    /// New passwords set at teardown for lent accounts (`--after rotate`): (account, password).
+    #[serde(skip)]
+    pub new_passwords: Vec<(String, Secret)>,
     #[serde(skip)]
     pub remote_executions: usize,
 }
@@ -217,7 +223,19 @@ pub async fn provision(
         expire_date: &expire_day,
         params: &request.params,
     };
-    let mut plan = request.playbook.plan(&plan_input)?;
+    // The playbook's actions, then those the command line asked for (`--rotate`, …).
+    let with_extras = |mut plan: Vec<Action>| {
+        plan.extend(request.extra_actions.iter().cloned());
+        plan
+    };
+    let mut plan = with_extras(request.playbook.plan(&plan_input)?);
+    if plan.is_empty() {
+        return Err(Error::Playbook(crate::playbook::PlaybookError::Invalid {
+            name: request.playbook.name.clone(),
+            message: "nothing to do: it has no actions and none were asked for (--rotate)"
+                .to_owned(),
+        }));
+    }
     let interactive = request.connect.auth.interactive;
 
     progress.say(format!("connecting to {}", request.target));
@@ -282,10 +300,10 @@ pub async fn provision(
             });
         }
         let resolved = ScopeDir::parse(resolved)?;
-        plan = request.playbook.plan(&PlanInput {
+        plan = with_extras(request.playbook.plan(&PlanInput {
             scope: Some(&resolved),
             ..plan_input
-        })?;
+        })?);
     }
     let scope = plan.iter().find_map(|a| match a {
         Action::Acl(acl) => Some(acl.scope.clone()),
@@ -330,8 +348,12 @@ pub async fn provision(
     store.save(&record)?;
 
     // Apply every action, then verify it is present; progress is journaled as it arrives.
-    let password = generate_password();
-    let (script, checks) = apply_script(&record, &password);
+    let passwords: Vec<Option<Secret>> = record
+        .actions
+        .iter()
+        .map(|a| a.action.wants_password().then(generate_password))
+        .collect();
+    let (script, checks) = apply_script(&record, &passwords);
     progress.say(format!(
         "applying {} actions as grant {id}",
         record.actions.len()
@@ -397,7 +419,7 @@ pub async fn provision(
         session.close().await;
         return Ok(Provisioned {
             record,
-            password,
+            passwords,
             remote_executions,
         });
     }
@@ -420,7 +442,8 @@ pub async fn provision(
     record.event(format!("provision failed at {step}; rolling back"));
     store.save(&record)?;
     progress.say(format!("{step} failed; rolling back"));
-    let outcome = match remove(&mut session, &mut record, interactive).await {
+    // No fresh passwords for a rollback: lent passwords get their originals back.
+    let outcome = match remove(&mut session, &mut record, interactive, &[]).await {
         Ok(report) if report.verified => {
             store.save(&record)?;
             "rolled back: everything applied was removed and verified absent".to_owned()
@@ -472,10 +495,11 @@ fn context<'a>(
     }
 }
 
-fn apply_script(record: &GrantRecord, password: &Secret) -> (Script, Checks) {
+fn apply_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, Checks) {
     let mut script = Script::new();
     for (index, entry) in record.actions.iter().enumerate() {
-        let ctx = context(record, entry, Some(password));
+        let password = passwords.get(index).and_then(Option::as_ref);
+        let ctx = context(record, entry, password);
         script.step(index, OnStepFailure::Stop, |s| entry.action.apply(&ctx, s));
     }
     let mut checks = Checks::default();
@@ -490,7 +514,7 @@ fn apply_script(record: &GrantRecord, password: &Secret) -> (Script, Checks) {
 
 /// The teardown script: cut off entry and end sessions, undo every action not yet undone in
 /// reverse, then verify every action absent.
-fn teardown_script(record: &GrantRecord) -> (Script, Checks) {
+fn teardown_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, Checks) {
     let mut script = Script::new();
     for entry in &record.actions {
         entry
@@ -505,7 +529,7 @@ fn teardown_script(record: &GrantRecord) -> (Script, Checks) {
     });
     for (index, entry) in record.actions.iter().enumerate().rev() {
         if entry.status != ActionStatus::Undone {
-            let ctx = context(record, entry, None);
+            let ctx = context(record, entry, passwords.get(index).and_then(Option::as_ref));
             script.step(index, OnStepFailure::Continue, |s| {
                 entry.action.undo(&ctx, s)
             });
@@ -526,8 +550,9 @@ async fn remove(
     session: &mut Session,
     record: &mut GrantRecord,
     interactive: bool,
+    passwords: &[Option<Secret>],
 ) -> Result<TeardownReport, Error> {
-    let (script, checks) = teardown_script(record);
+    let (script, checks) = teardown_script(record, passwords);
     let output = run(session, &script, interactive, |_| {}).await?;
     let parsed = Parsed::from_lines(&output.lines);
     let mut results = Vec::new();
@@ -585,6 +610,7 @@ async fn remove(
         verified,
         checks: results,
         reassigned,
+        new_passwords: Vec::new(),
         remote_executions: session.executions(),
     })
 }
@@ -605,6 +631,7 @@ pub async fn teardown(
             verified: true,
             checks: Vec::new(),
             reassigned: Vec::new(),
+            new_passwords: Vec::new(),
             remote_executions: 0,
         });
     }
@@ -632,10 +659,38 @@ pub async fn teardown(
     ));
     record.event("teardown started");
     store.save(&record)?;
-    let report = remove(&mut session, &mut record, options.auth.interactive).await;
+    // Lent accounts with `--after rotate` get a fresh password, shown once to the customer.
+    let passwords: Vec<Option<Secret>> = record
+        .actions
+        .iter()
+        .map(|a| match &a.action {
+            Action::RotatePassword(r)
+                if r.rotates_at_teardown() && a.status != ActionStatus::Undone =>
+            {
+                Some(generate_password())
+            }
+            _ => None,
+        })
+        .collect();
+    let report = remove(
+        &mut session,
+        &mut record,
+        options.auth.interactive,
+        &passwords,
+    )
+    .await;
     session.close().await;
-    let report = report?;
+    let mut report = report?;
     store.save(&record)?;
+    report.new_passwords = record
+        .actions
+        .iter()
+        .zip(passwords)
+        .filter_map(|(a, p)| match (&a.action, p) {
+            (Action::RotatePassword(r), Some(p)) => Some((r.account.clone(), p)),
+            _ => None,
+        })
+        .collect();
     Ok(report)
 }
 

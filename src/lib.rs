@@ -146,6 +146,72 @@ fn playbook_name(playbook: Option<&str>, level: Option<&str>) -> Result<String, 
     }
 }
 
+/// `--rotate ACCOUNT`…: the lent accounts, checked before anything happens.
+fn rotations(
+    accounts: &[String],
+    after: &str,
+    allow_root: bool,
+) -> Result<Vec<actions::Action>, Error> {
+    let after = if after == "rotate" {
+        actions::After::Rotate
+    } else {
+        actions::After::Restore
+    };
+    let mut seen = Vec::new();
+    for account in accounts {
+        // Existing accounts may have any name a system allows; the pattern still keeps
+        // shell and option characters out.
+        let ok = account.len() <= 32
+            && account
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && account.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.')
+            });
+        if !ok {
+            return Err(input::InputError::new(
+                "--rotate",
+                account,
+                "an existing account's name, like `admin`",
+            )
+            .into());
+        }
+        if account == "root" && !allow_root {
+            return Err(input::InputError::new(
+                "--rotate",
+                account,
+                "an account other than root; lending root's password needs --allow-root-rotation",
+            )
+            .into());
+        }
+        if seen.contains(account) {
+            return Err(input::InputError::new("--rotate", account, "each account once").into());
+        }
+        seen.push(account.clone());
+    }
+    Ok(seen
+        .into_iter()
+        .map(|account| actions::Action::RotatePassword(actions::RotatePassword { account, after }))
+        .collect())
+}
+
+/// `--seal-to`/`--seal-out`: the key is checked and the output file opened before the host
+/// is touched, so a bad key or path fails early.
+fn sealing(
+    seal_to: Option<&str>,
+    seal_out: Option<&std::path::Path>,
+) -> Result<Option<output::Sealing>, Error> {
+    let Some(key) = seal_to.map(secret::VendorKey::parse).transpose()? else {
+        return Ok(None);
+    };
+    let out = match seal_out {
+        Some(path) => Some((path.to_owned(), create_private_file(path)?)),
+        None => None,
+    };
+    Ok(Some(output::Sealing { key, out }))
+}
+
 /// Create (or truncate) a file only its owner can read.
 fn create_private_file(path: &std::path::Path) -> Result<std::fs::File, Error> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -213,23 +279,9 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 args.known_hosts.clone(),
                 args.accept_new_host_key,
             )?;
-            let sealing = args
-                .seal_to
-                .as_deref()
-                .map(secret::VendorKey::parse)
-                .transpose()?;
+            let extra_actions = rotations(&args.rotate, &args.after, args.allow_root_rotation)?;
             let store = open_store(cli.state_dir)?;
-            // Open the sealed output before the host changes: a bad path fails here.
-            let sealing = match sealing {
-                Some(key) => Some(output::Sealing {
-                    key,
-                    out: match &args.seal_out {
-                        Some(path) => Some((path.clone(), create_private_file(path)?)),
-                        None => None,
-                    },
-                }),
-                None => None,
-            };
+            let sealing = sealing(args.seal_to.as_deref(), args.seal_out.as_deref())?;
             let request = ProvisionRequest {
                 target,
                 playbook,
@@ -237,6 +289,7 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 scope,
                 ttl,
                 params,
+                extra_actions,
                 connect,
             };
             let provisioned = engine::provision(&store, request, &progress).await?;
@@ -252,13 +305,17 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Teardown(args) => {
             let id = GrantId::parse(&args.grant)?;
             let connect = connect_options(&args.connect, None, false)?;
+            let sealing = sealing(args.seal_to.as_deref(), args.seal_out.as_deref())?;
             let store = open_store(cli.state_dir)?;
             let report = engine::teardown(&store, &id, &connect, &progress).await?;
             tracing::info!(
                 executions = report.remote_executions,
                 "remote executions for teardown"
             );
-            output::teardown(&report, args.json);
+            output::teardown(&report, args.json, sealing).map_err(|source| Error::Handover {
+                grant: report.grant.clone(),
+                source,
+            })?;
             Ok(if report.verified {
                 ExitStatus::Success
             } else {

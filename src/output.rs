@@ -148,9 +148,19 @@ pub fn credentials(p: &Provisioned) -> Secret {
     line("host", &r.host.host);
     line("port", &r.host.port.to_string());
     line("host key", &r.host.host_key_fingerprint);
-    if has_account(r) {
-        line("account", r.account.as_str());
-        line("password", p.password.expose());
+    for (a, password) in r.actions.iter().zip(&p.passwords) {
+        let Some(password) = password else { continue };
+        match &a.action {
+            crate::actions::Action::Password(_) => {
+                line("account", r.account.as_str());
+                line("password", password.expose());
+            }
+            crate::actions::Action::RotatePassword(lent) => {
+                line("lent", &lent.account);
+                line("password", password.expose());
+            }
+            _ => {}
+        }
     }
     line("expires", &rfc3339(r.expires_at));
     line("level", &r.level);
@@ -172,6 +182,36 @@ pub fn credentials(p: &Provisioned) -> Secret {
         }
     }
     Secret::new(doc)
+}
+
+/// The temporary account's password, if the grant made one.
+fn temporary_password(p: &Provisioned) -> Option<&str> {
+    p.record
+        .actions
+        .iter()
+        .zip(&p.passwords)
+        .find_map(|(a, pw)| match (&a.action, pw) {
+            (crate::actions::Action::Password(_), Some(pw)) => Some(pw.expose()),
+            _ => None,
+        })
+}
+
+/// `{account: password}` of the lent accounts (`--rotate`); passwords only when not sealed.
+fn lent_passwords(p: &Provisioned, show: bool) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for (a, pw) in p.record.actions.iter().zip(&p.passwords) {
+        if let (crate::actions::Action::RotatePassword(lent), Some(pw)) = (&a.action, pw) {
+            map.insert(
+                lent.account.clone(),
+                if show {
+                    json!(pw.expose())
+                } else {
+                    json!(null)
+                },
+            );
+        }
+    }
+    serde_json::Value::Object(map)
 }
 
 pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std::io::Result<()> {
@@ -203,7 +243,8 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
             "port": r.host.port,
             "host_key_fingerprint": r.host.host_key_fingerprint,
             "account": account.then(|| r.account.as_str()),
-            "password": (account && sealed.is_none()).then(|| p.password.expose()),
+            "password": if sealed.is_none() { temporary_password(p) } else { None },
+            "lent": lent_passwords(p, sealed.is_none()),
             "expires_at": rfc3339(r.expires_at),
             "level": r.level,
             "scope": r.scope,
@@ -260,7 +301,53 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
     Ok(())
 }
 
-pub fn teardown(report: &TeardownReport, json: bool) {
+pub fn teardown(
+    report: &TeardownReport,
+    json: bool,
+    sealing: Option<Sealing>,
+) -> std::io::Result<()> {
+    // New passwords of lent accounts (`--after rotate`): printed once, or sealed.
+    let mut doc = String::new();
+    for (account, password) in &report.new_passwords {
+        doc.push_str(&format!(
+            "grant      {}\naccount    {account}\npassword   {}\n",
+            report.grant,
+            password.expose()
+        ));
+    }
+    let doc = Secret::new(doc);
+    let sealed = match (&sealing, report.new_passwords.is_empty()) {
+        (Some(s), false) => Some(s.key.seal(&doc)?),
+        _ => None,
+    };
+    let sealed_file = match (sealing, &sealed) {
+        (
+            Some(Sealing {
+                out: Some((path, mut file)),
+                ..
+            }),
+            Some(text),
+        ) => {
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            Some(path)
+        }
+        _ => None,
+    };
+    let new_passwords: serde_json::Map<String, serde_json::Value> = report
+        .new_passwords
+        .iter()
+        .map(|(a, p)| {
+            (
+                a.clone(),
+                if sealed.is_some() {
+                    json!(null)
+                } else {
+                    json!(p.expose())
+                },
+            )
+        })
+        .collect();
     if json {
         print_json(&json!({
             "grant": report.grant,
@@ -269,12 +356,15 @@ pub fn teardown(report: &TeardownReport, json: bool) {
             "verified": report.verified,
             "checks": report.checks,
             "reassigned": report.reassigned,
+            "new_passwords": new_passwords,
+            "sealed": if sealed_file.is_none() { sealed.as_deref() } else { None },
+            "sealed_file": sealed_file,
         }));
-        return;
+        return Ok(());
     }
     if report.already_revoked {
         println!("grant {} was already revoked; nothing to do", report.grant);
-        return;
+        return Ok(());
     }
     for check in &report.checks {
         let mark = if check.ok { "✓" } else { "✗" };
@@ -289,6 +379,21 @@ pub fn teardown(report: &TeardownReport, json: bool) {
             println!("    {path}");
         }
     }
+    match (&sealed, &sealed_file) {
+        (Some(_), Some(path)) => println!(
+            "new passwords of lent accounts: sealed in {}",
+            path.display()
+        ),
+        (Some(text), None) => print!("{text}"),
+        (None, _) => {
+            for (account, password) in &report.new_passwords {
+                println!(
+                    "new password for `{account}` (shown once): {}",
+                    password.expose()
+                );
+            }
+        }
+    }
     if report.verified {
         println!(
             "grant {} revoked: everything it applied was removed and verified absent",
@@ -300,6 +405,7 @@ pub fn teardown(report: &TeardownReport, json: bool) {
             report.grant, report.grant
         );
     }
+    Ok(())
 }
 
 fn summary(r: &GrantRecord) -> serde_json::Value {

@@ -23,6 +23,7 @@ const BUILT_IN: &[(&str, &str)] = &[
         "composr-backdoor",
         include_str!("../playbooks/composr-backdoor.toml"),
     ),
+    ("lend", include_str!("../playbooks/lend.toml")),
 ];
 
 /// The playbook used when none is named.
@@ -146,6 +147,8 @@ pub struct Playbook {
     pub requires_scope: bool,
     #[serde(default)]
     pub params: BTreeMap<String, ParamSpec>,
+    /// May be empty for playbooks whose actions all come from the command line (`lend`).
+    #[serde(default)]
     pub actions: Vec<ActionTemplate>,
 }
 
@@ -305,9 +308,6 @@ impl Playbook {
             message,
         };
         let playbook: Playbook = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        if playbook.actions.is_empty() {
-            return Err(invalid("it has no actions".to_owned()));
-        }
         for param in playbook.params.keys() {
             if BUILT_IN_VALUES.contains(&param.as_str())
                 || !param

@@ -11,6 +11,7 @@ mod acl;
 mod config_line;
 mod firewall;
 mod password;
+mod rotate;
 mod shell;
 mod sudo;
 mod user;
@@ -19,6 +20,7 @@ pub use acl::Acl;
 pub use config_line::ConfigLine;
 pub use firewall::Firewall;
 pub use password::Password;
+pub use rotate::{After, RotatePassword};
 pub use shell::Shell;
 pub use sudo::Sudo;
 pub use user::User;
@@ -78,6 +80,10 @@ impl Checks {
 pub trait Step {
     /// One line for humans: what this action gives or changes.
     fn describe(&self) -> String;
+    /// Whether apply needs a fresh random password (`Context::password`).
+    fn wants_password(&self) -> bool {
+        false
+    }
     /// Checks that change nothing; a failing check stops provision before any change.
     fn preflight(&self, ctx: &Context, s: &mut Script, checks: &mut Checks);
     /// Shell text run under `set -e`; may print `fact KEY VALUE` lines for the record.
@@ -103,6 +109,7 @@ pub enum Action {
     ConfigLine(ConfigLine),
     Shell(Shell),
     Firewall(Firewall),
+    RotatePassword(RotatePassword),
 }
 
 impl Action {
@@ -115,6 +122,7 @@ impl Action {
             Action::ConfigLine(_) => "config-line",
             Action::Shell(_) => "shell",
             Action::Firewall(_) => "firewall",
+            Action::RotatePassword(_) => "rotate-password",
         }
     }
 
@@ -127,6 +135,7 @@ impl Action {
             Action::ConfigLine(a) => a,
             Action::Shell(a) => a,
             Action::Firewall(a) => a,
+            Action::RotatePassword(a) => a,
         }
     }
 }
@@ -134,6 +143,9 @@ impl Action {
 impl Step for Action {
     fn describe(&self) -> String {
         self.step().describe()
+    }
+    fn wants_password(&self) -> bool {
+        self.step().wants_password()
     }
     fn preflight(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         self.step().preflight(ctx, s, checks);

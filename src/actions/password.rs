@@ -20,6 +20,10 @@ impl Step for Password {
         )
     }
 
+    fn wants_password(&self) -> bool {
+        true
+    }
+
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         require_tools(s, checks, &[("chpasswd", "passwd"), ("passwd", "passwd")]);
     }

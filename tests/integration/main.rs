@@ -13,4 +13,5 @@ mod lifecycle;
 mod playbooks;
 mod properties;
 mod rollback;
+mod rotate;
 mod seal;

@@ -1,0 +1,175 @@
+//! Rotating a lent password: an existing account (the admin's own, a staff account) that the
+//! vendor is lent gets a fresh random password for the window; at teardown its original hash is
+//! restored (`restore`) or another fresh password is set and handed to the customer (`rotate`),
+//! and the sessions opened during the window are ended.
+//!
+//! The original hash is kept in the grant record (mode 0600) as the apply step's fact; it
+//! travels to the host on the script's stdin (`chpasswd -e`), never in argv.
+
+use super::{Checks, Context, Step, require_tools};
+use crate::secret::Secret;
+use crate::shell::Script;
+use serde::{Deserialize, Serialize};
+
+/// What happens to a lent password after the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum After {
+    /// Put the original password back.
+    Restore,
+    /// Set a new random password, shown (or sealed) to the customer at teardown.
+    Rotate,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotatePassword {
+    /// An existing account (validated as a name; may be a system account the customer lends).
+    pub account: String,
+    pub after: After,
+}
+
+impl RotatePassword {
+    /// Whether teardown needs a fresh password for this action.
+    pub fn rotates_at_teardown(&self) -> bool {
+        self.after == After::Rotate
+    }
+}
+
+impl Step for RotatePassword {
+    fn describe(&self) -> String {
+        let after = match self.after {
+            After::Restore => "the original restored",
+            After::Rotate => "a new one set",
+        };
+        format!(
+            "a random password for the existing account `{}` for the window; afterwards {after} and its sessions ended",
+            self.account
+        )
+    }
+
+    fn wants_password(&self) -> bool {
+        true
+    }
+
+    fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        require_tools(
+            s,
+            checks,
+            &[
+                ("chpasswd", "passwd"),
+                ("chage", "passwd"),
+                ("ps", "procps"),
+            ],
+        );
+        let name = self.account.as_str();
+        let id = checks.add(
+            "exists",
+            format!("account `{name}` exists with a local password (--rotate)"),
+        );
+        s.cmd("hv_expect {} getent shadow {}", &[&id, name]);
+    }
+
+    fn apply(&self, ctx: &Context, s: &mut Script) {
+        let name = self.account.as_str();
+        s.cmd("hv_entry=$(getent shadow {})", &[name]);
+        s.raw("hv_fact hash \"$(printf '%s' \"$hv_entry\" | cut -d: -f2)\"");
+        s.raw("hv_fact lastchg \"$(printf '%s' \"$hv_entry\" | cut -d: -f3)\"");
+        // When the window began, in clock ticks since boot (what /proc/PID/stat counts in), and
+        // in wall-clock seconds in case the host reboots before teardown.
+        s.raw("hv_fact since \"$(date +%s)\"");
+        s.raw("hv_fact since_ticks \"$(awk -v hz=\"$(getconf CLK_TCK)\" '{printf \"%d\", $1 * hz}' /proc/uptime)\"");
+        s.raw("hv_fact boot \"$(cat /proc/sys/kernel/random/boot_id)\"");
+        match ctx.password {
+            Some(password) => {
+                let line = Secret::new(format!("{name}:{}", password.expose()));
+                s.with_secret_stdin("chpasswd", &[], &line);
+            }
+            None => {
+                s.raw("echo 'no password to set (internal error)' >&2; exit 1");
+            }
+        }
+        s.cmd(
+            "hv_fact window \"$(getent shadow {} | cut -d: -f2 | sha256sum | cut -c1-64)\"",
+            &[name],
+        );
+    }
+
+    fn undo(&self, ctx: &Context, s: &mut Script) {
+        let name = self.account.as_str();
+        s.cmd("if getent shadow {} >/dev/null; then", &[name]);
+        // End what was started with the lent password: every process of the account that began
+        // after the window opened (to the clock tick while the host has not rebooted).
+        if let (Some(ticks), Some(boot), Some(since)) = (
+            ctx.facts.get("since_ticks"),
+            ctx.facts.get("boot"),
+            ctx.facts.get("since"),
+        ) {
+            s.cmd(
+                    "  if [ \"$(cat /proc/sys/kernel/random/boot_id)\" = {} ]; then for hv_p in $(pgrep -u {}); do hv_st=$(sed 's/.*) //' \"/proc/$hv_p/stat\" 2>/dev/null | cut -d' ' -f20); if [ -n \"$hv_st\" ] && [ \"$hv_st\" -ge {} ]; then kill -KILL \"$hv_p\" 2>/dev/null || true; fi; done",
+                    &[boot, name, ticks],
+                );
+            s.cmd(
+                    "  else hv_now=$(date +%s); ps -o pid=,etimes= -u {} | while read -r hv_p hv_e; do if [ $((hv_now - hv_e)) -ge {} ]; then kill -KILL \"$hv_p\" 2>/dev/null || true; fi; done; fi",
+                    &[name, since],
+                );
+        }
+        match (ctx.password, ctx.facts.get("hash")) {
+            (Some(password), _) => {
+                let line = Secret::new(format!("{name}:{}", password.expose()));
+                s.with_secret_stdin("  chpasswd", &[], &line);
+            }
+            (None, Some(hash)) => {
+                let line = Secret::new(format!("{name}:{hash}"));
+                s.with_secret_stdin("  chpasswd -e", &[], &line);
+                if let Some(lastchg) = ctx.facts.get("lastchg").filter(|d| !d.is_empty()) {
+                    s.cmd("  chage -d {} -- {}", &[lastchg, name]);
+                }
+            }
+            (None, None) => {
+                // The original was never recorded (crash before it was): lock rather than
+                // leave the vendor's password working.
+                s.cmd("  usermod --lock -- {}", &[name]);
+                s.cmd("  hv_note locked {}", &[name]);
+            }
+        }
+        s.raw("fi");
+    }
+
+    fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        let id = checks.add(
+            "changed",
+            format!("`{name}` has the window's password, not its original"),
+        );
+        let hash = ctx.facts.get("hash").map_or("", String::as_str);
+        s.cmd(
+            "hv_expect {} test \"$(getent shadow {} | cut -d: -f2)\" != {}",
+            &[&id, name, hash],
+        );
+    }
+
+    fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        let window = ctx.facts.get("window").map_or("", String::as_str);
+        let id = checks.add(
+            "window",
+            format!("the password lent for `{name}` no longer works"),
+        );
+        s.cmd(
+            "hv_expect {} test \"$(getent shadow {} | cut -d: -f2 | sha256sum | cut -c1-64)\" != {}",
+            &[&id, name, window],
+        );
+        if self.after == After::Restore {
+            let hash = ctx.facts.get("hash").map_or("", String::as_str);
+            let id = checks.add(
+                "restored",
+                format!("`{name}` has its original password again"),
+            );
+            s.cmd(
+                "hv_expect {} test \"$(getent shadow {} | cut -d: -f2)\" = {}",
+                &[&id, name, hash],
+            );
+        }
+    }
+}
