@@ -58,6 +58,11 @@ pub struct ProvisionArgs {
     #[arg(long, default_value = crate::playbook::DEFAULT, value_name = "NAME")]
     pub playbook: String,
 
+    /// Let the account log in only from this IPv4/IPv6 address or CIDR network (repeatable);
+    /// without it, from anywhere. Forwarding and tunnels are always off for the account
+    #[arg(long = "allow-from", value_name = "CIDR")]
+    pub allow_from: Vec<String>,
+
     #[command(flatten)]
     pub connect: ConnectArgs,
 

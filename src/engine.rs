@@ -4,9 +4,9 @@
 //! A provision is two remote executions (facts + preflight, then apply + verify), a teardown
 //! one (cut off, undo, verify); everything runs over one SSH connection.
 
-use crate::actions::{Action, CheckSpec, Checks, Context, Step};
+use crate::actions::{Action, CheckSpec, Checks, Context, SshdMatch, Step};
 use crate::error::Error;
-use crate::input::{AccountName, ScopeDir, Target, Ttl, forbidden_scope};
+use crate::input::{AccountName, AllowFrom, ScopeDir, Target, Ttl, forbidden_scope};
 use crate::output::{Progress, sanitize};
 use crate::playbook::{PlanInput, Playbook};
 use crate::record::{
@@ -40,6 +40,8 @@ pub struct ProvisionRequest {
     pub account: AccountName,
     pub scope: Option<ScopeDir>,
     pub ttl: Ttl,
+    /// `--allow-from`: where the account may log in from; empty: anywhere.
+    pub allow_from: Vec<AllowFrom>,
     pub connect: ConnectOptions,
 }
 
@@ -197,6 +199,18 @@ fn expire_date(expires_at: OffsetDateTime) -> String {
     )
 }
 
+/// The playbook's actions for this grant, then the `sshd-match` action every grant gets: a
+/// temporary support account never opens tunnels, and `--allow-from` limits where it logs in
+/// from. Last, so it is undone first (after the account is locked and its sessions ended).
+fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Error> {
+    let mut plan = request.playbook.plan(input)?;
+    plan.push(Action::SshdMatch(SshdMatch::new(
+        input.account,
+        &request.allow_from,
+    )));
+    Ok(plan)
+}
+
 pub async fn provision(
     store: &Store,
     request: ProvisionRequest,
@@ -213,7 +227,7 @@ pub async fn provision(
         scope: request.scope.as_ref(),
         expire_date: &expire_day,
     };
-    let mut plan = request.playbook.plan(&plan_input)?;
+    let mut plan = plan(&request, &plan_input)?;
     let interactive = request.connect.auth.interactive;
 
     progress.say(format!("connecting to {}", request.target));
@@ -256,12 +270,18 @@ pub async fn provision(
             host,
         });
     }
-    let failures: Vec<String> = parsed
-        .results(checks.specs())
-        .into_iter()
-        .filter(|r| !r.ok)
-        .map(|r| format!("  ✗ {}", r.check))
-        .collect();
+    // Each failed check with what the host said about it; a check two actions share (sshd
+    // checked for both of them) is listed once.
+    let mut failures: Vec<String> = Vec::new();
+    for r in parsed.results(checks.specs()).into_iter().filter(|r| !r.ok) {
+        let mut line = format!("  ✗ {}", r.check);
+        for detail in &r.details {
+            line.push_str(&format!("\n      {detail}"));
+        }
+        if !failures.contains(&line) {
+            failures.push(line);
+        }
+    }
     if !failures.is_empty() || !output.success() {
         let mut failures = failures.join("\n");
         if !output.success() && !output.stderr.trim().is_empty() {
@@ -278,10 +298,13 @@ pub async fn provision(
             });
         }
         let resolved = ScopeDir::parse(resolved)?;
-        plan = request.playbook.plan(&PlanInput {
-            scope: Some(&resolved),
-            ..plan_input
-        })?;
+        plan = self::plan(
+            &request,
+            &PlanInput {
+                scope: Some(&resolved),
+                ..plan_input
+            },
+        )?;
     }
     let scope = plan.iter().find_map(|a| match a {
         Action::Acl(acl) => Some(acl.scope.clone()),

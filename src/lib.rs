@@ -16,7 +16,7 @@ pub mod ssh;
 use crate::cli::{Cli, Command, ConnectArgs};
 use crate::engine::{ConnectOptions, ProvisionRequest};
 use crate::error::{Error, ExitStatus};
-use crate::input::{AccountName, ScopeDir, Target, Ttl};
+use crate::input::{AccountName, AllowFrom, ScopeDir, Target, Ttl};
 use crate::output::Progress;
 use crate::playbook::Playbook;
 use crate::record::{GrantId, Store};
@@ -144,6 +144,7 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 None => AccountName::generate(),
             };
             let scope = args.scope.as_deref().map(ScopeDir::parse).transpose()?;
+            let allow_from = AllowFrom::parse_all(&args.allow_from)?;
             let playbook = Playbook::built_in(&args.playbook)?;
             if playbook.requires_scope && scope.is_none() {
                 return Err(playbook::PlaybookError::ScopeRequired {
@@ -163,6 +164,7 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 account,
                 scope,
                 ttl,
+                allow_from,
                 connect,
             };
             let provisioned = engine::provision(&store, request, &progress).await?;

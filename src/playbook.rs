@@ -2,12 +2,15 @@
 //!
 //! Built-in playbooks live in `playbooks/` and are embedded in the binary.
 
-use crate::actions::{Acl, Action, Password, User};
+use crate::actions::{Acl, Action, Password, SftpJail, User};
 use crate::input::{AccountName, ScopeDir};
 use serde::Deserialize;
 
 /// Built-in playbooks: (name, TOML text).
-const BUILT_IN: &[(&str, &str)] = &[("linux-user", include_str!("../playbooks/linux-user.toml"))];
+const BUILT_IN: &[(&str, &str)] = &[
+    ("linux-user", include_str!("../playbooks/linux-user.toml")),
+    ("sftp-only", include_str!("../playbooks/sftp-only.toml")),
+];
 
 /// The playbook used when none is named.
 pub const DEFAULT: &str = "linux-user";
@@ -64,6 +67,8 @@ pub enum ActionTemplate {
         #[serde(default = "default_permissions")]
         permissions: String,
     },
+    /// SFTP only, chrooted into a jail where the scope is bind-mounted.
+    SftpJail {},
 }
 
 fn default_shell() -> String {
@@ -135,7 +140,7 @@ impl Playbook {
                         )));
                     }
                 }
-                ActionTemplate::Password {} => {}
+                ActionTemplate::Password {} | ActionTemplate::SftpJail {} => {}
             }
         }
         Ok(playbook)
@@ -171,6 +176,12 @@ impl Playbook {
                         scope: scope.as_str().to_owned(),
                         permissions: permissions.clone(),
                     })),
+                    None => Err(PlaybookError::ScopeRequired {
+                        name: self.name.clone(),
+                    }),
+                },
+                ActionTemplate::SftpJail {} => match scope {
+                    Some(scope) => Ok(Action::SftpJail(SftpJail::new(&account, scope.as_str()))),
                     None => Err(PlaybookError::ScopeRequired {
                         name: self.name.clone(),
                     }),
@@ -229,5 +240,22 @@ mod tests {
         let plan = playbook.plan(&input).expect("plan");
         let kinds: Vec<_> = plan.iter().map(Action::kind).collect();
         assert_eq!(kinds, ["user", "password", "acl"]);
+    }
+
+    #[test]
+    fn sftp_only_plan_jails_a_nologin_account() {
+        let playbook = Playbook::built_in("sftp-only").expect("parses");
+        let account = AccountName::parse("--account", "support-abc123").expect("name");
+        let scope = ScopeDir::parse("/var/www/cms").expect("scope");
+        let input = PlanInput {
+            account: &account,
+            scope: Some(&scope),
+            expire_date: "2026-11-25",
+        };
+        let plan = playbook.plan(&input).expect("plan");
+        let kinds: Vec<_> = plan.iter().map(Action::kind).collect();
+        assert_eq!(kinds, ["user", "password", "acl", "sftp-jail"]);
+        assert!(matches!(&plan[0], Action::User(u) if u.shell == "/usr/sbin/nologin"));
+        assert!(matches!(&plan[3], Action::SftpJail(j) if j.scope == "/var/www/cms"));
     }
 }

@@ -9,10 +9,15 @@
 
 mod acl;
 mod password;
+mod sftp;
+mod sshd;
+pub mod sshd_dropin;
 mod user;
 
 pub use acl::Acl;
 pub use password::Password;
+pub use sftp::SftpJail;
+pub use sshd::SshdMatch;
 pub use user::User;
 
 use crate::record::GrantId;
@@ -91,6 +96,8 @@ pub enum Action {
     User(User),
     Password(Password),
     Acl(Acl),
+    SftpJail(SftpJail),
+    SshdMatch(SshdMatch),
 }
 
 impl Action {
@@ -99,6 +106,8 @@ impl Action {
             Action::User(_) => "user",
             Action::Password(_) => "password",
             Action::Acl(_) => "acl",
+            Action::SftpJail(_) => "sftp-jail",
+            Action::SshdMatch(_) => "sshd-match",
         }
     }
 
@@ -107,6 +116,8 @@ impl Action {
             Action::User(a) => a,
             Action::Password(a) => a,
             Action::Acl(a) => a,
+            Action::SftpJail(a) => a,
+            Action::SshdMatch(a) => a,
         }
     }
 }
