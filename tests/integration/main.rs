@@ -11,3 +11,5 @@ mod bad_input;
 mod host_keys;
 mod lifecycle;
 mod rollback;
+mod sftp;
+mod sshd;
