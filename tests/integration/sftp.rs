@@ -180,3 +180,58 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
     let out = host.ssh_as("root", &host.root_password, "id -un");
     assert_eq!(text(&out.stdout).trim(), "root", "root cannot log in");
 }
+
+#[test]
+fn a_failed_sftp_only_provision_unmounts_and_removes_the_jail() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    // A customer's drop-in that sorts first and allows PermitOpen for everyone: the sshd-match
+    // step (after the jail is mounted and its drop-in loaded) fails and everything rolls back.
+    host.sh(
+        "printf 'Match User *\\n\\tPermitOpen any\\n' > /etc/ssh/sshd_config.d/00-aaa-customer.conf",
+    );
+    let before = host.snapshot();
+    let files_before = cms_files(&host);
+
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &[
+                "--playbook",
+                "sftp-only",
+                "--scope",
+                &host.scope,
+                "--account",
+                "support-sftp2",
+            ],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(1);
+    assert!(
+        out.stderr.contains("sshd-match") && out.stderr.contains("permitopen is any, not none"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("rolled back: everything applied was removed and verified absent"),
+        "{}",
+        out.stderr
+    );
+    assert!(!host.ok("test -e /run/handover-sftp-support-sftp2"));
+    assert!(
+        !host
+            .sh("cat /proc/self/mountinfo")
+            .contains("handover-sftp")
+    );
+    assert_eq!(before, host.snapshot(), "the host is not as before");
+    assert_eq!(files_before, cms_files(&host), "the CMS files changed");
+    assert!(host.ok("sshd -t"));
+    let out = host.ssh_as("root", &host.root_password, "id -un");
+    assert_eq!(text(&out.stdout).trim(), "root", "root cannot log in");
+}
