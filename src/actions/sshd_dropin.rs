@@ -10,7 +10,8 @@
 //!    (`glob(3)` never matches a leading `.`), and validate the whole configuration with it:
 //!    `sshd -t -f` on a throw-away main file that includes the fragment and then the real
 //!    `sshd_config` (the order sshd reads them in once it is in place);
-//! 3. rename it into place (atomic) and validate again with plain `sshd -t`;
+//! 3. move it into place atomically (a hard link, which never replaces an existing file, then
+//!    the temporary name is removed) and validate again with plain `sshd -t`;
 //! 4. confirm with `sshd -T -C user=…,addr=…` that the settings take effect for the account (a
 //!    Match block read earlier would win, since sshd keeps the first value it obtains);
 //! 5. only then reload sshd (systemd unit, else SIGHUP to the pid in its `PidFile`) and wait
@@ -99,6 +100,9 @@ hv_sshd_pid() {
   hv_pid=$(head -n 1 -- "$hv_pf" 2>/dev/null)
   case $hv_pid in ''|*[!0-9]*) return 1 ;; esac
   kill -0 "$hv_pid" 2>/dev/null && [ "$(cat "/proc/$hv_pid/comm" 2>/dev/null)" = sshd ] || return 1
+  # The listener, not a per-connection sshd (whose parent is the listener) that got a stale pid.
+  hv_ppid=$(awk '{ sub(/^.*\) /, ""); print $2 }' "/proc/$hv_pid/stat" 2>/dev/null)
+  [ -n "$hv_ppid" ] && [ "$(cat "/proc/$hv_ppid/comm" 2>/dev/null)" != sshd ] || return 1
   printf '%s\n' "$hv_pid"
 }
 hv_sshd_unit() {
@@ -172,7 +176,9 @@ hv_dropin_write() {
     return 1
   fi
   rm -f -- "$hv_main"
-  mv -f -- "$2" "$1" || { rm -f -- "$2"; return 1; }
+  # A hard link puts it in place atomically and never replaces an existing file.
+  if ! ln -- "$2" "$1"; then rm -f -- "$2"; echo "handover: could not put $1 in place" >&2; return 1; fi
+  rm -f -- "$2"
   if ! hv_o=$(hv_sshd_test); then
     rm -f -- "$1"
     printf 'handover: sshd -t refuses the configuration with %s in place, so it was removed again and sshd was not reloaded:\n%s\n' "$1" "$hv_o" >&2
