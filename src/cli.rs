@@ -87,6 +87,11 @@ pub struct ProvisionArgs {
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
 
+    /// Let the account log in only from this IPv4/IPv6 address or CIDR network (repeatable);
+    /// without it, from anywhere. Forwarding and tunnels are always off for the account
+    #[arg(long = "allow-from", value_name = "CIDR")]
+    pub allow_from: Vec<String>,
+
     #[command(flatten)]
     pub connect: ConnectArgs,
 

@@ -4,9 +4,9 @@
 //! A provision is two remote executions (facts + preflight, then apply + verify), a teardown
 //! one (cut off, undo, verify); everything runs over one SSH connection.
 
-use crate::actions::{Action, CheckSpec, Checks, Context, Step};
+use crate::actions::{Action, CheckSpec, Checks, Context, SshdMatch, Step};
 use crate::error::Error;
-use crate::input::{AccountName, ScopeDir, Target, Ttl, forbidden_scope};
+use crate::input::{AccountName, AllowFrom, ScopeDir, Target, Ttl, forbidden_scope};
 use crate::output::{Progress, sanitize};
 use crate::playbook::{PlanInput, Playbook};
 use crate::record::{
@@ -42,6 +42,8 @@ pub struct ProvisionRequest {
     pub ttl: Ttl,
     /// `--param NAME=VALUE` for the playbook's declared parameters.
     pub params: Vec<(String, String)>,
+    /// `--allow-from`: where the account may log in from; empty: anywhere.
+    pub allow_from: Vec<AllowFrom>,
     /// Actions the command line adds after the playbook's (`--rotate`, …).
     pub extra_actions: Vec<Action>,
     pub connect: ConnectOptions,
@@ -205,6 +207,23 @@ fn expire_date(expires_at: OffsetDateTime) -> String {
     )
 }
 
+/// The playbook's actions for this grant, then the `sshd-match` action every grant gets: a
+/// temporary support account never opens tunnels, and `--allow-from` limits where it logs in
+/// from. Last, so it is undone first (after the account is locked and its sessions ended).
+/// The playbook's actions; then, for a new account, its sshd restrictions (no tunnels, and
+/// `--allow-from`); then what the command line adds (`--rotate`, …).
+fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Error> {
+    let mut plan = request.playbook.plan(input)?;
+    if request.playbook.creates_account() {
+        plan.push(Action::SshdMatch(SshdMatch::new(
+            input.account,
+            &request.allow_from,
+        )));
+    }
+    plan.extend(request.extra_actions.iter().cloned());
+    Ok(plan)
+}
+
 pub async fn provision(
     store: &Store,
     request: ProvisionRequest,
@@ -223,12 +242,7 @@ pub async fn provision(
         expire_date: &expire_day,
         params: &request.params,
     };
-    // The playbook's actions, then those the command line asked for (`--rotate`, …).
-    let with_extras = |mut plan: Vec<Action>| {
-        plan.extend(request.extra_actions.iter().cloned());
-        plan
-    };
-    let mut plan = with_extras(request.playbook.plan(&plan_input)?);
+    let mut plan = plan(&request, &plan_input)?;
     if plan.is_empty() {
         return Err(Error::Playbook(crate::playbook::PlaybookError::Invalid {
             name: request.playbook.name.clone(),
@@ -278,12 +292,18 @@ pub async fn provision(
             host,
         });
     }
-    let failures: Vec<String> = parsed
-        .results(checks.specs())
-        .into_iter()
-        .filter(|r| !r.ok)
-        .map(|r| format!("  ✗ {}", r.check))
-        .collect();
+    // Each failed check with what the host said about it; a check two actions share (sshd
+    // checked for both of them) is listed once.
+    let mut failures: Vec<String> = Vec::new();
+    for r in parsed.results(checks.specs()).into_iter().filter(|r| !r.ok) {
+        let mut line = format!("  ✗ {}", r.check);
+        for detail in &r.details {
+            line.push_str(&format!("\n      {detail}"));
+        }
+        if !failures.contains(&line) {
+            failures.push(line);
+        }
+    }
     if !failures.is_empty() || !output.success() {
         let mut failures = failures.join("\n");
         if !output.success() && !output.stderr.trim().is_empty() {
@@ -300,10 +320,13 @@ pub async fn provision(
             });
         }
         let resolved = ScopeDir::parse(resolved)?;
-        plan = with_extras(request.playbook.plan(&PlanInput {
-            scope: Some(&resolved),
-            ..plan_input
-        })?);
+        plan = self::plan(
+            &request,
+            &PlanInput {
+                scope: Some(&resolved),
+                ..plan_input
+            },
+        )?;
     }
     let scope = plan.iter().find_map(|a| match a {
         Action::Acl(acl) => Some(acl.scope.clone()),

@@ -4,6 +4,7 @@
 //! and every identifier that reaches a remote script has matched a strict pattern first.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// Bad input from the command line, a playbook or the environment. Exit code 2.
@@ -249,6 +250,150 @@ fn is_host_name(s: &str) -> bool {
         && !s.starts_with('.')
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+}
+
+/// An address or network the temporary account may log in from (`--allow-from`): an IPv4 or
+/// IPv6 address, optionally with a prefix length (`203.0.113.7`, `198.51.100.0/24`,
+/// `2001:db8::/32`). Parsed strictly, because it is written into sshd's configuration: the
+/// address in its canonical form, no zone, no IPv4-mapped IPv6, a prefix from 1 to 32 (128)
+/// without leading zeros, and no host bits set (sshd refuses `10.0.0.1/8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AllowFrom {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl AllowFrom {
+    /// At most this many `--allow-from` values (each one is checked on the host).
+    pub const MAX: usize = 32;
+    const EXPECTED: &'static str = "an IPv4 or IPv6 address, or a network in CIDR notation (203.0.113.7, 198.51.100.0/24, 2001:db8::/32)";
+
+    pub fn parse(value: &str) -> Result<Self, InputError> {
+        let err = |expected: String| InputError::new("--allow-from", value, expected);
+        if value.contains(',') {
+            return Err(err(format!(
+                "one address or network per --allow-from (repeat the option): {}",
+                Self::EXPECTED
+            )));
+        }
+        let (addr_text, prefix_text) = match value.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (value, None),
+        };
+        let addr: IpAddr = addr_text
+            .parse()
+            .map_err(|_| err(Self::EXPECTED.to_owned()))?;
+        if let IpAddr::V6(v6) = addr
+            && v6.to_ipv4_mapped().is_some()
+        {
+            return Err(err(
+                "an IPv4 address written as IPv4 (not as an IPv4-mapped IPv6 address)".to_owned(),
+            ));
+        }
+        let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix_text {
+            None => max,
+            Some(p) => {
+                if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(err(Self::EXPECTED.to_owned()));
+                }
+                let canonical = p.len() <= 3 && !(p.len() > 1 && p.starts_with('0'));
+                let n: u8 = if canonical {
+                    p.parse().unwrap_or(u8::MAX)
+                } else {
+                    u8::MAX
+                };
+                if n == 0 {
+                    return Err(err(
+                        "a network smaller than the whole address space (a /0 allows every address: leave out --allow-from instead)".to_owned(),
+                    ));
+                }
+                if n > max {
+                    return Err(err(format!(
+                        "a prefix length from 1 to {max} after the `/`"
+                    )));
+                }
+                n
+            }
+        };
+        let network = Self::mask(addr, prefix);
+        if network != addr {
+            return Err(err(format!(
+                "a network address without host bits (did you mean {network}/{prefix}?)"
+            )));
+        }
+        Ok(AllowFrom { addr, prefix })
+    }
+
+    /// Parse every `--allow-from` value; duplicates are dropped, order is kept.
+    pub fn parse_all(values: &[String]) -> Result<Vec<Self>, InputError> {
+        let mut out: Vec<AllowFrom> = Vec::new();
+        for value in values {
+            let parsed = Self::parse(value)?;
+            if !out.contains(&parsed) {
+                out.push(parsed);
+            }
+        }
+        if out.len() > Self::MAX {
+            return Err(InputError::new(
+                "--allow-from",
+                &format!("{} values", out.len()),
+                format!("at most {} addresses or networks", Self::MAX),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
+        match addr {
+            IpAddr::V4(a) => {
+                let bits = u32::from(a);
+                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+                IpAddr::V4(Ipv4Addr::from(bits & mask))
+            }
+            IpAddr::V6(a) => {
+                let bits = u128::from(a);
+                let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+                IpAddr::V6(Ipv6Addr::from(bits & mask))
+            }
+        }
+    }
+
+    /// The network's first address (the address itself for a single address).
+    pub fn network(&self) -> IpAddr {
+        self.addr
+    }
+
+    /// Whether `addr` lies in this network.
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        addr.is_ipv4() == self.addr.is_ipv4() && Self::mask(addr, self.prefix) == self.addr
+    }
+}
+
+impl fmt::Display for AllowFrom {
+    /// Canonical form: a single address without a prefix, a network as `ADDR/PREFIX`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let full = if self.addr.is_ipv4() { 32 } else { 128 };
+        if self.prefix == full {
+            write!(f, "{}", self.addr)
+        } else {
+            write!(f, "{}/{}", self.addr, self.prefix)
+        }
+    }
+}
+
+impl TryFrom<String> for AllowFrom {
+    type Error = InputError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        AllowFrom::parse(&value)
+    }
+}
+
+impl From<AllowFrom> for String {
+    fn from(value: AllowFrom) -> Self {
+        value.to_string()
+    }
 }
 
 /// The scope: the CMS directory the account may work in. Syntax is checked here; that it
@@ -503,6 +648,67 @@ mod tests {
         ] {
             assert!(!forbidden_scope(ok), "{ok}");
         }
+    }
+
+    #[test]
+    fn allow_from_grammar() {
+        let ok = |v: &str| AllowFrom::parse(v).map(|a| a.to_string());
+        assert_eq!(ok("203.0.113.7").ok().as_deref(), Some("203.0.113.7"));
+        assert_eq!(ok("203.0.113.7/32").ok().as_deref(), Some("203.0.113.7"));
+        assert_eq!(
+            ok("198.51.100.0/24").ok().as_deref(),
+            Some("198.51.100.0/24")
+        );
+        assert_eq!(ok("10.0.0.0/8").ok().as_deref(), Some("10.0.0.0/8"));
+        assert_eq!(ok("2001:DB8::/32").ok().as_deref(), Some("2001:db8::/32"));
+        assert_eq!(ok("2001:db8:0:0::1").ok().as_deref(), Some("2001:db8::1"));
+        assert_eq!(ok("::1/128").ok().as_deref(), Some("::1"));
+        for bad in [
+            "",
+            " 10.0.0.1",
+            "10.0.0.1 ",
+            "10.0.0.1/",
+            "10.0.0.1/33",
+            "10.0.0.0/08",
+            "10.0.0.0/+8",
+            "10.0.0.0/0",
+            "0.0.0.0/0",
+            "::/0",
+            "10.0.0.1/8",
+            "2001:db8::1/32",
+            "010.0.0.1",
+            "10.0.0",
+            "10.0.0.256",
+            "10.0.0.1/24/24",
+            "fe80::1%eth0",
+            "[2001:db8::1]",
+            "::ffff:10.0.0.1",
+            "example.com",
+            "*",
+            "!10.0.0.0/8",
+            "10.0.0.0/8,192.0.2.1",
+            "10.0.0.1\n",
+            "2001:db8::/129",
+        ] {
+            let e = AllowFrom::parse(bad).expect_err(bad);
+            assert_eq!(e.field, "--allow-from", "{bad:?}");
+        }
+        let e = AllowFrom::parse("10.0.0.1/8").expect_err("host bits");
+        assert!(e.expected.contains("10.0.0.0/8"), "{e}");
+    }
+
+    #[test]
+    fn allow_from_contains_and_dedupes() {
+        let net = AllowFrom::parse("198.51.100.0/24").expect("net");
+        assert!(net.contains("198.51.100.77".parse().expect("ip")));
+        assert!(!net.contains("198.51.101.1".parse().expect("ip")));
+        assert!(!net.contains("2001:db8::1".parse().expect("ip")));
+        let v6 = AllowFrom::parse("2001:db8::/32").expect("v6");
+        assert!(v6.contains("2001:db8:ffff::1".parse().expect("ip")));
+        let all = AllowFrom::parse_all(&["10.0.0.0/8".into(), "10.0.0.0/8".into()]).expect("ok");
+        assert_eq!(all.len(), 1);
+        let many: Vec<String> = (1..=33).map(|i| format!("192.0.2.{i}")).collect();
+        assert!(AllowFrom::parse_all(&many).is_err());
     }
 
     #[test]

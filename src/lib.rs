@@ -16,7 +16,7 @@ pub mod ssh;
 use crate::cli::{Cli, Command, ConnectArgs};
 use crate::engine::{ConnectOptions, ProvisionRequest};
 use crate::error::{Error, ExitStatus};
-use crate::input::{AccountName, ScopeDir, Target, Ttl};
+use crate::input::{AccountName, AllowFrom, ScopeDir, Target, Ttl};
 use crate::output::Progress;
 use crate::playbook::Playbook;
 use crate::record::{GrantId, Store};
@@ -255,6 +255,7 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 None => AccountName::generate(),
             };
             let scope = args.scope.as_deref().map(ScopeDir::parse).transpose()?;
+            let allow_from = AllowFrom::parse_all(&args.allow_from)?;
             let playbook = Playbook::load(&playbook_name(
                 args.playbook.as_deref(),
                 args.level.as_deref(),
@@ -289,6 +290,7 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 scope,
                 ttl,
                 params,
+                allow_from,
                 extra_actions,
                 connect,
             };

@@ -95,11 +95,46 @@ fn disabled_from(record: &GrantRecord) -> Option<&str> {
     })
 }
 
+/// `--allow-from` of the grant, canonical, from its sshd-match action.
+fn allow_from(record: &GrantRecord) -> Vec<String> {
+    record
+        .actions
+        .iter()
+        .find_map(|a| match &a.action {
+            crate::actions::Action::SshdMatch(m) => {
+                Some(m.allow_from.iter().map(ToString::to_string).collect())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 /// What the account may do, in words.
 fn allowed(record: &GrantRecord) -> String {
-    let mut parts = vec!["log in over SSH with the password".to_owned()];
+    let jail = record.actions.iter().find_map(|a| match &a.action {
+        crate::actions::Action::SftpJail(jail) => Some(jail),
+        _ => None,
+    });
+    let mut parts = vec![match jail {
+        Some(jail) => format!(
+            "transfer files with SFTP only (no shell, no commands), seeing only /{}",
+            jail.dir_name
+        ),
+        None => "log in over SSH with the password".to_owned(),
+    }];
+    let from = allow_from(record);
+    if !from.is_empty() {
+        parts.push(format!("only from {}", from.join(", ")));
+    }
     if let Some(scope) = &record.scope {
         parts.push(format!("read and write {scope}"));
+    }
+    if record
+        .actions
+        .iter()
+        .any(|a| matches!(a.action, crate::actions::Action::SshdMatch(_)))
+    {
+        parts.push("no port forwarding or tunnels".to_owned());
     }
     parts.push(match record.level.as_str() {
         "root" => "run commands as root with sudo".to_owned(),
@@ -249,6 +284,7 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
             "level": r.level,
             "scope": r.scope,
             "playbook": r.playbook,
+            "allow_from": allow_from(r),
         });
         if let Some(text) = &sealed {
             match &sealed_file {

@@ -8,7 +8,7 @@
 //! against their type before they are substituted; in `shell` actions they are substituted
 //! quoted, at script time.
 
-use crate::actions::{Acl, Action, ConfigLine, Password, Shell, Sudo, User};
+use crate::actions::{Acl, Action, ConfigLine, Password, SftpJail, Shell, Sudo, User};
 use crate::input::{AccountName, ScopeDir};
 use crate::record::GrantId;
 use serde::Deserialize;
@@ -24,6 +24,7 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../playbooks/composr-backdoor.toml"),
     ),
     ("lend", include_str!("../playbooks/lend.toml")),
+    ("sftp-only", include_str!("../playbooks/sftp-only.toml")),
 ];
 
 /// The playbook used when none is named.
@@ -187,6 +188,8 @@ pub enum ActionTemplate {
         verify_present: Option<String>,
         verify_absent: Option<String>,
     },
+    /// SFTP only, chrooted into a jail where the scope is bind-mounted.
+    SftpJail {},
 }
 
 fn default_shell() -> String {
@@ -509,6 +512,14 @@ impl Playbook {
                     verify_absent: verify_absent.clone(),
                     values: values.clone(),
                 }),
+                ActionTemplate::SftpJail {} => match input.scope {
+                    Some(scope) => Action::SftpJail(SftpJail::new(&account, scope.as_str())),
+                    None => {
+                        return Err(PlaybookError::ScopeRequired {
+                            name: self.name.clone(),
+                        });
+                    }
+                },
             };
             plan.push(action);
         }
@@ -544,7 +555,9 @@ impl ActionTemplate {
     /// String fields substituted with `{NAME}` values (checked for stray placeholders at load).
     fn strings(&self) -> Vec<&str> {
         match self {
-            ActionTemplate::User { .. } | ActionTemplate::Password {} => Vec::new(),
+            ActionTemplate::User { .. }
+            | ActionTemplate::Password {}
+            | ActionTemplate::SftpJail {} => Vec::new(),
             ActionTemplate::Acl { path, .. } => vec![path],
             ActionTemplate::Sudo { commands } => vec![commands],
             ActionTemplate::ConfigLine { file, line } => vec![file, line],
@@ -572,7 +585,10 @@ impl ActionTemplate {
     fn needs_account(&self) -> bool {
         matches!(
             self,
-            ActionTemplate::Password {} | ActionTemplate::Acl { .. } | ActionTemplate::Sudo { .. }
+            ActionTemplate::Password {}
+                | ActionTemplate::Acl { .. }
+                | ActionTemplate::Sudo { .. }
+                | ActionTemplate::SftpJail {}
         )
     }
 
@@ -719,6 +735,21 @@ mod tests {
             }
             other => panic!("unexpected plan {other:?}"),
         }
+    }
+
+    #[test]
+    fn sftp_only_plan_jails_a_nologin_account() {
+        let playbook = Playbook::load("sftp-only").expect("parses");
+        let account = AccountName::parse("--account", "support-abc123").expect("name");
+        let grant = GrantId::parse("20261123-abcdef").expect("grant");
+        let scope = ScopeDir::parse("/var/www/cms").expect("scope");
+        let plan = playbook
+            .plan(&input(&grant, &account, Some(&scope), &[]))
+            .expect("plan");
+        let kinds: Vec<_> = plan.iter().map(Action::kind).collect();
+        assert_eq!(kinds, ["user", "password", "acl", "sftp-jail"]);
+        assert!(matches!(&plan[0], Action::User(u) if u.shell == "/usr/sbin/nologin"));
+        assert!(matches!(&plan[3], Action::SftpJail(j) if j.scope == "/var/www/cms"));
     }
 
     #[test]

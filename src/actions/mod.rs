@@ -12,7 +12,10 @@ mod config_line;
 mod firewall;
 mod password;
 mod rotate;
+mod sftp;
 mod shell;
+mod sshd;
+pub mod sshd_dropin;
 mod sudo;
 mod user;
 
@@ -21,7 +24,9 @@ pub use config_line::ConfigLine;
 pub use firewall::Firewall;
 pub use password::Password;
 pub use rotate::{After, RotatePassword};
+pub use sftp::SftpJail;
 pub use shell::Shell;
+pub use sshd::SshdMatch;
 pub use sudo::Sudo;
 pub use user::User;
 
@@ -110,6 +115,8 @@ pub enum Action {
     Shell(Shell),
     Firewall(Firewall),
     RotatePassword(RotatePassword),
+    SftpJail(SftpJail),
+    SshdMatch(SshdMatch),
 }
 
 impl Action {
@@ -123,6 +130,8 @@ impl Action {
             Action::Shell(_) => "shell",
             Action::Firewall(_) => "firewall",
             Action::RotatePassword(_) => "rotate-password",
+            Action::SftpJail(_) => "sftp-jail",
+            Action::SshdMatch(_) => "sshd-match",
         }
     }
 
@@ -136,6 +145,8 @@ impl Action {
             Action::Shell(a) => a,
             Action::Firewall(a) => a,
             Action::RotatePassword(a) => a,
+            Action::SftpJail(a) => a,
+            Action::SshdMatch(a) => a,
         }
     }
 }

@@ -15,3 +15,5 @@ mod properties;
 mod rollback;
 mod rotate;
 mod seal;
+mod sftp;
+mod sshd;

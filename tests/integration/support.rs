@@ -35,6 +35,10 @@ pub fn host_tests_enabled() -> bool {
 pub struct TestHost {
     pub name: String,
     pub addr: String,
+    /// The build machine's address towards the host (the default source of connections).
+    pub gateway: String,
+    /// A second source address of the build machine on the same link (`ssh -b`).
+    pub client_addr2: String,
     pub root_password: String,
     pub admin_user: String,
     pub admin_password: String,
@@ -92,6 +96,8 @@ impl TestHostBuilder {
         TestHost {
             name: get("name"),
             addr: get("addr"),
+            gateway: get("gateway"),
+            client_addr2: get("client_addr2"),
             root_password: get("root_password"),
             admin_user: get("admin_user"),
             admin_password: get("admin_password"),
@@ -119,6 +125,24 @@ impl TestHost {
             .stdin(Stdio::null())
             .output()
             .expect("run scripts/testhost exec")
+    }
+
+    /// Run `script` with `sh -s` as root inside the host, the script on stdin.
+    #[allow(dead_code)]
+    pub fn exec_stdin(&self, script: &str) -> Output {
+        let mut child = Command::new(repo().join("scripts/testhost"))
+            .args(["exec", &self.name, "--", "sh", "-s"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run scripts/testhost exec");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(script.as_bytes()).expect("write script");
+        }
+        child
+            .wait_with_output()
+            .expect("wait for scripts/testhost exec")
     }
 
     /// Run `script` and return its stdout; panics if it fails.
@@ -170,7 +194,7 @@ impl TestHost {
     /// Log in as `user` with `password` using the real OpenSSH client (password via sshpass
     /// from the environment, never argv) and run `command`.
     pub fn ssh_as(&self, user: &str, password: &str, command: &str) -> Output {
-        self.ssh_as_with_stdin(user, password, command, b"")
+        self.ssh_full(user, password, &[], Some(command), b"")
     }
 
     /// Like [`TestHost::ssh_as`], with `stdin` fed to the remote command.
@@ -181,25 +205,42 @@ impl TestHost {
         command: &str,
         stdin: &[u8],
     ) -> Output {
+        self.ssh_full(user, password, &[], Some(command), stdin)
+    }
+
+    /// [`TestHost::ssh_as`] from source address `bind` (`ssh -b`).
+    #[allow(dead_code)]
+    pub fn ssh_as_from(&self, bind: &str, user: &str, password: &str, command: &str) -> Output {
+        self.ssh_full(user, password, &["-b", bind], Some(command), b"")
+    }
+
+    /// The real OpenSSH client as `user` with `password`, extra client arguments (forwarding
+    /// options, `-b`, …) and an optional remote command; stdin is empty.
+    pub fn ssh_with(
+        &self,
+        user: &str,
+        password: &str,
+        extra: &[&str],
+        command: Option<&str>,
+    ) -> Output {
+        self.ssh_full(user, password, extra, command, b"")
+    }
+
+    fn ssh_full(
+        &self,
+        user: &str,
+        password: &str,
+        extra: &[&str],
+        command: Option<&str>,
+        stdin: &[u8],
+    ) -> Output {
         let mut child = Command::new("sshpass")
             .arg("-e")
-            .args([
-                "ssh",
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-                "-o",
-                "LogLevel=ERROR",
-                "-o",
-                "PubkeyAuthentication=no",
-                "-o",
-                "PreferredAuthentications=password",
-                "-o",
-                "ConnectTimeout=10",
-            ])
+            .args(["ssh"])
+            .args(Self::client_options())
+            .args(extra)
             .arg(format!("{user}@{}", self.addr))
-            .arg(command)
+            .args(command)
             .env("SSHPASS", password)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -210,6 +251,46 @@ impl TestHost {
             let _ = input.write_all(stdin);
         }
         child.wait_with_output().expect("wait for ssh")
+    }
+
+    /// `sftp -b -` as `user` with `password` (through sshpass: `BatchMode=no` first, since
+    /// sftp's `-b` would otherwise forbid password authentication), the batch on stdin.
+    #[allow(dead_code)]
+    pub fn sftp_batch(&self, user: &str, password: &str, batch: &str) -> Output {
+        let mut child = Command::new("sshpass")
+            .arg("-e")
+            .arg("sftp")
+            .args(["-o", "BatchMode=no"])
+            .args(Self::client_options())
+            .args(["-b", "-"])
+            .arg(format!("{user}@{}", self.addr))
+            .env("SSHPASS", password)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run sshpass sftp (apt-get install sshpass openssh-client)");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(batch.as_bytes()).expect("write batch");
+        }
+        child.wait_with_output().expect("wait for sftp")
+    }
+
+    fn client_options() -> [&'static str; 12] {
+        [
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "PubkeyAuthentication=no",
+            "-o",
+            "PreferredAuthentications=password",
+            "-o",
+            "ConnectTimeout=10",
+        ]
     }
 }
 

@@ -1,0 +1,332 @@
+//! `sshd-match`: the SSH server's own limits for the temporary account, in every grant. A
+//! support account never opens tunnels (no TCP, stream-local, X11 or agent forwarding, no
+//! tun devices, no listeners), and with `--allow-from` it is refused from every other address.
+//!
+//! Everything is one drop-in of `Match User <account>` blocks, installed and removed through
+//! [`super::sshd_dropin`] (validated with `sshd -t` before sshd reloads it, confirmed with
+//! `sshd -T -C`).
+
+use super::sshd_dropin::{self, DropIn, Expect, Probe};
+use super::{Checks, Context, Step};
+use crate::input::{AccountName, AllowFrom};
+use crate::shell::Script;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Forwarding and tunnel settings for the account: (keyword, as `sshd -T` prints it, value).
+const NO_FORWARDING: &[(&str, &str, &str)] = &[
+    ("DisableForwarding", "disableforwarding", "yes"),
+    ("AllowTcpForwarding", "allowtcpforwarding", "no"),
+    (
+        "AllowStreamLocalForwarding",
+        "allowstreamlocalforwarding",
+        "no",
+    ),
+    ("X11Forwarding", "x11forwarding", "no"),
+    ("AllowAgentForwarding", "allowagentforwarding", "no"),
+    ("PermitTunnel", "permittunnel", "no"),
+    ("GatewayPorts", "gatewayports", "no"),
+    ("PermitListen", "permitlisten", "none"),
+    ("PermitOpen", "permitopen", "none"),
+];
+
+/// Every way to authenticate, turned off for a login from an address not allowed:
+/// (keyword, as `sshd -T` prints it, whether every build prints it). GSSAPI and Kerberos are
+/// printed only when built in; an unknown keyword is a warning, never an error, for `sshd -t`.
+const AUTH_OFF: &[(&str, &str, bool)] = &[
+    ("PasswordAuthentication", "passwordauthentication", true),
+    (
+        "KbdInteractiveAuthentication",
+        "kbdinteractiveauthentication",
+        true,
+    ),
+    ("PubkeyAuthentication", "pubkeyauthentication", true),
+    ("HostbasedAuthentication", "hostbasedauthentication", true),
+    ("GSSAPIAuthentication", "gssapiauthentication", false),
+    ("KerberosAuthentication", "kerberosauthentication", false),
+];
+
+/// Addresses to ask `sshd -T` about when looking for one the allow list does not cover
+/// (documentation and special-use ranges, IPv4 then IPv6).
+const PROBE_CANDIDATES: &[&str] = &[
+    "192.0.2.1",
+    "198.51.100.1",
+    "203.0.113.1",
+    "100.64.0.1",
+    "10.255.255.254",
+    "2001:db8::1",
+    "fd00::1",
+    "2001:db8:ffff::1",
+];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshdMatch {
+    pub account: AccountName,
+    /// Where logins of the account are accepted from; empty: from anywhere.
+    #[serde(default)]
+    pub allow_from: Vec<AllowFrom>,
+    /// The drop-in file.
+    pub dropin: String,
+}
+
+impl SshdMatch {
+    pub fn new(account: &AccountName, allow_from: &[AllowFrom]) -> Self {
+        SshdMatch {
+            account: account.clone(),
+            allow_from: allow_from.to_vec(),
+            dropin: sshd_dropin::path_for(account.as_str()),
+        }
+    }
+
+    /// The `Match Address` pattern list of addresses NOT allowed: `*` first, then each allowed
+    /// entry negated. sshd's address lists never match when they hold only negations (a
+    /// negated hit is "no match", and nothing else can hit), so the `*` is required.
+    pub fn denied_pattern(&self) -> String {
+        let mut out = String::from("*");
+        for a in &self.allow_from {
+            out.push_str(",!");
+            out.push_str(&a.to_string());
+        }
+        out
+    }
+
+    /// The drop-in's text.
+    pub fn content(&self, ctx: &Context) -> String {
+        let account = self.account.as_str();
+        let mut text = format!("{}\n", Self::mark(ctx));
+        text.push_str(&format!(
+            "# Temporary support account {account}: no port forwarding or tunnels"
+        ));
+        if self.allow_from.is_empty() {
+            text.push_str(".\n");
+        } else {
+            let list: Vec<String> = self.allow_from.iter().map(ToString::to_string).collect();
+            text.push_str(&format!(", logins only from {}.\n", list.join(" ")));
+        }
+        text.push_str(&format!(
+            "# Removed by `handover teardown {}`; do not edit.\n",
+            ctx.grant
+        ));
+        text.push_str(&format!("Match User {account}\n"));
+        for (key, _, value) in NO_FORWARDING {
+            text.push_str(&format!("\t{key} {value}\n"));
+        }
+        if !self.allow_from.is_empty() {
+            text.push_str(&format!(
+                "Match User {account} Address {}\n",
+                self.denied_pattern()
+            ));
+            text.push_str(&format!("\tDenyUsers {account}\n"));
+            for (key, _, _) in AUTH_OFF {
+                text.push_str(&format!("\t{key} no\n"));
+            }
+        }
+        text
+    }
+
+    fn mark(ctx: &Context) -> String {
+        format!("# handover grant {}", ctx.grant)
+    }
+
+    /// Addresses that must be refused: the first candidate of each family the list leaves out.
+    fn denied_probes(&self) -> Vec<IpAddr> {
+        let mut out: Vec<IpAddr> = Vec::new();
+        for candidate in PROBE_CANDIDATES {
+            let Ok(addr) = candidate.parse::<IpAddr>() else {
+                continue;
+            };
+            if out.iter().any(|o| o.is_ipv4() == addr.is_ipv4()) {
+                continue;
+            }
+            if !self.allow_from.iter().any(|a| a.contains(addr)) {
+                out.push(addr);
+            }
+        }
+        out
+    }
+
+    fn dropin(&self, ctx: &Context) -> DropIn {
+        let account = self.account.as_str().to_owned();
+        let forwarding = || -> Vec<Expect> {
+            NO_FORWARDING
+                .iter()
+                .map(|(_, k, v)| Expect::Is(k, (*v).to_owned()))
+                .collect()
+        };
+        let mut probes = Vec::new();
+        if self.allow_from.is_empty() {
+            let mut expect = forwarding();
+            expect.push(Expect::NotLists("denyusers", account.clone()));
+            probes.push(Probe {
+                addr: PROBE_CANDIDATES[0].to_owned(),
+                expect,
+            });
+        } else {
+            for allowed in &self.allow_from {
+                let mut expect = forwarding();
+                expect.push(Expect::NotLists("denyusers", account.clone()));
+                probes.push(Probe {
+                    addr: allowed.network().to_string(),
+                    expect,
+                });
+            }
+            for denied in self.denied_probes() {
+                let mut expect = forwarding();
+                expect.push(Expect::Lists("denyusers", account.clone()));
+                for (_, key, _) in AUTH_OFF.iter().filter(|(_, _, always)| *always) {
+                    expect.push(Expect::Is(key, "no".to_owned()));
+                }
+                probes.push(Probe {
+                    addr: denied.to_string(),
+                    expect,
+                });
+            }
+        }
+        let mut keys: Vec<&'static str> = NO_FORWARDING.iter().map(|(_, k, _)| *k).collect();
+        keys.push("denyusers");
+        keys.extend(
+            AUTH_OFF
+                .iter()
+                .filter(|(_, _, always)| *always)
+                .map(|(_, k, _)| *k),
+        );
+        DropIn {
+            path: self.dropin.clone(),
+            account,
+            mark: Self::mark(ctx),
+            content: self.content(ctx),
+            keys,
+            probes,
+        }
+    }
+}
+
+impl Step for SshdMatch {
+    fn describe(&self) -> String {
+        let mut text = format!(
+            "sshd drop-in {}: no port forwarding or tunnels for `{}`",
+            self.dropin, self.account
+        );
+        if !self.allow_from.is_empty() {
+            let list: Vec<String> = self.allow_from.iter().map(ToString::to_string).collect();
+            text.push_str(&format!(", logins only from {}", list.join(", ")));
+        }
+        text
+    }
+
+    fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        sshd_dropin::preflight(s, checks, &self.dropin);
+    }
+
+    fn apply(&self, ctx: &Context, s: &mut Script) {
+        sshd_dropin::install(s, &self.dropin(ctx));
+    }
+
+    fn undo(&self, ctx: &Context, s: &mut Script) {
+        sshd_dropin::remove(s, &self.dropin(ctx), ctx.facts);
+        sshd_dropin::fail_if_remove_failed(s);
+    }
+
+    fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        sshd_dropin::verify_present(s, checks, &self.dropin(ctx));
+    }
+
+    fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        sshd_dropin::verify_absent(s, checks, &self.dropin(ctx), ctx.facts);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::GrantId;
+    use std::collections::BTreeMap;
+
+    fn ctx_parts() -> (GrantId, AccountName) {
+        (
+            GrantId::parse("20261123-k3m9qz").expect("id"),
+            AccountName::parse("--account", "support-abc123").expect("name"),
+        )
+    }
+
+    #[test]
+    fn content_without_allow_from_only_disables_forwarding() {
+        let (grant, account) = ctx_parts();
+        let facts = BTreeMap::new();
+        let ctx = Context {
+            grant: &grant,
+            account: &account,
+            expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            facts: &facts,
+            password: None,
+        };
+        let m = SshdMatch::new(&account, &[]);
+        assert_eq!(
+            m.dropin,
+            "/etc/ssh/sshd_config.d/00-handover-support-abc123.conf"
+        );
+        let text = m.content(&ctx);
+        assert!(
+            text.starts_with("# handover grant 20261123-k3m9qz\n"),
+            "{text}"
+        );
+        assert!(text.contains("Match User support-abc123\n\tDisableForwarding yes\n"));
+        assert!(text.contains("\tPermitOpen none\n") && text.contains("\tPermitListen none\n"));
+        assert!(
+            !text.contains("Address") && !text.contains("DenyUsers"),
+            "{text}"
+        );
+        // Every non-comment line is a Match line or an indented keyword of one.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            assert!(
+                line.starts_with("Match User ") || line.starts_with('\t'),
+                "{line}"
+            );
+        }
+        let d = m.dropin(&ctx);
+        assert_eq!(d.probes.len(), 1);
+    }
+
+    #[test]
+    fn allow_from_denies_every_other_address_with_a_star_first() {
+        let (grant, account) = ctx_parts();
+        let facts = BTreeMap::new();
+        let ctx = Context {
+            grant: &grant,
+            account: &account,
+            expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            facts: &facts,
+            password: None,
+        };
+        let allow =
+            AllowFrom::parse_all(&["192.0.2.0/24".into(), "2001:db8::/32".into()]).expect("allow");
+        let m = SshdMatch::new(&account, &allow);
+        assert_eq!(m.denied_pattern(), "*,!192.0.2.0/24,!2001:db8::/32");
+        let text = m.content(&ctx);
+        assert!(
+            text.contains(
+                "Match User support-abc123 Address *,!192.0.2.0/24,!2001:db8::/32\n\tDenyUsers support-abc123\n\tPasswordAuthentication no\n"
+            ),
+            "{text}"
+        );
+        let d = m.dropin(&ctx);
+        let addrs: Vec<&str> = d.probes.iter().map(|p| p.addr.as_str()).collect();
+        // Both allowed networks, then one uncovered address of each family.
+        assert_eq!(
+            addrs,
+            ["192.0.2.0", "2001:db8::", "198.51.100.1", "fd00::1"]
+        );
+        assert!(
+            d.probes[2]
+                .expect
+                .contains(&Expect::Lists("denyusers", "support-abc123".into()))
+        );
+        assert!(
+            d.probes[0]
+                .expect
+                .contains(&Expect::NotLists("denyusers", "support-abc123".into()))
+        );
+        assert!(d.keys.iter().all(|k| !k.is_empty()));
+    }
+}
