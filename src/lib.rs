@@ -280,7 +280,12 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 args.known_hosts.clone(),
                 args.accept_new_host_key,
             )?;
-            let extra_actions = rotations(&args.rotate, &args.after, args.allow_root_rotation)?;
+            let mut extra_actions = rotations(&args.rotate, &args.after, args.allow_root_rotation)?;
+            if args.open_firewall {
+                extra_actions.push(actions::Action::Firewall(actions::Firewall {
+                    sources: allow_from.iter().map(ToString::to_string).collect(),
+                }));
+            }
             let store = open_store(cli.state_dir)?;
             let sealing = sealing(args.seal_to.as_deref(), args.seal_out.as_deref())?;
             let request = ProvisionRequest {

@@ -8,6 +8,7 @@
 mod support;
 
 mod bad_input;
+mod firewall;
 mod host_keys;
 mod lifecycle;
 mod playbooks;

@@ -1,0 +1,141 @@
+//! Firewall allowlist: the vendor's address gets through the host's own firewall for the
+//! grant, by a rule tagged with the grant id that teardown removes.
+
+use crate::support::{TestHost, Workspace, host_tests_enabled};
+
+/// The customer's firewall: only the admin's address (the gateway) may reach sshd.
+const NFT_FIREWALL: &str = "nft add table inet filter && \
+    nft add chain inet filter input '{ type filter hook input priority 0; policy drop; }' && \
+    nft add rule inet filter input ct state established,related accept && \
+    nft add rule inet filter input iif lo accept && \
+    nft add rule inet filter input ip saddr GATEWAY tcp dport 22 accept";
+
+const IPTABLES_FIREWALL: &str = "iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT && \
+    iptables -A INPUT -i lo -j ACCEPT && \
+    iptables -A INPUT -s GATEWAY -p tcp --dport 22 -j ACCEPT && \
+    iptables -P INPUT DROP";
+
+fn grant_through_firewall(setup: &str, listing: &str) {
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    host.sh(&setup.replace("GATEWAY", &host.gateway));
+    let rules_before = host.sh(listing);
+    let vendor = format!("{}/32", host.client_addr2);
+
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &[
+                "--scope",
+                &host.scope,
+                "--allow-from",
+                &vendor,
+                "--open-firewall",
+                "--json",
+            ],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    let grant = json["grant"].as_str().expect("grant").to_owned();
+    let (account, password) = (
+        json["account"].as_str().expect("account").to_owned(),
+        json["password"].as_str().expect("password").to_owned(),
+    );
+    let rules = host.sh(listing);
+    assert!(
+        rules.contains(&format!("handover-{grant}")),
+        "no tagged rule:\n{rules}"
+    );
+    // The vendor, from their address, gets through the customer's firewall.
+    let login = host.ssh_as_from(&host.client_addr2, &account, &password, "id -un");
+    assert!(
+        login.status.success(),
+        "the vendor cannot get through: {}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+
+    ws.handover(&["teardown", &grant])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    assert_eq!(
+        rules_before,
+        host.sh(listing),
+        "the firewall is not as before"
+    );
+    // And the firewall blocks that address again (as root, who could log in otherwise).
+    let blocked = host.ssh_as_from(&host.client_addr2, "root", &host.root_password, "true");
+    assert!(
+        !blocked.status.success(),
+        "the vendor's address still gets through"
+    );
+    assert!(
+        host.ssh_as("root", &host.root_password, "true")
+            .status
+            .success(),
+        "the customer is locked out"
+    );
+}
+
+#[test]
+fn nftables_rule_is_inserted_and_removed_by_its_tag() {
+    if !host_tests_enabled() {
+        return;
+    }
+    grant_through_firewall(NFT_FIREWALL, "nft list ruleset");
+}
+
+#[test]
+fn iptables_rule_is_inserted_and_removed_by_its_tag() {
+    if !host_tests_enabled() {
+        return;
+    }
+    grant_through_firewall(IPTABLES_FIREWALL, "iptables -S INPUT");
+}
+
+#[test]
+fn a_host_without_a_firewall_is_left_alone_and_says_so() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &[
+                "--scope",
+                &host.scope,
+                "--allow-from",
+                &host.gateway,
+                "--open-firewall",
+            ],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    assert!(
+        out.stdout.contains("no firewall on the host"),
+        "{}",
+        out.stdout
+    );
+    assert!(host.sh("nft list ruleset").trim().is_empty());
+    assert!(!host.sh("iptables -S INPUT").contains("handover"));
+}
+
+#[test]
+fn open_firewall_needs_allow_from() {
+    let ws = Workspace::new();
+    let out = ws
+        .provision(
+            "root@127.0.0.1:9",
+            &["--scope", "/var/www/cms", "--open-firewall"],
+        )
+        .run()
+        .expect_code(2);
+    assert!(out.stderr.contains("--allow-from"), "{}", out.stderr);
+}
