@@ -283,6 +283,9 @@ pub async fn provision(
         checks.for_action(index);
         action.preflight(&ctx, &mut script, &mut checks);
     }
+    // What the engine itself needs on the host: the lock that serializes handover runs.
+    checks.for_action(plan.len());
+    crate::actions::require_tools(&mut script, &mut checks, &[("flock", "util-linux")]);
     progress.say(format!("preflight: {} checks", checks.specs().len()));
     let output = run(&mut session, &script, interactive, |_| {}).await?;
     let parsed = Parsed::from_lines(&output.lines);
@@ -520,6 +523,7 @@ fn context<'a>(
 
 fn apply_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, Checks) {
     let mut script = Script::new();
+    script.lock_host();
     for (index, entry) in record.actions.iter().enumerate() {
         let password = passwords.get(index).and_then(Option::as_ref);
         let ctx = context(record, entry, password);
@@ -539,6 +543,7 @@ fn apply_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, 
 /// reverse, then verify every action absent.
 fn teardown_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, Checks) {
     let mut script = Script::new();
+    script.lock_host();
     for entry in &record.actions {
         entry
             .action

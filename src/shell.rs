@@ -135,6 +135,14 @@ impl Script {
         self
     }
 
+    /// Serialize with other handover runs on the same host (two grants provisioned at once,
+    /// an expiry job): holds `/run/lock/handover.lock` until the script ends.
+    pub fn lock_host(&mut self) -> &mut Self {
+        self.raw(
+            "mkdir -p /run/lock; exec 9>/run/lock/handover.lock; if ! flock -w 300 9; then echo 'another handover run on this host holds /run/lock/handover.lock' >&2; exit 1; fi",
+        )
+    }
+
     /// Append program text written by a playbook author (a `shell` action), whose values were
     /// already substituted quoted. It cannot hold secrets: secrets never reach playbooks.
     pub fn user_code(&mut self, code: &str) -> &mut Self {

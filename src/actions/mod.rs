@@ -182,7 +182,11 @@ impl Step for Action {
 }
 
 /// Preflight check that each tool is on the host, naming the Debian package that has it.
-fn require_tools(s: &mut Script, checks: &mut Checks, tools: &[(&'static str, &'static str)]) {
+pub(crate) fn require_tools(
+    s: &mut Script,
+    checks: &mut Checks,
+    tools: &[(&'static str, &'static str)],
+) {
     for (tool, package) in tools {
         let id = checks.add(
             &format!("tool-{tool}"),

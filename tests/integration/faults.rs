@@ -1,0 +1,214 @@
+//! Faults: concurrent runs, an unreachable host, broken records, a state directory that cannot
+//! be written. Nothing half-done, nothing lost.
+
+use crate::support::{TestHost, Workspace, host_tests_enabled};
+use std::thread;
+
+#[test]
+fn two_provisions_on_one_host_at_once_both_succeed_with_distinct_accounts() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    let before = host.snapshot();
+    let target = format!("root@{}", host.addr);
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let run = ws
+                .provision(
+                    &target,
+                    &[
+                        "--scope",
+                        &host.scope,
+                        "--level",
+                        "root",
+                        "--allow-from",
+                        &host.gateway,
+                        "--json",
+                    ],
+                )
+                .env("HANDOVER_SSH_PASSWORD", &host.root_password);
+            thread::spawn(move || run.run())
+        })
+        .collect();
+    let outs: Vec<_> = runs
+        .into_iter()
+        .map(|t| t.join().expect("thread").expect_code(0))
+        .collect();
+    let grants: Vec<serde_json::Value> = outs.iter().map(|o| o.json()).collect();
+    assert_ne!(grants[0]["account"], grants[1]["account"]);
+    for g in &grants {
+        let (account, password) = (
+            g["account"].as_str().expect("account"),
+            g["password"].as_str().expect("password"),
+        );
+        assert!(
+            host.ssh_as(account, password, "true").status.success(),
+            "{account} cannot log in"
+        );
+    }
+    assert!(
+        host.ok("visudo -c && sshd -t"),
+        "shared configuration broken"
+    );
+
+    // Two teardowns of the same grant at once: one does the work, the other says it is busy
+    // (or, if it comes second, that the grant is already revoked); the record stays readable.
+    let id = grants[0]["grant"].as_str().expect("grant").to_owned();
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let run = ws
+                .handover(&["teardown", &id, "--json"])
+                .env("HANDOVER_SSH_PASSWORD", &host.root_password);
+            thread::spawn(move || run.run())
+        })
+        .collect();
+    let outs: Vec<_> = runs
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    let codes: Vec<i32> = outs.iter().map(|o| o.code).collect();
+    assert!(codes.contains(&0), "no teardown succeeded: {codes:?}");
+    for o in &outs {
+        assert!(
+            o.code == 0
+                || o.stderr
+                    .contains("being worked on by another handover process"),
+            "unexpected outcome {}: {}",
+            o.code,
+            o.stderr
+        );
+    }
+    assert_eq!(ws.record(&id)["state"], "revoked");
+    let id2 = grants[1]["grant"].as_str().expect("grant").to_owned();
+    ws.handover(&["teardown", &id2])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    assert_eq!(before, host.snapshot());
+}
+
+#[test]
+fn an_unreachable_host_at_teardown_exits_4_and_a_retry_works() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &["--scope", &host.scope, "--json"],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let id = out.json()["grant"].as_str().expect("grant").to_owned();
+
+    host.sh("ip link set eth0 down");
+    let out = ws
+        .handover(&["teardown", &id, "--connect-timeout", "2"])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(4);
+    assert!(out.stderr.contains(&host.addr), "{}", out.stderr);
+    assert_eq!(
+        ws.record(&id)["state"],
+        "active",
+        "an unreachable host must leave the grant active"
+    );
+
+    host.sh("ip link set eth0 up");
+    ws.handover(&["teardown", &id])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    assert_eq!(ws.record(&id)["state"], "revoked");
+}
+
+#[test]
+fn corrupt_truncated_and_edited_records_are_clear_errors() {
+    let ws = Workspace::new();
+    let grants = ws.state_dir().join("grants");
+    std::fs::create_dir_all(&grants).expect("mkdir");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&grants, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let cases = [
+        ("20261123-trunca", "{\"version\": 1, \"id\": \"2026"),
+        ("20261123-garbag", "\u{0}\u{1}binary\u{1b}[2J"),
+        (
+            "20261123-edited",
+            "{\"version\": 1, \"id\": \"20261123-edited\", \"state\": \"hacked\"}",
+        ),
+    ];
+    for (id, text) in cases {
+        std::fs::write(grants.join(format!("{id}.json")), text).expect("write");
+        for args in [vec!["show", id], vec!["teardown", id]] {
+            let out = ws.handover(&args).run();
+            assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+            assert!(
+                out.stderr.contains(&format!("{id}.json")),
+                "{args:?}: the file is not named: {}",
+                out.stderr
+            );
+            assert!(
+                !out.stderr.contains("panicked") && !out.stderr.contains('\u{1b}'),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+    // `list` names the broken files and goes on.
+    let out = ws.handover(&["list"]).run().expect_code(0);
+    assert!(
+        out.stderr.contains("20261123-edited.json"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_full_state_directory_refuses_before_touching_the_host() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    let before = host.snapshot();
+    // A 32 KiB tmpfs as the state directory, in a private mount namespace of this run only.
+    let state = ws.dir.path().join("tiny");
+    std::fs::create_dir_all(&state).expect("mkdir");
+    let script = format!(
+        "mount -t tmpfs -o size=32k tmpfs {s} && mkdir -m 700 {s}/grants && (dd if=/dev/zero of={s}/fill bs=4k 2>/dev/null || true) && exec {bin} provision root@{addr} --scope {scope} --known-hosts {kh} --state-dir {s}",
+        s = state.display(),
+        bin = env!("CARGO_BIN_EXE_handover"),
+        addr = host.addr,
+        scope = host.scope,
+        kh = ws.known_hosts().display(),
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .output()
+        .expect("unshare");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("could not write"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        before,
+        host.snapshot(),
+        "the host changed although the record could not be written"
+    );
+}
