@@ -4,7 +4,7 @@
 //! A provision is two remote executions (facts + preflight, then apply + verify), a teardown
 //! one (cut off, undo, verify); everything runs over one SSH connection.
 
-use crate::actions::{Action, CheckSpec, Checks, Context, Step};
+use crate::actions::{Action, CheckSpec, Checks, Context, ExpiryGuard, Step};
 use crate::error::Error;
 use crate::input::{AccountName, ScopeDir, Target, Ttl, forbidden_scope};
 use crate::output::{Progress, sanitize};
@@ -213,7 +213,7 @@ pub async fn provision(
         scope: request.scope.as_ref(),
         expire_date: &expire_day,
     };
-    let mut plan = request.playbook.plan(&plan_input)?;
+    let mut plan = plan_with_guard(&request.playbook, &plan_input, &id)?;
     let interactive = request.connect.auth.interactive;
 
     progress.say(format!("connecting to {}", request.target));
@@ -238,6 +238,7 @@ pub async fn provision(
         expires_at,
         facts: &no_facts,
         password: None,
+        removal: None,
     };
     let mut script = Script::new();
     script.raw("hv_fact uid0 \"$(id -u)\"");
@@ -278,10 +279,14 @@ pub async fn provision(
             });
         }
         let resolved = ScopeDir::parse(resolved)?;
-        plan = request.playbook.plan(&PlanInput {
-            scope: Some(&resolved),
-            ..plan_input
-        })?;
+        plan = plan_with_guard(
+            &request.playbook,
+            &PlanInput {
+                scope: Some(&resolved),
+                ..plan_input
+            },
+            &id,
+        )?;
     }
     let scope = plan.iter().find_map(|a| match a {
         Action::Acl(acl) => Some(acl.scope.clone()),
@@ -453,6 +458,18 @@ pub async fn provision(
     })
 }
 
+/// The playbook's actions for this grant, then the expiry guard. The guard comes last: its
+/// removal script covers every action before it, and teardown (in reverse) cancels it first.
+fn plan_with_guard(
+    playbook: &Playbook,
+    input: &PlanInput,
+    grant: &GrantId,
+) -> Result<Vec<Action>, Error> {
+    let mut plan = playbook.plan(input)?;
+    plan.push(Action::ExpiryGuard(ExpiryGuard::new(grant, input.account)));
+    Ok(plan)
+}
+
 /// What `entry` sees of its grant when it builds script text.
 fn context<'a>(
     record: &'a GrantRecord,
@@ -465,13 +482,21 @@ fn context<'a>(
         expires_at: record.expires_at,
         facts: &entry.facts,
         password,
+        removal: None,
     }
 }
 
 fn apply_script(record: &GrantRecord, password: &Secret) -> (Script, Checks) {
+    // What the expiry guard leaves on the host: built now, before any fact is known, so it
+    // finds what it removes on the host itself (the account by its mark).
+    let (removal, _) =
+        teardown_script_of(record, |action| !matches!(action, Action::ExpiryGuard(_)));
     let mut script = Script::new();
     for (index, entry) in record.actions.iter().enumerate() {
-        let ctx = context(record, entry, Some(password));
+        let ctx = Context {
+            removal: Some(&removal),
+            ..context(record, entry, Some(password))
+        };
         script.step(index, OnStepFailure::Stop, |s| entry.action.apply(&ctx, s));
     }
     let mut checks = Checks::default();
@@ -487,19 +512,32 @@ fn apply_script(record: &GrantRecord, password: &Secret) -> (Script, Checks) {
 /// The teardown script: cut off entry and end sessions, undo every action not yet undone in
 /// reverse, then verify every action absent.
 fn teardown_script(record: &GrantRecord) -> (Script, Checks) {
+    teardown_script_of(record, |_| true)
+}
+
+/// The teardown script of the actions `include` accepts (step and check ids stay those of
+/// the whole record).
+fn teardown_script_of(record: &GrantRecord, include: impl Fn(&Action) -> bool) -> (Script, Checks) {
+    let entries = || {
+        record
+            .actions
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| include(&entry.action))
+    };
     let mut script = Script::new();
-    for entry in &record.actions {
+    for (_, entry) in entries() {
         entry
             .action
             .prepare_teardown(&context(record, entry, None), &mut script);
     }
     let cut_off_step = record.actions.len();
     script.step(cut_off_step, OnStepFailure::Continue, |s| {
-        for entry in &record.actions {
+        for (_, entry) in entries() {
             entry.action.cut_off(&context(record, entry, None), s);
         }
     });
-    for (index, entry) in record.actions.iter().enumerate().rev() {
+    for (index, entry) in entries().rev() {
         if entry.status != ActionStatus::Undone {
             let ctx = context(record, entry, None);
             script.step(index, OnStepFailure::Continue, |s| {
@@ -508,7 +546,7 @@ fn teardown_script(record: &GrantRecord) -> (Script, Checks) {
         }
     }
     let mut checks = Checks::default();
-    for (index, entry) in record.actions.iter().enumerate() {
+    for (index, entry) in entries() {
         checks.for_action(index);
         entry
             .action
@@ -670,6 +708,89 @@ mod tests {
             !p.results(&specs)[0].ok,
             "an unanswered check must count as failed"
         );
+    }
+
+    /// A linux-user grant as provision journals it, before anything ran on the host.
+    fn pending_record(password: &Secret) -> (GrantRecord, Script, Checks) {
+        let now = time::macros::datetime!(2026-11-23 14:00 UTC);
+        let id = GrantId::parse("20261123-abcdef").expect("id");
+        let account = AccountName::parse("--account", "support-abc123").expect("account");
+        let scope = ScopeDir::parse("/var/www/cms").expect("scope");
+        let playbook = Playbook::built_in("linux-user").expect("playbook");
+        let input = PlanInput {
+            account: &account,
+            scope: Some(&scope),
+            expire_date: "2026-11-24",
+        };
+        let plan = plan_with_guard(&playbook, &input, &id).expect("plan");
+        let record = GrantRecord {
+            version: RECORD_VERSION,
+            id,
+            state: GrantState::Provisioning,
+            created_at: now,
+            expires_at: now + time::Duration::hours(2),
+            host: HostRecord {
+                host: "10.0.0.1".into(),
+                port: 22,
+                login: "root".into(),
+                become_root: false,
+                host_key: String::new(),
+                host_key_fingerprint: String::new(),
+            },
+            playbook: playbook.name.clone(),
+            level: "user".into(),
+            account,
+            scope: Some("/var/www/cms".into()),
+            actions: plan
+                .into_iter()
+                .map(|action| ActionRecord {
+                    action,
+                    status: ActionStatus::Pending,
+                    facts: BTreeMap::new(),
+                })
+                .collect(),
+            events: Vec::new(),
+        };
+        let (script, checks) = apply_script(&record, password);
+        (record, script, checks)
+    }
+
+    fn sh_syntax_ok(text: &str) -> bool {
+        std::process::Command::new("/bin/sh")
+            .args(["-n", "-c", text])
+            .status()
+            .expect("run /bin/sh")
+            .success()
+    }
+
+    #[test]
+    fn the_expiry_guard_comes_last_and_leaves_no_secret_on_the_host() {
+        let password = Secret::new("Pw4ssw0rdThatMustStayOut".into());
+        let (record, apply, _) = pending_record(&password);
+        let kinds: Vec<_> = record.actions.iter().map(|a| a.action.kind()).collect();
+        assert_eq!(kinds, ["user", "password", "acl", "expiry-guard"]);
+
+        // The password is only in chpasswd's here-document, once; the guard's script (a
+        // quoted value in the apply script) holds the teardown of the three others only.
+        assert_eq!(apply.text().matches(password.expose()).count(), 1);
+        let (removal, checks) =
+            teardown_script_of(&record, |a| !matches!(a, Action::ExpiryGuard(_)));
+        assert!(!removal.holds_secret());
+        assert!(!removal.text().contains(password.expose()));
+        assert!(!removal.text().contains("atrm"), "the guard removes itself");
+        assert!(checks.specs().iter().all(|c| !c.id.starts_with("3.")));
+        assert!(
+            apply.text().contains("userdel"),
+            "the removal script is in apply"
+        );
+
+        for text in [
+            apply.text(),
+            removal.text(),
+            teardown_script(&record).0.text(),
+        ] {
+            assert!(sh_syntax_ok(text), "not valid sh:\n{text}");
+        }
     }
 
     #[test]

@@ -8,10 +8,12 @@
 //! alone even if the playbook changed since.
 
 mod acl;
+mod expiry;
 mod password;
 mod user;
 
 pub use acl::Acl;
+pub use expiry::ExpiryGuard;
 pub use password::Password;
 pub use user::User;
 
@@ -29,6 +31,9 @@ pub struct Context<'a> {
     pub facts: &'a BTreeMap<String, String>,
     /// The temporary account's password; only while provisioning, never recorded.
     pub password: Option<&'a crate::secret::Secret>,
+    /// The grant's own teardown (cut off, undo in reverse, verify) without the expiry guard,
+    /// for the guard to leave on the host; only while building the apply script.
+    pub removal: Option<&'a Script>,
 }
 
 /// A check the host answers with `check ok|fail ID`; the description says what passing means.
@@ -91,6 +96,7 @@ pub enum Action {
     User(User),
     Password(Password),
     Acl(Acl),
+    ExpiryGuard(ExpiryGuard),
 }
 
 impl Action {
@@ -99,6 +105,7 @@ impl Action {
             Action::User(_) => "user",
             Action::Password(_) => "password",
             Action::Acl(_) => "acl",
+            Action::ExpiryGuard(_) => "expiry-guard",
         }
     }
 
@@ -107,6 +114,7 @@ impl Action {
             Action::User(a) => a,
             Action::Password(a) => a,
             Action::Acl(a) => a,
+            Action::ExpiryGuard(a) => a,
         }
     }
 }

@@ -8,6 +8,7 @@
 mod support;
 
 mod bad_input;
+mod expiry;
 mod host_keys;
 mod lifecycle;
 mod rollback;
