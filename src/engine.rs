@@ -4,7 +4,7 @@
 //! A provision is two remote executions (facts + preflight, then apply + verify), a teardown
 //! one (cut off, undo, verify); everything runs over one SSH connection.
 
-use crate::actions::{Action, CheckSpec, Checks, Context, SshdMatch, Step};
+use crate::actions::{Action, CheckSpec, Checks, Context, ExpiryGuard, SshdMatch, Step};
 use crate::error::Error;
 use crate::input::{AccountName, AllowFrom, ScopeDir, Target, Ttl, forbidden_scope};
 use crate::output::{Progress, sanitize};
@@ -211,7 +211,7 @@ fn expire_date(expires_at: OffsetDateTime) -> String {
 /// temporary support account never opens tunnels, and `--allow-from` limits where it logs in
 /// from. Last, so it is undone first (after the account is locked and its sessions ended).
 /// The playbook's actions; then, for a new account, its sshd restrictions (no tunnels, and
-/// `--allow-from`); then what the command line adds (`--rotate`, …).
+/// `--allow-from`); then what the command line adds (`--rotate`, …); then the expiry guard.
 fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Error> {
     let mut plan = request.playbook.plan(input)?;
     if request.playbook.creates_account() {
@@ -221,6 +221,18 @@ fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Er
         )));
     }
     plan.extend(request.extra_actions.iter().cloned());
+    if plan.is_empty() {
+        return Err(Error::Playbook(crate::playbook::PlaybookError::Invalid {
+            name: request.playbook.name.clone(),
+            message: "nothing to do: it has no actions and none were asked for (--rotate)"
+                .to_owned(),
+        }));
+    }
+    // Last, so it is undone first: the host removes everything itself at the TTL.
+    plan.push(Action::ExpiryGuard(ExpiryGuard::new(
+        input.grant,
+        input.account,
+    )));
     Ok(plan)
 }
 
@@ -243,13 +255,6 @@ pub async fn provision(
         params: &request.params,
     };
     let mut plan = plan(&request, &plan_input)?;
-    if plan.is_empty() {
-        return Err(Error::Playbook(crate::playbook::PlaybookError::Invalid {
-            name: request.playbook.name.clone(),
-            message: "nothing to do: it has no actions and none were asked for (--rotate)"
-                .to_owned(),
-        }));
-    }
     let interactive = request.connect.auth.interactive;
 
     progress.say(format!("connecting to {}", request.target));
@@ -274,6 +279,7 @@ pub async fn provision(
         expires_at,
         facts: &no_facts,
         password: None,
+        removal: None,
     };
     let mut script = Script::new();
     script.raw("hv_fact uid0 \"$(id -u)\"");
@@ -506,6 +512,8 @@ pub async fn provision(
     })
 }
 
+/// The playbook's actions for this grant, then the expiry guard. The guard comes last: its
+/// removal script covers every action before it, and teardown (in reverse) cancels it first.
 /// What `entry` sees of its grant when it builds script text.
 fn context<'a>(
     record: &'a GrantRecord,
@@ -518,15 +526,25 @@ fn context<'a>(
         expires_at: record.expires_at,
         facts: &entry.facts,
         password,
+        removal: None,
     }
 }
 
 fn apply_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, Checks) {
+    // What the expiry guard leaves on the host: built now, before any fact is known, so it
+    // finds what it removes on the host itself (the account by its mark). No fresh passwords:
+    // lent passwords get their originals back.
+    let (removal, _) = teardown_script_of(record, &[], |action| {
+        !matches!(action, Action::ExpiryGuard(_))
+    });
     let mut script = Script::new();
     script.lock_host();
     for (index, entry) in record.actions.iter().enumerate() {
         let password = passwords.get(index).and_then(Option::as_ref);
-        let ctx = context(record, entry, password);
+        let ctx = Context {
+            removal: Some(&removal),
+            ..context(record, entry, password)
+        };
         script.step(index, OnStepFailure::Stop, |s| entry.action.apply(&ctx, s));
     }
     let mut checks = Checks::default();
@@ -542,20 +560,37 @@ fn apply_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, 
 /// The teardown script: cut off entry and end sessions, undo every action not yet undone in
 /// reverse, then verify every action absent.
 fn teardown_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, Checks) {
+    teardown_script_of(record, passwords, |_| true)
+}
+
+/// The teardown script of the actions `include` accepts (step and check ids stay those of
+/// the whole record).
+fn teardown_script_of(
+    record: &GrantRecord,
+    passwords: &[Option<Secret>],
+    include: impl Fn(&Action) -> bool,
+) -> (Script, Checks) {
+    let entries = || {
+        record
+            .actions
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| include(&entry.action))
+    };
     let mut script = Script::new();
     script.lock_host();
-    for entry in &record.actions {
+    for (_, entry) in entries() {
         entry
             .action
             .prepare_teardown(&context(record, entry, None), &mut script);
     }
     let cut_off_step = record.actions.len();
     script.step(cut_off_step, OnStepFailure::Continue, |s| {
-        for entry in &record.actions {
+        for (_, entry) in entries() {
             entry.action.cut_off(&context(record, entry, None), s);
         }
     });
-    for (index, entry) in record.actions.iter().enumerate().rev() {
+    for (index, entry) in entries().rev() {
         if entry.status != ActionStatus::Undone {
             let ctx = context(record, entry, passwords.get(index).and_then(Option::as_ref));
             script.step(index, OnStepFailure::Continue, |s| {
@@ -564,7 +599,7 @@ fn teardown_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Scrip
         }
     }
     let mut checks = Checks::default();
-    for (index, entry) in record.actions.iter().enumerate() {
+    for (index, entry) in entries() {
         checks.for_action(index);
         entry
             .action
@@ -757,6 +792,97 @@ mod tests {
             !p.results(&specs)[0].ok,
             "an unanswered check must count as failed"
         );
+    }
+
+    /// A linux-user grant as provision journals it, before anything ran on the host.
+    fn pending_record(password: &Secret) -> (GrantRecord, Script, Checks) {
+        let now = time::macros::datetime!(2026-11-23 14:00 UTC);
+        let id = GrantId::parse("20261123-abcdef").expect("id");
+        let account = AccountName::parse("--account", "support-abc123").expect("account");
+        let scope = ScopeDir::parse("/var/www/cms").expect("scope");
+        let playbook = Playbook::load("linux-user").expect("playbook");
+        let input = PlanInput {
+            grant: &id,
+            account: &account,
+            scope: Some(&scope),
+            expire_date: "2026-11-24",
+            params: &[],
+        };
+        let mut plan = playbook.plan(&input).expect("plan");
+        plan.push(Action::ExpiryGuard(ExpiryGuard::new(&id, &account)));
+        let record = GrantRecord {
+            version: RECORD_VERSION,
+            id,
+            state: GrantState::Provisioning,
+            created_at: now,
+            expires_at: now + time::Duration::hours(2),
+            host: HostRecord {
+                host: "10.0.0.1".into(),
+                port: 22,
+                login: "root".into(),
+                become_root: false,
+                host_key: String::new(),
+                host_key_fingerprint: String::new(),
+            },
+            playbook: playbook.name.clone(),
+            level: "user".into(),
+            account,
+            scope: Some("/var/www/cms".into()),
+            actions: plan
+                .into_iter()
+                .map(|action| ActionRecord {
+                    action,
+                    status: ActionStatus::Pending,
+                    facts: BTreeMap::new(),
+                })
+                .collect(),
+            events: Vec::new(),
+        };
+        let passwords: Vec<Option<Secret>> = record
+            .actions
+            .iter()
+            .map(|a| a.action.wants_password().then(|| password.clone()))
+            .collect();
+        let (script, checks) = apply_script(&record, &passwords);
+        (record, script, checks)
+    }
+
+    fn sh_syntax_ok(text: &str) -> bool {
+        std::process::Command::new("/bin/sh")
+            .args(["-n", "-c", text])
+            .status()
+            .expect("run /bin/sh")
+            .success()
+    }
+
+    #[test]
+    fn the_expiry_guard_comes_last_and_leaves_no_secret_on_the_host() {
+        let password = Secret::new("Pw4ssw0rdThatMustStayOut".into());
+        let (record, apply, _) = pending_record(&password);
+        let kinds: Vec<_> = record.actions.iter().map(|a| a.action.kind()).collect();
+        assert_eq!(kinds, ["user", "password", "acl", "expiry-guard"]);
+
+        // The password is only in chpasswd's here-document, once; the guard's script (a
+        // quoted value in the apply script) holds the teardown of the three others only.
+        assert_eq!(apply.text().matches(password.expose()).count(), 1);
+        let (removal, checks) =
+            teardown_script_of(&record, &[], |a| !matches!(a, Action::ExpiryGuard(_)));
+        assert!(!removal.holds_secret());
+        assert!(!removal.text().contains(password.expose()));
+        assert!(!removal.text().contains("atrm"), "the guard removes itself");
+        assert!(checks.specs().iter().all(|c| !c.id.starts_with("3.")));
+        assert!(
+            apply.text().contains("userdel"),
+            "the removal script is in apply"
+        );
+
+        for text in [
+            apply.text(),
+            removal.text(),
+            teardown_script(&record, &[]).0.text(),
+        ] {
+            assert!(sh_syntax_ok(text), "not valid sh:\n{text}");
+        }
     }
 
     #[test]

@@ -109,6 +109,15 @@ fn allow_from(record: &GrantRecord) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// How the host removes the grant by itself at the expiry (`at`, `cron`, `systemd`), from
+/// the expiry guard's facts.
+fn guard_backend(record: &GrantRecord) -> Option<&str> {
+    record.actions.iter().find_map(|a| match &a.action {
+        crate::actions::Action::ExpiryGuard(_) => a.facts.get("backend").map(String::as_str),
+        _ => None,
+    })
+}
+
 /// What the account may do, in words.
 fn allowed(record: &GrantRecord) -> String {
     let jail = record.actions.iter().find_map(|a| match &a.action {
@@ -325,6 +334,17 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
         (None, _) => print!("{}", credentials(p).expose()),
     }
     println!();
+    if let Some(backend) = guard_backend(r) {
+        let job = match backend {
+            "systemd" => "a systemd timer",
+            "at" => "an at job",
+            _ => "a cron job",
+        };
+        println!(
+            "At {} the host removes the account and everything above by itself ({job}), even if teardown never runs.",
+            rfc3339(r.expires_at)
+        );
+    }
     if let Some(day) = disabled_from(r) {
         println!(
             "The host itself refuses the account from {day} (UTC), even if teardown never runs."

@@ -193,6 +193,19 @@ impl Script {
         };
     }
 
+    /// Append the program text of `other`, a script built the same way (templates and quoted
+    /// values), for instance to write it to a file on the host. Its prelude comes along.
+    pub fn append(&mut self, other: &Script) -> &mut Self {
+        self.text.push_str(&other.text);
+        self.log_text.push_str(&other.log_text);
+        self
+    }
+
+    /// Whether the text holds a secret (a here-document from [`Script::with_secret_stdin`]).
+    pub fn holds_secret(&self) -> bool {
+        self.text.as_str() != self.log_text
+    }
+
     /// The script to send: may contain secrets, never log it.
     pub fn text(&self) -> &str {
         &self.text
@@ -261,6 +274,11 @@ mod tests {
         assert!(s.text().contains("hunter2hunter2"));
         assert!(!s.log_text().contains("hunter2hunter2"));
         assert!(s.log_text().contains("[redacted]"));
+        assert!(s.holds_secret());
+        let mut outer = Script::new();
+        outer.append(&s);
+        assert!(outer.holds_secret() && !outer.log_text().contains("hunter2hunter2"));
+        assert!(!Script::new().holds_secret());
     }
 
     #[test]

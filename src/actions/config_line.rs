@@ -1,7 +1,7 @@
 //! One line added to a configuration file (for example Composr's `backdoor_ip`), removed at
 //! teardown, with a check that nothing else in the file changed.
 //!
-//! The original is copied to `/var/lib/handover/GRANT/` first. The line is added before a
+//! The original is copied to `/var/lib/handover/GRANT-config/` first. The line is added before a
 //! closing `?>` if the file ends with one, else at the end. The file is replaced atomically,
 //! keeping its owner, mode and ACL. At teardown the exact line is removed and the result is
 //! compared with the copy: if someone else changed the file meanwhile, that is reported and the
@@ -32,8 +32,10 @@ END {
 const REMOVE: &str = r#"!done && $0 == ENVIRON["HV_LINE"] { done = 1; next } { print }"#;
 
 impl ConfigLine {
+    /// Not the expiry guard's `/var/lib/handover/GRANT`, which the guard creates new and
+    /// removes whole: the copies must outlive the guard's undo.
     fn state_dir(ctx: &Context) -> String {
-        format!("/var/lib/handover/{}", ctx.grant)
+        format!("/var/lib/handover/{}-config", ctx.grant)
     }
 
     /// Where the original is kept: one name per file, so several lines can share a grant.

@@ -9,6 +9,7 @@
 
 mod acl;
 mod config_line;
+mod expiry;
 mod firewall;
 mod password;
 mod rotate;
@@ -21,6 +22,7 @@ mod user;
 
 pub use acl::Acl;
 pub use config_line::ConfigLine;
+pub use expiry::ExpiryGuard;
 pub use firewall::Firewall;
 pub use password::Password;
 pub use rotate::{After, RotatePassword};
@@ -44,6 +46,9 @@ pub struct Context<'a> {
     pub facts: &'a BTreeMap<String, String>,
     /// The temporary account's password; only while provisioning, never recorded.
     pub password: Option<&'a crate::secret::Secret>,
+    /// The grant's own teardown (cut off, undo in reverse, verify) without the expiry guard,
+    /// for the guard to leave on the host; only while building the apply script.
+    pub removal: Option<&'a Script>,
 }
 
 /// A check the host answers with `check ok|fail ID`; the description says what passing means.
@@ -117,6 +122,7 @@ pub enum Action {
     RotatePassword(RotatePassword),
     SftpJail(SftpJail),
     SshdMatch(SshdMatch),
+    ExpiryGuard(ExpiryGuard),
 }
 
 impl Action {
@@ -132,6 +138,7 @@ impl Action {
             Action::RotatePassword(_) => "rotate-password",
             Action::SftpJail(_) => "sftp-jail",
             Action::SshdMatch(_) => "sshd-match",
+            Action::ExpiryGuard(_) => "expiry-guard",
         }
     }
 
@@ -147,6 +154,7 @@ impl Action {
             Action::RotatePassword(a) => a,
             Action::SftpJail(a) => a,
             Action::SshdMatch(a) => a,
+            Action::ExpiryGuard(a) => a,
         }
     }
 }

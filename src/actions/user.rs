@@ -108,6 +108,10 @@ impl Step for User {
         );
         s.raw("  hv_ours=1; hv_uid=$(printf '%s' \"$hv_entry\" | cut -d: -f3); hv_gid=$(printf '%s' \"$hv_entry\" | cut -d: -f4)");
         s.raw("fi");
+        // The account is gone (its expiry guard removed it, or someone did by hand) and
+        // another account now has its uid (useradd hands out the highest uid + 1 again): that
+        // uid is no longer the grant's, so nothing may end its processes or touch its files.
+        s.raw("if [ -z \"$hv_ours\" ] && [ -n \"$hv_uid\" ] && getent passwd \"$hv_uid\" >/dev/null; then hv_uid=; hv_gid=; fi");
         s.raw(
             r#"hv_end_sessions() {
   hv_i=0

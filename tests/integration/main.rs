@@ -8,6 +8,7 @@
 mod support;
 
 mod bad_input;
+mod expiry;
 mod faults;
 mod firewall;
 mod host_keys;

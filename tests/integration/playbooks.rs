@@ -211,7 +211,7 @@ fn composr_backdoor_adds_one_line_and_teardown_restores_the_file_exactly() {
         host.sh(&format!("sha256sum {config}; stat -c %U:%G:%a {config}")),
         "_config.php differs after teardown"
     );
-    assert!(!host.ok(&format!("test -e /var/lib/handover/{grant}")));
+    assert!(!host.ok(&format!("test -e /var/lib/handover/{grant}-config")));
 
     // When someone else edits the file during the window, teardown removes the line, says the
     // file is not as before (exit 3) and keeps the original for comparison.

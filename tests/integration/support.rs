@@ -62,7 +62,8 @@ impl TestHostBuilder {
         self
     }
 
-    #[allow(dead_code)]
+    /// Start `name` in the host (`scripts/testhost up --service NAME`): any call replaces
+    /// the default service (cron); `none` starts none.
     pub fn service(mut self, name: &str) -> Self {
         self.services.push(name.into());
         self
@@ -186,7 +187,8 @@ impl TestHost {
     pub fn snapshot(&self) -> String {
         self.sh(
             "getent passwd | sort; getent group | sort; getent shadow | cut -d: -f1,2,8 | sort; \
-             find /home /etc/sudoers.d /etc/ssh/sshd_config.d /var/www/cms -printf '%p %u %g %m\\n' | sort; \
+             find /home /etc/sudoers.d /etc/ssh/sshd_config.d /etc/cron.d /var/www/cms -printf '%p %u %g %m\\n' | sort; \
+             ls -a /var/lib/handover 2>/dev/null; atq 2>/dev/null; \
              getfacl -R -p -n /var/www/cms 2>/dev/null",
         )
     }

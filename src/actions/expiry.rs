@@ -1,0 +1,418 @@
+//! The expiry guard: the host itself removes the grant at the expiry, to the second, even if
+//! nobody ever runs `handover teardown` and the customer's laptop is gone. (The account's
+//! expiry date works in whole days only.)
+//!
+//! The engine appends it last to every plan. Applying it leaves a root-only script,
+//! `/var/lib/handover/GRANT/remove`, holding the grant's own teardown (cut off, undo in
+//! reverse, verify: everything but this guard), and schedules it with what the host has, in
+//! this order: a transient systemd timer (`systemd-run --on-calendar`, when systemd is PID 1),
+//! an `at` job (when atd runs), a file in `/etc/cron.d` (when cron runs). at and cron work in
+//! whole minutes: the job starts at the minute at or before the expiry and sleeps the
+//! remaining seconds. When it has run, nothing of it is left: it removes its cron file and its
+//! directory, atd and systemd drop their own job.
+//!
+//! Teardown cancels it. The two never both remove: the script only goes on if it can rename
+//! the directory's `armed` file, and teardown removes that file first (waiting for a job that
+//! got it first to finish).
+
+use super::{Checks, Context, Step};
+use crate::input::AccountName;
+use crate::record::GrantId;
+use crate::shell::{Script, quote};
+use serde::{Deserialize, Serialize};
+
+/// Where guards keep their scripts: root's only, one directory per grant.
+const BASE: &str = "/var/lib/handover";
+
+/// `hv_guard_scheduler`: prints the scheduler the guard uses (`systemd`, `at` or `cron`, in
+/// that order of preference), or fails when none runs.
+const SCHEDULER_PROBE: &str = r#"hv_guard_scheduler() {
+  if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then echo systemd
+  elif command -v at >/dev/null 2>&1 && pgrep -x atd >/dev/null 2>&1; then echo at
+  elif { pgrep -x cron || pgrep -x crond; } >/dev/null 2>&1 && [ -d /etc/cron.d ]; then echo cron
+  else return 1; fi
+}"#;
+
+/// `hv_guard_at_jobs PATH`: the numbers of the at jobs that run PATH (queued or running).
+const AT_JOBS: &str = r#"hv_guard_at_jobs() {
+  command -v atq >/dev/null 2>&1 || return 0
+  atq 2>/dev/null | cut -f1 | while read -r hv_j; do
+    if at -c "$hv_j" 2>/dev/null | grep -qF -- "$1"; then echo "$hv_j"; fi
+  done
+}"#;
+
+/// `hv_guard_wait DIR`: while the guard's job is removing the grant (it renamed `armed` to
+/// `running` and wrote its pid there), wait for it to finish, at most a minute.
+const WAIT: &str = r#"hv_guard_wait() {
+  hv_i=0
+  while [ -e "$1/running" ] && [ "$hv_i" -lt 600 ]; do
+    hv_p=$(cat -- "$1/running" 2>/dev/null || true)
+    if [ -n "$hv_p" ] && ! kill -0 "$hv_p" 2>/dev/null; then return 0; fi
+    sleep 0.1
+    hv_i=$((hv_i + 1))
+  done
+}"#;
+
+/// `hv_guard_base_ok`: `/var/lib/handover` is absent, or a real directory of root's that
+/// nobody else can write (a writable one would let its owner swap the script).
+const BASE_OK: &str = r#"hv_guard_base_ok() {
+  [ ! -e /var/lib/handover ] && [ ! -L /var/lib/handover ] && return 0
+  [ ! -L /var/lib/handover ] && [ -d /var/lib/handover ] &&
+    [ "$(stat -c %u -- /var/lib/handover)" = 0 ] &&
+    [ -z "$(find /var/lib/handover -maxdepth 0 -perm /022)" ]
+}"#;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiryGuard {
+    pub account: AccountName,
+    /// `/var/lib/handover/GRANT`: the removal script and the guard's state.
+    pub dir: String,
+    /// The cron file it writes when cron is the scheduler.
+    pub cron_file: String,
+    /// The transient systemd units' name (`.timer` and `.service`) when systemd is.
+    pub unit: String,
+}
+
+impl ExpiryGuard {
+    pub fn new(grant: &GrantId, account: &AccountName) -> ExpiryGuard {
+        ExpiryGuard {
+            account: account.clone(),
+            dir: format!("{BASE}/{grant}"),
+            cron_file: format!("/etc/cron.d/handover-{grant}"),
+            unit: format!("handover-expiry-{grant}"),
+        }
+    }
+
+    fn script_path(&self) -> String {
+        format!("{}/remove", self.dir)
+    }
+
+    /// Where the cron file is written before it is renamed into place; cron ignores names
+    /// with a dot.
+    fn cron_tmp(&self) -> String {
+        match self.cron_file.rsplit_once('/') {
+            Some((dir, name)) => format!("{dir}/.{name}.tmp"),
+            None => format!("{}.tmp", self.cron_file),
+        }
+    }
+
+    /// The file the scheduler runs: wait for the exact second, take `armed`, remove the grant,
+    /// log one line, remove every trace of itself.
+    fn job(&self, ctx: &Context, removal: &Script) -> Script {
+        let when = ctx.expires_at.unix_timestamp().to_string();
+        let mut s = Script::new();
+        let about = format!(
+            "handover expiry guard: removes account {} and everything grant {} gave at {} (unix time), unless `handover teardown {}` cancels it first",
+            self.account, ctx.grant, when, ctx.grant
+        );
+        // Values never go into comments: a quoted value is one word, not one line.
+        s.cmd("hv_about={}", &[&about]);
+        s.cmd("hv_dir={}; hv_when={}", &[&self.dir, &when]);
+        s.raw(
+            r#"hv_now=$(date +%s)
+while [ "$hv_now" -lt "$hv_when" ]; do sleep "$((hv_when - hv_now))"; hv_now=$(date +%s); done
+# Teardown disarms the guard by removing `armed`: whoever takes it first goes on.
+mv -- "$hv_dir/armed" "$hv_dir/running" 2>/dev/null || exit 0
+echo "$$" > "$hv_dir/running""#,
+        );
+        s.cmd("rm -f -- {} {}", &[&self.cron_file, &self.cron_tmp()]);
+        s.raw("(");
+        s.append(removal);
+        s.raw(") > \"$hv_dir/log\" 2>&1");
+        s.raw(r#"hv_failed=$(sed -n 's/^check fail //p' "$hv_dir/log" | tr '\n' ' ')"#);
+        let done = format!(
+            "grant {} expired: account {} and everything the grant gave were removed and verified absent",
+            ctx.grant, self.account
+        );
+        let incomplete = format!(
+            "grant {} expired: removing account {} is incomplete (run `handover teardown {}`); failed checks: ",
+            ctx.grant, self.account, ctx.grant
+        );
+        s.cmd(
+            "if [ -z \"$hv_failed\" ]; then hv_msg={}; else hv_msg={}\"$hv_failed\"; fi",
+            &[&done, &incomplete],
+        );
+        s.raw(
+            r#"if command -v logger >/dev/null 2>&1 && [ -S /dev/log ]; then logger -t handover -- "$hv_msg" || true; fi
+rm -rf -- "$hv_dir""#,
+        );
+        s.cmd("rmdir -- {} 2>/dev/null || true", &[BASE]);
+        s
+    }
+}
+
+/// The directory of a cron file (`/etc/cron.d`).
+fn cron_dir(cron_file: &str) -> String {
+    match cron_file.rsplit_once('/') {
+        Some((dir, _)) if !dir.is_empty() => dir.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+impl Step for ExpiryGuard {
+    fn describe(&self) -> String {
+        format!(
+            "removal of `{}` and everything above by the host itself at the expiry, even if teardown never runs (script {}/remove, run by systemd, at or cron)",
+            self.account, self.dir
+        )
+    }
+
+    fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        s.raw(SCHEDULER_PROBE);
+        s.raw(BASE_OK);
+        let id = checks.add(
+            "scheduler",
+            "a scheduler runs on the host to remove the grant at the expiry by itself: \
+             systemd as PID 1, or atd (install the Debian package `at` and start atd), \
+             or cron (install the Debian package `cron` and start it)",
+        );
+        s.cmd("hv_expect {} hv_guard_scheduler", &[&id]);
+        let id = checks.add(
+            "base",
+            format!("{BASE} is absent, or a directory of root's that no one else can write"),
+        );
+        s.cmd("hv_expect {} hv_guard_base_ok", &[&id]);
+        let id = checks.add("dir-absent", format!("{} does not exist yet", self.dir));
+        s.cmd("hv_refute {} test -e {}", &[&id, &self.dir]);
+    }
+
+    fn apply(&self, ctx: &Context, s: &mut Script) {
+        let Some(removal) = ctx.removal else {
+            s.raw("echo 'no removal script for the expiry guard (internal error)' >&2; exit 1");
+            return;
+        };
+        let job = self.job(ctx, removal);
+        if job.holds_secret() {
+            // Never write a secret to the host's disk.
+            s.raw("echo 'the removal script would hold a secret (internal error)' >&2; exit 1");
+            return;
+        }
+        s.raw(SCHEDULER_PROBE);
+        s.raw(BASE_OK);
+        s.cmd("hv_dir={}", &[&self.dir]);
+        s.cmd(
+            "if [ ! -e {} ] && [ ! -L {} ]; then mkdir -m 0700 -- {}; fi",
+            &[BASE, BASE, BASE],
+        );
+        s.cmd(
+            "hv_guard_base_ok || { echo {} >&2; exit 1; }",
+            &[&format!(
+                "{BASE} is not a directory of root's that only root can write"
+            )],
+        );
+        // mkdir fails if it exists: the directory is new, and ours.
+        s.raw("mkdir -m 0700 -- \"$hv_dir\"");
+        s.cmd("printf '%s' {} > \"$hv_dir/remove\"", &[job.text()]);
+        s.raw("chmod 0700 -- \"$hv_dir/remove\"");
+        s.raw(": > \"$hv_dir/armed\"");
+
+        // Schedule it; at and cron start at the minute at or before the expiry.
+        let command = format!("/bin/sh {} >/dev/null 2>&1", quote(&self.script_path()));
+        let when = ctx.expires_at.unix_timestamp().to_string();
+        s.cmd("hv_cmd={}; hv_when={}", &[&command, &when]);
+        s.raw("hv_now=$(date +%s); hv_backend=$(hv_guard_scheduler || true)");
+        s.raw("case $hv_backend in");
+        s.raw("systemd)");
+        // A calendar time in the past would never fire.
+        s.raw("  hv_t=$hv_when; if [ \"$hv_t\" -le \"$hv_now\" ]; then hv_t=$((hv_now + 1)); fi");
+        s.cmd(
+            "  systemd-run --quiet --unit={} --description={} --on-calendar=\"$(date -u -d \"@$hv_t\" '+%Y-%m-%d %H:%M:%S') UTC\" --timer-property=AccuracySec=1s --timer-property=RemainAfterElapse=no --property=CollectMode=inactive-or-failed /bin/sh {}",
+            &[
+                &self.unit,
+                &format!("handover: remove grant {} at its expiry", ctx.grant),
+                &self.script_path(),
+            ],
+        );
+        s.cmd("  hv_fact unit {}", &[&self.unit]);
+        s.raw("  ;;");
+        s.raw("at)");
+        // `at -t` reads local time, as `date` prints it without TZ; a clean environment for
+        // both (at also copies the environment into its job).
+        s.raw(
+            r#"  hv_t=$((hv_when - hv_when % 60))
+  if [ "$hv_t" -gt "$hv_now" ]; then set -- -t "$(env -i PATH="$PATH" date -d "@$hv_t" +%Y%m%d%H%M)"; else set -- now; fi
+  hv_out=$(cd / && printf '%s\n' "$hv_cmd" | env -i PATH="$PATH" at -M "$@" 2>&1) || true
+  hv_job=$(printf '%s\n' "$hv_out" | sed -n 's/^job \([0-9][0-9]*\) at .*/\1/p')
+  if [ -z "$hv_job" ]; then printf 'at failed: %s\n' "$hv_out" >&2; exit 1; fi
+  hv_fact at_job "$hv_job"
+  ;;"#,
+        );
+        s.raw("cron)");
+        // cron reads its files at the start of each minute: the entry must be there before.
+        s.raw(
+            r#"  hv_t=$((hv_when - hv_when % 60)); hv_first=$(((hv_now + 61) / 60 * 60))
+  if [ "$hv_t" -lt "$hv_first" ]; then hv_t=$hv_first; fi"#,
+        );
+        s.cmd(
+            "  printf 'MAILTO=\"\"\\n%s root %s\\n' \"$(env -i PATH=\"$PATH\" date -d \"@$hv_t\" '+%-M %-H %-d %-m *')\" \"$hv_cmd\" > {}",
+            &[&self.cron_tmp()],
+        );
+        s.cmd("  mv -f -- {} {}", &[&self.cron_tmp(), &self.cron_file]);
+        // cron sees a new file in /etc/cron.d only when the directory's mtime, in whole
+        // seconds, differs from the one of its last load: one that happened earlier this
+        // second would never see the file. Touch the directory in a later second.
+        s.cmd(
+            "  hv_s=$(date +%s); while [ \"$(date +%s)\" -le \"$hv_s\" ]; do sleep 0.1; done; touch -m -- {}",
+            &[&cron_dir(&self.cron_file)],
+        );
+        s.cmd("  hv_fact cron_file {}", &[&self.cron_file]);
+        s.raw("  ;;");
+        s.raw("*) echo 'no scheduler runs on the host (systemd, atd or cron)' >&2; exit 1 ;;");
+        s.raw("esac");
+        s.raw("hv_fact backend \"$hv_backend\"; hv_fact starts_at \"$hv_t\"");
+    }
+
+    fn prepare_teardown(&self, _ctx: &Context, s: &mut Script) {
+        s.raw(AT_JOBS);
+        s.raw(WAIT);
+        // A job that is removing the grant right now finishes first.
+        s.cmd("hv_guard_wait {}", &[&self.dir]);
+    }
+
+    fn undo(&self, ctx: &Context, s: &mut Script) {
+        s.cmd("hv_dir={}", &[&self.dir]);
+        // Disarm; if the job took `armed` first, let it finish.
+        s.raw("if ! rm -- \"$hv_dir/armed\" 2>/dev/null; then hv_guard_wait \"$hv_dir\"; fi");
+        // The recorded at job and any other that runs the script (a crash may have lost the
+        // fact); atrm on a running job only drops its spool file, and the job then stops at
+        // `armed`.
+        let job = ctx.facts.get("at_job").map_or("", String::as_str);
+        s.cmd(
+            "for hv_j in {} $(hv_guard_at_jobs {}); do if at -c \"$hv_j\" 2>/dev/null | grep -qF -- {}; then atrm -- \"$hv_j\" 2>/dev/null || true; fi; done",
+            &[job, &self.script_path(), &self.script_path()],
+        );
+        let unit = ctx.facts.get("unit").unwrap_or(&self.unit);
+        let timer = format!("{unit}.timer");
+        let service = format!("{unit}.service");
+        s.cmd(
+            "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl stop -- {} {} >/dev/null 2>&1 || true; systemctl reset-failed -- {} {} >/dev/null 2>&1 || true; fi",
+            &[&timer, &service, &timer, &service],
+        );
+        let cron_file = ctx.facts.get("cron_file").unwrap_or(&self.cron_file);
+        s.cmd(
+            "rm -f -- {} {} {}",
+            &[cron_file, &self.cron_file, &self.cron_tmp()],
+        );
+        s.raw("rm -rf -- \"$hv_dir\"");
+        s.cmd("rmdir -- {} 2>/dev/null || true", &[BASE]);
+    }
+
+    fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        s.raw(AT_JOBS);
+        let script = self.script_path();
+        let id = checks.add(
+            "script",
+            format!("the removal script {script} is root's, and only root can change or read it"),
+        );
+        s.cmd(
+            "hv_expect {} test \"$(stat -c %u:%a -- {} 2>/dev/null)\" = 0:700 -a \"$(stat -c %u:%a -- {} 2>/dev/null)\" = 0:700 -a -f {}",
+            &[&id, &self.dir, &script, &format!("{}/armed", self.dir)],
+        );
+        let id = checks.add(
+            "scheduled",
+            "the host will run the removal script at the expiry (systemd timer, at job or cron file)",
+        );
+        s.cmd(
+            "if [ -d /run/systemd/system ] && systemctl is-active --quiet -- {}; then hv_ok {}; elif [ -n \"$(hv_guard_at_jobs {})\" ]; then hv_ok {}; elif grep -qF -- {} {} 2>/dev/null; then hv_ok {}; else hv_fail {}; fi",
+            &[
+                &format!("{}.timer", self.unit),
+                &id,
+                &script,
+                &id,
+                &script,
+                &self.cron_file,
+                &id,
+                &id,
+            ],
+        );
+    }
+
+    fn verify_absent(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let script = self.script_path();
+        let id = checks.add("at", "no at job runs the removal script");
+        s.cmd("hv_guard_at_jobs {} | hv_report {}", &[&script, &id]);
+        let id = checks.add("cron", format!("no cron file {}", self.cron_file));
+        s.cmd("hv_refute {} test -e {}", &[&id, &self.cron_file]);
+        let id = checks.add(
+            "systemd",
+            format!("no systemd timer or service {}", self.unit),
+        );
+        s.cmd(
+            "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl is-active -- {} {} 2>/dev/null | grep -vx -e inactive -e failed -e unknown | hv_report {}; else hv_ok {}; fi",
+            &[
+                &format!("{}.timer", self.unit),
+                &format!("{}.service", self.unit),
+                &id,
+                &id,
+            ],
+        );
+        let id = checks.add("dir", format!("{} is gone", self.dir));
+        s.cmd("hv_refute {} test -e {}", &[&id, &self.dir]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn guard() -> (GrantId, AccountName, ExpiryGuard) {
+        let grant = GrantId::parse("20261123-abcdef").expect("grant");
+        let account = AccountName::parse("--account", "support-abc123").expect("account");
+        let guard = ExpiryGuard::new(&grant, &account);
+        (grant, account, guard)
+    }
+
+    #[test]
+    fn names_derive_from_the_grant() {
+        let (_, _, g) = guard();
+        assert_eq!(g.dir, "/var/lib/handover/20261123-abcdef");
+        assert_eq!(g.script_path(), "/var/lib/handover/20261123-abcdef/remove");
+        // cron skips names with a dot: the temporary file is never run.
+        assert_eq!(g.cron_tmp(), "/etc/cron.d/.handover-20261123-abcdef.tmp");
+        assert_eq!(cron_dir(&g.cron_file), "/etc/cron.d");
+        assert_eq!(g.unit, "handover-expiry-20261123-abcdef");
+        for text in [BASE_OK, SCHEDULER_PROBE, AT_JOBS, WAIT] {
+            assert!(!text.contains("/var/lib/") || text.contains(BASE), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_job_refuses_to_carry_a_secret_and_parses() {
+        let (grant, account, g) = guard();
+        let facts = BTreeMap::new();
+        let password = crate::secret::Secret::new("SecretThatMustNotLand".into());
+        let mut removal = Script::new();
+        removal.raw("true");
+        let ctx = |removal| Context {
+            grant: &grant,
+            account: &account,
+            expires_at: time::macros::datetime!(2026-11-23 16:00 UTC),
+            facts: &facts,
+            password: None,
+            removal,
+        };
+        let mut apply = Script::new();
+        g.apply(&ctx(Some(&removal)), &mut apply);
+        let ok = std::process::Command::new("/bin/sh")
+            .args(["-n", "-c", apply.text()])
+            .status()
+            .expect("sh");
+        assert!(ok.success(), "{}", apply.text());
+        assert!(
+            apply.text().contains("1795449600"),
+            "the expiry, in unix time"
+        );
+
+        let mut secret = Script::new();
+        secret.with_secret_stdin("chpasswd", &[], &password);
+        let mut apply = Script::new();
+        g.apply(&ctx(Some(&secret)), &mut apply);
+        assert!(!apply.text().contains(password.expose()));
+        assert!(apply.text().contains("internal error"));
+        let mut apply = Script::new();
+        g.apply(&ctx(None), &mut apply);
+        assert!(apply.text().contains("internal error"));
+    }
+}

@@ -1,0 +1,266 @@
+//! The expiry guard: the host removes the grant at the TTL by itself, to the second with atd
+//! and within the next minute with cron, leaving nothing behind; teardown cancels it.
+
+use crate::support::{TestHost, Workspace, host_tests_enabled};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+struct Grant {
+    id: String,
+    account: String,
+    password: String,
+    /// Unix time.
+    expires_at: i64,
+}
+
+fn provision(ws: &Workspace, host: &TestHost, ttl: &str) -> Grant {
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &["--scope", &host.scope, "--ttl", ttl, "--json"],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    let field = |k: &str| json[k].as_str().expect("field").to_owned();
+    let expires_at = time::OffsetDateTime::parse(
+        &field("expires_at"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("expires_at is RFC 3339")
+    .unix_timestamp();
+    Grant {
+        id: field("grant"),
+        account: field("account"),
+        password: field("password"),
+        expires_at,
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64()
+}
+
+/// Poll (bounded) until `done` holds on the host; returns when it was first seen. On timeout
+/// the panic shows what the guard left on the host.
+fn wait_for(host: &TestHost, what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> f64 {
+    let start = Instant::now();
+    loop {
+        if done() {
+            return unix_now();
+        }
+        if start.elapsed() > limit {
+            let state = host.exec(
+                "date +%s; atq; stat -c '%n %.3Y' /etc/crontab /etc/cron.d /etc/cron.d/* /var/lib/handover/*/*; \
+                 cat /etc/cron.d/handover-*; cat /var/lib/handover/*/log; ps -ef; \
+                 p=$(pgrep -x cron) && echo cron started $(( $(awk '/^btime/{print $2}' /proc/stat) + $(awk '{print $22}' /proc/$p/stat) / 100 ))",
+            );
+            panic!(
+                "{what}: not after {}s; on the host:\n{}{}",
+                limit.as_secs(),
+                String::from_utf8_lossy(&state.stdout),
+                String::from_utf8_lossy(&state.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn guard_dir(grant: &Grant) -> String {
+    format!("/var/lib/handover/{}", grant.id)
+}
+
+/// The guard as provision left it: a root-only script without the password, and its job.
+fn assert_guard_armed(host: &TestHost, grant: &Grant) {
+    let dir = guard_dir(grant);
+    assert_eq!(
+        host.sh(&format!("stat -c %U:%a {dir} {dir}/remove")),
+        "root:700\nroot:700\n"
+    );
+    // The password is nowhere on the host's disk: not in the script, the at spool or cron.
+    let hits = host.sh(&format!(
+        "grep -rlF -- '{}' /var/lib/handover /var/spool/cron /etc/cron.d 2>/dev/null || true",
+        grant.password
+    ));
+    assert!(
+        hits.is_empty(),
+        "the password is on the host's disk: {hits}"
+    );
+}
+
+/// Nothing of the guard is left: no job, no cron file, no directory, no spool file.
+fn guard_gone(host: &TestHost, grant: &Grant) -> bool {
+    host.ok(&format!(
+        "test -z \"$(atq)\" && ! test -e /etc/cron.d/handover-{id} && ! test -e /var/lib/handover \
+         && test -z \"$(find /var/spool/cron/atjobs /var/spool/cron/atspool -type f ! -name .SEQ)\"",
+        id = grant.id
+    ))
+}
+
+/// Provision with a short TTL, never run teardown, and watch the host remove it all; then
+/// teardown finds nothing to do and revokes. `late` is how long after the expiry the removal
+/// may come.
+fn removed_at_the_ttl_without_teardown(service: &str, ttl: &str, backend: &str, late: u64) {
+    let host = TestHost::builder().service(service).up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    let grant = provision(&ws, &host, ttl);
+    let a = grant.account.as_str();
+    let uid = host.sh(&format!("id -u {a}")).trim().to_owned();
+    // A session the vendor left running, which the expiry must end.
+    host.sh(&format!(
+        "runuser -u {a} -- sh -c 'nohup sleep 600 >/dev/null 2>&1 &'"
+    ));
+    assert!(host.ok(&format!("pgrep -u {uid} sleep")));
+    assert_guard_armed(&host, &grant);
+    let record = ws.record(&grant.id);
+    let guard = guard_of(&record);
+    let facts = &guard["facts"];
+    assert_eq!(guard["action"]["kind"], "expiry-guard");
+    assert_eq!(facts["backend"], backend, "{record}");
+    match backend {
+        "at" => assert_eq!(
+            host.sh("atq | cut -f1").trim(),
+            facts["at_job"].as_str().expect("at_job")
+        ),
+        _ => assert_eq!(
+            host.sh(&format!("stat -c %U:%a /etc/cron.d/handover-{}", grant.id)),
+            "root:600\n"
+        ),
+    }
+
+    // Everything above must happen before the expiry.
+    let margin = grant.expires_at as f64 - unix_now();
+    eprintln!("{service}: {margin:.1}s of the TTL left after setting up");
+    assert!(
+        margin > 0.0,
+        "the TTL passed while setting up: {margin:.1}s"
+    );
+    let limit = Duration::from_secs((grant.expires_at - unix_now() as i64).max(0) as u64 + late);
+    let gone = wait_for(&host, "the account removed by the host", limit, || {
+        !host.ok(&format!("getent passwd {a}"))
+    });
+    assert!(
+        gone >= grant.expires_at as f64,
+        "removed {:.1}s before the expiry",
+        grant.expires_at as f64 - gone
+    );
+    wait_for(
+        &host,
+        "the guard removing itself",
+        Duration::from_secs(20),
+        || guard_gone(&host, &grant),
+    );
+    assert!(!host.ok(&format!("pgrep -u {uid}")), "processes survived");
+    assert!(!host.ok(&format!("test -e /home/{a}")), "home left");
+    let acl = host.sh(&format!("getfacl -R -p -n {} 2>/dev/null", host.scope));
+    assert!(!acl.contains(&format!("user:{uid}:")), "ACL left:\n{acl}");
+    assert!(!host.ssh_as(a, &grant.password, "true").status.success());
+
+    // The uid is free again and the next account gets it: teardown of the expired grant must
+    // leave that account, its processes and its ACL entries alone.
+    host.sh(&format!(
+        "useradd -M -u {uid} reuser && runuser -u reuser -- sh -c 'nohup sleep 600 >/dev/null 2>&1 &' \
+         && setfacl -m u:reuser:r {}/index.php",
+        host.scope
+    ));
+    let report = ws
+        .handover(&["teardown", &grant.id, "--json"])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(report["verified"], true, "{report}");
+    assert_eq!(ws.record(&grant.id)["state"], "revoked");
+    assert!(host.ok("getent passwd reuser && pgrep -u reuser sleep"));
+    assert!(
+        host.sh(&format!("getfacl -p {}/index.php", host.scope))
+            .contains("user:reuser:r--")
+    );
+}
+
+#[test]
+fn atd_removes_the_grant_at_the_ttl_to_the_second() {
+    if !host_tests_enabled() {
+        return;
+    }
+    removed_at_the_ttl_without_teardown("atd", "8s", "at", 15);
+}
+
+#[test]
+fn cron_removes_the_grant_within_the_minute_after_the_ttl() {
+    if !host_tests_enabled() {
+        return;
+    }
+    // cron starts jobs at whole minutes and reads new files only at the next one.
+    removed_at_the_ttl_without_teardown("cron", "8s", "cron", 75);
+}
+
+#[test]
+fn teardown_before_the_ttl_cancels_the_job() {
+    if !host_tests_enabled() {
+        return;
+    }
+    for (service, backend) in [("atd", "at"), ("cron", "cron")] {
+        let host = TestHost::builder().service(service).up();
+        let ws = Workspace::new();
+        ws.trust(&host);
+        let before = host.snapshot();
+        let grant = provision(&ws, &host, "1h");
+        assert_guard_armed(&host, &grant);
+        assert_eq!(guard_of(&ws.record(&grant.id))["facts"]["backend"], backend);
+        match backend {
+            "at" => assert_eq!(host.sh("atq").lines().count(), 1),
+            _ => assert!(host.ok(&format!("test -f /etc/cron.d/handover-{}", grant.id))),
+        }
+        ws.handover(&["teardown", &grant.id])
+            .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+            .run()
+            .expect_code(0);
+        assert!(guard_gone(&host, &grant), "{backend}: the guard is left");
+        assert_eq!(host.sh("atq"), "");
+        assert_eq!(before, host.snapshot(), "{backend}: host changed");
+    }
+}
+
+#[test]
+fn a_host_without_a_scheduler_is_refused_at_preflight() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::builder().service("none").up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    let before = host.snapshot();
+    let out = ws
+        .provision(&format!("root@{}", host.addr), &["--scope", &host.scope])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(1);
+    for needle in ["preflight", "nothing was changed", "`at`", "atd", "`cron`"] {
+        assert!(
+            out.stderr.contains(needle),
+            "`{needle}` missing:\n{}",
+            out.stderr
+        );
+    }
+    assert_eq!(
+        before,
+        host.snapshot(),
+        "a refused provision changed the host"
+    );
+}
+
+/// The expiry guard's entry in a grant record: always the last action.
+fn guard_of(record: &serde_json::Value) -> serde_json::Value {
+    let actions = record["actions"].as_array().expect("actions");
+    let last = actions.last().expect("an action").clone();
+    assert_eq!(
+        last["action"]["kind"], "expiry-guard",
+        "the guard is not last: {record}"
+    );
+    last
+}
