@@ -28,8 +28,11 @@ pub struct Cli {
 pub enum Command {
     /// Create a temporary account on a host and print its credentials once
     Provision(ProvisionArgs),
-    /// End the account's sessions, remove everything the grant applied, and verify
+    /// End the account's sessions, remove everything the grant applied, verify, and report
+    /// what drifted on the host since the baseline
     Teardown(TeardownArgs),
+    /// Compare the host with the grant's baseline now (a possible back-door exits 3)
+    Audit(TeardownArgs),
     /// List grants
     List(JsonArg),
     /// Show one grant: host, account, actions and their state, history
@@ -99,11 +102,17 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub accept_new_host_key: bool,
 
+    /// Do not take a baseline of the host's persistence surface before the first change;
+    /// teardown then reports no drift (only checks the grant's own actions)
+    #[arg(long)]
+    pub no_baseline: bool,
+
     /// Print one JSON object on stdout (grant, host, port, account, password, expires_at, …)
     #[arg(long)]
     pub json: bool,
 }
 
+/// `teardown` and `audit`: a grant, and how to log in to its host.
 #[derive(Debug, Args)]
 pub struct TeardownArgs {
     /// The grant id (see `handover list`)
