@@ -296,8 +296,9 @@ pub async fn provision(
     }
     // The baseline, in the same remote execution: nothing has changed yet.
     let salt = crate::secret::random_lower_alnum(24);
+    let mut tag = String::new();
     if request.baseline {
-        audit::collect(
+        tag = audit::collect(
             &mut script,
             &salt,
             request.scope.as_ref().map(ScopeDir::as_str),
@@ -335,7 +336,7 @@ pub async fn provision(
     }
     let baseline = if request.baseline {
         let parse_started = Instant::now();
-        let collected = Collected::from_lines(&output.lines);
+        let collected = Collected::from_lines(&output.lines, &tag);
         if !collected.complete {
             return Err(AuditError::Incomplete {
                 host,
@@ -591,8 +592,8 @@ fn apply_script(record: &GrantRecord, password: &Secret) -> (Script, Checks) {
 }
 
 /// The teardown script: cut off entry and end sessions, undo every action not yet undone in
-/// reverse, verify every action absent, then the `tail`.
-fn teardown_script(record: &GrantRecord, tail: &Tail) -> (Script, Checks) {
+/// reverse, verify every action absent, then the `tail` (with the tag of its lines).
+fn teardown_script(record: &GrantRecord, tail: &Tail) -> (Script, Checks, String) {
     let mut script = Script::new();
     for entry in &record.actions {
         entry
@@ -620,8 +621,8 @@ fn teardown_script(record: &GrantRecord, tail: &Tail) -> (Script, Checks) {
             .action
             .verify_absent(&context(record, entry, None), &mut script, &mut checks);
     }
-    match tail {
-        Tail::None => {}
+    let tag = match tail {
+        Tail::None => String::new(),
         Tail::Sweep => audit::sweep(&mut script),
         Tail::Collect { baseline } => audit::collect(
             &mut script,
@@ -629,8 +630,8 @@ fn teardown_script(record: &GrantRecord, tail: &Tail) -> (Script, Checks) {
             baseline.surface.scope.as_deref(),
             true,
         ),
-    }
-    (script, checks)
+    };
+    (script, checks, tag)
 }
 
 /// Run the teardown script on an open session and update the record from what it verified;
@@ -641,7 +642,7 @@ async fn remove(
     interactive: bool,
     tail: Tail<'_>,
 ) -> Result<(TeardownReport, Option<Collected>), Error> {
-    let (script, checks) = teardown_script(record, &tail);
+    let (script, checks, tag) = teardown_script(record, &tail);
     let started = Instant::now();
     let output = run(session, &script, interactive, |_| {}).await?;
     tracing::info!("teardown script took {} ms", started.elapsed().as_millis());
@@ -696,7 +697,7 @@ async fn remove(
     }
     let collected = match tail {
         Tail::None => None,
-        Tail::Sweep | Tail::Collect { .. } => Some(Collected::from_lines(&output.lines)),
+        Tail::Sweep | Tail::Collect { .. } => Some(Collected::from_lines(&output.lines, &tag)),
     };
     let reassigned_to_root = collected
         .as_ref()
@@ -891,7 +892,7 @@ pub async fn audit(
     let mut session = connect_pinned(store, &record, options, progress).await?;
     progress.say("comparing the host with the baseline");
     let mut script = Script::new();
-    audit::collect(
+    let tag = audit::collect(
         &mut script,
         &baseline.salt,
         baseline.surface.scope.as_deref(),
@@ -901,7 +902,7 @@ pub async fn audit(
     let remote_executions = session.executions();
     session.close().await;
     let output = result?;
-    let collected = Collected::from_lines(&output.lines);
+    let collected = Collected::from_lines(&output.lines, &tag);
     let drift = drift_report(&mut record, &baseline, Some(&collected), "audit");
     store.save(&record)?;
     Ok(AuditReport {

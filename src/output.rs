@@ -385,6 +385,7 @@ pub fn show(r: &GrantRecord, json: bool) {
                 .collect::<Vec<_>>()
         );
         value["events"] = json!(r.events);
+        value["baseline"] = json!(r.baseline);
         print_json(&value);
         return;
     }
@@ -401,6 +402,14 @@ pub fn show(r: &GrantRecord, json: bool) {
     }
     println!("created    {}", rfc3339(r.created_at));
     println!("expires    {}", rfc3339(r.expires_at));
+    println!(
+        "baseline   {}",
+        if r.baseline {
+            "taken before the first change (`handover audit` compares with it)"
+        } else {
+            "none (provisioned with --no-baseline, or by a handover without baselines)"
+        }
+    );
     println!("actions:");
     for a in &r.actions {
         let status = match a.status {

@@ -9,24 +9,39 @@ const COLLECTOR: &str = include_str!("collect.sh");
 /// is given. With `sweep`, the account removed earlier in the same script (the teardown's
 /// `$hv_uid`/`$hv_gid`) has its files anywhere handed to root in the same pass over the
 /// filesystems; nothing happens when no such ids are set, or while an account still holds them.
-pub fn collect(s: &mut Script, salt: &str, scope: Option<&str>, sweep: bool) {
+///
+/// Returns the tag that starts each of the collector's lines: random per run, so nothing else
+/// in the script (a file name printed by another step, say) can pass for the collector's output.
+pub fn collect(s: &mut Script, salt: &str, scope: Option<&str>, sweep: bool) -> String {
+    let tag = new_tag();
     s.raw(COLLECTOR);
     let scope = scope.unwrap_or("");
+    let prefix = format!("s/^/{tag} /");
     if sweep {
         s.cmd(
-            "hv_collect {} {} \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" || true",
-            &[salt, scope],
+            "hv_collect {} {} \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" | sed {} || true",
+            &[salt, scope, &prefix],
         );
     } else {
-        s.cmd("hv_collect {} {} || true", &[salt, scope]);
+        s.cmd("hv_collect {} {} | sed {} || true", &[salt, scope, &prefix]);
     }
+    tag
 }
 
 /// Append only the hand-over of the removed account's files to root (a grant without a
-/// baseline).
-pub fn sweep(s: &mut Script) {
+/// baseline); returns the tag of its lines, as [`collect`].
+pub fn sweep(s: &mut Script) -> String {
+    let tag = new_tag();
     s.raw(COLLECTOR);
-    s.raw("hv_sweep \"${hv_uid:-}\" \"${hv_gid:-}\" || true");
+    s.cmd(
+        "hv_sweep \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" | sed {} || true",
+        &[&format!("s/^/{tag} /")],
+    );
+    tag
+}
+
+fn new_tag() -> String {
+    format!("hv{}", crate::secret::random_lower_alnum(10))
 }
 
 #[cfg(test)]
@@ -75,7 +90,8 @@ mod tests {
             "{stdout}"
         );
         let collected = super::super::Collected::from_lines(
-            &lines.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>(),
+            &lines.iter().map(|l| format!("t {l}")).collect::<Vec<_>>(),
+            "t",
         );
         assert!(
             collected
@@ -101,10 +117,9 @@ mod tests {
     #[test]
     fn values_are_quoted() {
         let mut s = Script::new();
-        collect(&mut s, "salt", Some("/var/www/it's"), true);
-        assert!(
-            s.text()
-                .contains("hv_collect 'salt' '/var/www/it'\\''s' \"${hv_uid:-}\" \"${hv_gid:-}\"")
-        );
+        let tag = collect(&mut s, "salt", Some("/var/www/it's"), true);
+        assert!(s.text().contains(&format!(
+            "hv_collect 'salt' '/var/www/it'\\''s' \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" | sed 's/^/{tag} /'"
+        )));
     }
 }

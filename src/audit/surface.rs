@@ -234,15 +234,16 @@ pub struct Collected {
 }
 
 impl Collected {
-    /// Read the `b …` lines among a script's output (other lines are the engine's).
-    pub fn from_lines<'a>(lines: impl IntoIterator<Item = &'a String>) -> Collected {
+    /// Read the collector's lines among a script's output: those starting with `tag` (from
+    /// [`super::collect`]) and ` b `; other lines are the engine's.
+    pub fn from_lines<'a>(lines: impl IntoIterator<Item = &'a String>, tag: &str) -> Collected {
         let mut collected = Collected::default();
         let surface = &mut collected.surface;
         let (mut metas, mut hashes, mut cms_metas, mut cms_hashes) =
             (Vec::new(), BTreeMap::new(), Vec::new(), BTreeMap::new());
         let mut setuid = Vec::new();
         for line in lines {
-            let Some(rest) = line.strip_prefix("b ") else {
+            let Some(rest) = line.strip_prefix(tag).and_then(|l| l.strip_prefix(" b ")) else {
                 continue;
             };
             // Host text: no control sequences survive into the baseline or the report.
@@ -368,7 +369,15 @@ mod tests {
     use super::*;
 
     fn lines(text: &str) -> Vec<String> {
-        text.lines().map(str::to_owned).collect()
+        text.lines()
+            .map(|l| {
+                if l.starts_with("b ") {
+                    format!("hvtag {l}")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect()
     }
 
     #[test]
@@ -394,8 +403,11 @@ mod tests {
              b ms 812\n\
              b end\n"
         ));
-        let c = Collected::from_lines(&out);
+        let c = Collected::from_lines(&out, "hvtag");
         assert!(c.complete);
+        // Lines without the run's tag are not the collector's.
+        let forged = vec!["b end".to_owned(), "other b end".to_owned()];
+        assert!(!Collected::from_lines(&forged, "hvtag").complete);
         assert_eq!(c.remote_ms, Some(812));
         let s = &c.surface;
         assert_eq!(s.kind(kind::ACCOUNT)["root"], "0:0:x:/bin/bash:/root");
@@ -437,7 +449,7 @@ mod tests {
 
     #[test]
     fn output_cut_short_is_incomplete() {
-        let c = Collected::from_lines(&lines("b acct root\t0:0:x:/bin/bash:/root\n"));
+        let c = Collected::from_lines(&lines("b acct root\t0:0:x:/bin/bash:/root\n"), "hvtag");
         assert!(!c.complete);
     }
 }
