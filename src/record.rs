@@ -316,7 +316,8 @@ impl Store {
         }
     }
 
-    /// Write `record` atomically (see [`Store::write_atomic`]).
+    /// Write `record` atomically: a temporary file in the same directory, fsync, rename over
+    /// the old record, fsync the directory.
     pub fn save(&self, record: &GrantRecord) -> Result<(), RecordError> {
         let path = self.path(&record.id);
         let mut text = serde_json::to_vec_pretty(record).map_err(|e| RecordError::Write {

@@ -74,7 +74,9 @@ mod tests {
         std::fs::write(dir.path().join("plain.php"), "<?php").expect("write");
         let out = Command::new("/bin/sh")
             .arg("-c")
-            .arg(format!("{COLLECTOR}\nhv_walk cm ch '' \"$1\""))
+            .arg(format!(
+                "{COLLECTOR}\nprintf '%s\\n' \"$1\" | hv_walk cm ch"
+            ))
             .arg("sh")
             .arg(dir.path())
             .env_clear()

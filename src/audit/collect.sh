@@ -51,8 +51,7 @@ hv_collect() (
 		ssh-keygen -l -f "$hv_f" 2>/dev/null | HV_F=$hv_f awk '{ c = ""; for (i = 3; i < NF; i++) c = c (c == "" ? "" : " ") $i
 			t = $NF; gsub(/[()]/, "", t); print "b akey " $2 " " ENVIRON["HV_F"] "\t" t " " c }'
 	done
-	# shellcheck disable=SC2046 # split at newlines on purpose
-	hv_walk m h -16384k $(hv_roots) $(hv_homes) $(hv_keyfiles)
+	{ hv_roots; hv_homes; hv_keyfiles; } | hv_walk m h 16384k
 	hv_fs all "$hv_su" "$hv_sg"
 	# The firewall before the module list: reading the ruleset may load modules.
 	hv_firewall
@@ -72,7 +71,7 @@ hv_collect() (
 		*)
 			if [ -d "$hv_sr" ]; then
 				printf 'b scope %s\n' "$hv_sr"
-				hv_walk cm ch '' "$hv_sr"
+				printf '%s\n' "$hv_sr" | hv_walk cm ch
 			fi
 			;;
 		esac
@@ -103,7 +102,7 @@ hv_digest() {
 # lines holding a hash themselves are printed.
 hv_shadow() {
 	[ -f "$2" ] || return 0
-	while IFS= read -r hv_line; do
+	while IFS= read -r hv_line || [ -n "$hv_line" ]; do
 		hv_n=${hv_line%%:*}
 		hv_r=${hv_line#*:}
 		hv_p=${hv_r%%:*}
@@ -203,19 +202,23 @@ hv_roots() {
 	printf '%s\n' "/lib/modules/$hv_k/updates" "/lib/modules/$hv_k/extra"
 }
 
-# hv_walk META HASH SIZE PATH...: every file, link and directory under the PATHs (each on its
-# own filesystem): `b META TYPE MODE UID GID SIZE INODE CTIME PATH<TAB>LINK-TARGET`, and
-# `b HASH SHA256  PATH` for regular files (smaller than SIZE, a find -size bound, if given).
+# hv_walk META HASH [MAX] < PATHS: every file, link and directory under the paths read from
+# stdin, one per line (each on its own filesystem): `b META TYPE MODE UID GID SIZE INODE CTIME
+# PATH<TAB>LINK-TARGET`, and `b HASH SHA256  PATH` for regular files (smaller than MAX, in find
+# -size units, if given). xargs splits long lists (thousands of accounts) over several finds.
+# shellcheck disable=SC2016 # the inner scripts expand their own arguments
 hv_walk() {
-	hv_wm=$1 hv_wh=$2 hv_wl=$3
-	shift 3
-	find "$@" -xdev \( -type f -o -type l -o -type d \) -printf '%y %m %U %G %s %i %C@ %p\0%l\0' 2>/dev/null |
+	hv_wm=$1 hv_wh=$2
+	hv_list=$(cat)
+	printf '%s\n' "$hv_list" | xargs -r -d '\n' sh -c \
+		'exec find "$@" -xdev \( -type f -o -type l -o -type d \) -printf "%y %m %U %G %s %i %C@ %p\0%l\0" 2>/dev/null' hv |
 		tr '\n\t\r\0' '???\n' | awk -v k="$hv_wm" 'NR % 2 { m = $0; next } { print "b " k " " m "\t" $0 }'
-	if [ -n "$hv_wl" ]; then
-		find "$@" -xdev -type f -size "$hv_wl" -exec sha256sum -z -- {} + 2>/dev/null
-	else
-		find "$@" -xdev -type f -exec sha256sum -z -- {} + 2>/dev/null
-	fi | tr '\n\t\r\0' '???\n' | sed "s/^/b $hv_wh /"
+	printf '%s\n' "$hv_list" | HV_MAX=${3:-} xargs -r -d '\n' sh -c '
+		if [ -n "$HV_MAX" ]; then
+			exec find "$@" -xdev -type f -size "-$HV_MAX" -exec sha256sum -z -- {} + 2>/dev/null
+		fi
+		exec find "$@" -xdev -type f -exec sha256sum -z -- {} + 2>/dev/null' hv |
+		tr '\n\t\r\0' '???\n' | sed "s/^/b $hv_wh /"
 }
 
 # The local filesystems' mount points, one per filesystem (network filesystems, /proc, /sys

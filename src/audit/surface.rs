@@ -26,7 +26,7 @@ pub mod kind {
     pub const GROUP: &str = "group";
     /// Like [`SHADOW`], for /etc/gshadow.
     pub const GSHADOW: &str = "gshadow";
-    /// Path -> [`super::FileState`] text.
+    /// Path -> the file's state: `f MODE UID:GID SIZE sha256:HEX`, `l TARGET` or `d MODE UID:GID`.
     pub const FILE: &str = "file";
     /// `FILE<TAB>FINGERPRINT` -> `TYPE COMMENT`.
     pub const AUTHORIZED_KEY: &str = "authorized-key";
@@ -56,7 +56,7 @@ pub struct Surface {
     /// The CMS directory as resolved on the host, when one was hashed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    /// Everything under the scope: path -> [`FileState`] text, always with a content digest.
+    /// Everything under the scope: path -> state as for `file` items, always with a digest.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cms: BTreeMap<String, String>,
 }
