@@ -103,7 +103,8 @@ pub struct ProvisionArgs {
     pub accept_new_host_key: bool,
 
     /// Do not take a baseline of the host's persistence surface before the first change;
-    /// teardown then reports no drift (only checks the grant's own actions)
+    /// teardown then skips the drift report (it still verifies the grant's own actions and hands
+    /// the account's leftover files to root)
     #[arg(long)]
     pub no_baseline: bool,
 

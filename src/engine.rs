@@ -46,7 +46,7 @@ pub struct ProvisionRequest {
     pub params: Vec<(String, String)>,
     pub connect: ConnectOptions,
     /// Take a baseline of the persistence surface before the first change (`--no-baseline`
-    /// turns it off; teardown then reports no drift).
+    /// turns it off; teardown then skips the drift report).
     pub baseline: bool,
 }
 

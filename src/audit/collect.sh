@@ -8,7 +8,8 @@
 #     UID GID  the removed account's ids: its files anywhere are handed to root (`b own` lines)
 #   hv_sweep UID GID   only the hand-over (teardown of a grant without a baseline)
 #
-# Every line printed is `b KIND KEY<TAB>VALUE` or `b KIND LINE`. File names come from find as
+# Every line printed is `b KIND KEY<TAB>VALUE` or `b KIND LINE` (the engine's call prefixes each
+# with a tag random per run, so no other step's output can pass for the collector's). File names come from find as
 # NUL-terminated records, and tr turns newline, tab and CR in them into `?`, so no name on the
 # host can forge a line. Nothing prints file contents: digests, modes, owners and listings.
 # Runs as root with a clean environment (env -i); the search path is narrowed to the system

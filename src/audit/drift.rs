@@ -170,9 +170,19 @@ fn ignored_path(path: &str) -> bool {
         || path == "/var/spool/at/.SEQ"
         || path.starts_with("/var/spool/cron/atspool/")
         || path.starts_with("/var/spool/at/spool/")
-        || path
-            .strip_prefix("/run/systemd/transient/session-")
-            .is_some_and(|rest| rest.ends_with(".scope"))
+        || login_session_unit(path)
+}
+
+/// logind's transient units for each login (`session-N.scope`, `user-UID.slice`, with their
+/// drop-in directories): they come and go with every SSH login, handover's own included.
+fn login_session_unit(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/run/systemd/transient/") else {
+        return false;
+    };
+    let unit = rest.split('/').next().unwrap_or(rest);
+    let unit = unit.strip_suffix(".d").unwrap_or(unit);
+    (unit.starts_with("session-") && unit.ends_with(".scope"))
+        || (unit.starts_with("user-") && unit.ends_with(".slice"))
 }
 
 /// fail2ban's own bans come and go; its rules that let traffic in are still reported.
@@ -1377,6 +1387,21 @@ mod tests {
                 "/home/alice/.ssh/known_hosts",
                 "f 644 1000:1000 1 sha256:ee",
             ),
+            (
+                kind::FILE,
+                "/run/systemd/transient/session-7.scope",
+                "f 644 0:0 1 sha256:ee",
+            ),
+            (
+                kind::FILE,
+                "/run/systemd/transient/user-1003.slice.d/50-x.conf",
+                "f 644 0:0 1 sha256:ee",
+            ),
+            (
+                kind::FILE,
+                "/run/systemd/transient/run-u9.timer",
+                "f 644 0:0 1 sha256:ee",
+            ),
             (kind::SETUID, "/tmp/.x", "4755 0:0 100 sha256:ff"),
         ]);
         let t = texts(&compare(&before, &after, &Footprint::default()));
@@ -1386,14 +1411,15 @@ mod tests {
             "new systemd unit /etc/systemd/system/x.timer (mode 644, owner root)",
             "new systemd unit link (enables a unit) /etc/systemd/system/timers.target.wants/x.timer (→ /etc/systemd/system/x.timer)",
             "new setuid file /tmp/.x (owner root, mode 4755, 100 bytes)",
+            "new systemd unit /run/systemd/transient/run-u9.timer (mode 644, owner root)",
         ] {
             assert!(
                 t.contains(&expected.to_owned()),
                 "`{expected}` not in {t:?}"
             );
         }
-        // A new directory alone, and known_hosts, are not persistence.
-        assert_eq!(t.len(), 5, "{t:?}");
+        // A new directory alone, known_hosts and login sessions are not persistence.
+        assert_eq!(t.len(), 6, "{t:?}");
     }
 
     #[test]
