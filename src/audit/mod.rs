@@ -9,6 +9,7 @@
 //! [`compare`] turns two surfaces into a [`Drift`]: the persistence surface (any change is a
 //! possible back-door) and the CMS directory (what support touched; informational).
 
+mod classify;
 mod collect;
 mod drift;
 mod surface;
