@@ -28,8 +28,11 @@ pub struct Cli {
 pub enum Command {
     /// Create a temporary account on a host and print its credentials once
     Provision(Box<ProvisionArgs>),
-    /// End the account's sessions, remove everything the grant applied, and verify
+    /// End the account's sessions, remove everything the grant applied, verify, and report
+    /// what drifted on the host since the baseline
     Teardown(TeardownArgs),
+    /// Compare the host with the grant's baseline now (a possible back-door exits 3)
+    Audit(AuditArgs),
     /// List grants
     List(JsonArg),
     /// Show one grant: host, account, actions and their state, history
@@ -110,6 +113,12 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub accept_new_host_key: bool,
 
+    /// Do not take a baseline of the host's persistence surface before the first change;
+    /// teardown then skips the drift report (it still verifies the grant's own actions and hands
+    /// the account's leftover files to root)
+    #[arg(long)]
+    pub no_baseline: bool,
+
     /// Print one JSON object on stdout (grant, host, port, account, password, expires_at, …)
     #[arg(long)]
     pub json: bool,
@@ -138,6 +147,7 @@ pub struct ProvisionArgs {
     pub seal_out: Option<PathBuf>,
 }
 
+/// `teardown` and `audit`: a grant, and how to log in to its host.
 #[derive(Debug, Args)]
 pub struct TeardownArgs {
     /// The grant id (see `handover list`)
@@ -151,6 +161,19 @@ pub struct TeardownArgs {
     /// Write the sealed passwords to FILE instead of stdout (needs --seal-to)
     #[arg(long, value_name = "FILE", requires = "seal_to")]
     pub seal_out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Print the report as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The grant id (see `handover list`)
+    pub grant: String,
 
     #[command(flatten)]
     pub connect: ConnectArgs,

@@ -1,10 +1,12 @@
 //! Provision and teardown: the flow of DESIGN.md, with the record written ahead of every change
 //! and a rollback when a step fails.
 //!
-//! A provision is two remote executions (facts + preflight, then apply + verify), a teardown
-//! one (cut off, undo, verify); everything runs over one SSH connection.
+//! A provision is two remote executions (facts + preflight + baseline, then apply + verify), a
+//! teardown one (cut off, undo, verify, drift check), an audit one; everything runs over one SSH
+//! connection.
 
 use crate::actions::{Action, CheckSpec, Checks, Context, ExpiryGuard, SshdMatch, Step};
+use crate::audit::{self, AuditError, Baseline, Collected, Drift, Footprint};
 use crate::error::Error;
 use crate::input::{AccountName, AllowFrom, ScopeDir, Target, Ttl, forbidden_scope};
 use crate::output::{Progress, sanitize};
@@ -17,7 +19,7 @@ use crate::shell::{OnStepFailure, Script};
 use crate::ssh::{self, AuthOptions, HostKeyPolicy, Output, Session, SshError};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 /// How to reach and become root on a host.
@@ -47,7 +49,13 @@ pub struct ProvisionRequest {
     /// Actions the command line adds after the playbook's (`--rotate`, …).
     pub extra_actions: Vec<Action>,
     pub connect: ConnectOptions,
+    /// Take a baseline of the persistence surface before the first change (`--no-baseline`
+    /// turns it off; teardown then skips the drift report).
+    pub baseline: bool,
 }
+
+/// The companion file of a grant record holding its baseline.
+const BASELINE_FILE: &str = "baseline.json";
 
 /// A grant that was provisioned, with the passwords to hand over (shown once).
 pub struct Provisioned {
@@ -80,8 +88,43 @@ pub struct TeardownReport {
     /// New passwords set at teardown for lent accounts (`--after rotate`): (account, password).
     #[serde(skip)]
     pub new_passwords: Vec<(String, Secret)>,
+    /// Files of the removed account elsewhere on the host's local filesystems, handed to root
+    /// so that no later account with the same uid inherits them.
+    pub reassigned_to_root: Vec<String>,
+    /// The drift report against the baseline (`None` for a rollback or an already revoked
+    /// grant).
+    pub drift: Option<Drift>,
     #[serde(skip)]
     pub remote_executions: usize,
+}
+
+impl TeardownReport {
+    /// Everything the grant applied is verified absent and nothing on the persistence surface
+    /// drifted: exit 0.
+    pub fn success(&self) -> bool {
+        self.verified && !self.drift.as_ref().is_some_and(Drift::found)
+    }
+}
+
+/// What `handover audit` found.
+#[derive(Debug, serde::Serialize)]
+pub struct AuditReport {
+    pub grant: String,
+    pub state: GrantState,
+    pub drift: Drift,
+    #[serde(skip)]
+    pub remote_executions: usize,
+}
+
+/// What the teardown script does after verifying: compare with a baseline, or only hand the
+/// removed account's leftovers to root.
+enum Tail<'a> {
+    /// Nothing (the rollback of a failed provision, the expiry guard's removal on the host).
+    None,
+    /// Hand the removed account's files to root (a grant without a usable baseline).
+    Sweep,
+    /// The drift check against `baseline`, handing the account's files to root in the same pass.
+    Collect { baseline: &'a Baseline },
 }
 
 /// The line protocol printed by scripts (see [`crate::shell`]).
@@ -292,8 +335,26 @@ pub async fn provision(
     // What the engine itself needs on the host: the lock that serializes handover runs.
     checks.for_action(plan.len());
     crate::actions::require_tools(&mut script, &mut checks, &[("flock", "util-linux")]);
-    progress.say(format!("preflight: {} checks", checks.specs().len()));
+    // The baseline, in the same remote execution: nothing has changed yet.
+    let salt = crate::secret::random_lower_alnum(24);
+    let mut tag = String::new();
+    if request.baseline {
+        tag = audit::collect(
+            &mut script,
+            &salt,
+            request.scope.as_ref().map(ScopeDir::as_str),
+            false,
+        );
+        progress.say(format!(
+            "preflight: {} checks; baseline of the persistence surface",
+            checks.specs().len()
+        ));
+    } else {
+        progress.say(format!("preflight: {} checks", checks.specs().len()));
+    }
+    let started = Instant::now();
     let output = run(&mut session, &script, interactive, |_| {}).await?;
+    let elapsed = started.elapsed();
     let parsed = Parsed::from_lines(&output.lines);
     if parsed.facts.get("uid0").map(String::as_str) != Some("0") {
         return Err(Error::NotRoot {
@@ -320,6 +381,39 @@ pub async fn provision(
         }
         return Err(Error::Preflight { host, failures });
     }
+    let baseline = if request.baseline {
+        let parse_started = Instant::now();
+        let collected = Collected::from_lines(&output.lines, &tag);
+        if !collected.complete {
+            return Err(AuditError::Incomplete {
+                host,
+                stderr: crate::output::remote_stderr(&output.stderr),
+            }
+            .into());
+        }
+        tracing::info!(
+            "baseline: {} items ({} in the CMS directory), collected in {} ms on the host; preflight and baseline took {} ms, parsing {} ms",
+            collected.surface.len(),
+            collected.surface.cms.len(),
+            collected.remote_ms.unwrap_or(0),
+            elapsed.as_millis(),
+            parse_started.elapsed().as_millis()
+        );
+        if !collected.surface.kind(audit::kind::PRELOAD).is_empty() {
+            progress.say(
+                "warning: the dynamic loader preloads a library on this host (see /etc/ld.so.preload): tools on it may lie, and every drift report will say so",
+            );
+        }
+        Some(Baseline {
+            version: audit::BASELINE_VERSION,
+            grant: id.clone(),
+            taken_at: now,
+            salt,
+            surface: collected.surface,
+        })
+    } else {
+        None
+    };
     // Work on the resolved scope from here on, so a symlink cannot redirect it later.
     if let (Some(scope), Some(resolved)) = (&request.scope, parsed.facts.get("scope_resolved")) {
         if forbidden_scope(resolved) || !resolved.starts_with('/') {
@@ -375,8 +469,17 @@ pub async fn provision(
             })
             .collect(),
         events: Vec::new(),
+        baseline: baseline.is_some(),
     };
-    record.event("provision started");
+    // The baseline is stored before the record that points to it, and both before any change.
+    if let Some(baseline) = &baseline {
+        store.save_companion(&id, BASELINE_FILE, &baseline.to_json())?;
+    }
+    record.event(if record.baseline {
+        "provision started; baseline of the persistence surface stored"
+    } else {
+        "provision started (no baseline)"
+    });
     store.save(&record)?;
 
     // Apply every action, then verify it is present; progress is journaled as it arrives.
@@ -475,12 +578,12 @@ pub async fn provision(
     store.save(&record)?;
     progress.say(format!("{step} failed; rolling back"));
     // No fresh passwords for a rollback: lent passwords get their originals back.
-    let outcome = match remove(&mut session, &mut record, interactive, &[]).await {
-        Ok(report) if report.verified => {
+    let outcome = match remove(&mut session, &mut record, interactive, &[], Tail::None).await {
+        Ok((report, _)) if report.verified => {
             store.save(&record)?;
             "rolled back: everything applied was removed and verified absent".to_owned()
         }
-        Ok(report) => {
+        Ok((report, _)) => {
             store.save(&record)?;
             let left: Vec<String> = report
                 .checks
@@ -534,9 +637,12 @@ fn apply_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, 
     // What the expiry guard leaves on the host: built now, before any fact is known, so it
     // finds what it removes on the host itself (the account by its mark). No fresh passwords:
     // lent passwords get their originals back.
-    let (removal, _) = teardown_script_of(record, &[], |action| {
-        !matches!(action, Action::ExpiryGuard(_))
-    });
+    let (removal, _, _) = teardown_script_of(
+        record,
+        &[],
+        |action| !matches!(action, Action::ExpiryGuard(_)),
+        &Tail::None,
+    );
     let mut script = Script::new();
     script.lock_host();
     for (index, entry) in record.actions.iter().enumerate() {
@@ -559,17 +665,22 @@ fn apply_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, 
 
 /// The teardown script: cut off entry and end sessions, undo every action not yet undone in
 /// reverse, then verify every action absent.
-fn teardown_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, Checks) {
-    teardown_script_of(record, passwords, |_| true)
+fn teardown_script(
+    record: &GrantRecord,
+    passwords: &[Option<Secret>],
+    tail: &Tail,
+) -> (Script, Checks, String) {
+    teardown_script_of(record, passwords, |_| true, tail)
 }
 
 /// The teardown script of the actions `include` accepts (step and check ids stay those of
-/// the whole record).
+/// the whole record), then the `tail` (with the tag of its lines).
 fn teardown_script_of(
     record: &GrantRecord,
     passwords: &[Option<Secret>],
     include: impl Fn(&Action) -> bool,
-) -> (Script, Checks) {
+    tail: &Tail,
+) -> (Script, Checks, String) {
     let entries = || {
         record
             .actions
@@ -605,18 +716,32 @@ fn teardown_script_of(
             .action
             .verify_absent(&context(record, entry, None), &mut script, &mut checks);
     }
-    (script, checks)
+    let tag = match tail {
+        Tail::None => String::new(),
+        Tail::Sweep => audit::sweep(&mut script),
+        Tail::Collect { baseline } => audit::collect(
+            &mut script,
+            &baseline.salt,
+            baseline.surface.scope.as_deref(),
+            true,
+        ),
+    };
+    (script, checks, tag)
 }
 
-/// Run the teardown script on an open session and update the record from what it verified.
+/// Run the teardown script on an open session and update the record from what it verified;
+/// with a tail, also what the collector printed.
 async fn remove(
     session: &mut Session,
     record: &mut GrantRecord,
     interactive: bool,
     passwords: &[Option<Secret>],
-) -> Result<TeardownReport, Error> {
-    let (script, checks) = teardown_script(record, passwords);
+    tail: Tail<'_>,
+) -> Result<(TeardownReport, Option<Collected>), Error> {
+    let (script, checks, tag) = teardown_script(record, passwords, &tail);
+    let started = Instant::now();
     let output = run(session, &script, interactive, |_| {}).await?;
+    tracing::info!("teardown script took {} ms", started.elapsed().as_millis());
     let parsed = Parsed::from_lines(&output.lines);
     let mut results = Vec::new();
     for (index, entry) in record.actions.iter_mut().enumerate() {
@@ -666,16 +791,148 @@ async fn remove(
     for path in &reassigned {
         record.event(format!("reassigned to the scope's owner: {path}"));
     }
-    Ok(TeardownReport {
+    let collected = match tail {
+        Tail::None => None,
+        Tail::Sweep | Tail::Collect { .. } => Some(Collected::from_lines(&output.lines, &tag)),
+    };
+    let reassigned_to_root = collected
+        .as_ref()
+        .map(|c| c.reassigned.clone())
+        .unwrap_or_default();
+    for path in &reassigned_to_root {
+        record.event(format!(
+            "file of the removed account reassigned to root: {path}"
+        ));
+    }
+    Ok((
+        TeardownReport {
+            grant: record.id.to_string(),
+            state: record.state,
+            already_revoked: false,
+            verified,
+            checks: results,
+            reassigned,
+            new_passwords: Vec::new(),
+            reassigned_to_root,
+            drift: None,
+            remote_executions: session.executions(),
+        },
+        collected,
+    ))
+}
+
+/// The grant's baseline, if it has one.
+fn load_baseline(store: &Store, record: &GrantRecord) -> Result<Baseline, Error> {
+    let path = store.companion_path(&record.id, BASELINE_FILE);
+    let missing = || AuditError::NoBaseline {
         grant: record.id.to_string(),
-        state: record.state,
-        already_revoked: false,
-        verified,
-        checks: results,
-        reassigned,
-        new_passwords: Vec::new(),
-        remote_executions: session.executions(),
-    })
+        path: path.clone(),
+    };
+    if !record.baseline {
+        return Err(missing().into());
+    }
+    let bytes = store
+        .load_companion(&record.id, BASELINE_FILE)?
+        .ok_or_else(missing)?;
+    Ok(Baseline::from_json(&path, &bytes)?)
+}
+
+/// What this grant and the other grants in the store on the same host created: left out of
+/// the comparison (the customer made those grants; they are not a back-door).
+fn footprint(store: &Store, record: &GrantRecord) -> Footprint {
+    let mut own = Footprint::of(record);
+    if let Ok(records) = store.list() {
+        for other in records.iter().flatten() {
+            if other.id != record.id
+                && other.host.host == record.host.host
+                && other.host.port == record.host.port
+            {
+                own.add(other);
+            }
+        }
+    }
+    own
+}
+
+/// Compare what the collector printed with the baseline; record the outcome as an event.
+fn drift_report(
+    record: &mut GrantRecord,
+    baseline: &Baseline,
+    collected: Option<&Collected>,
+    own: &Footprint,
+    what: &str,
+) -> Drift {
+    let started = Instant::now();
+    let mut drift = match collected {
+        Some(c) if c.complete => {
+            tracing::info!(
+                "{what}: {} items, collected in {} ms on the host",
+                c.surface.len(),
+                c.remote_ms.unwrap_or(0)
+            );
+            audit::compare(&baseline.surface, &c.surface, own)
+        }
+        _ => Drift::failed("the collector's output on the host ended early"),
+    };
+    drift.baseline_taken_at = baseline
+        .taken_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok();
+    tracing::info!("{what}: compared in {} ms", started.elapsed().as_millis());
+    if drift.found() {
+        let first: Vec<&str> = drift
+            .persistence
+            .iter()
+            .take(5)
+            .map(|i| i.text.as_str())
+            .collect();
+        record.event(format!(
+            "{what}: {} on the persistence surface since the baseline: {}{}",
+            if drift.persistence.len() == 1 {
+                "1 change".to_owned()
+            } else {
+                format!("{} changes", drift.persistence.len())
+            },
+            first.join("; "),
+            if drift.persistence.len() > first.len() {
+                "; …"
+            } else {
+                ""
+            }
+        ));
+    } else {
+        record.event(format!(
+            "{what}: {} on the persistence surface",
+            audit::NO_DRIFT
+        ));
+    }
+    drift
+}
+
+/// Connect to a grant's host with its pinned key.
+async fn connect_pinned(
+    store: &Store,
+    record: &GrantRecord,
+    options: &ConnectOptions,
+    progress: &Progress,
+) -> Result<Session, Error> {
+    let pinned = ssh::parse_openssh_public_key(&record.host.host_key).ok_or_else(|| {
+        crate::record::RecordError::Corrupt {
+            path: store.dir().join(format!("{}.json", record.id)),
+            source: serde::de::Error::custom("host_key is not an OpenSSH public key"),
+        }
+    })?;
+    let target = Target {
+        login: record.host.login.clone(),
+        host: record.host.host.clone(),
+        port: record.host.port,
+    };
+    progress.say(format!(
+        "connecting to {target} (pinned key {})",
+        record.host.host_key_fingerprint
+    ));
+    let become_root = options.become_root || record.host.become_root;
+    connect(&target, HostKeyPolicy::Pinned(pinned), options, become_root).await
 }
 
 pub async fn teardown(
@@ -695,30 +952,24 @@ pub async fn teardown(
             checks: Vec::new(),
             reassigned: Vec::new(),
             new_passwords: Vec::new(),
+            reassigned_to_root: Vec::new(),
+            drift: None,
             remote_executions: 0,
         });
     }
-    let pinned = ssh::parse_openssh_public_key(&record.host.host_key).ok_or_else(|| {
-        crate::record::RecordError::Corrupt {
-            path: store.dir().join(format!("{id}.json")),
-            source: serde::de::Error::custom("host_key is not an OpenSSH public key"),
-        }
-    })?;
-    let target = Target {
-        login: record.host.login.clone(),
-        host: record.host.host.clone(),
-        port: record.host.port,
-    };
+    // A baseline that cannot be read must not keep the access from being removed: teardown
+    // goes on, and the drift report says why it could not be made.
+    let baseline = record.baseline.then(|| load_baseline(store, &record));
+    let mut session = connect_pinned(store, &record, options, progress).await?;
     progress.say(format!(
-        "connecting to {target} (pinned key {})",
-        record.host.host_key_fingerprint
-    ));
-    let become_root = options.become_root || record.host.become_root;
-    let mut session = connect(&target, HostKeyPolicy::Pinned(pinned), options, become_root).await?;
-    progress.say(format!(
-        "ending sessions of `{}`, removing {} actions, verifying",
+        "ending sessions of `{}`, removing {} actions, verifying{}",
         record.account,
-        record.actions.len()
+        record.actions.len(),
+        if record.baseline {
+            ", comparing with the baseline"
+        } else {
+            ""
+        }
     ));
     record.event("teardown started");
     store.save(&record)?;
@@ -735,15 +986,38 @@ pub async fn teardown(
             _ => None,
         })
         .collect();
-    let report = remove(
+    let tail = match &baseline {
+        Some(Ok(baseline)) => Tail::Collect { baseline },
+        _ => Tail::Sweep,
+    };
+    let result = remove(
         &mut session,
         &mut record,
         options.auth.interactive,
         &passwords,
+        tail,
     )
     .await;
     session.close().await;
-    let mut report = report?;
+    let (mut report, collected) = result?;
+    report.drift = Some(match &baseline {
+        None => Drift::not_checked("the grant was provisioned with --no-baseline"),
+        Some(Err(e)) => {
+            let drift = Drift::failed(e.report());
+            record.event(format!("drift check: not made: {}", e.report()));
+            drift
+        }
+        Some(Ok(baseline)) => {
+            let own = footprint(store, &record);
+            drift_report(
+                &mut record,
+                baseline,
+                collected.as_ref(),
+                &own,
+                "drift check",
+            )
+        }
+    });
     store.save(&record)?;
     report.new_passwords = record
         .actions
@@ -755,6 +1029,41 @@ pub async fn teardown(
         })
         .collect();
     Ok(report)
+}
+
+/// `handover audit`: compare the host with the grant's baseline now, changing nothing.
+pub async fn audit(
+    store: &Store,
+    id: &GrantId,
+    options: &ConnectOptions,
+    progress: &Progress,
+) -> Result<AuditReport, Error> {
+    let _lock = store.lock(id)?;
+    let mut record = store.load(id)?;
+    let baseline = load_baseline(store, &record)?;
+    let mut session = connect_pinned(store, &record, options, progress).await?;
+    progress.say("comparing the host with the baseline");
+    let mut script = Script::new();
+    let tag = audit::collect(
+        &mut script,
+        &baseline.salt,
+        baseline.surface.scope.as_deref(),
+        false,
+    );
+    let result = run(&mut session, &script, options.auth.interactive, |_| {}).await;
+    let remote_executions = session.executions();
+    session.close().await;
+    let output = result?;
+    let collected = Collected::from_lines(&output.lines, &tag);
+    let own = footprint(store, &record);
+    let drift = drift_report(&mut record, &baseline, Some(&collected), &own, "audit");
+    store.save(&record)?;
+    Ok(AuditReport {
+        grant: id.to_string(),
+        state: record.state,
+        drift,
+        remote_executions,
+    })
 }
 
 #[cfg(test)]
@@ -837,6 +1146,7 @@ mod tests {
                 })
                 .collect(),
             events: Vec::new(),
+            baseline: false,
         };
         let passwords: Vec<Option<Secret>> = record
             .actions
@@ -865,8 +1175,12 @@ mod tests {
         // The password is only in chpasswd's here-document, once; the guard's script (a
         // quoted value in the apply script) holds the teardown of the three others only.
         assert_eq!(apply.text().matches(password.expose()).count(), 1);
-        let (removal, checks) =
-            teardown_script_of(&record, &[], |a| !matches!(a, Action::ExpiryGuard(_)));
+        let (removal, checks, _) = teardown_script_of(
+            &record,
+            &[],
+            |a| !matches!(a, Action::ExpiryGuard(_)),
+            &Tail::None,
+        );
         assert!(!removal.holds_secret());
         assert!(!removal.text().contains(password.expose()));
         assert!(!removal.text().contains("atrm"), "the guard removes itself");
@@ -879,7 +1193,7 @@ mod tests {
         for text in [
             apply.text(),
             removal.text(),
-            teardown_script(&record, &[]).0.text(),
+            teardown_script(&record, &[], &Tail::None).0.text(),
         ] {
             assert!(sh_syntax_ok(text), "not valid sh:\n{text}");
         }

@@ -1,5 +1,6 @@
 //! The top-level error: every failure a command can end with, and its exit code.
 
+use crate::audit::AuditError;
 use crate::input::InputError;
 use crate::playbook::PlaybookError;
 use crate::record::RecordError;
@@ -14,7 +15,8 @@ pub enum ExitStatus {
     Failed = 1,
     /// Bad command line or input; nothing was changed.
     Usage = 2,
-    /// Teardown finished but something could not be verified absent.
+    /// Teardown finished but something could not be verified absent, or the host's persistence
+    /// surface drifted from the baseline (teardown, audit).
     NotVerified = 3,
     /// Could not connect, authenticate or verify the host key.
     Unreachable = 4,
@@ -36,6 +38,8 @@ pub enum Error {
     Record(#[from] RecordError),
     #[error(transparent)]
     Ssh(#[from] SshError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
     #[error(
         "login `{login}` on `{host}` is not root: pass --become to use sudo, or log in as root"
     )]
@@ -77,7 +81,8 @@ impl Error {
             | Error::Playbook(_)
             | Error::NotRoot { .. }
             | Error::NoTerminal { .. } => ExitStatus::Usage,
-            Error::Record(RecordError::NotFound { .. }) => ExitStatus::Usage,
+            Error::Record(RecordError::NotFound { .. })
+            | Error::Audit(AuditError::NoBaseline { .. }) => ExitStatus::Usage,
             Error::Ssh(SshError::Sudo { .. } | SshError::SudoPasswordRequired { .. }) => {
                 ExitStatus::Unreachable
             }
@@ -86,6 +91,7 @@ impl Error {
             }
             Error::Ssh(_) => ExitStatus::Unreachable,
             Error::Record(_)
+            | Error::Audit(_)
             | Error::Preflight { .. }
             | Error::ScopeForbidden { .. }
             | Error::ApplyFailed { .. }

@@ -2,6 +2,7 @@
 //! and take it back without leaving anything behind. See DESIGN.md for the vocabulary.
 
 pub mod actions;
+pub mod audit;
 pub mod cli;
 pub mod engine;
 pub mod error;
@@ -34,6 +35,7 @@ pub fn main_entry() -> u8 {
     let json = match &cli.command {
         Command::Provision(a) => a.json,
         Command::Teardown(a) => a.json,
+        Command::Audit(a) => a.json,
         Command::List(a) => a.json,
         Command::Show(a) => a.json,
         Command::Playbooks(_) => false,
@@ -298,6 +300,7 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 allow_from,
                 extra_actions,
                 connect,
+                baseline: !args.no_baseline,
             };
             let provisioned = engine::provision(&store, request, &progress).await?;
             tracing::info!(
@@ -323,10 +326,26 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 grant: report.grant.clone(),
                 source,
             })?;
-            Ok(if report.verified {
+            Ok(if report.success() {
                 ExitStatus::Success
             } else {
                 ExitStatus::NotVerified
+            })
+        }
+        Command::Audit(args) => {
+            let id = GrantId::parse(&args.grant)?;
+            let connect = connect_options(&args.connect, None, false)?;
+            let store = open_store(cli.state_dir)?;
+            let report = engine::audit(&store, &id, &connect, &progress).await?;
+            tracing::info!(
+                executions = report.remote_executions,
+                "remote executions for audit"
+            );
+            output::audit(&report, args.json);
+            Ok(if report.drift.found() {
+                ExitStatus::NotVerified
+            } else {
+                ExitStatus::Success
             })
         }
         Command::List(args) => {

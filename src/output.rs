@@ -3,7 +3,8 @@
 //! stdout carries the result only (credentials, reports, one JSON document with `--json`);
 //! progress goes to stderr. Text that came from the host is stripped of control sequences.
 
-use crate::engine::{Provisioned, TeardownReport};
+use crate::audit::Drift;
+use crate::engine::{AuditReport, Provisioned, TeardownReport};
 use crate::error::Error;
 use crate::record::{GrantRecord, RecordError};
 use crate::secret::{Secret, VendorKey};
@@ -415,11 +416,16 @@ pub fn teardown(
             "new_passwords": new_passwords,
             "sealed": if sealed_file.is_none() { sealed.as_deref() } else { None },
             "sealed_file": sealed_file,
+            "reassigned_to_root": report.reassigned_to_root,
+            "drift": report.drift,
         }));
         return Ok(());
     }
     if report.already_revoked {
-        println!("grant {} was already revoked; nothing to do", report.grant);
+        println!(
+            "grant {} was already revoked; nothing to do (`handover audit {}` compares the host with its baseline again)",
+            report.grant, report.grant
+        );
         return Ok(());
     }
     for check in &report.checks {
@@ -433,6 +439,14 @@ pub fn teardown(
         println!("files the account left in the scope, handed to the scope's owner:");
         for path in &report.reassigned {
             println!("    {path}");
+        }
+    }
+    if !report.reassigned_to_root.is_empty() {
+        println!(
+            "files the account left elsewhere, handed to root (no later account with its uid gets them):"
+        );
+        for path in &report.reassigned_to_root {
+            println!("    {}", sanitize(path));
         }
     }
     match (&sealed, &sealed_file) {
@@ -450,7 +464,16 @@ pub fn teardown(
             }
         }
     }
-    if report.verified {
+    if let Some(drift) = &report.drift {
+        print_drift(drift);
+    }
+    let drifted = report.drift.as_ref().is_some_and(Drift::found);
+    if report.verified && drifted {
+        println!(
+            "grant {} revoked: everything it applied was removed and verified absent, but the host's persistence surface changed during the window: check the items marked ✗ (`handover audit {}` compares again)",
+            report.grant, report.grant
+        );
+    } else if report.verified {
         println!(
             "grant {} revoked: everything it applied was removed and verified absent",
             report.grant
@@ -462,6 +485,76 @@ pub fn teardown(
         );
     }
     Ok(())
+}
+
+/// The drift report: the persistence surface, then the CMS directory.
+fn print_drift(drift: &Drift) {
+    if !drift.checked {
+        println!(
+            "drift: not checked ({})",
+            drift.reason.as_deref().unwrap_or("no baseline")
+        );
+        return;
+    }
+    match &drift.baseline_taken_at {
+        Some(at) => println!("drift since the baseline of {at}:"),
+        None => println!("drift since the baseline:"),
+    }
+    for warning in &drift.warnings {
+        println!("  warning: {}", sanitize(warning));
+    }
+    if drift.found() {
+        println!(
+            "  persistence surface: {} (each a possible back-door):",
+            if drift.persistence.len() == 1 {
+                "1 change".to_owned()
+            } else {
+                format!("{} changes", drift.persistence.len())
+            }
+        );
+        for item in &drift.persistence {
+            println!("    ✗ {}", sanitize(&item.text));
+        }
+    } else {
+        println!("  persistence surface: {}", crate::audit::NO_DRIFT);
+    }
+    if let Some(cms) = &drift.cms {
+        let scope = sanitize(&cms.scope);
+        if cms.added.is_empty() && cms.changed.is_empty() && cms.removed.is_empty() {
+            println!("  CMS directory {scope}: nothing added, changed or removed");
+            return;
+        }
+        println!("  CMS directory {scope} (what changed during the window, for your information):");
+        let review = |path: &String| {
+            if cms.review.contains(path) {
+                "   ← review: the web server runs or obeys it"
+            } else {
+                ""
+            }
+        };
+        for (word, paths) in [
+            ("added", &cms.added),
+            ("changed", &cms.changed),
+            ("removed", &cms.removed),
+        ] {
+            for path in paths {
+                println!("    {word:<8} {}{}", sanitize(path), review(path));
+            }
+        }
+    }
+}
+
+pub fn audit(report: &AuditReport, json: bool) {
+    if json {
+        print_json(&json!({
+            "grant": report.grant,
+            "state": report.state.as_str(),
+            "drift": report.drift,
+        }));
+        return;
+    }
+    println!("grant {} ({})", report.grant, report.state.as_str());
+    print_drift(&report.drift);
 }
 
 fn summary(r: &GrantRecord) -> serde_json::Value {
@@ -533,6 +626,7 @@ pub fn show(r: &GrantRecord, json: bool) {
                 .collect::<Vec<_>>()
         );
         value["events"] = json!(r.events);
+        value["baseline"] = json!(r.baseline);
         print_json(&value);
         return;
     }
@@ -549,6 +643,14 @@ pub fn show(r: &GrantRecord, json: bool) {
     }
     println!("created    {}", rfc3339(r.created_at));
     println!("expires    {}", rfc3339(r.expires_at));
+    println!(
+        "baseline   {}",
+        if r.baseline {
+            "taken before the first change (`handover audit` compares with it)"
+        } else {
+            "none (provisioned with --no-baseline, or by a handover without baselines)"
+        }
+    );
     println!("actions:");
     for a in &r.actions {
         let status = match a.status {

@@ -206,6 +206,10 @@ pub struct GrantRecord {
     pub scope: Option<String>,
     pub actions: Vec<ActionRecord>,
     pub events: Vec<Event>,
+    /// A baseline of the host's persistence surface was stored with the grant
+    /// (`ID.baseline.json`): teardown reports the drift against it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub baseline: bool,
 }
 
 impl GrantRecord {
@@ -316,15 +320,57 @@ impl Store {
     /// the old record, fsync the directory.
     pub fn save(&self, record: &GrantRecord) -> Result<(), RecordError> {
         let path = self.path(&record.id);
-        let write_err = |source| RecordError::Write {
+        let mut text = serde_json::to_vec_pretty(record).map_err(|e| RecordError::Write {
             path: path.clone(),
+            source: e.into(),
+        })?;
+        text.push(b'\n');
+        self.write_atomic(&path, &text)
+    }
+
+    /// A file kept with grant `id` besides its record: `ID.SUFFIX` (e.g. `baseline.json`).
+    pub fn companion_path(&self, id: &GrantId, suffix: &str) -> PathBuf {
+        self.grants.join(format!("{id}.{suffix}"))
+    }
+
+    /// Write a companion file of grant `id` atomically, mode 0600, like the record.
+    pub fn save_companion(
+        &self,
+        id: &GrantId,
+        suffix: &str,
+        bytes: &[u8],
+    ) -> Result<(), RecordError> {
+        self.write_atomic(&self.companion_path(id, suffix), bytes)
+    }
+
+    /// Read a companion file of grant `id`; `None` if there is none.
+    pub fn load_companion(
+        &self,
+        id: &GrantId,
+        suffix: &str,
+    ) -> Result<Option<Vec<u8>>, RecordError> {
+        let path = self.companion_path(id, suffix);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(RecordError::Read { path, source }),
+        }
+    }
+
+    /// Write `bytes` to `path` (in the grants directory) atomically: a temporary file in the
+    /// same directory, mode 0600, fsync, rename over the old file, fsync the directory.
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
+        let write_err = |source| RecordError::Write {
+            path: path.to_owned(),
             source,
         };
-        let mut text = serde_json::to_vec_pretty(record).map_err(|e| write_err(e.into()))?;
-        text.push(b'\n');
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = self
             .grants
-            .join(format!(".{}.json.tmp-{}", record.id, std::process::id()));
+            .join(format!(".{name}.tmp-{}", std::process::id()));
         let result = (|| {
             let mut file = OpenOptions::new()
                 .write(true)
@@ -332,9 +378,9 @@ impl Store {
                 .truncate(true)
                 .mode(0o600)
                 .open(&tmp)?;
-            file.write_all(&text)?;
+            file.write_all(bytes)?;
             file.sync_all()?;
-            fs::rename(&tmp, &path)?;
+            fs::rename(&tmp, path)?;
             File::open(&self.grants)?.sync_all()
         })();
         if result.is_err() {
@@ -367,11 +413,11 @@ impl Store {
         let mut paths: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
+            // Records only: `ID.json`, not companion files such as `ID.baseline.json`.
             .filter(|p| {
                 p.extension().is_some_and(|e| e == "json")
-                    && !p
-                        .file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                    && p.file_stem()
+                        .is_some_and(|n| GrantId::parse(&n.to_string_lossy()).is_ok())
             })
             .collect();
         paths.sort();
@@ -472,6 +518,25 @@ mod tests {
             store.load(&id),
             Err(RecordError::Version { found: 9, .. })
         ));
+    }
+
+    #[test]
+    fn companion_files_are_private_and_not_listed_as_records() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(tmp.path()).expect("open");
+        let id = GrantId::parse("20261123-abcdef").expect("id");
+        store
+            .save_companion(&id, "baseline.json", b"{}")
+            .expect("save");
+        let path = store.companion_path(&id, "baseline.json");
+        let mode = fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            store.load_companion(&id, "baseline.json").expect("load"),
+            Some(b"{}".to_vec())
+        );
+        assert_eq!(store.load_companion(&id, "other").expect("load"), None);
+        assert!(store.list().expect("list").is_empty());
     }
 
     #[test]

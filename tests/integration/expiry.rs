@@ -167,13 +167,21 @@ fn removed_at_the_ttl_without_teardown(service: &str, ttl: &str, backend: &str, 
          && setfacl -m u:reuser:r {}/index.php",
         host.scope
     ));
+    // The new account is itself a change on the persistence surface since the baseline:
+    // teardown verifies the grant gone and reports that account (exit 3).
     let report = ws
         .handover(&["teardown", &grant.id, "--json"])
         .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
-        .expect_code(0)
+        .expect_code(3)
         .json();
     assert_eq!(report["verified"], true, "{report}");
+    assert!(
+        report["drift"]["persistence"]
+            .to_string()
+            .contains("reuser"),
+        "{report}"
+    );
     assert_eq!(ws.record(&grant.id)["state"], "revoked");
     assert!(host.ok("getent passwd reuser && pgrep -u reuser sleep"));
     assert!(

@@ -1,0 +1,127 @@
+//! Appending the collector to a script.
+
+use crate::shell::Script;
+
+/// The collector's functions (see the comments in `collect.sh`).
+const COLLECTOR: &str = include_str!("collect.sh");
+
+/// Append the snapshot: the persistence surface, and the CMS directory's hashes when `scope`
+/// is given. With `sweep`, the account removed earlier in the same script (the teardown's
+/// `$hv_uid`/`$hv_gid`) has its files anywhere handed to root in the same pass over the
+/// filesystems; nothing happens when no such ids are set, or while an account still holds them.
+///
+/// Returns the tag that starts each of the collector's lines: random per run, so nothing else
+/// in the script (a file name printed by another step, say) can pass for the collector's output.
+pub fn collect(s: &mut Script, salt: &str, scope: Option<&str>, sweep: bool) -> String {
+    let tag = new_tag();
+    s.raw(COLLECTOR);
+    let scope = scope.unwrap_or("");
+    let prefix = format!("s/^/{tag} /");
+    if sweep {
+        s.cmd(
+            "hv_collect {} {} \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" | sed {} || true",
+            &[salt, scope, &prefix],
+        );
+    } else {
+        s.cmd("hv_collect {} {} | sed {} || true", &[salt, scope, &prefix]);
+    }
+    tag
+}
+
+/// Append only the hand-over of the removed account's files to root (a grant without a
+/// baseline); returns the tag of its lines, as [`collect`].
+pub fn sweep(s: &mut Script) -> String {
+    let tag = new_tag();
+    s.raw(COLLECTOR);
+    s.cmd(
+        "hv_sweep \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" | sed {} || true",
+        &[&format!("s/^/{tag} /")],
+    );
+    tag
+}
+
+fn new_tag() -> String {
+    format!("hv{}", crate::secret::random_lower_alnum(10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    #[test]
+    fn the_collector_is_valid_posix_sh() {
+        let out = Command::new("/bin/sh")
+            .arg("-n")
+            .arg("-c")
+            .arg(COLLECTOR)
+            .output()
+            .expect("run /bin/sh -n");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A file name holding a newline must not forge a line of the protocol.
+    #[test]
+    fn file_names_cannot_forge_lines() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // (No `/` in a file name.)
+        let forged = "x\nb acct toor\t0:0:x:sh:root\nb end";
+        std::fs::write(dir.path().join(forged), "hello").expect("write");
+        std::fs::write(dir.path().join("plain.php"), "<?php").expect("write");
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!(
+                "{COLLECTOR}\nprintf '%s\\n' \"$1\" | hv_walk cm ch"
+            ))
+            .arg("sh")
+            .arg(dir.path())
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .expect("run the walker");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.starts_with("b cm ") || l.starts_with("b ch ")),
+            "{stdout}"
+        );
+        let collected = super::super::Collected::from_lines(
+            &lines.iter().map(|l| format!("t {l}")).collect::<Vec<_>>(),
+            "t",
+        );
+        assert!(
+            collected
+                .surface
+                .kind(super::super::kind::ACCOUNT)
+                .is_empty()
+        );
+        assert!(!collected.complete);
+        // Two files and the directory, each with its digest.
+        assert_eq!(collected.surface.cms.len(), 3, "{stdout}");
+        assert_eq!(
+            collected
+                .surface
+                .cms
+                .values()
+                .filter(|v| v.contains("sha256:"))
+                .count(),
+            2,
+            "{stdout}"
+        );
+    }
+
+    #[test]
+    fn values_are_quoted() {
+        let mut s = Script::new();
+        let tag = collect(&mut s, "salt", Some("/var/www/it's"), true);
+        assert!(s.text().contains(&format!(
+            "hv_collect 'salt' '/var/www/it'\\''s' \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" | sed 's/^/{tag} /'"
+        )));
+    }
+}

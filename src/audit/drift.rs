@@ -1,0 +1,724 @@
+//! Comparing the surface now with the baseline: what changed on the persistence surface (each
+//! change a possible back-door), and what changed in the CMS directory (what support touched).
+
+mod accounts;
+mod files;
+
+use super::classify::ignored_rule;
+use super::surface::{Surface, kind};
+use crate::actions::Action;
+use crate::record::GrantRecord;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the report says when nothing on the persistence surface changed. Never "clean": an
+/// account with root can hide from the tools that look.
+pub const NO_DRIFT: &str = "no drift detected";
+
+/// How an item changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Added,
+    Removed,
+    Changed,
+    /// Reported whenever it is there, baseline or not (the loader preload).
+    Present,
+}
+
+/// One change on the persistence surface.
+#[derive(Clone, Debug, Serialize)]
+pub struct DriftItem {
+    /// `accounts`, `sudoers`, `ssh`, `authorized_keys`, `cron`, `systemd`, `setuid`, …
+    pub category: &'static str,
+    /// The file or place that changed.
+    pub path: String,
+    pub change: Change,
+    /// One line for humans, naming the path and what changed.
+    pub text: String,
+}
+
+/// Files added, changed or removed under the scope during the window.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CmsChanges {
+    pub scope: String,
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+    /// Added files a web server would run (PHP and the like, CGI scripts), and changed
+    /// `.htaccess`, `.user.ini` and `php.ini` files: worth a look.
+    pub review: Vec<String>,
+}
+
+/// The drift report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Drift {
+    /// Whether a comparison was made (no baseline: not checked).
+    pub checked: bool,
+    /// [`NO_DRIFT`], `drift detected`, or `not checked`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Changes on the persistence surface; any one makes teardown and audit exit 3.
+    pub persistence: Vec<DriftItem>,
+    /// Changes in the CMS directory: informational.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cms: Option<CmsChanges>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// When the baseline was taken (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_taken_at: Option<String>,
+}
+
+impl Drift {
+    /// No comparison was made, on purpose (`--no-baseline`).
+    pub fn not_checked(reason: impl Into<String>) -> Drift {
+        Drift {
+            checked: false,
+            status: "not checked".to_owned(),
+            reason: Some(reason.into()),
+            persistence: Vec::new(),
+            cms: None,
+            warnings: Vec::new(),
+            baseline_taken_at: None,
+        }
+    }
+
+    /// A comparison was due but could not be made: that is reported as drift, since nothing
+    /// can be said about the surface.
+    pub fn failed(reason: impl Into<String>) -> Drift {
+        let reason = reason.into();
+        Drift {
+            checked: true,
+            status: "drift detected".to_owned(),
+            persistence: vec![DriftItem {
+                category: "audit",
+                path: String::new(),
+                change: Change::Present,
+                text: format!("the drift check could not be made: {reason}"),
+            }],
+            reason: Some(reason),
+            cms: None,
+            warnings: Vec::new(),
+            baseline_taken_at: None,
+        }
+    }
+
+    /// Whether anything on the persistence surface changed (exit 3).
+    pub fn found(&self) -> bool {
+        !self.persistence.is_empty()
+    }
+}
+
+/// What the grant itself created: excluded from the comparison, so an audit during the window
+/// does not report the grant's own account and files (at teardown they are gone anyway, and a
+/// leftover is reported by the action's own verification).
+#[derive(Debug, Default)]
+pub struct Footprint {
+    accounts: BTreeSet<String>,
+    /// Existing accounts whose password the grant sets (`--rotate`): a changed password or
+    /// ageing of theirs is the grant's own doing, anything else still counts.
+    rotated: BTreeSet<String>,
+    paths: BTreeSet<String>,
+    trees: Vec<String>,
+}
+
+impl Footprint {
+    pub fn of(record: &GrantRecord) -> Footprint {
+        let mut own = Footprint::default();
+        own.add(record);
+        own
+    }
+
+    /// Add what `record` created: the grant being checked, or another grant of the customer's
+    /// on the same host (two vendors at once), whose changes are not a back-door either.
+    pub fn add(&mut self, record: &GrantRecord) {
+        let own = self;
+        for entry in &record.actions {
+            // Every action kind names what it creates: a new kind must say it here.
+            match &entry.action {
+                Action::User(user) => {
+                    own.accounts.insert(user.account.as_str().to_owned());
+                    own.trees.push(user.home.clone());
+                }
+                Action::Sudo(sudo) => {
+                    own.paths.insert(sudo.file.clone());
+                    own.paths.insert(format!("{}.tmp", sudo.file));
+                }
+                Action::ConfigLine(_) => {
+                    own.trees
+                        .push(format!("/var/lib/handover/{}-config", record.id));
+                }
+                Action::SshdMatch(m) => {
+                    own.paths.insert(m.dropin.clone());
+                }
+                Action::SftpJail(jail) => {
+                    own.paths.insert(jail.dropin.clone());
+                    own.trees.push(jail.jail.clone());
+                }
+                Action::ExpiryGuard(guard) => {
+                    own.trees.push(guard.dir.clone());
+                    own.paths.insert(guard.cron_file.clone());
+                }
+                Action::RotatePassword(lent) => {
+                    own.rotated.insert(lent.account.clone());
+                }
+                // Changes only the scope (reported in the CMS part), or nothing on the surface
+                // it could name: a shell action's changes are reported like anyone's, and the
+                // firewall rules it inserts show while the grant is active (gone by teardown).
+                Action::Password(_) | Action::Acl(_) | Action::Shell(_) | Action::Firewall(_) => {}
+            }
+        }
+    }
+
+    fn owns_path(&self, path: &str) -> bool {
+        self.paths.contains(path)
+            || self.trees.iter().any(|tree| {
+                path == tree
+                    || path
+                        .strip_prefix(tree.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+    }
+
+    fn owns_account(&self, name: &str) -> bool {
+        self.accounts.contains(name)
+    }
+
+    fn rotates_password(&self, name: &str) -> bool {
+        self.rotated.contains(name)
+    }
+}
+
+/// The keys whose values differ between `before` and `after`, with both values.
+fn delta<'a>(
+    before: &'a BTreeMap<String, String>,
+    after: &'a BTreeMap<String, String>,
+) -> Vec<(&'a str, Option<&'a str>, Option<&'a str>)> {
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    keys.into_iter()
+        .filter_map(|key| {
+            let (b, a) = (before.get(key), after.get(key));
+            (b != a).then_some((key.as_str(), b.map(String::as_str), a.map(String::as_str)))
+        })
+        .collect()
+}
+
+/// Compare the surface `now` with the `baseline`, leaving out what the grant itself created.
+pub fn compare(baseline: &Surface, now: &Surface, own: &Footprint) -> Drift {
+    let mut report = Report::default();
+    report.preload(now);
+    report.accounts(baseline, now, own);
+    report.groups(baseline, now, own);
+    report.sshd(baseline, now);
+    let handled = report.authorized_keys(baseline, now, own);
+    report.files(baseline, now, own, &handled);
+    report.setuid(baseline, now, own);
+    report.simple(baseline, now);
+    let cms = report.cms(baseline, now);
+    let found = !report.items.is_empty();
+    Drift {
+        checked: true,
+        status: if found { "drift detected" } else { NO_DRIFT }.to_owned(),
+        reason: None,
+        persistence: report.items,
+        cms,
+        warnings: report.warnings,
+        baseline_taken_at: None,
+    }
+}
+
+#[derive(Default)]
+struct Report {
+    items: Vec<DriftItem>,
+    warnings: Vec<String>,
+}
+
+impl Report {
+    fn push(&mut self, category: &'static str, path: &str, change: Change, text: String) {
+        self.items.push(DriftItem {
+            category,
+            path: path.to_owned(),
+            change,
+            text,
+        });
+    }
+
+    /// A non-empty loader preload is reported every time: whatever the baseline said, the tools
+    /// that collected this report may have been lying.
+    fn preload(&mut self, now: &Surface) {
+        for key in now.kind(kind::PRELOAD).keys() {
+            let (source, entry) = key.split_once('\t').unwrap_or((key.as_str(), ""));
+            self.push(
+                "loader",
+                source,
+                Change::Present,
+                format!("the dynamic loader preloads `{entry}` ({source})"),
+            );
+        }
+        if !now.kind(kind::PRELOAD).is_empty() {
+            self.warnings.push(
+                "the dynamic loader preloads a library on this host: every tool that collected this report may have been lying, so nothing below can be trusted".to_owned(),
+            );
+        }
+    }
+
+    fn sshd(&mut self, before: &Surface, now: &Surface) {
+        let mut by_keyword: BTreeMap<&str, (Vec<&str>, Vec<&str>)> = BTreeMap::new();
+        for (line, b, a) in delta(before.kind(kind::SSHD), now.kind(kind::SSHD)) {
+            let keyword = line.split(' ').next().unwrap_or(line);
+            let entry = by_keyword.entry(keyword).or_default();
+            match (b, a) {
+                (Some(_), None) => entry.0.push(line),
+                (None, Some(_)) => entry.1.push(line),
+                _ => {}
+            }
+        }
+        for (keyword, (removed, added)) in by_keyword {
+            let path = "sshd -T (effective SSH server configuration)";
+            if let ([old], [new]) = (removed.as_slice(), added.as_slice()) {
+                let value = |line: &str| line.split_once(' ').map_or("", |(_, v)| v).to_owned();
+                self.push(
+                    "ssh",
+                    path,
+                    Change::Changed,
+                    format!(
+                        "sshd setting `{keyword}` changed: {} → {}",
+                        value(old),
+                        value(new)
+                    ),
+                );
+                continue;
+            }
+            for line in added {
+                self.push(
+                    "ssh",
+                    path,
+                    Change::Added,
+                    format!("sshd setting added: `{line}`"),
+                );
+            }
+            for line in removed {
+                self.push(
+                    "ssh",
+                    path,
+                    Change::Removed,
+                    format!("sshd setting removed: `{line}`"),
+                );
+            }
+        }
+    }
+
+    /// Capabilities, modules, listening sockets, firewall rules, suspicious processes.
+    fn simple(&mut self, before: &Surface, now: &Surface) {
+        for (line, b, a) in delta(before.kind(kind::CAPABILITY), now.kind(kind::CAPABILITY)) {
+            let path = line.split(' ').next().unwrap_or(line);
+            match (b, a) {
+                (None, Some(_)) => self.push(
+                    "capabilities",
+                    path,
+                    Change::Added,
+                    format!("new file capability: {line}"),
+                ),
+                (Some(_), None) => self.push(
+                    "capabilities",
+                    path,
+                    Change::Removed,
+                    format!("file capability removed: {line}"),
+                ),
+                _ => {}
+            }
+        }
+        for (name, b, a) in delta(before.kind(kind::MODULE), now.kind(kind::MODULE)) {
+            match (b, a) {
+                (None, Some(_)) => self.push(
+                    "kernel modules",
+                    "/proc/modules",
+                    Change::Added,
+                    format!("new kernel module loaded: {name}"),
+                ),
+                (Some(_), None) => self.push(
+                    "kernel modules",
+                    "/proc/modules",
+                    Change::Removed,
+                    format!("kernel module unloaded: {name}"),
+                ),
+                _ => {}
+            }
+        }
+        for (socket, b, a) in delta(before.kind(kind::LISTENING), now.kind(kind::LISTENING)) {
+            let progs = |p: &str| {
+                if p.is_empty() {
+                    "unknown program".to_owned()
+                } else {
+                    p.to_owned()
+                }
+            };
+            let (change, text) = match (b, a) {
+                (None, Some(a)) => (
+                    Change::Added,
+                    format!("new listening socket {socket} ({})", progs(a)),
+                ),
+                (Some(b), None) => (
+                    Change::Removed,
+                    format!("listening socket {socket} closed (was {})", progs(b)),
+                ),
+                (Some(b), Some(a)) => (
+                    Change::Changed,
+                    format!(
+                        "listening socket {socket} now served by {} (was {})",
+                        progs(a),
+                        progs(b)
+                    ),
+                ),
+                (None, None) => continue,
+            };
+            self.push("listening", socket, change, text);
+        }
+        for (rule, b, a) in delta(before.kind(kind::FIREWALL), now.kind(kind::FIREWALL)) {
+            if ignored_rule(rule) {
+                continue;
+            }
+            match (b, a) {
+                (None, Some(_)) => self.push(
+                    "firewall",
+                    "firewall",
+                    Change::Added,
+                    format!("firewall rule added: {rule}"),
+                ),
+                (Some(_), None) => self.push(
+                    "firewall",
+                    "firewall",
+                    Change::Removed,
+                    format!("firewall rule removed: {rule}"),
+                ),
+                _ => {}
+            }
+        }
+        for (exe, b, a) in delta(before.kind(kind::PROCESS), now.kind(kind::PROCESS)) {
+            if b.is_none() && a.is_some() {
+                self.push(
+                    "processes",
+                    exe,
+                    Change::Added,
+                    format!("process running from {exe}"),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn surface(items: &[(&str, &str, &str)]) -> Surface {
+        let mut s = Surface::default();
+        for (kind, key, value) in items {
+            s.items
+                .entry((*kind).to_owned())
+                .or_default()
+                .insert((*key).to_owned(), (*value).to_owned());
+        }
+        s
+    }
+
+    fn texts(drift: &Drift) -> Vec<String> {
+        drift.persistence.iter().map(|i| i.text.clone()).collect()
+    }
+
+    const ROOT: (&str, &str, &str) = (kind::ACCOUNT, "root", "0:0:x:/bin/bash:/root");
+
+    #[test]
+    fn identical_surfaces_have_no_drift() {
+        let s = surface(&[ROOT, (kind::FILE, "/etc/crontab", "f 644 0:0 10 sha256:aa")]);
+        let drift = compare(&s, &s, &Footprint::default());
+        assert!(!drift.found());
+        assert_eq!(drift.status, NO_DRIFT);
+        assert!(drift.cms.is_none());
+    }
+
+    #[test]
+    fn a_second_root_account_and_a_privileged_member_are_named() {
+        let before = surface(&[
+            ROOT,
+            (kind::GROUP, "sudo", "27:admin"),
+            (kind::GROUP, "root", "0:"),
+        ]);
+        let after = surface(&[
+            ROOT,
+            (kind::ACCOUNT, "toor", "0:0:x:/bin/bash:/root"),
+            (kind::SHADOW, "toor", "usable abc 20000:0:99999:7:::"),
+            (kind::GROUP, "sudo", "27:admin,mallory"),
+            (kind::GROUP, "root", "0:"),
+        ]);
+        let t = texts(&compare(&before, &after, &Footprint::default()));
+        assert!(
+            t.iter().any(
+                |t| t.starts_with("new account `toor` uid 0 (a second root)")
+                    && t.contains("usable password")
+                    && t.contains("primary group `root`")
+            ),
+            "{t:?}"
+        );
+        assert!(
+            t.iter()
+                .any(|t| t == "group `sudo` (a privileged group): `mallory` added"),
+            "{t:?}"
+        );
+    }
+
+    #[test]
+    fn a_changed_password_and_an_emptied_one_are_told_apart() {
+        let before = surface(&[
+            (kind::SHADOW, "root", "usable d1 20000:0:99999:7:::"),
+            (kind::SHADOW, "admin", "usable d2 20000:0:99999:7:::"),
+            (kind::ACCOUNT, "admin", "1000:1000:x:/bin/bash:/home/admin"),
+            ROOT,
+        ]);
+        let after = surface(&[
+            (kind::SHADOW, "root", "usable d3 20000:0:99999:7:::"),
+            (kind::SHADOW, "admin", "empty - 20000:0:99999:7:::"),
+            (kind::ACCOUNT, "admin", "1000:1000:x:/bin/bash:/home/admin"),
+            ROOT,
+        ]);
+        let t = texts(&compare(&before, &after, &Footprint::default()));
+        assert!(
+            t.contains(&"account `root`: password changed".to_owned()),
+            "{t:?}"
+        );
+        assert!(
+            t.iter()
+                .any(|t| t.starts_with("account `admin`: now has an EMPTY password")),
+            "{t:?}"
+        );
+    }
+
+    #[test]
+    fn authorized_keys_changes_name_the_key() {
+        let file = "/root/.ssh/authorized_keys";
+        let before = surface(&[
+            (kind::FILE, file, "f 600 0:0 100 sha256:aa"),
+            (
+                kind::AUTHORIZED_KEY,
+                "/root/.ssh/authorized_keys\tSHA256:old",
+                "ED25519 admin@office",
+            ),
+        ]);
+        let after = surface(&[
+            (kind::FILE, file, "f 600 0:0 200 sha256:bb"),
+            (
+                kind::AUTHORIZED_KEY,
+                "/root/.ssh/authorized_keys\tSHA256:old",
+                "ED25519 admin@office",
+            ),
+            (
+                kind::AUTHORIZED_KEY,
+                "/root/.ssh/authorized_keys\tSHA256:new",
+                "RSA evil@host",
+            ),
+        ]);
+        let drift = compare(&before, &after, &Footprint::default());
+        assert_eq!(
+            texts(&drift),
+            vec![
+                "/root/.ssh/authorized_keys changed (1 key added: RSA SHA256:new evil@host)"
+                    .to_owned()
+            ]
+        );
+        assert_eq!(drift.persistence[0].category, "authorized_keys");
+        assert_eq!(drift.persistence[0].path, file);
+    }
+
+    #[test]
+    fn files_are_named_by_what_they_are() {
+        let before = surface(&[(kind::FILE, "/etc/sudoers", "f 440 0:0 10 sha256:aa")]);
+        let after = surface(&[
+            (kind::FILE, "/etc/sudoers", "f 440 0:0 12 sha256:bb"),
+            (kind::FILE, "/etc/cron.d/job", "f 644 0:0 10 sha256:cc"),
+            (
+                kind::FILE,
+                "/etc/systemd/system/x.timer",
+                "f 644 0:0 10 sha256:dd",
+            ),
+            (
+                kind::FILE,
+                "/etc/systemd/system/timers.target.wants/x.timer",
+                "l /etc/systemd/system/x.timer",
+            ),
+            (kind::FILE, "/etc/cron.d", "d 755 0:0"),
+            (
+                kind::FILE,
+                "/home/alice/.ssh/known_hosts",
+                "f 644 1000:1000 1 sha256:ee",
+            ),
+            (
+                kind::FILE,
+                "/run/systemd/transient/session-7.scope",
+                "f 644 0:0 1 sha256:ee",
+            ),
+            (
+                kind::FILE,
+                "/run/systemd/transient/user-1003.slice.d/50-x.conf",
+                "f 644 0:0 1 sha256:ee",
+            ),
+            (
+                kind::FILE,
+                "/run/systemd/transient/run-u9.timer",
+                "f 644 0:0 1 sha256:ee",
+            ),
+            (kind::SETUID, "/tmp/.x", "4755 0:0 100 sha256:ff"),
+        ]);
+        let t = texts(&compare(&before, &after, &Footprint::default()));
+        for expected in [
+            "sudoers: /etc/sudoers changed (content changed, 10 → 12 bytes)",
+            "new cron file /etc/cron.d/job (mode 644, owner root)",
+            "new systemd unit /etc/systemd/system/x.timer (mode 644, owner root)",
+            "new systemd unit link (enables a unit) /etc/systemd/system/timers.target.wants/x.timer (→ /etc/systemd/system/x.timer)",
+            "new setuid file /tmp/.x (owner root, mode 4755, 100 bytes)",
+            "new systemd unit /run/systemd/transient/run-u9.timer (mode 644, owner root)",
+        ] {
+            assert!(
+                t.contains(&expected.to_owned()),
+                "`{expected}` not in {t:?}"
+            );
+        }
+        // A new directory alone, known_hosts and login sessions are not persistence.
+        assert_eq!(t.len(), 6, "{t:?}");
+    }
+
+    #[test]
+    fn the_grants_own_account_and_files_are_left_out() {
+        let own = Footprint {
+            accounts: ["support-ab12cd".to_owned()].into(),
+            rotated: Default::default(),
+            paths: ["/etc/sudoers.d/handover-20261123-abcdef".to_owned()].into(),
+            trees: vec!["/home/support-ab12cd".to_owned()],
+        };
+        let before = surface(&[ROOT, (kind::GROUP, "users", "100:")]);
+        let after = surface(&[
+            ROOT,
+            (
+                kind::ACCOUNT,
+                "support-ab12cd",
+                "1003:1003:x:/bin/bash:/home/support-ab12cd",
+            ),
+            (kind::SHADOW, "support-ab12cd", "usable x 1:0:99999:7:::"),
+            (kind::GROUP, "support-ab12cd", "1003:"),
+            (kind::GROUP, "users", "100:support-ab12cd"),
+            (
+                kind::FILE,
+                "/etc/sudoers.d/handover-20261123-abcdef",
+                "f 440 0:0 1 sha256:aa",
+            ),
+            (
+                kind::FILE,
+                "/home/support-ab12cd/.bashrc",
+                "f 644 1003:1003 1 sha256:bb",
+            ),
+            // Not the grant's: its crontab is a leftover the report must name.
+            (
+                kind::FILE,
+                "/var/spool/cron/crontabs/support-ab12cd",
+                "f 600 1003:105 1 sha256:cc",
+            ),
+        ]);
+        let t = texts(&compare(&before, &after, &own));
+        assert_eq!(
+            t,
+            vec![
+                "new crontab /var/spool/cron/crontabs/support-ab12cd (mode 600, owner uid:gid 1003:105)"
+                    .to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn the_loader_preload_is_reported_even_when_it_was_there_before() {
+        let s = surface(&[(kind::PRELOAD, "/etc/ld.so.preload\t/lib/libx.so", "")]);
+        let drift = compare(&s, &s, &Footprint::default());
+        assert!(drift.found());
+        assert_eq!(drift.persistence[0].change, Change::Present);
+        assert!(drift.persistence[0].text.contains("/lib/libx.so"));
+        assert!(!drift.warnings.is_empty());
+    }
+
+    #[test]
+    fn sshd_setting_changes_read_as_one_line() {
+        let before = surface(&[(kind::SSHD, "permitrootlogin without-password", "")]);
+        let after = surface(&[(kind::SSHD, "permitrootlogin yes", "")]);
+        assert_eq!(
+            texts(&compare(&before, &after, &Footprint::default())),
+            vec!["sshd setting `permitrootlogin` changed: without-password → yes".to_owned()]
+        );
+    }
+
+    #[test]
+    fn cms_changes_mark_what_a_web_server_would_run() {
+        let mut before = Surface {
+            scope: Some("/var/www/cms".to_owned()),
+            ..Surface::default()
+        };
+        before.cms.extend([
+            ("/var/www/cms".to_owned(), "d 755 33:33".to_owned()),
+            (
+                "/var/www/cms/index.php".to_owned(),
+                "f 644 33:33 10 sha256:aa".to_owned(),
+            ),
+            (
+                "/var/www/cms/old.txt".to_owned(),
+                "f 644 33:33 10 sha256:bb".to_owned(),
+            ),
+            (
+                "/var/www/cms/.user.ini".to_owned(),
+                "f 644 33:33 10 sha256:cc".to_owned(),
+            ),
+        ]);
+        let mut after = before.clone();
+        // The grant's ACL mask shows in the group bits: not a change.
+        after
+            .cms
+            .insert("/var/www/cms".to_owned(), "d 775 33:33".to_owned());
+        after.cms.insert(
+            "/var/www/cms/index.php".to_owned(),
+            "f 664 33:33 12 sha256:dd".to_owned(),
+        );
+        after.cms.remove("/var/www/cms/old.txt");
+        after.cms.insert(
+            "/var/www/cms/.user.ini".to_owned(),
+            "f 644 33:33 40 sha256:ee".to_owned(),
+        );
+        for new in [
+            "fix.php",
+            "img/shell.php.jpg",
+            "notes.txt",
+            ".htaccess",
+            "x.PHTML",
+        ] {
+            after.cms.insert(
+                format!("/var/www/cms/{new}"),
+                "f 644 33:33 1 sha256:ff".to_owned(),
+            );
+        }
+        let drift = compare(&before, &after, &Footprint::default());
+        assert!(!drift.found());
+        let cms = drift.cms.expect("cms part");
+        assert_eq!(
+            cms.changed,
+            ["/var/www/cms/.user.ini", "/var/www/cms/index.php"]
+        );
+        assert_eq!(cms.removed, ["/var/www/cms/old.txt"]);
+        assert_eq!(cms.added.len(), 5);
+        assert_eq!(
+            cms.review,
+            [
+                "/var/www/cms/.htaccess",
+                "/var/www/cms/.user.ini",
+                "/var/www/cms/fix.php",
+                "/var/www/cms/img/shell.php.jpg",
+                "/var/www/cms/x.PHTML",
+            ]
+        );
+    }
+}

@@ -1,0 +1,412 @@
+//! Baseline, drift report and `handover audit`: persistence planted by the temporary account is
+//! reported by path; the vendor's work in the CMS directory is listed, not counted as drift.
+
+use crate::support::{Finished, TestHost, Workspace, host_tests_enabled, keypair};
+
+fn field(json: &serde_json::Value, key: &str) -> String {
+    json[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no `{key}` in {json}"))
+        .to_owned()
+}
+
+/// Show the timing lines of a `-v` run (the baseline and drift check costs), without judging
+/// them: timings belong in the benchmark.
+fn show_timings(what: &str, run: &Finished) {
+    for line in run.stderr.lines().filter(|l| {
+        l.contains("baseline:")
+            || l.contains("drift check:")
+            || l.contains("audit:")
+            || l.contains("teardown script took")
+    }) {
+        eprintln!("[{what}] {}", line.trim());
+    }
+}
+
+/// Run `script` as root on `host`, logged in as the temporary account with the real ssh client
+/// and becoming root with `sudo -S` and the account's own password.
+fn as_account_with_sudo(host: &TestHost, account: &str, password: &str, script: &str) {
+    let out = host.ssh_as_with_stdin(
+        account,
+        password,
+        "sudo -S -p '' sh -s",
+        format!("{password}\n{script}").as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "the account could not run its script with sudo: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The persistence items of a drift report.
+fn persistence(drift: &serde_json::Value) -> Vec<(String, String)> {
+    drift["persistence"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no persistence list in {drift}"))
+        .iter()
+        .map(|i| (field(i, "path"), field(i, "text")))
+        .collect()
+}
+
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {value}"))
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn persistence_planted_by_a_root_level_account_is_reported_by_path() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let ws = Workspace::new();
+    // The customer's own key is in root's authorized_keys already.
+    let (_, customer_key) = keypair(ws.dir.path(), "customer", "");
+    let host = TestHost::builder().root_authorized_key(&customer_key).up();
+    ws.trust(&host);
+    let (_, planted_key) = keypair(ws.dir.path(), "planted", "");
+    let planted_fingerprint = {
+        let out = std::process::Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(ws.dir.path().join("planted.pub"))
+            .output()
+            .expect("ssh-keygen -lf");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .nth(1)
+            .expect("fingerprint")
+            .to_owned()
+    };
+
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &["--scope", &host.scope, "--level", "root", "--json", "-v"],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    show_timings("provision", &out);
+    assert!(
+        out.stderr.contains("executions=2"),
+        "the baseline must not cost a remote execution:\n{}",
+        out.stderr
+    );
+    let json = out.json();
+    let (grant, account, password) = (
+        field(&json, "grant"),
+        field(&json, "account"),
+        field(&json, "password"),
+    );
+    let baseline = ws
+        .state_dir()
+        .join("grants")
+        .join(format!("{grant}.baseline.json"));
+    let baseline_text = std::fs::read_to_string(&baseline).expect("baseline file");
+    assert!(
+        !baseline_text.contains(&host.root_password) && !baseline_text.contains(&password),
+        "a password in the baseline"
+    );
+    let root_hash = host.sh("getent shadow root | cut -d: -f2");
+    assert!(
+        !baseline_text.contains(root_hash.trim()),
+        "a password hash in the baseline"
+    );
+
+    // Nothing planted yet: the grant's own account, home and sudoers file are not drift.
+    let out = ws
+        .handover(&["audit", &grant, "--json", "-v"])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    show_timings("audit", &out);
+    let report = out.json();
+    assert_eq!(report["drift"]["status"], "no drift detected", "{report}");
+    assert!(persistence(&report["drift"]).is_empty(), "{report}");
+
+    // The vendor, as the temporary account, leaves back-doors of several kinds behind.
+    as_account_with_sudo(
+        &host,
+        &account,
+        &password,
+        &format!(
+            "set -e
+printf '%s\\n' '{planted_key}' >> /root/.ssh/authorized_keys
+echo '* * * * * root /bin/true' > /etc/cron.d/handover-test-job
+useradd -o -u 0 -g 0 -M -s /bin/bash toor
+echo 'toor ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/toor
+chmod 0440 /etc/sudoers.d/toor
+printf '[Service]\\nExecStart=/bin/true\\n' > /etc/systemd/system/handover-test.service
+cp /bin/bash /var/tmp/.sh
+chmod 4755 /var/tmp/.sh
+"
+        ),
+    );
+    // And leaves files of its own outside the CMS directory, one of them setuid.
+    let out = host.ssh_as(
+        &account,
+        &password,
+        "echo notes > /tmp/left-by-vendor && cp /bin/true /tmp/vendor-suid && chmod 4755 /tmp/vendor-suid",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let planted = [
+        "/root/.ssh/authorized_keys",
+        "/etc/cron.d/handover-test-job",
+        "/etc/sudoers.d/toor",
+        "/etc/systemd/system/handover-test.service",
+        "/var/tmp/.sh",
+    ];
+    let check = |drift: &serde_json::Value| {
+        let items = persistence(drift);
+        for path in planted {
+            assert!(
+                items.iter().any(|(p, t)| p == path && t.contains(path)),
+                "`{path}` not reported: {items:#?}"
+            );
+        }
+        assert!(
+            items
+                .iter()
+                .any(|(p, t)| p == "/etc/passwd" && t.contains("`toor` uid 0")),
+            "the uid-0 account is not reported: {items:#?}"
+        );
+        assert!(
+            items.iter().any(|(_, t)| t.contains("1 key added")
+                && t.contains(&planted_fingerprint)
+                && t.contains("handover-test")),
+            "the planted key is not named: {items:#?}"
+        );
+        assert!(
+            items
+                .iter()
+                .any(|(_, t)| t.contains("setuid") && t.contains("/var/tmp/.sh")),
+            "{items:#?}"
+        );
+        assert_eq!(drift["status"], "drift detected");
+    };
+
+    let out = ws
+        .handover(&["audit", &grant, "--json"])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(3);
+    check(&out.json()["drift"]);
+
+    let out = ws
+        .handover(&["teardown", &grant, "--json", "-v"])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(3);
+    show_timings("teardown", &out);
+    assert!(out.stderr.contains("executions=1"), "{}", out.stderr);
+    let report = out.json();
+    // The grant's own actions are gone; the exit status is the drift's.
+    assert_eq!(report["verified"], true, "{report}");
+    assert_eq!(report["state"], "revoked");
+    check(&report["drift"]);
+    let items = persistence(&report["drift"]);
+    assert!(
+        items
+            .iter()
+            .any(|(p, t)| p == "/tmp/vendor-suid" && t.contains("setuid")),
+        "{items:#?}"
+    );
+    assert!(
+        !items.iter().any(|(_, t)| t.contains(&account)),
+        "the grant's own account shows as drift: {items:#?}"
+    );
+
+    // The account's leftovers belong to root now; the setuid bit did not survive the hand-over.
+    let to_root = strings(&report["reassigned_to_root"]);
+    for path in ["/tmp/left-by-vendor", "/tmp/vendor-suid"] {
+        assert!(to_root.iter().any(|p| p == path), "{to_root:?}");
+        assert_eq!(host.sh(&format!("stat -c %u:%g {path}")).trim(), "0:0");
+    }
+    assert_eq!(host.sh("stat -c %a /tmp/vendor-suid").trim(), "755");
+
+    // Teardown again: already revoked. The audit still compares, and still finds the drift.
+    ws.handover(&["teardown", &grant])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let out = ws
+        .handover(&["audit", &grant])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(3);
+    assert!(
+        out.stdout.contains("/etc/cron.d/handover-test-job"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        ws.record(&grant)["events"]
+            .to_string()
+            .contains("changes on the persistence surface"),
+        "the drift is not in the grant's history"
+    );
+}
+
+#[test]
+fn the_vendors_work_in_the_cms_directory_is_listed_and_is_not_drift() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &["--scope", &host.scope, "--json"],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    let (grant, account, password) = (
+        field(&json, "grant"),
+        field(&json, "account"),
+        field(&json, "password"),
+    );
+
+    let out = host.ssh_as(
+        &account,
+        &password,
+        &format!(
+            "cd {} && echo '// fixed' >> index.php && echo '<?php echo 1;' > fix.php \
+             && echo 'Options -Indexes' > .htaccess && echo 'display_errors=Off' > .user.ini \
+             && echo notes > uploads/notes.txt && echo tmp > /tmp/vendor-scratch",
+            host.scope
+        ),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // While the grant is active: the same picture, and exit 0.
+    let out = ws
+        .handover(&["audit", &grant, "--json"])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let active = out.json();
+    assert_eq!(active["drift"]["status"], "no drift detected", "{active}");
+
+    let out = ws
+        .handover(&["teardown", &grant])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let text = out.stdout;
+    assert!(
+        text.contains("persistence surface: no drift detected"),
+        "{text}"
+    );
+    assert!(!text.contains("clean"), "{text}");
+    let line = |path: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("{}/{path}", host.scope)) && !l.starts_with("    /"))
+            .unwrap_or_else(|| panic!("`{path}` not listed:\n{text}"))
+            .to_owned()
+    };
+    for added in ["fix.php", ".htaccess", ".user.ini"] {
+        let l = line(added);
+        assert!(l.contains("added") && l.contains("review"), "{l}");
+    }
+    let l = line("uploads/notes.txt");
+    assert!(l.contains("added") && !l.contains("review"), "{l}");
+    let l = line("index.php");
+    assert!(l.contains("changed") && !l.contains("review"), "{l}");
+    // The vendor's scratch file outside the scope went to root, and is not drift.
+    assert!(text.contains("/tmp/vendor-scratch"), "{text}");
+
+    // The same as JSON, from an audit after the grant was revoked.
+    let out = ws
+        .handover(&["audit", &grant, "--json"])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let drift = &out.json()["drift"];
+    assert_eq!(drift["status"], "no drift detected", "{drift}");
+    let cms = &drift["cms"];
+    let path = |p: &str| format!("{}/{p}", host.scope);
+    let added = strings(&cms["added"]);
+    for p in ["fix.php", ".htaccess", ".user.ini", "uploads/notes.txt"] {
+        assert!(added.contains(&path(p)), "{p} not added: {cms}");
+    }
+    assert_eq!(strings(&cms["changed"]), vec![path("index.php")], "{cms}");
+    assert!(strings(&cms["removed"]).is_empty(), "{cms}");
+    let mut review = strings(&cms["review"]);
+    review.sort();
+    assert_eq!(
+        review,
+        vec![path(".htaccess"), path(".user.ini"), path("fix.php")],
+        "{cms}"
+    );
+}
+
+#[test]
+fn without_a_baseline_teardown_skips_the_drift_check_but_still_reassigns_leftovers() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &["--scope", &host.scope, "--no-baseline", "--json"],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    let (grant, account, password) = (
+        field(&json, "grant"),
+        field(&json, "account"),
+        field(&json, "password"),
+    );
+    assert!(
+        !ws.state_dir()
+            .join("grants")
+            .join(format!("{grant}.baseline.json"))
+            .exists()
+    );
+    let out = ws
+        .handover(&["audit", &grant])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(2);
+    assert!(out.stderr.contains("--no-baseline"), "{}", out.stderr);
+
+    assert!(
+        host.ssh_as(&account, &password, "echo x > /tmp/left")
+            .status
+            .success()
+    );
+    let out = ws
+        .handover(&["teardown", &grant, "--json"])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let report = out.json();
+    assert_eq!(report["drift"]["checked"], false, "{report}");
+    assert_eq!(
+        strings(&report["reassigned_to_root"]),
+        vec!["/tmp/left".to_owned()]
+    );
+    assert_eq!(host.sh("stat -c %u /tmp/left").trim(), "0");
+}
