@@ -181,6 +181,22 @@ pub struct Sealing {
     pub out: Option<(PathBuf, std::fs::File)>,
 }
 
+impl Sealing {
+    /// `document` sealed to the vendor's key: the armoured text, and the file it was written
+    /// to with `--seal-out` (then the text is not for stdout).
+    fn seal(self, document: &Secret) -> std::io::Result<(Option<String>, Option<PathBuf>)> {
+        let text = self.key.seal(document)?;
+        match self.out {
+            Some((path, mut file)) => {
+                file.write_all(text.as_bytes())?;
+                file.sync_all()?;
+                Ok((Some(text), Some(path)))
+            }
+            None => Ok((Some(text), None)),
+        }
+    }
+}
+
 /// The credentials document: everything the vendor needs, password included. It is what is
 /// printed, or sealed to the vendor's key.
 pub fn credentials(p: &Provisioned) -> Secret {
@@ -263,23 +279,9 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
     let r = &p.record;
     let account = has_account(r);
     // Seal first: if that fails, nothing secret has been printed.
-    let sealed = match &sealing {
-        Some(s) => Some(s.key.seal(&credentials(p))?),
-        None => None,
-    };
-    let sealed_file = match (sealing, &sealed) {
-        (
-            Some(Sealing {
-                out: Some((path, mut file)),
-                ..
-            }),
-            Some(text),
-        ) => {
-            file.write_all(text.as_bytes())?;
-            file.sync_all()?;
-            Some(path)
-        }
-        _ => None,
+    let (sealed, sealed_file) = match sealing {
+        Some(s) => s.seal(&credentials(p))?,
+        None => (None, None),
     };
     if json {
         let mut value = json!({
@@ -373,23 +375,9 @@ pub fn teardown(
         ));
     }
     let doc = Secret::new(doc);
-    let sealed = match (&sealing, report.new_passwords.is_empty()) {
-        (Some(s), false) => Some(s.key.seal(&doc)?),
-        _ => None,
-    };
-    let sealed_file = match (sealing, &sealed) {
-        (
-            Some(Sealing {
-                out: Some((path, mut file)),
-                ..
-            }),
-            Some(text),
-        ) => {
-            file.write_all(text.as_bytes())?;
-            file.sync_all()?;
-            Some(path)
-        }
-        _ => None,
+    let (sealed, sealed_file) = match sealing {
+        Some(s) if !report.new_passwords.is_empty() => s.seal(&doc)?,
+        _ => (None, None),
     };
     let new_passwords: serde_json::Map<String, serde_json::Value> = report
         .new_passwords
