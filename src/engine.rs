@@ -4,7 +4,7 @@
 //! A provision is two remote executions (facts + preflight, then apply + verify), a teardown
 //! one (cut off, undo, verify); everything runs over one SSH connection.
 
-use crate::actions::{Action, CheckSpec, Checks, Context, SshdMatch, Step};
+use crate::actions::{Action, CheckSpec, Checks, Context, DbAdmin, SshdMatch, Step};
 use crate::error::Error;
 use crate::input::{AccountName, AllowFrom, ScopeDir, Target, Ttl, forbidden_scope};
 use crate::output::{Progress, sanitize};
@@ -44,8 +44,13 @@ pub struct ProvisionRequest {
     pub params: Vec<(String, String)>,
     /// `--allow-from`: where the account may log in from; empty: anywhere.
     pub allow_from: Vec<AllowFrom>,
-    /// Actions the command line adds after the playbook's (`--rotate`, …).
+    /// Actions the command line adds after the playbook's (`--rotate`, `--db`, …).
     pub extra_actions: Vec<Action>,
+    /// How database actions reach their server as an administrator (`--db-admin-user`,
+    /// `--db-admin-password-env`); given to the playbook's database actions too.
+    pub db_admin: DbAdmin,
+    /// The administrator's password, read from `db_admin.password_env`.
+    pub db_admin_password: Option<Secret>,
     pub connect: ConnectOptions,
 }
 
@@ -221,7 +226,72 @@ fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Er
         )));
     }
     plan.extend(request.extra_actions.iter().cloned());
+    let mut seen = Vec::new();
+    for action in &mut plan {
+        if let Action::DbUser(db) = action {
+            // Playbooks name the database; how to reach the server comes from the command line.
+            db.admin = request.db_admin.clone();
+            if seen.contains(&db.engine) {
+                return Err(Error::Playbook(crate::playbook::PlaybookError::Invalid {
+                    name: request.playbook.name.clone(),
+                    message: format!(
+                        "more than one {} account for the grant (the playbook has one: leave out --db)",
+                        db.engine.label()
+                    ),
+                }));
+            }
+            seen.push(db.engine);
+        }
+    }
     Ok(plan)
+}
+
+/// Fill in database names read from a CMS config at preflight (`fact db_name`), checked
+/// against the strict pattern again here.
+fn fill_database_names(
+    plan: &mut [Action],
+    facts: &BTreeMap<String, String>,
+    host: &str,
+) -> Result<(), Error> {
+    for action in plan {
+        if let Action::DbUser(db) = action
+            && db.database.is_none()
+        {
+            match facts.get("db_name") {
+                Some(name) if crate::actions::db_sql::valid_db_name(name) => {
+                    db.database = Some(name.clone());
+                    db.database_from = facts.get("db_name_from").cloned();
+                }
+                _ => {
+                    return Err(Error::Preflight {
+                        host: host.to_owned(),
+                        failures: "  ✗ no valid database name was read from the CMS config; pass --db-name".to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The database administrator's password for teardown, from the environment variable the
+/// grant was provisioned with (its name is in the record; the value never is).
+fn db_admin_password(record: &GrantRecord) -> Result<Option<Secret>, Error> {
+    let var = record.actions.iter().find_map(|a| match &a.action {
+        Action::DbUser(db) => db.admin.password_env.clone(),
+        Action::RotateDbUser(r) => r.admin.password_env.clone(),
+        _ => None,
+    });
+    let Some(var) = var else { return Ok(None) };
+    match std::env::var(&var) {
+        Ok(value) if !value.is_empty() => Ok(Some(Secret::new(value))),
+        _ => Err(crate::input::InputError::new(
+            "--db-admin-password-env",
+            &var,
+            format!("the grant reaches its database server with the password in ${var}: set it"),
+        )
+        .into()),
+    }
 }
 
 pub async fn provision(
@@ -274,6 +344,7 @@ pub async fn provision(
         expires_at,
         facts: &no_facts,
         password: None,
+        db_admin_password: request.db_admin_password.as_ref(),
     };
     let mut script = Script::new();
     script.raw("hv_fact uid0 \"$(id -u)\"");
@@ -328,6 +399,7 @@ pub async fn provision(
             },
         )?;
     }
+    fill_database_names(&mut plan, &parsed.facts, &host)?;
     let scope = plan.iter().find_map(|a| match a {
         Action::Acl(acl) => Some(acl.scope.clone()),
         _ => None,
@@ -376,7 +448,8 @@ pub async fn provision(
         .iter()
         .map(|a| a.action.wants_password().then(generate_password))
         .collect();
-    let (script, checks) = apply_script(&record, &passwords);
+    let admin = request.db_admin_password.as_ref();
+    let (script, checks) = apply_script(&record, &passwords, admin);
     progress.say(format!(
         "applying {} actions as grant {id}",
         record.actions.len()
@@ -466,7 +539,7 @@ pub async fn provision(
     store.save(&record)?;
     progress.say(format!("{step} failed; rolling back"));
     // No fresh passwords for a rollback: lent passwords get their originals back.
-    let outcome = match remove(&mut session, &mut record, interactive, &[]).await {
+    let outcome = match remove(&mut session, &mut record, interactive, &[], admin).await {
         Ok(report) if report.verified => {
             store.save(&record)?;
             "rolled back: everything applied was removed and verified absent".to_owned()
@@ -508,6 +581,7 @@ fn context<'a>(
     record: &'a GrantRecord,
     entry: &'a ActionRecord,
     password: Option<&'a Secret>,
+    db_admin_password: Option<&'a Secret>,
 ) -> Context<'a> {
     Context {
         grant: &record.id,
@@ -515,44 +589,62 @@ fn context<'a>(
         expires_at: record.expires_at,
         facts: &entry.facts,
         password,
+        db_admin_password,
     }
 }
 
-fn apply_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, Checks) {
+fn apply_script(
+    record: &GrantRecord,
+    passwords: &[Option<Secret>],
+    admin: Option<&Secret>,
+) -> (Script, Checks) {
     let mut script = Script::new();
     for (index, entry) in record.actions.iter().enumerate() {
         let password = passwords.get(index).and_then(Option::as_ref);
-        let ctx = context(record, entry, password);
+        let ctx = context(record, entry, password, admin);
         script.step(index, OnStepFailure::Stop, |s| entry.action.apply(&ctx, s));
     }
     let mut checks = Checks::default();
     for (index, entry) in record.actions.iter().enumerate() {
         checks.for_action(index);
-        entry
-            .action
-            .verify_present(&context(record, entry, None), &mut script, &mut checks);
+        entry.action.verify_present(
+            &context(record, entry, None, admin),
+            &mut script,
+            &mut checks,
+        );
     }
     (script, checks)
 }
 
 /// The teardown script: cut off entry and end sessions, undo every action not yet undone in
 /// reverse, then verify every action absent.
-fn teardown_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, Checks) {
+fn teardown_script(
+    record: &GrantRecord,
+    passwords: &[Option<Secret>],
+    admin: Option<&Secret>,
+) -> (Script, Checks) {
     let mut script = Script::new();
     for entry in &record.actions {
         entry
             .action
-            .prepare_teardown(&context(record, entry, None), &mut script);
+            .prepare_teardown(&context(record, entry, None, admin), &mut script);
     }
     let cut_off_step = record.actions.len();
     script.step(cut_off_step, OnStepFailure::Continue, |s| {
         for entry in &record.actions {
-            entry.action.cut_off(&context(record, entry, None), s);
+            entry
+                .action
+                .cut_off(&context(record, entry, None, admin), s);
         }
     });
     for (index, entry) in record.actions.iter().enumerate().rev() {
         if entry.status != ActionStatus::Undone {
-            let ctx = context(record, entry, passwords.get(index).and_then(Option::as_ref));
+            let ctx = context(
+                record,
+                entry,
+                passwords.get(index).and_then(Option::as_ref),
+                admin,
+            );
             script.step(index, OnStepFailure::Continue, |s| {
                 entry.action.undo(&ctx, s)
             });
@@ -561,9 +653,11 @@ fn teardown_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Scrip
     let mut checks = Checks::default();
     for (index, entry) in record.actions.iter().enumerate() {
         checks.for_action(index);
-        entry
-            .action
-            .verify_absent(&context(record, entry, None), &mut script, &mut checks);
+        entry.action.verify_absent(
+            &context(record, entry, None, admin),
+            &mut script,
+            &mut checks,
+        );
     }
     (script, checks)
 }
@@ -574,8 +668,9 @@ async fn remove(
     record: &mut GrantRecord,
     interactive: bool,
     passwords: &[Option<Secret>],
+    admin: Option<&Secret>,
 ) -> Result<TeardownReport, Error> {
-    let (script, checks) = teardown_script(record, passwords);
+    let (script, checks) = teardown_script(record, passwords, admin);
     let output = run(session, &script, interactive, |_| {}).await?;
     let parsed = Parsed::from_lines(&output.lines);
     let mut results = Vec::new();
@@ -673,6 +768,7 @@ pub async fn teardown(
         "connecting to {target} (pinned key {})",
         record.host.host_key_fingerprint
     ));
+    let db_admin = db_admin_password(&record)?;
     let become_root = options.become_root || record.host.become_root;
     let mut session = connect(&target, HostKeyPolicy::Pinned(pinned), options, become_root).await?;
     progress.say(format!(
@@ -686,13 +782,9 @@ pub async fn teardown(
     let passwords: Vec<Option<Secret>> = record
         .actions
         .iter()
-        .map(|a| match &a.action {
-            Action::RotatePassword(r)
-                if r.rotates_at_teardown() && a.status != ActionStatus::Undone =>
-            {
-                Some(generate_password())
-            }
-            _ => None,
+        .map(|a| {
+            (a.action.rotates_at_teardown() && a.status != ActionStatus::Undone)
+                .then(generate_password)
         })
         .collect();
     let report = remove(
@@ -700,6 +792,7 @@ pub async fn teardown(
         &mut record,
         options.auth.interactive,
         &passwords,
+        db_admin.as_ref(),
     )
     .await;
     session.close().await;
@@ -709,10 +802,7 @@ pub async fn teardown(
         .actions
         .iter()
         .zip(passwords)
-        .filter_map(|(a, p)| match (&a.action, p) {
-            (Action::RotatePassword(r), Some(p)) => Some((r.account.clone(), p)),
-            _ => None,
-        })
+        .filter_map(|(a, p)| Some((a.action.lent()?, p?)))
         .collect();
     Ok(report)
 }

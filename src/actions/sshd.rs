@@ -260,6 +260,7 @@ mod tests {
             expires_at: time::OffsetDateTime::UNIX_EPOCH,
             facts: &facts,
             password: None,
+            db_admin_password: None,
         };
         let m = SshdMatch::new(&account, &[]);
         assert_eq!(
@@ -298,6 +299,7 @@ mod tests {
             expires_at: time::OffsetDateTime::UNIX_EPOCH,
             facts: &facts,
             password: None,
+            db_admin_password: None,
         };
         let allow =
             AllowFrom::parse_all(&["192.0.2.0/24".into(), "2001:db8::/32".into()]).expect("allow");

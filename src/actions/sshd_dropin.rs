@@ -469,6 +469,7 @@ mod tests {
             expires_at: time::OffsetDateTime::UNIX_EPOCH,
             facts: &facts,
             password: None,
+            db_admin_password: None,
         };
         let allow = AllowFrom::parse_all(&["203.0.113.0/24".into()]).expect("allow");
         for action in [
