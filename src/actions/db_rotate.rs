@@ -68,9 +68,10 @@ impl RotateDbUser {
         client.query(s, "", SERVER_CLOCK_SQL);
         s.raw("hv_start=$(printf '%s\\n' \"$hv_q\" | awk -F '\\t' '$1 == \"now\" { n = $2 } $1 == \"Uptime\" { u = $2 } END { if (n != \"\" && u != \"\") print n - u }')");
         s.cmd(
-            "hv_after=0; case {} in ''|*[!0-9]*) ;; *) if [ -n \"$hv_start\" ] && [ {} -ge 0 ] 2>/dev/null && [ $((hv_start - {})) -le 2 ] && [ $(({} - hv_start)) -le 2 ]; then hv_after={}; fi ;; esac",
-            &[since_id, started, started, started, since_id],
+            "hv_since={}; hv_started={}; hv_after=0",
+            &[since_id, started],
         );
+        s.raw("case $hv_since:$hv_started:$hv_start in :*|*::*|*:|*[!0-9:]*) ;; *) if [ $((hv_start - hv_started)) -le 2 ] && [ $((hv_started - hv_start)) -le 2 ]; then hv_after=$hv_since; fi ;; esac");
     }
 }
 

@@ -245,8 +245,8 @@ fn base64(bytes: &[u8]) -> String {
 
 /// Shell functions `hv_db_client DATABASE [ARGS…]` for each way of reaching the server; the
 /// output is tab-separated rows without headers. `''` as DATABASE: the server's default.
-const MYSQL_ROOT: &str = r#"hv_db_client() { hv_pd=$1; shift; hv_c=mariadb; command -v mariadb >/dev/null 2>&1 || hv_c=mysql; if [ -n "$hv_pd" ]; then set -- --database="$hv_pd" "$@"; fi; "$hv_c" --default-character-set=utf8mb4 -N -B "$@"; }"#;
-const MYSQL_PASSWORD: &str = r#"hv_db_client() { hv_pd=$1; shift; hv_c=mariadb; command -v mariadb >/dev/null 2>&1 || hv_c=mysql; if [ -n "$hv_pd" ]; then set -- --database="$hv_pd" "$@"; fi; "$hv_c" --defaults-extra-file=/dev/fd/3 --default-character-set=utf8mb4 -N -B "$@"; }"#;
+const MYSQL_ROOT: &str = r#"hv_db_client() { hv_pd=$1; shift; hv_c=mariadb; command -v mariadb >/dev/null 2>&1 || hv_c=mysql; if [ -n "$hv_pd" ]; then set -- --database="$hv_pd" "$@"; fi; "$hv_c" --default-character-set=utf8mb4 -N -B -r "$@"; }"#;
+const MYSQL_PASSWORD: &str = r#"hv_db_client() { hv_pd=$1; shift; hv_c=mariadb; command -v mariadb >/dev/null 2>&1 || hv_c=mysql; if [ -n "$hv_pd" ]; then set -- --database="$hv_pd" "$@"; fi; "$hv_c" --defaults-extra-file=/dev/fd/3 --default-character-set=utf8mb4 -N -B -r "$@"; }"#;
 const PG_ROOT: &str = r#"hv_db_client() { hv_pd=${1:-postgres}; shift; (cd / && runuser -u postgres -- psql -X -q -w -A -t -F "$(printf '\t')" -v ON_ERROR_STOP=1 --dbname="$hv_pd" "$@"); }"#;
 const PG_PASSWORD: &str = r#"hv_db_client() { hv_pd=${1:-postgres}; shift; PGSERVICEFILE=/dev/fd/3 psql -X -q -w -A -t -F "$(printf '\t')" -v ON_ERROR_STOP=1 "service=handover dbname=$hv_pd" "$@"; }"#;
 

@@ -8,6 +8,7 @@
 mod support;
 
 mod bad_input;
+mod database;
 mod firewall;
 mod host_keys;
 mod lifecycle;
