@@ -533,7 +533,7 @@ fn make_cms_user(host: &TestHost, password: &str) -> String {
         "mariadb -e \"CREATE USER cmsuser@localhost IDENTIFIED BY '{password}'; GRANT ALL ON cms.* TO cmsuser@localhost\""
     ));
     in_background(
-        &host,
+        host,
         &mariadb_script("cmsuser", password, "SELECT SLEEP(601);"),
     );
     host.sh("mariadb -N -B -e \"SELECT CONCAT(plugin, ' ', authentication_string) FROM mysql.user WHERE User = 'cmsuser'\"")
