@@ -137,6 +137,33 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub allow_root_rotation: bool,
 
+    /// Give the vendor a temporary database account: `mysql` (MariaDB/MySQL) or `postgres`,
+    /// reachable from the host itself only, with a random password and all privileges on one
+    /// database (--db-name, or the one named in the CMS config in --scope)
+    #[arg(long, value_name = "ENGINE", value_parser = ["mysql", "mariadb", "postgres", "postgresql"])]
+    pub db: Option<String>,
+
+    /// The database for --db [default: read from the CMS config in --scope: Composr
+    /// _config.php or WordPress wp-config.php]
+    #[arg(long, value_name = "NAME", requires = "db")]
+    pub db_name: Option<String>,
+
+    /// Lend an existing MariaDB/MySQL account (`NAME` or `NAME@HOST`, host `localhost` by
+    /// default): a fresh random password for the window, restored or rotated per --after
+    /// (repeatable; its stored hash is kept in the grant record)
+    #[arg(long = "rotate-db-user", value_name = "NAME[@HOST]")]
+    pub rotate_db_user: Vec<String>,
+
+    /// The database administrator handover acts as [default: the host's root access: root
+    /// through MariaDB's unix socket, `postgres` through `runuser -u postgres`]
+    #[arg(long, value_name = "NAME")]
+    pub db_admin_user: Option<String>,
+
+    /// For servers that need a password: the environment variable (here, not on the host)
+    /// holding the database administrator's password; teardown reads the same variable
+    #[arg(long, value_name = "VAR")]
+    pub db_admin_password_env: Option<String>,
+
     /// Seal the credentials to the vendor's SSH public key (ssh-ed25519 or RSA ≥ 2048; a
     /// .pub file or the key text) instead of printing the password: age format, armoured
     #[arg(long, value_name = "FILE|KEY")]

@@ -5,7 +5,7 @@
 //! teardown one (cut off, undo, verify, drift check), an audit one; everything runs over one SSH
 //! connection.
 
-use crate::actions::{Action, CheckSpec, Checks, Context, ExpiryGuard, SshdMatch, Step};
+use crate::actions::{Action, CheckSpec, Checks, Context, DbAdmin, ExpiryGuard, SshdMatch, Step};
 use crate::audit::{self, AuditError, Baseline, Collected, Drift, Footprint};
 use crate::error::Error;
 use crate::input::{AccountName, AllowFrom, ScopeDir, Target, Ttl, forbidden_scope};
@@ -46,8 +46,13 @@ pub struct ProvisionRequest {
     pub params: Vec<(String, String)>,
     /// `--allow-from`: where the account may log in from; empty: anywhere.
     pub allow_from: Vec<AllowFrom>,
-    /// Actions the command line adds after the playbook's (`--rotate`, …).
+    /// Actions the command line adds after the playbook's (`--rotate`, `--db`, …).
     pub extra_actions: Vec<Action>,
+    /// How database actions reach their server as an administrator (`--db-admin-user`,
+    /// `--db-admin-password-env`); given to the playbook's database actions too.
+    pub db_admin: DbAdmin,
+    /// The administrator's password, read from `db_admin.password_env`.
+    pub db_admin_password: Option<Secret>,
     pub connect: ConnectOptions,
     /// Take a baseline of the persistence surface before the first change (`--no-baseline`
     /// turns it off; teardown then skips the drift report).
@@ -264,6 +269,23 @@ fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Er
         )));
     }
     plan.extend(request.extra_actions.iter().cloned());
+    let mut seen = Vec::new();
+    for action in &mut plan {
+        if let Action::DbUser(db) = action {
+            // Playbooks name the database; how to reach the server comes from the command line.
+            db.admin = request.db_admin.clone();
+            if seen.contains(&db.engine) {
+                return Err(Error::Playbook(crate::playbook::PlaybookError::Invalid {
+                    name: request.playbook.name.clone(),
+                    message: format!(
+                        "more than one {} account for the grant (the playbook has one: leave out --db)",
+                        db.engine.label()
+                    ),
+                }));
+            }
+            seen.push(db.engine);
+        }
+    }
     if plan.is_empty() {
         return Err(Error::Playbook(crate::playbook::PlaybookError::Invalid {
             name: request.playbook.name.clone(),
@@ -277,6 +299,54 @@ fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Er
         input.account,
     )));
     Ok(plan)
+}
+
+/// Fill in database names read from a CMS config at preflight (`fact db_name`), checked
+/// against the strict pattern again here.
+fn fill_database_names(
+    plan: &mut [Action],
+    facts: &BTreeMap<String, String>,
+    host: &str,
+) -> Result<(), Error> {
+    for action in plan {
+        if let Action::DbUser(db) = action
+            && db.database.is_none()
+        {
+            match facts.get("db_name") {
+                Some(name) if crate::actions::db_sql::valid_db_name(name) => {
+                    db.database = Some(name.clone());
+                    db.database_from = facts.get("db_name_from").cloned();
+                }
+                _ => {
+                    return Err(Error::Preflight {
+                        host: host.to_owned(),
+                        failures: "  ✗ no valid database name was read from the CMS config; pass --db-name".to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The database administrator's password for teardown, from the environment variable the
+/// grant was provisioned with (its name is in the record; the value never is).
+fn db_admin_password(record: &GrantRecord) -> Result<Option<Secret>, Error> {
+    let var = record.actions.iter().find_map(|a| match &a.action {
+        Action::DbUser(db) => db.admin.password_env.clone(),
+        Action::RotateDbUser(r) => r.admin.password_env.clone(),
+        _ => None,
+    });
+    let Some(var) = var else { return Ok(None) };
+    match std::env::var(&var) {
+        Ok(value) if !value.is_empty() => Ok(Some(Secret::new(value))),
+        _ => Err(crate::input::InputError::new(
+            "--db-admin-password-env",
+            &var,
+            format!("the grant reaches its database server with the password in ${var}: set it"),
+        )
+        .into()),
+    }
 }
 
 pub async fn provision(
@@ -323,6 +393,7 @@ pub async fn provision(
         facts: &no_facts,
         password: None,
         removal: None,
+        db_admin_password: request.db_admin_password.as_ref(),
     };
     let mut script = Script::new();
     script.raw("hv_fact uid0 \"$(id -u)\"");
@@ -431,6 +502,7 @@ pub async fn provision(
             },
         )?;
     }
+    fill_database_names(&mut plan, &parsed.facts, &host)?;
     let scope = plan.iter().find_map(|a| match a {
         Action::Acl(acl) => Some(acl.scope.clone()),
         _ => None,
@@ -488,7 +560,8 @@ pub async fn provision(
         .iter()
         .map(|a| a.action.wants_password().then(generate_password))
         .collect();
-    let (script, checks) = apply_script(&record, &passwords);
+    let admin = request.db_admin_password.as_ref();
+    let (script, checks) = apply_script(&record, &passwords, admin);
     progress.say(format!(
         "applying {} actions as grant {id}",
         record.actions.len()
@@ -578,7 +651,16 @@ pub async fn provision(
     store.save(&record)?;
     progress.say(format!("{step} failed; rolling back"));
     // No fresh passwords for a rollback: lent passwords get their originals back.
-    let outcome = match remove(&mut session, &mut record, interactive, &[], Tail::None).await {
+    let outcome = match remove(
+        &mut session,
+        &mut record,
+        interactive,
+        &[],
+        admin,
+        Tail::None,
+    )
+    .await
+    {
         Ok((report, _)) if report.verified => {
             store.save(&record)?;
             "rolled back: everything applied was removed and verified absent".to_owned()
@@ -622,6 +704,7 @@ fn context<'a>(
     record: &'a GrantRecord,
     entry: &'a ActionRecord,
     password: Option<&'a Secret>,
+    db_admin_password: Option<&'a Secret>,
 ) -> Context<'a> {
     Context {
         grant: &record.id,
@@ -630,16 +713,25 @@ fn context<'a>(
         facts: &entry.facts,
         password,
         removal: None,
+        db_admin_password,
     }
 }
 
-fn apply_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, Checks) {
+fn apply_script(
+    record: &GrantRecord,
+    passwords: &[Option<Secret>],
+    admin: Option<&Secret>,
+) -> (Script, Checks) {
     // What the expiry guard leaves on the host: built now, before any fact is known, so it
     // finds what it removes on the host itself (the account by its mark). No fresh passwords:
     // lent passwords get their originals back.
+    // Nor the database administrator's password: the removal script stays on the host, and
+    // must hold no secret (database accounts of a password-administered server are then left
+    // for teardown).
     let (removal, _, _) = teardown_script_of(
         record,
         &[],
+        None,
         |action| !matches!(action, Action::ExpiryGuard(_)),
         &Tail::None,
     );
@@ -649,16 +741,18 @@ fn apply_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, 
         let password = passwords.get(index).and_then(Option::as_ref);
         let ctx = Context {
             removal: Some(&removal),
-            ..context(record, entry, password)
+            ..context(record, entry, password, admin)
         };
         script.step(index, OnStepFailure::Stop, |s| entry.action.apply(&ctx, s));
     }
     let mut checks = Checks::default();
     for (index, entry) in record.actions.iter().enumerate() {
         checks.for_action(index);
-        entry
-            .action
-            .verify_present(&context(record, entry, None), &mut script, &mut checks);
+        entry.action.verify_present(
+            &context(record, entry, None, admin),
+            &mut script,
+            &mut checks,
+        );
     }
     (script, checks)
 }
@@ -668,9 +762,10 @@ fn apply_script(record: &GrantRecord, passwords: &[Option<Secret>]) -> (Script, 
 fn teardown_script(
     record: &GrantRecord,
     passwords: &[Option<Secret>],
+    admin: Option<&Secret>,
     tail: &Tail,
 ) -> (Script, Checks, String) {
-    teardown_script_of(record, passwords, |_| true, tail)
+    teardown_script_of(record, passwords, admin, |_| true, tail)
 }
 
 /// The teardown script of the actions `include` accepts (step and check ids stay those of
@@ -678,6 +773,7 @@ fn teardown_script(
 fn teardown_script_of(
     record: &GrantRecord,
     passwords: &[Option<Secret>],
+    admin: Option<&Secret>,
     include: impl Fn(&Action) -> bool,
     tail: &Tail,
 ) -> (Script, Checks, String) {
@@ -693,17 +789,24 @@ fn teardown_script_of(
     for (_, entry) in entries() {
         entry
             .action
-            .prepare_teardown(&context(record, entry, None), &mut script);
+            .prepare_teardown(&context(record, entry, None, admin), &mut script);
     }
     let cut_off_step = record.actions.len();
     script.step(cut_off_step, OnStepFailure::Continue, |s| {
         for (_, entry) in entries() {
-            entry.action.cut_off(&context(record, entry, None), s);
+            entry
+                .action
+                .cut_off(&context(record, entry, None, admin), s);
         }
     });
     for (index, entry) in entries().rev() {
         if entry.status != ActionStatus::Undone {
-            let ctx = context(record, entry, passwords.get(index).and_then(Option::as_ref));
+            let ctx = context(
+                record,
+                entry,
+                passwords.get(index).and_then(Option::as_ref),
+                admin,
+            );
             script.step(index, OnStepFailure::Continue, |s| {
                 entry.action.undo(&ctx, s)
             });
@@ -712,9 +815,11 @@ fn teardown_script_of(
     let mut checks = Checks::default();
     for (index, entry) in entries() {
         checks.for_action(index);
-        entry
-            .action
-            .verify_absent(&context(record, entry, None), &mut script, &mut checks);
+        entry.action.verify_absent(
+            &context(record, entry, None, admin),
+            &mut script,
+            &mut checks,
+        );
     }
     let tag = match tail {
         Tail::None => String::new(),
@@ -736,9 +841,10 @@ async fn remove(
     record: &mut GrantRecord,
     interactive: bool,
     passwords: &[Option<Secret>],
+    admin: Option<&Secret>,
     tail: Tail<'_>,
 ) -> Result<(TeardownReport, Option<Collected>), Error> {
-    let (script, checks, tag) = teardown_script(record, passwords, &tail);
+    let (script, checks, tag) = teardown_script(record, passwords, admin, &tail);
     let started = Instant::now();
     let output = run(session, &script, interactive, |_| {}).await?;
     tracing::info!("teardown script took {} ms", started.elapsed().as_millis());
@@ -960,6 +1066,7 @@ pub async fn teardown(
     // A baseline that cannot be read must not keep the access from being removed: teardown
     // goes on, and the drift report says why it could not be made.
     let baseline = record.baseline.then(|| load_baseline(store, &record));
+    let db_admin = db_admin_password(&record)?;
     let mut session = connect_pinned(store, &record, options, progress).await?;
     progress.say(format!(
         "ending sessions of `{}`, removing {} actions, verifying{}",
@@ -977,13 +1084,9 @@ pub async fn teardown(
     let passwords: Vec<Option<Secret>> = record
         .actions
         .iter()
-        .map(|a| match &a.action {
-            Action::RotatePassword(r)
-                if r.rotates_at_teardown() && a.status != ActionStatus::Undone =>
-            {
-                Some(generate_password())
-            }
-            _ => None,
+        .map(|a| {
+            (a.action.rotates_at_teardown() && a.status != ActionStatus::Undone)
+                .then(generate_password)
         })
         .collect();
     let tail = match &baseline {
@@ -995,6 +1098,7 @@ pub async fn teardown(
         &mut record,
         options.auth.interactive,
         &passwords,
+        db_admin.as_ref(),
         tail,
     )
     .await;
@@ -1023,10 +1127,7 @@ pub async fn teardown(
         .actions
         .iter()
         .zip(passwords)
-        .filter_map(|(a, p)| match (&a.action, p) {
-            (Action::RotatePassword(r), Some(p)) => Some((r.account.clone(), p)),
-            _ => None,
-        })
+        .filter_map(|(a, p)| Some((a.action.lent()?, p?)))
         .collect();
     Ok(report)
 }
@@ -1153,7 +1254,7 @@ mod tests {
             .iter()
             .map(|a| a.action.wants_password().then(|| password.clone()))
             .collect();
-        let (script, checks) = apply_script(&record, &passwords);
+        let (script, checks) = apply_script(&record, &passwords, None);
         (record, script, checks)
     }
 
@@ -1178,6 +1279,7 @@ mod tests {
         let (removal, checks, _) = teardown_script_of(
             &record,
             &[],
+            None,
             |a| !matches!(a, Action::ExpiryGuard(_)),
             &Tail::None,
         );
@@ -1193,7 +1295,7 @@ mod tests {
         for text in [
             apply.text(),
             removal.text(),
-            teardown_script(&record, &[], &Tail::None).0.text(),
+            teardown_script(&record, &[], None, &Tail::None).0.text(),
         ] {
             assert!(sh_syntax_ok(text), "not valid sh:\n{text}");
         }

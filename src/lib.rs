@@ -198,6 +198,165 @@ fn rotations(
         .collect())
 }
 
+/// `--db`, `--db-name`, `--rotate-db-user`, `--db-admin-user`, `--db-admin-password-env`:
+/// the database actions and how they reach the server, checked before anything happens.
+struct DbRequest {
+    actions: Vec<actions::Action>,
+    admin: actions::DbAdmin,
+    admin_password: Option<Secret>,
+}
+
+fn databases(
+    args: &cli::ProvisionArgs,
+    account: &AccountName,
+    scope: Option<&ScopeDir>,
+    playbook: &Playbook,
+) -> Result<DbRequest, Error> {
+    use actions::db_sql::{valid_db_host, valid_db_name, valid_db_user};
+    let engine = args.db.as_deref().and_then(actions::DbEngine::parse);
+    let uses_db = engine.is_some() || !args.rotate_db_user.is_empty() || playbook.has_db_user();
+    if !uses_db && (args.db_admin_user.is_some() || args.db_admin_password_env.is_some()) {
+        return Err(input::InputError::new(
+            "--db-admin-user",
+            args.db_admin_user.as_deref().unwrap_or(""),
+            "only with --db, --rotate-db-user or a database playbook",
+        )
+        .into());
+    }
+    if let Some(user) = &args.db_admin_user
+        && !valid_db_user(user)
+    {
+        return Err(input::InputError::new(
+            "--db-admin-user",
+            user,
+            "a database account name matching ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$",
+        )
+        .into());
+    }
+    let admin_password = match &args.db_admin_password_env {
+        None => None,
+        Some(var) => {
+            let ok = !var.is_empty()
+                && var.len() <= 64
+                && var
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && !var.starts_with(|c: char| c.is_ascii_digit());
+            if !ok {
+                return Err(input::InputError::new(
+                    "--db-admin-password-env",
+                    var,
+                    "the name of an environment variable, like DB_ADMIN_PASSWORD",
+                )
+                .into());
+            }
+            let Some(password) = secret_env(var) else {
+                return Err(input::InputError::new(
+                    "--db-admin-password-env",
+                    var,
+                    format!("a variable that is set: export {var} with the database administrator's password"),
+                )
+                .into());
+            };
+            // Option and service files end a value at the line's end; PostgreSQL's service
+            // files also drop spaces at either end.
+            if password.expose().contains(['\n', '\r', '\0'])
+                || password.expose().trim() != password.expose()
+            {
+                return Err(input::InputError::new(
+                    "--db-admin-password-env",
+                    var,
+                    "a password without line breaks or spaces at either end",
+                )
+                .into());
+            }
+            Some(password)
+        }
+    };
+    let admin = actions::DbAdmin {
+        user: args.db_admin_user.clone(),
+        password_env: args.db_admin_password_env.clone(),
+    };
+    let mut list = Vec::new();
+    if let Some(engine) = engine {
+        let database = match &args.db_name {
+            Some(name) if valid_db_name(name) => Some(name.clone()),
+            Some(name) => {
+                return Err(input::InputError::new(
+                    "--db-name",
+                    name,
+                    "a database name matching ^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$",
+                )
+                .into());
+            }
+            None if scope.is_some() => None,
+            None => {
+                return Err(input::InputError::new(
+                    "--db",
+                    engine.as_str(),
+                    "--db-name NAME, or --scope pointing at a CMS whose config names its database",
+                )
+                .into());
+            }
+        };
+        list.push(actions::Action::DbUser(actions::DbUser {
+            engine,
+            database,
+            database_from: None,
+            config_dir: scope.map(|s| s.as_str().to_owned()),
+            user: account.to_string(),
+            admin: admin.clone(),
+        }));
+    }
+    let after = if args.after == "rotate" {
+        actions::After::Rotate
+    } else {
+        actions::After::Restore
+    };
+    let admin_name = args
+        .db_admin_user
+        .clone()
+        .unwrap_or_else(|| actions::DbEngine::Mysql.default_admin().to_owned());
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for value in &args.rotate_db_user {
+        let (user, host) = value.split_once('@').unwrap_or((value, "localhost"));
+        if !valid_db_user(user) || !valid_db_host(host) {
+            return Err(input::InputError::new(
+                "--rotate-db-user",
+                value,
+                "an existing MariaDB/MySQL account: NAME or NAME@HOST (host `localhost` by default)",
+            )
+            .into());
+        }
+        if user == admin_name {
+            return Err(input::InputError::new(
+                "--rotate-db-user",
+                value,
+                format!("an account other than `{admin_name}`, which handover itself uses to administer the server"),
+            )
+            .into());
+        }
+        let key = (user.to_owned(), host.to_owned());
+        if seen.contains(&key) {
+            return Err(
+                input::InputError::new("--rotate-db-user", value, "each account once").into(),
+            );
+        }
+        seen.push(key);
+        list.push(actions::Action::RotateDbUser(actions::RotateDbUser {
+            user: user.to_owned(),
+            host: host.to_owned(),
+            after,
+            admin: admin.clone(),
+        }));
+    }
+    Ok(DbRequest {
+        actions: list,
+        admin,
+        admin_password,
+    })
+}
+
 /// `--seal-to`/`--seal-out`: the key is checked and the output file opened before the host
 /// is touched, so a bad key or path fails early.
 fn sealing(
@@ -283,6 +442,8 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 args.accept_new_host_key,
             )?;
             let mut extra_actions = rotations(&args.rotate, &args.after, args.allow_root_rotation)?;
+            let db = databases(&args, &account, scope.as_ref(), &playbook)?;
+            extra_actions.extend(db.actions);
             if args.open_firewall {
                 extra_actions.push(actions::Action::Firewall(actions::Firewall {
                     sources: allow_from.iter().map(ToString::to_string).collect(),
@@ -299,6 +460,8 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 params,
                 allow_from,
                 extra_actions,
+                db_admin: db.admin,
+                db_admin_password: db.admin_password,
                 connect,
                 baseline: !args.no_baseline,
             };

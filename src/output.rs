@@ -220,6 +220,21 @@ pub fn credentials(p: &Provisioned) -> Secret {
                 line("lent", &lent.account);
                 line("password", password.expose());
             }
+            crate::actions::Action::DbUser(db) => {
+                let name = db.database.as_deref().unwrap_or("");
+                let database = match &db.database_from {
+                    Some(from) => format!("{} {name} (named in {from})", db.engine.as_str()),
+                    None => format!("{} {name}", db.engine.as_str()),
+                };
+                line("database", &database);
+                line("db user", &db.user);
+                line("db pass", password.expose());
+                line("db use", &db.connect_hint());
+            }
+            crate::actions::Action::RotateDbUser(lent) => {
+                line("lent db", &lent.label());
+                line("password", password.expose());
+            }
             _ => {}
         }
     }
@@ -257,13 +272,36 @@ fn temporary_password(p: &Provisioned) -> Option<&str> {
         })
 }
 
+/// The temporary database accounts: engine, database, where its name came from, user and
+/// password (only when not sealed).
+fn databases(p: &Provisioned, show: bool) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = p
+        .record
+        .actions
+        .iter()
+        .zip(&p.passwords)
+        .filter_map(|(a, pw)| match &a.action {
+            crate::actions::Action::DbUser(db) => Some(json!({
+                "engine": db.engine.as_str(),
+                "database": db.database,
+                "database_from": db.database_from,
+                "user": db.user,
+                "host": "localhost",
+                "password": if show { pw.as_ref().map(Secret::expose) } else { None },
+            })),
+            _ => None,
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
+
 /// `{account: password}` of the lent accounts (`--rotate`); passwords only when not sealed.
 fn lent_passwords(p: &Provisioned, show: bool) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     for (a, pw) in p.record.actions.iter().zip(&p.passwords) {
-        if let (crate::actions::Action::RotatePassword(lent), Some(pw)) = (&a.action, pw) {
+        if let (Some(lent), Some(pw)) = (crate::actions::Step::lent(&a.action), pw) {
             map.insert(
-                lent.account.clone(),
+                lent,
                 if show {
                     json!(pw.expose())
                 } else {
@@ -292,6 +330,7 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
             "account": account.then(|| r.account.as_str()),
             "password": if sealed.is_none() { temporary_password(p) } else { None },
             "lent": lent_passwords(p, sealed.is_none()),
+            "databases": databases(p, sealed.is_none()),
             "expires_at": rfc3339(r.expires_at),
             "level": r.level,
             "scope": r.scope,
@@ -324,7 +363,7 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
         (Some(_), Some(path)) => {
             let doc = credentials(p);
             for l in doc.expose().lines() {
-                if l.starts_with("password") {
+                if l.starts_with("password") || l.starts_with("db pass") {
                     println!(
                         "password   (sealed to the vendor's key, in {})",
                         path.display()

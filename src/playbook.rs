@@ -8,7 +8,10 @@
 //! against their type before they are substituted; in `shell` actions they are substituted
 //! quoted, at script time.
 
-use crate::actions::{Acl, Action, ConfigLine, Password, SftpJail, Shell, Sudo, User};
+use crate::actions::db_sql::{DbEngine, valid_db_name};
+use crate::actions::{
+    Acl, Action, ConfigLine, DbAdmin, DbUser, Password, SftpJail, Shell, Sudo, User,
+};
 use crate::input::{AccountName, ScopeDir};
 use crate::record::GrantId;
 use serde::Deserialize;
@@ -25,6 +28,14 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("lend", include_str!("../playbooks/lend.toml")),
     ("sftp-only", include_str!("../playbooks/sftp-only.toml")),
+    (
+        "mariadb-user",
+        include_str!("../playbooks/mariadb-user.toml"),
+    ),
+    (
+        "postgres-role",
+        include_str!("../playbooks/postgres-role.toml"),
+    ),
 ];
 
 /// The playbook used when none is named.
@@ -190,6 +201,14 @@ pub enum ActionTemplate {
     },
     /// SFTP only, chrooted into a jail where the scope is bind-mounted.
     SftpJail {},
+    /// A temporary database account named after the account, with all privileges on one
+    /// database. `engine`: `mysql` (MariaDB/MySQL) or `postgres`; `database`: its name, or
+    /// empty to read it from the CMS config in the scope.
+    DbUser {
+        engine: String,
+        #[serde(default)]
+        database: String,
+    },
 }
 
 fn default_shell() -> String {
@@ -361,6 +380,13 @@ impl Playbook {
         Ok(playbook)
     }
 
+    /// Whether the playbook gives a temporary database account.
+    pub fn has_db_user(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|a| matches!(a, ActionTemplate::DbUser { .. }))
+    }
+
     /// Whether the plan creates a Linux account (and so has credentials to hand over).
     pub fn creates_account(&self) -> bool {
         self.actions
@@ -512,6 +538,40 @@ impl Playbook {
                     verify_absent: verify_absent.clone(),
                     values: values.clone(),
                 }),
+                ActionTemplate::DbUser { engine, database } => {
+                    let invalid = |message: String| PlaybookError::Invalid {
+                        name: self.name.clone(),
+                        message,
+                    };
+                    let engine_name = fill(engine)?;
+                    let engine = DbEngine::parse(&engine_name).ok_or_else(|| {
+                        invalid(format!(
+                            "db-user engine `{}` must be `mysql` or `postgres`",
+                            engine_name.escape_debug()
+                        ))
+                    })?;
+                    let database = fill(database)?;
+                    if database.is_empty() {
+                        if input.scope.is_none() {
+                            return Err(invalid(
+                                "db-user needs a database: pass --param database=NAME, or --scope pointing at a CMS whose config names it".to_owned(),
+                            ));
+                        }
+                    } else if !valid_db_name(&database) {
+                        return Err(invalid(format!(
+                            "database name `{}` must match ^[A-Za-z0-9_][A-Za-z0-9_-]{{0,62}}$",
+                            database.escape_debug()
+                        )));
+                    }
+                    Action::DbUser(DbUser {
+                        engine,
+                        database: (!database.is_empty()).then_some(database),
+                        database_from: None,
+                        config_dir: input.scope.map(|s| s.as_str().to_owned()),
+                        user: account.to_string(),
+                        admin: DbAdmin::default(),
+                    })
+                }
                 ActionTemplate::SftpJail {} => match input.scope {
                     Some(scope) => Action::SftpJail(SftpJail::new(&account, scope.as_str())),
                     None => {
@@ -561,6 +621,7 @@ impl ActionTemplate {
             ActionTemplate::Acl { path, .. } => vec![path],
             ActionTemplate::Sudo { commands } => vec![commands],
             ActionTemplate::ConfigLine { file, line } => vec![file, line],
+            ActionTemplate::DbUser { engine, database } => vec![engine, database],
             ActionTemplate::Shell {
                 description,
                 preflight,

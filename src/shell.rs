@@ -83,6 +83,34 @@ hv_report() { hv_out=$(head -n 50); if [ -z "$hv_out" ]; then hv_ok "$1"; else h
 hv_note() { printf 'note %s %s\n' "$1" "$2"; }
 "#;
 
+/// One here-document for [`Script::feed`]: what file descriptor reads it, and whether its
+/// body is secret (redacted in logs).
+pub struct HereDoc<'a> {
+    pub fd: u8,
+    pub body: &'a str,
+    pub secret: bool,
+}
+
+impl<'a> HereDoc<'a> {
+    /// Non-secret text on stdin (SQL that holds no password or hash).
+    pub fn stdin(body: &'a str) -> Self {
+        HereDoc {
+            fd: 0,
+            body,
+            secret: false,
+        }
+    }
+
+    /// A secret on file descriptor `fd`.
+    pub fn secret(fd: u8, secret: &'a Secret) -> Self {
+        HereDoc {
+            fd,
+            body: secret.expose(),
+            secret: true,
+        }
+    }
+}
+
 /// How a script treats a failing step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnStepFailure {
@@ -167,6 +195,58 @@ impl Script {
         self.text.push_str(&format!("\n{END}\n"));
         self.log_text
             .push_str(&format!("{line} <<'{END}'\n[redacted]\n{END}\n"));
+        self
+    }
+
+    /// Append `template` (values quoted) fed by quoted here-documents, one per `(fd, body)`:
+    /// `template FD<<'HANDOVER_DOC_FD' …`, the bodies following in order, then `after`
+    /// (literal text, e.g. `)` closing a command substitution). Bodies are data, never
+    /// expanded by the shell; a secret body (a password in an option file, SQL holding a
+    /// password hash) is redacted in [`Script::log_text`]. Here-documents are pipes in `dash`:
+    /// what they hold never reaches argv, the environment or a file.
+    pub fn feed(
+        &mut self,
+        template: &'static str,
+        args: &[&str],
+        docs: &[HereDoc<'_>],
+        after: &'static str,
+    ) -> &mut Self {
+        let mut line = fill(template, args);
+        for doc in docs {
+            let fd = if doc.fd == 0 {
+                String::new()
+            } else {
+                doc.fd.to_string()
+            };
+            line.push_str(&format!(" {fd}<<'HANDOVER_DOC_{}'", doc.fd));
+        }
+        self.text.push_str(&line);
+        self.text.push('\n');
+        self.log_text.push_str(&line);
+        self.log_text.push('\n');
+        for doc in docs {
+            let end = format!("HANDOVER_DOC_{}", doc.fd);
+            let body = doc.body.strip_suffix('\n').unwrap_or(doc.body);
+            debug_assert!(
+                !body.lines().any(|l| l == end),
+                "a body holds its delimiter"
+            );
+            self.text.push_str(body);
+            self.text.push('\n');
+            self.text.push_str(&end);
+            self.text.push('\n');
+            if doc.secret {
+                self.log_text.push_str("[redacted]\n");
+            } else {
+                self.log_text.push_str(body);
+                self.log_text.push('\n');
+            }
+            self.log_text.push_str(&end);
+            self.log_text.push('\n');
+        }
+        if !after.is_empty() {
+            self.push(after);
+        }
         self
     }
 
@@ -279,6 +359,33 @@ mod tests {
         outer.append(&s);
         assert!(outer.holds_secret() && !outer.log_text().contains("hunter2hunter2"));
         assert!(!Script::new().holds_secret());
+    }
+
+    #[test]
+    fn feed_sends_bodies_on_their_descriptors_and_redacts_secrets() {
+        let secret = Secret::new("hunter2 'quoted' $HOME".to_owned());
+        let mut s = Script::new();
+        s.feed(
+            "hv_x=$(cat /dev/fd/3 -",
+            &[],
+            &[
+                HereDoc::secret(3, &secret),
+                HereDoc::stdin("SELECT 1;\n`id` $PATH"),
+            ],
+            ")",
+        );
+        s.raw("printf '%s\\n' \"$hv_x\"");
+        assert!(!s.log_text().contains("hunter2"));
+        assert!(s.log_text().contains("SELECT 1;"));
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(s.text())
+            .output()
+            .expect("run /bin/sh");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "hunter2 'quoted' $HOME\nSELECT 1;\n`id` $PATH\n"
+        );
     }
 
     #[test]

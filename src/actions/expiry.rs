@@ -392,6 +392,7 @@ mod tests {
             facts: &facts,
             password: None,
             removal,
+            db_admin_password: None,
         };
         let mut apply = Script::new();
         g.apply(&ctx(Some(&removal)), &mut apply);

@@ -9,6 +9,9 @@
 
 mod acl;
 mod config_line;
+mod db;
+mod db_rotate;
+pub mod db_sql;
 mod expiry;
 mod firewall;
 mod password;
@@ -22,6 +25,9 @@ mod user;
 
 pub use acl::Acl;
 pub use config_line::ConfigLine;
+pub use db::DbUser;
+pub use db_rotate::RotateDbUser;
+pub use db_sql::{DbAdmin, DbEngine};
 pub use expiry::ExpiryGuard;
 pub use firewall::Firewall;
 pub use password::Password;
@@ -44,11 +50,14 @@ pub struct Context<'a> {
     pub expires_at: time::OffsetDateTime,
     /// Values this action learned on the host while applying, as recorded.
     pub facts: &'a BTreeMap<String, String>,
-    /// The temporary account's password; only while provisioning, never recorded.
+    /// The fresh password this action asked for (`wants_password`), or the one teardown made
+    /// for it (`rotates_at_teardown`); never recorded.
     pub password: Option<&'a crate::secret::Secret>,
     /// The grant's own teardown (cut off, undo in reverse, verify) without the expiry guard,
     /// for the guard to leave on the host; only while building the apply script.
     pub removal: Option<&'a Script>,
+    /// The database administrator's password (`--db-admin-password-env`), if one is needed.
+    pub db_admin_password: Option<&'a crate::secret::Secret>,
 }
 
 /// A check the host answers with `check ok|fail ID`; the description says what passing means.
@@ -94,6 +103,15 @@ pub trait Step {
     fn wants_password(&self) -> bool {
         false
     }
+    /// Whether teardown sets a new random password (shown to the customer) rather than
+    /// putting the original back (`--after rotate`).
+    fn rotates_at_teardown(&self) -> bool {
+        false
+    }
+    /// The lent account's name as the customer knows it, for actions that lend one.
+    fn lent(&self) -> Option<String> {
+        None
+    }
     /// Checks that change nothing; a failing check stops provision before any change.
     fn preflight(&self, ctx: &Context, s: &mut Script, checks: &mut Checks);
     /// Shell text run under `set -e`; may print `fact KEY VALUE` lines for the record.
@@ -123,6 +141,8 @@ pub enum Action {
     SftpJail(SftpJail),
     SshdMatch(SshdMatch),
     ExpiryGuard(ExpiryGuard),
+    DbUser(DbUser),
+    RotateDbUser(RotateDbUser),
 }
 
 impl Action {
@@ -139,6 +159,8 @@ impl Action {
             Action::SftpJail(_) => "sftp-jail",
             Action::SshdMatch(_) => "sshd-match",
             Action::ExpiryGuard(_) => "expiry-guard",
+            Action::DbUser(_) => "db-user",
+            Action::RotateDbUser(_) => "rotate-db-user",
         }
     }
 
@@ -155,6 +177,8 @@ impl Action {
             Action::SftpJail(a) => a,
             Action::SshdMatch(a) => a,
             Action::ExpiryGuard(a) => a,
+            Action::DbUser(a) => a,
+            Action::RotateDbUser(a) => a,
         }
     }
 }
@@ -165,6 +189,12 @@ impl Step for Action {
     }
     fn wants_password(&self) -> bool {
         self.step().wants_password()
+    }
+    fn rotates_at_teardown(&self) -> bool {
+        self.step().rotates_at_teardown()
+    }
+    fn lent(&self) -> Option<String> {
+        self.step().lent()
     }
     fn preflight(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         self.step().preflight(ctx, s, checks);

@@ -29,13 +29,6 @@ pub struct RotatePassword {
     pub after: After,
 }
 
-impl RotatePassword {
-    /// Whether teardown needs a fresh password for this action.
-    pub fn rotates_at_teardown(&self) -> bool {
-        self.after == After::Rotate
-    }
-}
-
 impl Step for RotatePassword {
     fn describe(&self) -> String {
         let after = match self.after {
@@ -50,6 +43,14 @@ impl Step for RotatePassword {
 
     fn wants_password(&self) -> bool {
         true
+    }
+
+    fn rotates_at_teardown(&self) -> bool {
+        self.after == After::Rotate
+    }
+
+    fn lent(&self) -> Option<String> {
+        Some(self.account.clone())
     }
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {

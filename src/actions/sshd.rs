@@ -261,6 +261,7 @@ mod tests {
             facts: &facts,
             password: None,
             removal: None,
+            db_admin_password: None,
         };
         let m = SshdMatch::new(&account, &[]);
         assert_eq!(
@@ -300,6 +301,7 @@ mod tests {
             facts: &facts,
             password: None,
             removal: None,
+            db_admin_password: None,
         };
         let allow =
             AllowFrom::parse_all(&["192.0.2.0/24".into(), "2001:db8::/32".into()]).expect("allow");

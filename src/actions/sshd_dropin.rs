@@ -470,6 +470,7 @@ mod tests {
             facts: &facts,
             password: None,
             removal: None,
+            db_admin_password: None,
         };
         let allow = AllowFrom::parse_all(&["203.0.113.0/24".into()]).expect("allow");
         for action in [

@@ -167,7 +167,13 @@ impl Footprint {
                 // Changes only the scope (reported in the CMS part), or nothing on the surface
                 // it could name: a shell action's changes are reported like anyone's, and the
                 // firewall rules it inserts show while the grant is active (gone by teardown).
-                Action::Password(_) | Action::Acl(_) | Action::Shell(_) | Action::Firewall(_) => {}
+                // Database accounts live in the database server, not on the surface.
+                Action::Password(_)
+                | Action::Acl(_)
+                | Action::Shell(_)
+                | Action::Firewall(_)
+                | Action::DbUser(_)
+                | Action::RotateDbUser(_) => {}
             }
         }
     }

@@ -9,6 +9,7 @@ mod support;
 
 mod audit;
 mod bad_input;
+mod database;
 mod expiry;
 mod faults;
 mod firewall;

@@ -1,0 +1,308 @@
+//! Lending an existing MariaDB/MySQL account (`--rotate-db-user NAME[@HOST]`): its password is
+//! set to a fresh random one for the window; at teardown its original authentication (plugin
+//! and stored hash) is restored (`--after restore`) or another fresh password is set and handed
+//! to the customer (`--after rotate`), and the connections it opened during the window are
+//! ended.
+//!
+//! The original hash is kept in the grant record (mode 0600) as a fact of the apply step, and
+//! goes back to the server in SQL on the client's stdin, never in argv. Connections "opened
+//! during the window" are those with a connection id above the one handover used when the
+//! window opened (ids only grow while the server runs); after a server restart, all of them.
+
+use super::db::{admin_rights_sql, check_reachable, kill_mysql_connections, require_client};
+use super::db_sql::{
+    Client, DbAdmin, DbEngine, my_account, my_ident, my_str, mysql_native_hash, valid_auth_string,
+    valid_plugin,
+};
+use super::{After, Checks, Context, Step};
+use crate::secret::Secret;
+use crate::shell::Script;
+use serde::{Deserialize, Serialize};
+
+/// Authentication plugins whose stored string handover can record and restore.
+const PLUGINS: &str = "mysql_native_password, ed25519";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateDbUser {
+    /// The account's user name (validated: `valid_db_user`).
+    pub user: String,
+    /// Its host part (validated: `valid_db_host`), `localhost` unless given as `NAME@HOST`.
+    pub host: String,
+    pub after: After,
+    pub admin: DbAdmin,
+}
+
+impl RotateDbUser {
+    /// `user@host`, as the customer names the lent account.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.user, self.host)
+    }
+
+    fn client<'a>(&'a self, ctx: &'a Context) -> Client<'a> {
+        Client {
+            engine: DbEngine::Mysql,
+            admin: &self.admin,
+            password: ctx.db_admin_password,
+        }
+    }
+
+    fn account(&self) -> String {
+        my_account(&self.user, &self.host)
+    }
+
+    /// `SELECT` lines that print `auth PLUGIN HASH` for the account.
+    fn auth_sql(&self) -> String {
+        format!(
+            "SELECT CONCAT('auth ', plugin, ' ', authentication_string) FROM mysql.user WHERE User = {} AND Host = {};\n",
+            my_str(&self.user),
+            my_str(&self.host)
+        )
+    }
+
+    /// Sets `$hv_after`: the recorded connection id where the window began, or 0 (every
+    /// connection) when the server restarted since (its start time moved).
+    fn window_start(&self, ctx: &Context, client: &Client, s: &mut Script) {
+        let since_id = ctx.facts.get("since_id").map_or("", String::as_str);
+        let started = ctx.facts.get("server_start").map_or("", String::as_str);
+        client.query(s, "", SERVER_CLOCK_SQL);
+        s.raw("hv_start=$(printf '%s\\n' \"$hv_q\" | awk -F '\\t' '$1 == \"now\" { n = $2 } $1 == \"Uptime\" { u = $2 } END { if (n != \"\" && u != \"\") print n - u }')");
+        s.cmd(
+            "hv_since={}; hv_started={}; hv_after=0",
+            &[since_id, started],
+        );
+        s.raw("case $hv_since:$hv_started:$hv_start in :*|*::*|*:|*[!0-9:]*) ;; *) if [ $((hv_start - hv_started)) -le 2 ] && [ $((hv_started - hv_start)) -le 2 ]; then hv_after=$hv_since; fi ;; esac");
+    }
+}
+
+/// The server's clock and uptime: `now N` and `Uptime N` rows.
+const SERVER_CLOCK_SQL: &str =
+    "SELECT 'now', UNIX_TIMESTAMP();\nSHOW GLOBAL STATUS LIKE 'Uptime';\n";
+
+impl Step for RotateDbUser {
+    fn describe(&self) -> String {
+        let after = match self.after {
+            After::Restore => "the original restored",
+            After::Rotate => "a new one set",
+        };
+        format!(
+            "a random password for the existing MariaDB/MySQL account `{}`@`{}` for the window; afterwards {after} and its connections of the window ended",
+            self.user, self.host
+        )
+    }
+
+    fn wants_password(&self) -> bool {
+        true
+    }
+
+    fn rotates_at_teardown(&self) -> bool {
+        self.after == After::Rotate
+    }
+
+    fn lent(&self) -> Option<String> {
+        Some(self.label())
+    }
+
+    fn preflight(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        require_client(DbEngine::Mysql, &self.admin, s, checks);
+        let client = self.client(ctx);
+        client.define(s);
+        let sql = format!(
+            "{}SELECT CONCAT('acct ', plugin, ' ', IF(authentication_string REGEXP '^[A-Za-z0-9*+/=._$-]*$', 'ok', 'binary')) FROM mysql.user WHERE User = {} AND Host = {};\n",
+            admin_rights_sql(DbEngine::Mysql),
+            my_str(&self.user),
+            my_str(&self.host)
+        );
+        client.query(s, "", &sql);
+        check_reachable(DbEngine::Mysql, &self.admin, s, checks);
+        let id = checks.add(
+            "db-account",
+            format!(
+                "MariaDB/MySQL account `{}`@`{}` exists (--rotate-db-user)",
+                self.user, self.host
+            ),
+        );
+        s.cmd(
+            "if printf '%s\\n' \"$hv_q\" | grep -q '^acct '; then hv_ok {}; else hv_fail {}; fi",
+            &[&id, &id],
+        );
+        s.raw("hv_acct=$(printf '%s\\n' \"$hv_q\" | grep '^acct ' | head -n 1)");
+        // Several methods (`VIA unix_socket OR mysql_native_password`) cannot be put back
+        // from one recorded plugin and hash: refuse rather than lose one.
+        s.raw("hv_methods=");
+        s.raw("if [ -n \"$hv_acct\" ]; then");
+        client.query(s, "", &format!("SHOW CREATE USER {};\n", self.account()));
+        s.raw("  if [ \"$hv_rc\" -eq 0 ] && printf '%s\\n' \"$hv_q\" | sed \"s/'[^']*'//g\" | grep -q ' OR '; then hv_methods=several; fi");
+        s.raw("fi");
+        let id = checks.add(
+            "db-auth",
+            format!(
+                "`{}`@`{}` logs in with one password method handover can restore ({PLUGINS}; several methods and binary hashes such as caching_sha2_password are refused)",
+                self.user, self.host
+            ),
+        );
+        s.cmd(
+            "case $hv_acct in 'acct mysql_native_password ok'|'acct ed25519 ok') if [ -z \"$hv_methods\" ]; then hv_ok {}; else hv_fail {}; fi ;; *) hv_fail {}; printf '%s\\n' \"${{hv_acct#acct }}\" | hv_detail {} ;; esac",
+            &[&id, &id, &id, &id],
+        );
+    }
+
+    fn apply(&self, ctx: &Context, s: &mut Script) {
+        let Some(password) = ctx.password else {
+            s.raw("echo 'no password to set (internal error)' >&2; exit 1");
+            return;
+        };
+        let client = self.client(ctx);
+        client.define(s);
+        client.query(
+            s,
+            "",
+            &format!(
+                "{}SELECT 'id', CONNECTION_ID();\n{SERVER_CLOCK_SQL}",
+                self.auth_sql()
+            ),
+        );
+        s.raw("if [ \"$hv_rc\" -ne 0 ]; then printf '%s\\n' \"$hv_q\" >&2; exit 1; fi");
+        s.raw("hv_auth=$(printf '%s\\n' \"$hv_q\" | sed -n 's/^auth //p' | head -n 1)");
+        s.raw("hv_plugin=${hv_auth%% *}; hv_hash=${hv_auth#* }");
+        // Checked here as well as at preflight: only these values are recorded and restored.
+        s.raw("case $hv_plugin in ''|*[!a-z0-9_]*) echo 'unexpected authentication plugin' >&2; exit 1 ;; esac");
+        s.raw("case $hv_hash in *[!A-Za-z0-9*+/=._\\$-]*) echo 'unexpected authentication string' >&2; exit 1 ;; esac");
+        s.raw("hv_fact plugin \"$hv_plugin\"");
+        s.raw("hv_fact auth \"$hv_hash\"");
+        s.raw("hv_fact since_id \"$(printf '%s\\n' \"$hv_q\" | awk -F '\\t' '$1 == \"id\" { print $2 }')\"");
+        s.raw("hv_fact server_start \"$(printf '%s\\n' \"$hv_q\" | awk -F '\\t' '$1 == \"now\" { n = $2 } $1 == \"Uptime\" { u = $2 } END { print n - u }')\"");
+        let alter = Secret::new(format!(
+            "ALTER USER {} IDENTIFIED WITH mysql_native_password AS {};\n",
+            self.account(),
+            my_str(mysql_native_hash(password).expose())
+        ));
+        client.run(s, "hv_db_client ''", &[], alter.expose(), true, "");
+        client.query(s, "", &self.auth_sql());
+        s.raw("if [ \"$hv_rc\" -ne 0 ]; then printf '%s\\n' \"$hv_q\" >&2; exit 1; fi");
+        s.raw("hv_fact window \"$(printf '%s\\n' \"$hv_q\" | sed -n 's/^auth //p' | sha256sum | cut -c1-64)\"");
+    }
+
+    fn undo(&self, ctx: &Context, s: &mut Script) {
+        let client = self.client(ctx);
+        client.define(s);
+        let plugin = ctx.facts.get("plugin").filter(|p| valid_plugin(p));
+        let hash = ctx.facts.get("auth").filter(|a| valid_auth_string(a));
+        let alter = match (ctx.password, plugin, hash) {
+            (Some(password), _, _) => Some(Secret::new(format!(
+                "ALTER USER IF EXISTS {} IDENTIFIED WITH mysql_native_password AS {};\n",
+                self.account(),
+                my_str(mysql_native_hash(password).expose())
+            ))),
+            (None, Some(plugin), Some(hash)) => Some(Secret::new(format!(
+                "ALTER USER IF EXISTS {} IDENTIFIED WITH {} AS {};\n",
+                self.account(),
+                my_ident(plugin),
+                my_str(hash)
+            ))),
+            _ => None,
+        };
+        match alter {
+            Some(sql) => client.run(s, "hv_db_client ''", &[], sql.expose(), true, ""),
+            None => {
+                // The original was never recorded (a crash before it was): lock rather than
+                // leave the vendor's password working.
+                client.run(
+                    s,
+                    "hv_db_client ''",
+                    &[],
+                    &format!("ALTER USER IF EXISTS {} ACCOUNT LOCK;\n", self.account()),
+                    false,
+                    "",
+                );
+                s.cmd("hv_note locked {}", &[&self.label()]);
+            }
+        }
+        // Then end what was opened during the window (with the lent password).
+        if ctx.facts.contains_key("since_id") {
+            self.window_start(ctx, &client, s);
+            kill_mysql_connections(&client, s, &self.user);
+        }
+    }
+
+    fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let client = self.client(ctx);
+        client.define(s);
+        client.query(s, "", &self.auth_sql());
+        let original = format!(
+            "auth {} {}",
+            ctx.facts.get("plugin").map_or("", String::as_str),
+            ctx.facts.get("auth").map_or("", String::as_str)
+        );
+        let id = checks.add(
+            "db-changed",
+            format!(
+                "`{}`@`{}` has the window's password, not its original",
+                self.user, self.host
+            ),
+        );
+        s.cmd(
+            "if [ \"$hv_rc\" -eq 0 ] && printf '%s\\n' \"$hv_q\" | grep -q '^auth ' && [ \"$(printf '%s\\n' \"$hv_q\" | grep '^auth ')\" != {} ]; then hv_ok {}; else hv_fail {}; fi",
+            &[&original, &id, &id],
+        );
+    }
+
+    fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let client = self.client(ctx);
+        client.define(s);
+        client.query(s, "", &self.auth_sql());
+        s.raw("hv_now_auth=$(printf '%s\\n' \"$hv_q\" | sed -n 's/^auth //p')");
+        let window = ctx.facts.get("window").map_or("", String::as_str);
+        let id = checks.add(
+            "db-window",
+            format!(
+                "the password lent for `{}`@`{}` no longer works",
+                self.user, self.host
+            ),
+        );
+        s.cmd(
+            "if [ \"$hv_rc\" -eq 0 ] && [ \"$(printf '%s\\n' \"$hv_now_auth\" | sha256sum | cut -c1-64)\" != {} ]; then hv_ok {}; else hv_fail {}; fi",
+            &[window, &id, &id],
+        );
+        if self.after == After::Restore {
+            let original = format!(
+                "{} {}",
+                ctx.facts.get("plugin").map_or("", String::as_str),
+                ctx.facts.get("auth").map_or("", String::as_str)
+            );
+            let id = checks.add(
+                "db-restored",
+                format!(
+                    "`{}`@`{}` has its original authentication again",
+                    self.user, self.host
+                ),
+            );
+            s.cmd(
+                "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_now_auth\" = {} ]; then hv_ok {}; else hv_fail {}; fi",
+                &[&original, &id, &id],
+            );
+        }
+        if ctx.facts.contains_key("since_id") {
+            self.window_start(ctx, &client, s);
+            client.query(
+                s,
+                "",
+                &format!(
+                    "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = {};\n",
+                    my_str(&self.user)
+                ),
+            );
+            let id = checks.add(
+                "db-window-sessions",
+                format!(
+                    "no connection of `{}` opened during the window is left",
+                    self.user
+                ),
+            );
+            s.cmd(
+                "if [ \"$hv_rc\" -eq 0 ] && [ -z \"$(printf '%s\\n' \"$hv_q\" | grep -x '[0-9][0-9]*' | awk -v a=\"$hv_after\" '$1 > a + 0')\" ]; then hv_ok {}; else hv_fail {}; fi",
+                &[&id, &id],
+            );
+        }
+    }
+}
