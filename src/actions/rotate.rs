@@ -29,6 +29,17 @@ pub struct RotatePassword {
     pub after: After,
 }
 
+impl RotatePassword {
+    /// Where the original hash and last-change date are also kept ON THE HOST, root-only, for
+    /// the expiry guard's removal script: it is built before the original is known and holds
+    /// no secret, and it restores from here. (The hash came from /etc/shadow on that host.)
+    fn host_copy(&self, ctx: &Context) -> (String, String) {
+        let dir = format!("/var/lib/handover/{}-lent", ctx.grant);
+        let file = format!("{dir}/{}", self.account);
+        (dir, file)
+    }
+}
+
 impl Step for RotatePassword {
     fn describe(&self) -> String {
         let after = match self.after {
@@ -76,6 +87,12 @@ impl Step for RotatePassword {
         s.cmd("hv_entry=$(getent shadow {})", &[name]);
         s.raw("hv_fact hash \"$(printf '%s' \"$hv_entry\" | cut -d: -f2)\"");
         s.raw("hv_fact lastchg \"$(printf '%s' \"$hv_entry\" | cut -d: -f3)\"");
+        let (dir, file) = self.host_copy(ctx);
+        s.cmd("mkdir -p -m 0700 -- {}", &[&dir]);
+        s.cmd(
+            "printf '%s\\n' \"$hv_entry\" | cut -d: -f2,3 > {}",
+            &[&file],
+        );
         // When the window began, in clock ticks since boot (what /proc/PID/stat counts in), and
         // in wall-clock seconds in case the host reboots before teardown.
         s.raw("hv_fact since \"$(date +%s)\"");
@@ -128,13 +145,29 @@ impl Step for RotatePassword {
                 }
             }
             (None, None) => {
-                // The original was never recorded (crash before it was): lock rather than
-                // leave the vendor's password working.
-                s.cmd("  usermod --lock -- {}", &[name]);
-                s.cmd("  hv_note locked {}", &[name]);
+                // Not in the record (the expiry guard's script, or a crash before it was
+                // recorded): from the host's own copy, else lock rather than leave the vendor's
+                // password working.
+                let (_, file) = self.host_copy(ctx);
+                s.cmd("  if [ -f {} ]; then", &[&file]);
+                s.cmd("    IFS=: read -r hv_h hv_d < {}", &[&file]);
+                s.cmd("    printf '%s:%s\\n' {} \"$hv_h\" | chpasswd -e", &[name]);
+                s.cmd(
+                    "    if [ -n \"$hv_d\" ]; then chage -d \"$hv_d\" -- {}; fi",
+                    &[name],
+                );
+                s.raw("  else");
+                s.cmd("    usermod --lock -- {}", &[name]);
+                s.cmd("    hv_note locked {}", &[name]);
+                s.raw("  fi");
             }
         }
         s.raw("fi");
+        let (dir, file) = self.host_copy(ctx);
+        s.cmd(
+            "rm -f -- {}; rmdir -- {} 2>/dev/null || true",
+            &[&file, &dir],
+        );
     }
 
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
@@ -152,6 +185,12 @@ impl Step for RotatePassword {
 
     fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let name = self.account.as_str();
+        let (_, file) = self.host_copy(ctx);
+        let id = checks.add(
+            "copy",
+            format!("no copy of `{name}`'s original password hash is left in {file}"),
+        );
+        s.cmd("hv_refute {} test -e {}", &[&id, &file]);
         let window = ctx.facts.get("window").map_or("", String::as_str);
         let id = checks.add(
             "window",

@@ -163,6 +163,8 @@ impl Footprint {
                 }
                 Action::RotatePassword(lent) => {
                     own.rotated.insert(lent.account.clone());
+                    own.trees
+                        .push(format!("/var/lib/handover/{}-lent", record.id));
                 }
                 // Changes only the scope (reported in the CMS part), or nothing on the surface
                 // it could name: a shell action's changes are reported like anyone's, and the

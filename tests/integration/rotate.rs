@@ -171,3 +171,63 @@ fn rotating_root_needs_the_explicit_flag() {
         .expect_code(2);
     assert!(out.stderr.contains("--rotate"), "{}", out.stderr);
 }
+
+#[test]
+fn at_the_ttl_the_host_itself_restores_a_lent_password() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::builder().service("atd").up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    let admin = host.admin_user.clone();
+    let shadow_before = host.sh(&format!("getent shadow {admin}"));
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &[
+                "--playbook",
+                "lend",
+                "--rotate",
+                &admin,
+                "--ttl",
+                "8s",
+                "--json",
+            ],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    let grant = json["grant"].as_str().expect("grant").to_owned();
+    let lent = json["lent"][&admin]
+        .as_str()
+        .expect("lent password")
+        .to_owned();
+    assert!(logs_in(&host, &admin, &lent));
+    // Nobody runs teardown: the host's own job puts the original back (not a lock).
+    let mut restored = false;
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        if host.sh(&format!("getent shadow {admin}")) == shadow_before {
+            restored = true;
+            break;
+        }
+    }
+    assert!(
+        restored,
+        "the host did not restore the lent password by itself"
+    );
+    assert!(
+        logs_in(&host, &admin, &host.admin_password),
+        "the original password does not work"
+    );
+    assert!(
+        !host.ok(&format!("test -e /var/lib/handover/{grant}-lent")),
+        "the copy of the hash was left"
+    );
+    ws.handover(&["teardown", &grant])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+}
