@@ -212,3 +212,44 @@ fn a_full_state_directory_refuses_before_touching_the_host() {
         "the host changed although the record could not be written"
     );
 }
+
+#[test]
+fn detached_and_term_ignoring_processes_of_the_account_are_ended_at_teardown() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &["--scope", &host.scope, "--json"],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    let (id, account) = (
+        json["grant"].as_str().expect("grant").to_owned(),
+        json["account"].as_str().expect("account").to_owned(),
+    );
+    let uid = host.sh(&format!("id -u {account}")).trim().to_owned();
+    // As the vendor would leave them: nohup'd, in a new session, ignoring SIGTERM and SIGHUP.
+    host.sh(&format!(
+        "runuser -u {account} -- sh -c 'nohup sleep 700 >/dev/null 2>&1 & setsid sh -c \"trap \\\"\\\" TERM HUP; sleep 701\" >/dev/null 2>&1 < /dev/null &'"
+    ));
+    assert!(
+        host.ok(&format!("test $(pgrep -u {uid} | wc -l) -ge 2")),
+        "the processes did not start"
+    );
+    ws.handover(&["teardown", &id])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    assert!(
+        !host.ok(&format!("pgrep -u {uid}")),
+        "a process of the account survived teardown"
+    );
+    assert!(!host.ok(&format!("getent passwd {account}")));
+}
