@@ -230,7 +230,7 @@ async fn run(
 }
 
 fn ssh_prompt(text: &str) -> Result<Secret, Error> {
-    rpassword::prompt_password(text)
+    crate::progress::suspend(|| rpassword::prompt_password(text))
         .map(Secret::new)
         .map_err(|e| Error::Ssh(SshError::Prompt(e)))
 }

@@ -7,7 +7,19 @@
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+/// The bars on the terminal, if any: prompts hide them while they ask (see [`suspend`]).
+static DISPLAY: OnceLock<MultiProgress> = OnceLock::new();
+
+/// Run `f` (a prompt on the terminal) with the progress bars hidden.
+pub fn suspend<R>(f: impl FnOnce() -> R) -> R {
+    match DISPLAY.get() {
+        Some(multi) => multi.suspend(f),
+        None => f(),
+    }
+}
 
 /// Where progress goes.
 pub struct Progress {
@@ -41,8 +53,10 @@ impl Progress {
             return Self::new(quiet);
         }
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let _ = DISPLAY.set(multi.clone());
         let bar = multi.add(ProgressBar::new_spinner().with_finish(ProgressFinish::AndClear));
         bar.set_style(spinner_style("{spinner} {wide_msg}"));
+        bar.enable_steady_tick(Duration::from_millis(120));
         Progress {
             quiet,
             prefix: String::new(),

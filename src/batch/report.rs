@@ -174,11 +174,23 @@ pub fn print_provisioned(
                     p.record.host.host, p.record.host.port, p.record.host.host_key_fingerprint
                 ),
             ),
-            Err(e) => (
-                grant_of(e).unwrap_or("-").to_owned(),
-                format!("exit {}", e.exit_status().code()),
-                e.report().lines().next().unwrap_or("").to_owned(),
-            ),
+            Err(e) => {
+                let report = e.report();
+                let mut detail = report.lines().next().unwrap_or("").to_owned();
+                // What became of the host: rolled back, or what remains.
+                if let Some(outcome) = report
+                    .lines()
+                    .find(|l| l.starts_with("rolled back") || l.starts_with("rollback"))
+                {
+                    detail.push_str("; ");
+                    detail.push_str(outcome);
+                }
+                (
+                    grant_of(e).unwrap_or("-").to_owned(),
+                    format!("exit {}", e.exit_status().code()),
+                    detail,
+                )
+            }
         };
         out.push_str(&format!(
             "{:<28} {grant:<16} {result:<8} {}\n",

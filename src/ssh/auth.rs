@@ -209,7 +209,7 @@ async fn try_agent(handle: &mut Handle<Client>, login: &str) -> Result<AgentOutc
 
 /// Ask on the terminal without echo. Only called when stdin is a terminal.
 pub(crate) fn prompt(text: &str) -> Result<Secret, SshError> {
-    rpassword::prompt_password(text)
+    crate::progress::suspend(|| rpassword::prompt_password(text))
         .map(Secret::new)
         .map_err(SshError::Prompt)
 }
