@@ -560,6 +560,7 @@ fn summary(r: &GrantRecord) -> serde_json::Value {
         "scope": r.scope,
         "created_at": rfc3339(r.created_at),
         "expires_at": rfc3339(r.expires_at),
+        "batch": r.batch.as_ref().map(crate::batch::BatchId::as_str),
     })
 }
 
@@ -618,6 +619,19 @@ pub fn show(r: &GrantRecord, json: bool) {
         );
         value["events"] = json!(r.events);
         value["baseline"] = json!(r.baseline);
+        value["alias"] = json!(r.host.alias);
+        value["jumps"] = json!(
+            r.host
+                .jumps
+                .iter()
+                .map(|j| json!({
+                    "host": j.host,
+                    "port": j.port,
+                    "login": j.login,
+                    "host_key_fingerprint": j.host_key_fingerprint,
+                }))
+                .collect::<Vec<_>>()
+        );
         print_json(&value);
         return;
     }
@@ -627,6 +641,18 @@ pub fn show(r: &GrantRecord, json: bool) {
         "host       {}@{}:{} ({})",
         r.host.login, r.host.host, r.host.port, r.host.host_key_fingerprint
     );
+    if let Some(alias) = &r.host.alias {
+        println!("alias      {alias}");
+    }
+    for jump in &r.host.jumps {
+        println!(
+            "via        {}@{}:{} ({})",
+            jump.login, jump.host, jump.port, jump.host_key_fingerprint
+        );
+    }
+    if let Some(batch) = &r.batch {
+        println!("batch      {batch}");
+    }
     println!("account    {}", r.account);
     println!("playbook   {} (level {})", r.playbook, r.level);
     if let Some(scope) = &r.scope {

@@ -183,7 +183,7 @@ impl SshConfig {
         chain: &mut Vec<Hop>,
         depth: usize,
     ) -> Result<Hop, SshConfigError> {
-        let given = Target::parse(value, default_login)?;
+        let given = parse_alias(value, default_login)?;
         let (explicit_login, explicit_port) = explicit_parts(value);
         let params = self.config.query(&given.host);
         let unsupported = |name: &str| -> Option<&Vec<String>> {
@@ -282,6 +282,36 @@ impl SshConfig {
             known_hosts,
             alias,
         })
+    }
+}
+
+/// `[LOGIN@]NAME[:PORT]` where NAME may also be an alias with `_` (not a host name, only a
+/// key into the configuration; what it resolves to is checked as a target again).
+fn parse_alias(value: &str, default_login: &str) -> Result<Target, SshConfigError> {
+    match Target::parse(value, default_login) {
+        Ok(target) => Ok(target),
+        Err(e) => {
+            let (login, hostport) = match value.rsplit_once('@') {
+                Some((login, rest)) => (login, rest),
+                None => (default_login, value),
+            };
+            let (name, port) = hostport.split_once(':').unwrap_or((hostport, "22"));
+            let alias_ok = name.contains('_')
+                && !name.starts_with(['-', '.'])
+                && name.len() <= 253
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+            if !alias_ok {
+                return Err(e.into());
+            }
+            // Login and port are checked with a stand-in name.
+            let checked = Target::parse(&format!("{login}@alias:{port}"), default_login)?;
+            Ok(Target {
+                host: name.to_owned(),
+                ..checked
+            })
+        }
     }
 }
 
@@ -384,6 +414,12 @@ mod tests {
         assert_eq!(route.host.target.to_string(), "root@10.0.1.5:22");
         let route = c.resolve("db.internal", "root").expect("resolve");
         assert_eq!(route.host.target.host, "db.internal.example");
+        // An alias may hold `_`; what it resolves to must be a host name.
+        let c = config("Host web_1\n  HostName 10.0.1.7\nHost bad_1\n  HostName x;y\n");
+        let route = c.resolve("ops@web_1", "root").expect("resolve");
+        assert_eq!(route.host.target.to_string(), "ops@10.0.1.7:22");
+        assert!(c.resolve("bad_1", "root").is_err());
+        assert!(c.resolve("no_such;host", "root").is_err());
     }
 
     #[test]
