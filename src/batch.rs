@@ -16,7 +16,7 @@ use crate::input::{AccountName, InputError};
 use crate::progress::Progress;
 use crate::record::{GrantId, GrantRecord, GrantState, RecordError, Store};
 use crate::secret::generate_password;
-use crate::ssh::config::{Route, SshConfig};
+use crate::ssh::config::{Hop, Route, SshConfig};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -181,7 +181,15 @@ pub fn connect_for(
     }
     connect.auth.identities = route.host.identities.clone();
     connect.auth.identities_only = route.host.identities_only;
-    connect.jumps = route.jumps.clone();
+    // `--known-hosts` is for every hop, as it is for the target.
+    connect.jumps = route
+        .jumps
+        .iter()
+        .map(|hop| Hop {
+            known_hosts: hop.known_hosts.clone().filter(|_| !known_hosts_given),
+            ..hop.clone()
+        })
+        .collect();
     connect.alias = route.host.alias.clone();
     connect
 }

@@ -505,16 +505,22 @@ pub async fn provision(
                 .iter()
                 .zip(&request.connect.jumps)
                 .zip(session.jump_keys())
-                .map(|((jump, hop), key)| JumpRecord {
-                    host: jump.target.host.clone(),
-                    port: jump.target.port,
-                    login: jump.target.login.clone(),
-                    host_key: key.to_openssh().unwrap_or_default(),
-                    host_key_fingerprint: ssh::fingerprint(key),
-                    identities: hop.identities.clone(),
-                    identities_only: hop.identities_only,
+                .map(|((jump, hop), key)| {
+                    Ok(JumpRecord {
+                        host: jump.target.host.clone(),
+                        port: jump.target.port,
+                        login: jump.target.login.clone(),
+                        host_key: key.to_openssh().map_err(|e| {
+                            Error::Ssh(SshError::ConnectionLost {
+                                host: format!("{} ({e})", jump.target.host),
+                            })
+                        })?,
+                        host_key_fingerprint: ssh::fingerprint(key),
+                        identities: hop.identities.clone(),
+                        identities_only: hop.identities_only,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, Error>>()?,
         },
         playbook: request.playbook.name.clone(),
         level: request.playbook.level.as_str().to_owned(),
