@@ -178,3 +178,58 @@ fn a_jump_host_is_verified_pinned_and_used_again_at_teardown() {
     assert_eq!(ws.record(&grant)["state"], "revoked");
     assert!(!target.ok(&format!("getent passwd {account}")));
 }
+
+#[test]
+fn a_chain_of_two_jump_hosts_is_followed_hop_by_hop() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let ws = Workspace::new();
+    let (key, public) = keypair(ws.dir.path(), "id_ops", "");
+    let hosts = TestHost::builder().root_authorized_key(&public).up_many(3);
+    let (outer, inner, target) = (&hosts[0], &hosts[1], &hosts[2]);
+    // outer reaches inner, inner reaches target; this machine only needs outer.
+    outer.link(inner);
+    let inner_source = inner.link(target);
+    let kh = ws.dir.path().join("known_hosts");
+    known_hosts(&kh, &[outer, inner, target]);
+    let config = ws.dir.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host db\n    HostName {target}\n    ProxyJump root@{outer},inner\nHost inner\n    HostName {inner}\n    User root\nHost *\n    IdentityFile {key}\n",
+            target = target.addr,
+            outer = outer.addr,
+            inner = inner.addr,
+            key = key.display(),
+        ),
+    )
+    .expect("write config");
+    let out = ws
+        .handover(&[
+            "provision",
+            "root@db",
+            "-F",
+            config.to_str().expect("path"),
+            "--known-hosts",
+            kh.to_str().expect("path"),
+            "--scope",
+            &target.scope,
+            "--no-baseline",
+            "--json",
+        ])
+        .run()
+        .expect_code(0);
+    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
+    let log = target.sh("grep 'Accepted publickey for root' /var/log/sshd.log");
+    assert!(log.contains(&format!("from {inner_source} ")), "{log}");
+    let record = ws.record(&grant);
+    let jumps: Vec<&str> = record["host"]["jumps"]
+        .as_array()
+        .expect("jumps")
+        .iter()
+        .map(|j| j["host"].as_str().expect("host"))
+        .collect();
+    assert_eq!(jumps, [outer.addr.as_str(), inner.addr.as_str()]);
+    ws.handover(&["teardown", &grant]).run().expect_code(0);
+}
