@@ -39,6 +39,37 @@ pub enum Command {
     Show(ShowArgs),
     /// List the built-in playbooks, or print one
     Playbooks(PlaybooksArgs),
+    /// Tear down every grant whose TTL has passed (for a cron job on your admin machine)
+    Reap(ReapArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff; `handover man | man -l -`)
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ReapArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// How many grants are torn down at once
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub parallel: usize,
+
+    /// Only list the grants that would be torn down
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print one JSON object on stdout (each grant's result, the live grants left alone)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -60,9 +91,29 @@ pub enum PlaybooksCommand {
 
 #[derive(Debug, Args)]
 pub struct ProvisionArgs {
-    /// The host: `[LOGIN@]HOST[:PORT]` (IPv6 in brackets)
-    #[arg(value_name = "[LOGIN@]HOST[:PORT]")]
-    pub target: String,
+    /// The host: `[LOGIN@]HOST[:PORT]` (IPv6 in brackets) or a Host alias of the ssh config;
+    /// several hosts are provisioned concurrently as one batch
+    #[arg(value_name = "[LOGIN@]HOST[:PORT]", required_unless_present = "hosts")]
+    pub targets: Vec<String>,
+
+    /// A file of targets, one per line (blank lines and `#` comments skipped): one batch with
+    /// the targets given before it
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
+
+    /// How many hosts of a batch are worked on at once
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub parallel: usize,
+
+    /// In a batch, a different password on each host (and a different account name, unless
+    /// --account); by default every host gets the same account and password
+    #[arg(long)]
+    pub distinct_credentials: bool,
+
+    /// ssh client configuration to resolve host aliases with (HostName, User, Port,
+    /// IdentityFile, IdentitiesOnly, UserKnownHostsFile, ProxyJump) [default: ~/.ssh/config]
+    #[arg(short = 'F', long = "ssh-config", value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
 
     /// The CMS directory the account may work in (read/write through ACLs)
     #[arg(long, value_name = "DIR")]
@@ -177,8 +228,12 @@ pub struct ProvisionArgs {
 /// `teardown` and `audit`: a grant, and how to log in to its host.
 #[derive(Debug, Args)]
 pub struct TeardownArgs {
-    /// The grant id (see `handover list`)
+    /// The grant id (see `handover list`), or a batch id (`b-…`): every grant of the batch
     pub grant: String,
+
+    /// How many grants of a batch are torn down at once
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub parallel: usize,
 
     /// Seal new passwords of lent accounts (`--after rotate`) to this SSH public key instead
     /// of printing them

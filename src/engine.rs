@@ -7,16 +7,19 @@
 
 use crate::actions::{Action, CheckSpec, Checks, Context, DbAdmin, ExpiryGuard, SshdMatch, Step};
 use crate::audit::{self, AuditError, Baseline, Collected, Drift, Footprint};
+use crate::batch::BatchId;
 use crate::error::Error;
 use crate::input::{AccountName, AllowFrom, ScopeDir, Target, Ttl, forbidden_scope};
 use crate::output::{Progress, sanitize};
 use crate::playbook::{PlanInput, Playbook};
+use crate::record::JumpRecord;
 use crate::record::{
     ActionRecord, ActionStatus, GrantId, GrantRecord, GrantState, HostRecord, RECORD_VERSION, Store,
 };
 use crate::secret::{Secret, generate_password};
 use crate::shell::{OnStepFailure, Script};
-use crate::ssh::{self, AuthOptions, HostKeyPolicy, Output, Session, SshError};
+use crate::ssh::config::Hop;
+use crate::ssh::{self, AuthOptions, HostKeyPolicy, Jump, Output, Session, SshError};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -33,9 +36,15 @@ pub struct ConnectOptions {
     pub known_hosts: PathBuf,
     pub accept_new_host_key: bool,
     pub connect_timeout: Duration,
+    /// Jump hosts from the ssh config (`ProxyJump`), first jump first; their keys are checked
+    /// against their own `UserKnownHostsFile` or `known_hosts` above.
+    pub jumps: Vec<Hop>,
+    /// The ssh config alias the target came from, kept in the record.
+    pub alias: Option<String>,
 }
 
 /// A validated provision request.
+#[derive(Clone)]
 pub struct ProvisionRequest {
     pub target: Target,
     pub playbook: Playbook,
@@ -57,6 +66,11 @@ pub struct ProvisionRequest {
     /// Take a baseline of the persistence surface before the first change (`--no-baseline`
     /// turns it off; teardown then skips the drift report).
     pub baseline: bool,
+    /// The batch this grant belongs to (several hosts at once), kept in the record.
+    pub batch: Option<BatchId>,
+    /// The temporary account's password, when it must be the same on several hosts; `None`
+    /// makes a fresh one.
+    pub password: Option<Secret>,
 }
 
 /// The companion file of a grant record holding its baseline.
@@ -221,18 +235,20 @@ async fn run(
 }
 
 fn ssh_prompt(text: &str) -> Result<Secret, Error> {
-    rpassword::prompt_password(text)
+    crate::progress::suspend(|| rpassword::prompt_password(text))
         .map(Secret::new)
         .map_err(|e| Error::Ssh(SshError::Prompt(e)))
 }
 
 async fn connect(
+    jumps: &[Jump],
     target: &Target,
     policy: HostKeyPolicy,
     options: &ConnectOptions,
     become_root: bool,
 ) -> Result<Session, Error> {
-    Ok(Session::connect(
+    Ok(Session::connect_via(
+        jumps,
         target,
         policy,
         &options.auth,
@@ -241,6 +257,16 @@ async fn connect(
         options.connect_timeout,
     )
     .await?)
+}
+
+/// The credentials for one hop: the command line's (`-i`, agent, passwords), with the hop's
+/// own `IdentityFile`s from the ssh config.
+fn hop_auth(auth: &AuthOptions, identities: &[PathBuf], identities_only: bool) -> AuthOptions {
+    AuthOptions {
+        identities: identities.to_vec(),
+        identities_only,
+        ..auth.clone()
+    }
 }
 
 /// The first day (UTC) on which the host refuses the account: the day after the expiry, since
@@ -375,7 +401,24 @@ pub async fn provision(
         path: request.connect.known_hosts.clone(),
         accept_new: request.connect.accept_new_host_key,
     };
+    let jumps: Vec<Jump> = request
+        .connect
+        .jumps
+        .iter()
+        .map(|hop| Jump {
+            target: hop.target.clone(),
+            policy: HostKeyPolicy::KnownHosts {
+                path: hop
+                    .known_hosts
+                    .clone()
+                    .unwrap_or_else(|| request.connect.known_hosts.clone()),
+                accept_new: request.connect.accept_new_host_key,
+            },
+            auth: hop_auth(&request.connect.auth, &hop.identities, hop.identities_only),
+        })
+        .collect();
     let mut session = connect(
+        &jumps,
         &request.target,
         policy,
         &request.connect,
@@ -527,6 +570,29 @@ pub async fn provision(
                 })
             })?,
             host_key_fingerprint: ssh::fingerprint(session.host_key()),
+            alias: request.connect.alias.clone(),
+            identities: request.connect.auth.identities.clone(),
+            identities_only: request.connect.auth.identities_only,
+            jumps: jumps
+                .iter()
+                .zip(&request.connect.jumps)
+                .zip(session.jump_keys())
+                .map(|((jump, hop), key)| {
+                    Ok(JumpRecord {
+                        host: jump.target.host.clone(),
+                        port: jump.target.port,
+                        login: jump.target.login.clone(),
+                        host_key: key.to_openssh().map_err(|e| {
+                            Error::Ssh(SshError::ConnectionLost {
+                                host: format!("{} ({e})", jump.target.host),
+                            })
+                        })?,
+                        host_key_fingerprint: ssh::fingerprint(key),
+                        identities: hop.identities.clone(),
+                        identities_only: hop.identities_only,
+                    })
+                })
+                .collect::<Result<_, Error>>()?,
         },
         playbook: request.playbook.name.clone(),
         level: request.playbook.level.as_str().to_owned(),
@@ -542,6 +608,7 @@ pub async fn provision(
             .collect(),
         events: Vec::new(),
         baseline: baseline.is_some(),
+        batch: request.batch.clone(),
     };
     // The baseline is stored before the record that points to it, and both before any change.
     if let Some(baseline) = &baseline {
@@ -558,7 +625,14 @@ pub async fn provision(
     let passwords: Vec<Option<Secret>> = record
         .actions
         .iter()
-        .map(|a| a.action.wants_password().then(generate_password))
+        .map(|a| {
+            a.action
+                .wants_password()
+                .then(|| match (&a.action, &request.password) {
+                    (Action::Password(_), Some(shared)) => shared.clone(),
+                    _ => generate_password(),
+                })
+        })
         .collect();
     let admin = request.db_admin_password.as_ref();
     let (script, checks) = apply_script(&record, &passwords, admin);
@@ -1033,12 +1107,53 @@ async fn connect_pinned(
         host: record.host.host.clone(),
         port: record.host.port,
     };
-    progress.say(format!(
-        "connecting to {target} (pinned key {})",
-        record.host.host_key_fingerprint
-    ));
+    let mut jumps = Vec::new();
+    for jump in &record.host.jumps {
+        let key = ssh::parse_openssh_public_key(&jump.host_key).ok_or_else(|| {
+            crate::record::RecordError::Corrupt {
+                path: store.dir().join(format!("{}.json", record.id)),
+                source: serde::de::Error::custom("a jump host's key is not an OpenSSH public key"),
+            }
+        })?;
+        jumps.push(Jump {
+            target: Target {
+                login: jump.login.clone(),
+                host: jump.host.clone(),
+                port: jump.port,
+            },
+            policy: HostKeyPolicy::Pinned(key),
+            auth: hop_auth(&options.auth, &jump.identities, jump.identities_only),
+        });
+    }
+    if jumps.is_empty() {
+        progress.say(format!(
+            "connecting to {target} (pinned key {})",
+            record.host.host_key_fingerprint
+        ));
+    } else {
+        let via: Vec<String> = jumps.iter().map(|j| j.target.to_string()).collect();
+        progress.say(format!(
+            "connecting to {target} through {} (pinned keys)",
+            via.join(", ")
+        ));
+    }
     let become_root = options.become_root || record.host.become_root;
-    connect(&target, HostKeyPolicy::Pinned(pinned), options, become_root).await
+    let options = ConnectOptions {
+        auth: hop_auth(
+            &options.auth,
+            &record.host.identities,
+            record.host.identities_only,
+        ),
+        ..options.clone()
+    };
+    connect(
+        &jumps,
+        &target,
+        HostKeyPolicy::Pinned(pinned),
+        &options,
+        become_root,
+    )
+    .await
 }
 
 pub async fn teardown(
@@ -1233,6 +1348,10 @@ mod tests {
                 become_root: false,
                 host_key: String::new(),
                 host_key_fingerprint: String::new(),
+                alias: None,
+                identities: Vec::new(),
+                identities_only: false,
+                jumps: Vec::new(),
             },
             playbook: playbook.name.clone(),
             level: "user".into(),
@@ -1248,6 +1367,7 @@ mod tests {
                 .collect(),
             events: Vec::new(),
             baseline: false,
+            batch: None,
         };
         let passwords: Vec<Option<Secret>> = record
             .actions

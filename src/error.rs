@@ -5,6 +5,7 @@ use crate::input::InputError;
 use crate::playbook::PlaybookError;
 use crate::record::RecordError;
 use crate::ssh::SshError;
+use crate::ssh::config::SshConfigError;
 
 /// Exit codes, documented in the README; runbooks depend on them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +41,8 @@ pub enum Error {
     Ssh(#[from] SshError),
     #[error(transparent)]
     Audit(#[from] AuditError),
+    #[error(transparent)]
+    SshConfig(#[from] SshConfigError),
     #[error(
         "login `{login}` on `{host}` is not root: pass --become to use sudo, or log in as root"
     )]
@@ -70,6 +73,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("could not write the output")]
+    Output(#[source] std::io::Error),
     #[error("no terminal to ask for {what}: {hint}")]
     NoTerminal { what: String, hint: String },
 }
@@ -78,6 +83,7 @@ impl Error {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Input(_)
+            | Error::SshConfig(_)
             | Error::Playbook(_)
             | Error::NotRoot { .. }
             | Error::NoTerminal { .. } => ExitStatus::Usage,
@@ -95,7 +101,8 @@ impl Error {
             | Error::Preflight { .. }
             | Error::ScopeForbidden { .. }
             | Error::ApplyFailed { .. }
-            | Error::Handover { .. } => ExitStatus::Failed,
+            | Error::Handover { .. }
+            | Error::Output(_) => ExitStatus::Failed,
         }
     }
 

@@ -3,12 +3,14 @@
 
 pub mod actions;
 pub mod audit;
+pub mod batch;
 pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod input;
 pub mod output;
 pub mod playbook;
+pub mod progress;
 pub mod record;
 pub mod secret;
 pub mod shell;
@@ -17,12 +19,13 @@ pub mod ssh;
 use crate::cli::{Cli, Command, ConnectArgs};
 use crate::engine::{ConnectOptions, ProvisionRequest};
 use crate::error::{Error, ExitStatus};
-use crate::input::{AccountName, AllowFrom, ScopeDir, Target, Ttl};
+use crate::input::{AccountName, AllowFrom, ScopeDir, Ttl};
 use crate::output::Progress;
 use crate::playbook::Playbook;
 use crate::record::{GrantId, Store};
 use crate::secret::Secret;
 use crate::ssh::AuthOptions;
+use crate::ssh::config::SshConfig;
 use clap::Parser;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -38,7 +41,8 @@ pub fn main_entry() -> u8 {
         Command::Audit(a) => a.json,
         Command::List(a) => a.json,
         Command::Show(a) => a.json,
-        Command::Playbooks(_) => false,
+        Command::Reap(a) => a.json,
+        Command::Playbooks(_) | Command::Completions(_) | Command::Man => false,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -61,19 +65,29 @@ pub fn main_entry() -> u8 {
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let level = match (quiet, verbose) {
         (true, _) => tracing::Level::ERROR,
         (false, 0) => tracing::Level::WARN,
         (false, 1) => tracing::Level::INFO,
         (false, _) => tracing::Level::DEBUG,
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(level)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .without_time()
-        .init();
+    // Only handover's own events in detail: libraries (russh's packet traces, …) stay at
+    // warnings, so -vv shows what runs on the host and never a library's view of the wire.
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(level.min(tracing::Level::WARN))
+        .with_target("handover", level);
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_ansi(std::io::stderr().is_terminal())
+                .without_time(),
+        )
+        .with(filter)
+        .try_init();
 }
 
 fn secret_env(name: &str) -> Option<Secret> {
@@ -111,6 +125,8 @@ fn connect_options(
     Ok(ConnectOptions {
         auth: AuthOptions {
             identity: args.identity.clone(),
+            identities: Vec::new(),
+            identities_only: false,
             key_passphrase: secret_env("HANDOVER_KEY_PASSPHRASE"),
             password: secret_env("HANDOVER_SSH_PASSWORD"),
             interactive: std::io::stdin().is_terminal(),
@@ -120,6 +136,8 @@ fn connect_options(
         known_hosts,
         accept_new_host_key: accept_new,
         connect_timeout: Duration::from_secs(args.connect_timeout),
+        jumps: Vec::new(),
+        alias: None,
     })
 }
 
@@ -404,12 +422,34 @@ fn open_store(dir: Option<PathBuf>) -> Result<Store, Error> {
 }
 
 async fn run(cli: Cli) -> Result<ExitStatus, Error> {
-    let progress = Progress::new(cli.quiet);
+    let progress = Progress::auto(cli.quiet, cli.verbose);
     match cli.command {
         Command::Provision(args) => {
             // Validate everything before touching the state directory or the network.
             let default_login = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
-            let target = Target::parse(&args.target, &default_login)?;
+            let ssh_config = SshConfig::load(args.ssh_config.as_deref())?;
+            if let Some(config) = &ssh_config
+                && !config.skipped_match_lines.is_empty()
+            {
+                progress.say(format!(
+                    "warning: ssh config `{}`: Match blocks are not supported and were skipped (line {})",
+                    config.path().display(),
+                    config
+                        .skipped_match_lines
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            let specs = batch::targets(&args.targets, args.hosts.as_deref())?;
+            let routes = specs
+                .iter()
+                .map(|spec| batch::resolve(spec, ssh_config.as_ref(), &default_login))
+                .collect::<Result<Vec<_>, _>>()?;
+            let is_batch = specs.len() > 1 || args.hosts.is_some();
+            let parallel = batch::parallel(args.parallel)?;
+            let target = routes[0].host.target.clone();
             let ttl = Ttl::parse(&args.ttl)?;
             let account = match &args.account {
                 Some(name) => AccountName::parse("--account", name)?,
@@ -451,6 +491,7 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
             }
             let store = open_store(cli.state_dir)?;
             let sealing = sealing(args.seal_to.as_deref(), args.seal_out.as_deref())?;
+            let connect = batch::connect_for(&connect, &routes[0], args.known_hosts.is_some());
             let request = ProvisionRequest {
                 target,
                 playbook,
@@ -464,8 +505,34 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 db_admin_password: db.admin_password,
                 connect,
                 baseline: !args.no_baseline,
+                batch: None,
+                password: None,
             };
+            if is_batch {
+                let options = batch::BatchOptions {
+                    parallel,
+                    distinct: args.distinct_credentials,
+                    account_given: args.account.is_some(),
+                    known_hosts_given: args.known_hosts.is_some(),
+                };
+                let hosts = specs.into_iter().zip(routes).collect();
+                let (id, outcomes) =
+                    batch::provision(&store, request, hosts, &options, &progress).await;
+                progress.clear();
+                return batch::print_provisioned(
+                    &id,
+                    &outcomes,
+                    args.json,
+                    sealing,
+                    args.distinct_credentials,
+                )
+                .map_err(|source| Error::Handover {
+                    grant: id.to_string(),
+                    source,
+                });
+            }
             let provisioned = engine::provision(&store, request, &progress).await?;
+            progress.clear();
             tracing::info!(
                 executions = provisioned.remote_executions,
                 "remote executions for provision"
@@ -475,12 +542,41 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 .map_err(|source| Error::Handover { grant, source })?;
             Ok(ExitStatus::Success)
         }
+        Command::Teardown(args) if args.grant.starts_with("b-") => {
+            let id = batch::BatchId::parse(&args.grant)?;
+            if args.seal_to.is_some() {
+                return Err(input::InputError::new(
+                    "--seal-to",
+                    "",
+                    "a single grant: tear down a batch without --seal-to",
+                )
+                .into());
+            }
+            let parallel = batch::parallel(args.parallel)?;
+            let connect = connect_options(&args.connect, None, false)?;
+            let store = open_store(cli.state_dir)?;
+            let grants = batch::grants_of(&store, &id)?;
+            progress.say(format!(
+                "batch {id}: tearing down {} grants, {} at a time",
+                grants.len(),
+                parallel.min(grants.len())
+            ));
+            let outcomes = batch::teardown(&store, &grants, &connect, parallel, &progress).await;
+            progress.clear();
+            let mut extra = serde_json::Map::new();
+            extra.insert("batch".into(), serde_json::json!(id.as_str()));
+            Ok(
+                batch::print_teardowns(&format!("batch {id}"), &outcomes, args.json, extra)
+                    .map_err(Error::Output)?,
+            )
+        }
         Command::Teardown(args) => {
             let id = GrantId::parse(&args.grant)?;
             let connect = connect_options(&args.connect, None, false)?;
             let sealing = sealing(args.seal_to.as_deref(), args.seal_out.as_deref())?;
             let store = open_store(cli.state_dir)?;
             let report = engine::teardown(&store, &id, &connect, &progress).await?;
+            progress.clear();
             tracing::info!(
                 executions = report.remote_executions,
                 "remote executions for teardown"
@@ -500,6 +596,7 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
             let connect = connect_options(&args.connect, None, false)?;
             let store = open_store(cli.state_dir)?;
             let report = engine::audit(&store, &id, &connect, &progress).await?;
+            progress.clear();
             tracing::info!(
                 executions = report.remote_executions,
                 "remote executions for audit"
@@ -540,6 +637,72 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
             let id = GrantId::parse(&args.grant)?;
             let store = open_store(cli.state_dir)?;
             output::show(&store.load(&id)?, args.json);
+            Ok(ExitStatus::Success)
+        }
+        Command::Reap(args) => {
+            let parallel = batch::parallel(args.parallel)?;
+            let connect = connect_options(&args.connect, None, false)?;
+            let store = open_store(cli.state_dir)?;
+            let found = batch::expired(&store, record::now())?;
+            for error in &found.unreadable {
+                progress.say(format!("skipped: {error}"));
+            }
+            let mut extra = serde_json::Map::new();
+            extra.insert(
+                "live".into(),
+                found
+                    .live
+                    .iter()
+                    .map(|r| r.id.to_string())
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+            extra.insert("unreadable".into(), found.unreadable.clone().into());
+            if args.dry_run || found.expired.is_empty() {
+                let expired: Vec<String> = found.expired.iter().map(|r| r.id.to_string()).collect();
+                if args.json {
+                    extra.insert("expired".into(), expired.clone().into());
+                    extra.insert("ok".into(), true.into());
+                    extra.insert("exit_code".into(), 0.into());
+                    output::print_json(&serde_json::Value::Object(extra));
+                } else if found.expired.is_empty() {
+                    println!("no expired grants ({} live)", found.live.len());
+                } else {
+                    for r in &found.expired {
+                        println!(
+                            "{} {} expired {} ({})",
+                            r.id,
+                            batch::host_label(r),
+                            output::rfc3339(r.expires_at),
+                            r.state.as_str()
+                        );
+                    }
+                }
+                return Ok(ExitStatus::Success);
+            }
+            progress.say(format!(
+                "reaping {} expired grants ({} live left alone)",
+                found.expired.len(),
+                found.live.len()
+            ));
+            let outcomes =
+                batch::teardown(&store, &found.expired, &connect, parallel, &progress).await;
+            progress.clear();
+            Ok(batch::print_teardowns("reap", &outcomes, args.json, extra)
+                .map_err(Error::Output)?)
+        }
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "handover", &mut std::io::stdout());
+            Ok(ExitStatus::Success)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .and_then(|()| std::io::Write::write_all(&mut std::io::stdout(), &page))
+                .map_err(Error::Output)?;
             Ok(ExitStatus::Success)
         }
     }

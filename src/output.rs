@@ -61,28 +61,13 @@ pub fn remote_stderr(stderr: &str) -> String {
     )
 }
 
-/// Progress lines on stderr, unless `--quiet`.
-pub struct Progress {
-    quiet: bool,
-}
+pub use crate::progress::Progress;
 
-impl Progress {
-    pub fn new(quiet: bool) -> Self {
-        Progress { quiet }
-    }
-
-    pub fn say(&self, line: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("handover: {}", line.as_ref());
-        }
-    }
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
-fn print_json(value: &serde_json::Value) {
+pub(crate) fn print_json(value: &serde_json::Value) {
     let mut stdout = std::io::stdout().lock();
     let _ = serde_json::to_writer_pretty(&mut stdout, value);
     let _ = writeln!(stdout);
@@ -313,6 +298,26 @@ fn lent_passwords(p: &Provisioned, show: bool) -> serde_json::Value {
     serde_json::Value::Object(map)
 }
 
+/// The `--json` document of one provisioned grant; passwords only when `show_passwords`.
+pub(crate) fn provisioned_value(p: &Provisioned, show_passwords: bool) -> serde_json::Value {
+    let r = &p.record;
+    json!({
+        "grant": r.id.as_str(),
+        "host": r.host.host,
+        "port": r.host.port,
+        "host_key_fingerprint": r.host.host_key_fingerprint,
+        "account": has_account(r).then(|| r.account.as_str()),
+        "password": if show_passwords { temporary_password(p) } else { None },
+        "lent": lent_passwords(p, show_passwords),
+        "databases": databases(p, show_passwords),
+        "expires_at": rfc3339(r.expires_at),
+        "level": r.level,
+        "scope": r.scope,
+        "playbook": r.playbook,
+        "allow_from": allow_from(r),
+    })
+}
+
 pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std::io::Result<()> {
     let r = &p.record;
     let account = has_account(r);
@@ -322,21 +327,7 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
         None => (None, None),
     };
     if json {
-        let mut value = json!({
-            "grant": r.id.as_str(),
-            "host": r.host.host,
-            "port": r.host.port,
-            "host_key_fingerprint": r.host.host_key_fingerprint,
-            "account": account.then(|| r.account.as_str()),
-            "password": if sealed.is_none() { temporary_password(p) } else { None },
-            "lent": lent_passwords(p, sealed.is_none()),
-            "databases": databases(p, sealed.is_none()),
-            "expires_at": rfc3339(r.expires_at),
-            "level": r.level,
-            "scope": r.scope,
-            "playbook": r.playbook,
-            "allow_from": allow_from(r),
-        });
+        let mut value = provisioned_value(p, sealed.is_none());
         if let Some(text) = &sealed {
             match &sealed_file {
                 Some(path) => value["sealed_file"] = json!(path),
@@ -596,6 +587,7 @@ fn summary(r: &GrantRecord) -> serde_json::Value {
         "scope": r.scope,
         "created_at": rfc3339(r.created_at),
         "expires_at": rfc3339(r.expires_at),
+        "batch": r.batch.as_ref().map(crate::batch::BatchId::as_str),
     })
 }
 
@@ -654,6 +646,19 @@ pub fn show(r: &GrantRecord, json: bool) {
         );
         value["events"] = json!(r.events);
         value["baseline"] = json!(r.baseline);
+        value["alias"] = json!(r.host.alias);
+        value["jumps"] = json!(
+            r.host
+                .jumps
+                .iter()
+                .map(|j| json!({
+                    "host": j.host,
+                    "port": j.port,
+                    "login": j.login,
+                    "host_key_fingerprint": j.host_key_fingerprint,
+                }))
+                .collect::<Vec<_>>()
+        );
         print_json(&value);
         return;
     }
@@ -663,6 +668,18 @@ pub fn show(r: &GrantRecord, json: bool) {
         "host       {}@{}:{} ({})",
         r.host.login, r.host.host, r.host.port, r.host.host_key_fingerprint
     );
+    if let Some(alias) = &r.host.alias {
+        println!("alias      {alias}");
+    }
+    for jump in &r.host.jumps {
+        println!(
+            "via        {}@{}:{} ({})",
+            jump.login, jump.host, jump.port, jump.host_key_fingerprint
+        );
+    }
+    if let Some(batch) = &r.batch {
+        println!("batch      {batch}");
+    }
     println!("account    {}", r.account);
     println!("playbook   {} (level {})", r.playbook, r.level);
     if let Some(scope) = &r.scope {

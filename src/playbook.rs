@@ -149,7 +149,7 @@ pub struct ParamSpec {
     pub default: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Playbook {
     pub name: String,

@@ -177,6 +177,34 @@ pub struct HostRecord {
     /// The host key, OpenSSH public key format; teardown refuses any other key.
     pub host_key: String,
     pub host_key_fingerprint: String,
+    /// The ssh config alias the grant was provisioned with (`handover provision cms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// `IdentityFile`s of the host in the ssh config (paths only), tried again at teardown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<PathBuf>,
+    /// `IdentitiesOnly yes` in the ssh config.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identities_only: bool,
+    /// Jump hosts (`ProxyJump`) on the way to the host, first jump first, each with its
+    /// pinned key: teardown goes the same way and refuses any other key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jumps: Vec<JumpRecord>,
+}
+
+/// A jump host on the way to a grant's host.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JumpRecord {
+    pub host: String,
+    pub port: u16,
+    pub login: String,
+    pub host_key: String,
+    pub host_key_fingerprint: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<PathBuf>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identities_only: bool,
 }
 
 /// Something that happened to the grant, for `show`.
@@ -210,6 +238,9 @@ pub struct GrantRecord {
     /// (`ID.baseline.json`): teardown reports the drift against it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub baseline: bool,
+    /// The batch the grant was provisioned in (`handover provision HOST1 HOST2 …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<crate::batch::BatchId>,
 }
 
 impl GrantRecord {

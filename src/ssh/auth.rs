@@ -18,6 +18,11 @@ use std::sync::Arc;
 pub struct AuthOptions {
     /// `-i FILE`: a private key; when given, the agent is not used.
     pub identity: Option<PathBuf>,
+    /// `IdentityFile` of the host in the ssh config: tried after the agent (files that do not
+    /// exist are skipped, as ssh does).
+    pub identities: Vec<PathBuf>,
+    /// `IdentitiesOnly yes` in the ssh config: the agent is not asked.
+    pub identities_only: bool,
     /// `HANDOVER_KEY_PASSPHRASE`.
     pub key_passphrase: Option<Secret>,
     /// `HANDOVER_SSH_PASSWORD`.
@@ -58,17 +63,43 @@ impl AuthOptions {
             }
             password_allowed = allows_password(&result);
             tried.push(format!("key `{}`", path.display()));
-        } else if std::env::var_os("SSH_AUTH_SOCK").is_some() {
-            match try_agent(handle, login).await {
-                Ok(AgentOutcome::Success) => return Ok(None),
-                Ok(AgentOutcome::Rejected { offered, password }) => {
-                    password_allowed = password;
-                    tried.push(format!("{offered} agent key(s)"));
+        } else {
+            if !self.identities_only && std::env::var_os("SSH_AUTH_SOCK").is_some() {
+                match try_agent(handle, login).await {
+                    Ok(AgentOutcome::Success) => return Ok(None),
+                    Ok(AgentOutcome::Rejected { offered, password }) => {
+                        password_allowed = password;
+                        tried.push(format!("{offered} agent key(s)"));
+                    }
+                    Err(reason) => {
+                        tracing::debug!("ssh-agent not usable: {reason}");
+                        tried.push("ssh-agent (unreachable)".to_owned());
+                    }
                 }
-                Err(reason) => {
-                    tracing::debug!("ssh-agent not usable: {reason}");
-                    tried.push("ssh-agent (unreachable)".to_owned());
+            }
+            for path in self.identities.iter().filter(|p| p.exists()) {
+                let key = match self.load_key(path) {
+                    Ok(key) => key,
+                    Err(e) => {
+                        tracing::debug!("skipping IdentityFile `{}`: {e}", path.display());
+                        tried.push(format!("key `{}` (not usable: {e})", path.display()));
+                        continue;
+                    }
+                };
+                let hash = handle
+                    .best_supported_rsa_hash()
+                    .await
+                    .map_err(protocol)?
+                    .flatten();
+                let result = handle
+                    .authenticate_publickey(login, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+                    .await
+                    .map_err(protocol)?;
+                if result.success() {
+                    return Ok(None);
                 }
+                password_allowed = allows_password(&result);
+                tried.push(format!("key `{}`", path.display()));
             }
         }
 
@@ -178,7 +209,7 @@ async fn try_agent(handle: &mut Handle<Client>, login: &str) -> Result<AgentOutc
 
 /// Ask on the terminal without echo. Only called when stdin is a terminal.
 pub(crate) fn prompt(text: &str) -> Result<Secret, SshError> {
-    rpassword::prompt_password(text)
+    crate::progress::suspend(|| rpassword::prompt_password(text))
         .map(Secret::new)
         .map_err(SshError::Prompt)
 }

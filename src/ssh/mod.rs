@@ -2,10 +2,13 @@
 //! credentials, and run scripts as root (directly or through sudo).
 
 mod auth;
+pub mod config;
+mod jump;
 mod known_hosts;
 mod session;
 
 pub use auth::AuthOptions;
+pub use jump::Jump;
 pub use known_hosts::{HostKeyPolicy, fingerprint, parse_openssh_public_key};
 pub use session::{Elevation, Output, Session};
 
@@ -87,6 +90,13 @@ pub enum SshError {
         host: String,
         #[source]
         source: russh::Error,
+    },
+    #[error("jump host `{jump}` could not open a connection to `{target}`")]
+    JumpChannel {
+        jump: String,
+        target: String,
+        #[source]
+        source: Box<russh::Error>,
     },
     #[error("the connection to `{host}` was lost while running a command")]
     ConnectionLost { host: String },

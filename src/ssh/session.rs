@@ -1,5 +1,6 @@
 //! One SSH connection to one host, and running scripts on it as root.
 
+use super::jump::Jump;
 use super::known_hosts::{HostKeyPolicy, RefusedKey, Verdict};
 use super::{AuthOptions, SshError};
 use crate::input::Target;
@@ -43,6 +44,91 @@ impl client::Handler for Client {
     }
 }
 
+/// How a hop is reached: TCP from here, or a channel of the jump host before it.
+pub(super) enum Transport {
+    Tcp,
+    Channel(Box<russh::ChannelStream<client::Msg>>),
+}
+
+/// The SSH handshake with one hop: the key exchange and the host key check under `policy`.
+async fn handshake(
+    target: &Target,
+    policy: HostKeyPolicy,
+    connect_timeout: Duration,
+    transport: Transport,
+) -> Result<(Handle<Client>, PublicKey), SshError> {
+    let address = format!("{target}");
+    let mut preferred = russh::Preferred::default();
+    let known = policy.known_algorithms(&target.host, target.port);
+    if !known.is_empty() {
+        let mut order = known;
+        for algorithm in preferred.key.iter() {
+            if !order.contains(algorithm) {
+                order.push(algorithm.clone());
+            }
+        }
+        preferred.key = order.into();
+    }
+    let config = Arc::new(client::Config {
+        preferred,
+        keepalive_interval: Some(Duration::from_secs(15)),
+        keepalive_max: 4,
+        nodelay: true,
+        ..Default::default()
+    });
+    let seen = Arc::new(Mutex::new(None));
+    let cert_offered = Arc::new(Mutex::new(false));
+    let handler = Client {
+        host: target.host.clone(),
+        port: target.port,
+        policy,
+        seen: seen.clone(),
+        cert_offered: cert_offered.clone(),
+    };
+    let result = match transport {
+        Transport::Tcp => {
+            let connect = client::connect(config, (target.host.as_str(), target.port), handler);
+            tokio::time::timeout(connect_timeout, connect).await
+        }
+        Transport::Channel(stream) => {
+            let connect = client::connect_stream(config, *stream, handler);
+            tokio::time::timeout(connect_timeout, connect).await
+        }
+    };
+    let seen_key = seen.lock().ok().and_then(|s| s.clone());
+    let handle = match result {
+        Err(_) => {
+            return Err(SshError::ConnectTimeout {
+                address,
+                seconds: connect_timeout.as_secs(),
+            });
+        }
+        Ok(Ok(handle)) => handle,
+        Ok(Err(error)) => {
+            if let Some((key, Verdict::Refused(refused))) = seen_key {
+                return Err(refused.into_error(&target.host, Some(&key)));
+            }
+            if cert_offered.lock().map(|f| *f).unwrap_or(false) {
+                return Err(RefusedKey::Certificate.into_error(&target.host, None));
+            }
+            return Err(match error {
+                russh::Error::IO(source) => SshError::Connect { address, source },
+                source => SshError::Protocol {
+                    host: target.host.clone(),
+                    source,
+                },
+            });
+        }
+    };
+    let Some((host_key, Verdict::Trusted)) = seen_key else {
+        // russh only completes the handshake after check_server_key accepted the key.
+        return Err(SshError::ConnectionLost {
+            host: target.host.clone(),
+        });
+    };
+    Ok((handle, host_key))
+}
+
 /// How scripts get root on the host.
 #[derive(Clone, Debug)]
 pub enum Elevation {
@@ -80,6 +166,10 @@ pub struct Session {
     handle: Handle<Client>,
     target: Target,
     host_key: PublicKey,
+    /// The jump hosts' connections, first jump first: the target's connection runs over a
+    /// channel of the last one, so they live as long as the session.
+    jump_handles: Vec<Handle<Client>>,
+    jump_keys: Vec<PublicKey>,
     elevation: Elevation,
     /// Number of remote executions so far (the benchmark holds provision and teardown to a few).
     executions: usize,
@@ -95,67 +185,56 @@ impl Session {
         become_password: Option<Secret>,
         connect_timeout: Duration,
     ) -> Result<Session, SshError> {
-        let address = format!("{target}");
-        let mut preferred = russh::Preferred::default();
-        let known = policy.known_algorithms(&target.host, target.port);
-        if !known.is_empty() {
-            let mut order = known;
-            for algorithm in preferred.key.iter() {
-                if !order.contains(algorithm) {
-                    order.push(algorithm.clone());
-                }
-            }
-            preferred.key = order.into();
-        }
-        let config = Arc::new(client::Config {
-            preferred,
-            keepalive_interval: Some(Duration::from_secs(15)),
-            keepalive_max: 4,
-            nodelay: true,
-            ..Default::default()
-        });
-        let seen = Arc::new(Mutex::new(None));
-        let cert_offered = Arc::new(Mutex::new(false));
-        let handler = Client {
-            host: target.host.clone(),
-            port: target.port,
+        Self::connect_via(
+            &[],
+            target,
             policy,
-            seen: seen.clone(),
-            cert_offered: cert_offered.clone(),
-        };
-        let connect = client::connect(config, (target.host.as_str(), target.port), handler);
-        let result = tokio::time::timeout(connect_timeout, connect).await;
-        let seen_key = seen.lock().ok().and_then(|s| s.clone());
-        let mut handle = match result {
-            Err(_) => {
-                return Err(SshError::ConnectTimeout {
-                    address,
-                    seconds: connect_timeout.as_secs(),
-                });
-            }
-            Ok(Ok(handle)) => handle,
-            Ok(Err(error)) => {
-                if let Some((key, Verdict::Refused(refused))) = seen_key {
-                    return Err(refused.into_error(&target.host, Some(&key)));
-                }
-                if cert_offered.lock().map(|f| *f).unwrap_or(false) {
-                    return Err(RefusedKey::Certificate.into_error(&target.host, None));
-                }
-                return Err(match error {
-                    russh::Error::IO(source) => SshError::Connect { address, source },
-                    source => SshError::Protocol {
-                        host: target.host.clone(),
-                        source,
-                    },
-                });
-            }
-        };
-        let Some((host_key, Verdict::Trusted)) = seen_key else {
-            // russh only completes the handshake after check_server_key accepted the key.
-            return Err(SshError::ConnectionLost {
-                host: target.host.clone(),
-            });
-        };
+            auth,
+            become_root,
+            become_password,
+            connect_timeout,
+        )
+        .await
+    }
+
+    /// [`Session::connect`] through `jumps` (first jump first): each jump host's key is
+    /// verified under its own policy and each is authenticated, then the target is reached
+    /// over a `direct-tcpip` channel of the last jump.
+    pub async fn connect_via(
+        jumps: &[Jump],
+        target: &Target,
+        policy: HostKeyPolicy,
+        auth: &AuthOptions,
+        become_root: bool,
+        become_password: Option<Secret>,
+        connect_timeout: Duration,
+    ) -> Result<Session, SshError> {
+        let mut jump_handles: Vec<Handle<Client>> = Vec::new();
+        let mut jump_keys = Vec::new();
+        for jump in jumps {
+            let via = jump_handles.last().zip(
+                jumps
+                    .get(jump_handles.len().wrapping_sub(1))
+                    .map(|j| &j.target),
+            );
+            let transport = super::jump::transport(via, &jump.target).await?;
+            let (mut handle, key) = handshake(
+                &jump.target,
+                jump.policy.clone(),
+                connect_timeout,
+                transport,
+            )
+            .await?;
+            jump.auth
+                .authenticate(&mut handle, &jump.target.login, &jump.target.host)
+                .await?;
+            tracing::info!(jump = %jump.target, "connected to jump host");
+            jump_handles.push(handle);
+            jump_keys.push(key);
+        }
+        let via = jump_handles.last().zip(jumps.last().map(|j| &j.target));
+        let transport = super::jump::transport(via, target).await?;
+        let (mut handle, host_key) = handshake(target, policy, connect_timeout, transport).await?;
 
         let login_password = auth
             .authenticate(&mut handle, &target.login, &target.host)
@@ -171,9 +250,16 @@ impl Session {
             handle,
             target: target.clone(),
             host_key,
+            jump_handles,
+            jump_keys,
             elevation,
             executions: 0,
         })
+    }
+
+    /// The host keys of the jump hosts, first jump first.
+    pub fn jump_keys(&self) -> &[PublicKey] {
+        &self.jump_keys
     }
 
     pub fn host_key(&self) -> &PublicKey {
@@ -360,5 +446,8 @@ impl Session {
             .handle
             .disconnect(Disconnect::ByApplication, "", "en")
             .await;
+        for jump in self.jump_handles.iter().rev() {
+            let _ = jump.disconnect(Disconnect::ByApplication, "", "en").await;
+        }
     }
 }

@@ -49,7 +49,7 @@ pub struct TestHost {
 }
 
 #[must_use]
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct TestHostBuilder {
     env: Vec<(String, String)>,
     services: Vec<String>,
@@ -67,6 +67,29 @@ impl TestHostBuilder {
     pub fn service(mut self, name: &str) -> Self {
         self.services.push(name.into());
         self
+    }
+
+    /// Start `n` hosts like this one, a few at a time.
+    #[allow(dead_code)]
+    pub fn up_many(self, n: usize) -> Vec<TestHost> {
+        let mut hosts = Vec::new();
+        while hosts.len() < n {
+            let batch = (n - hosts.len()).min(4);
+            let started: Vec<TestHost> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..batch)
+                    .map(|_| {
+                        let builder = self.clone();
+                        scope.spawn(move || builder.up())
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("start a test host"))
+                    .collect()
+            });
+            hosts.extend(started);
+        }
+        hosts
     }
 
     pub fn up(self) -> TestHost {
@@ -117,6 +140,27 @@ impl TestHost {
 
     pub fn up() -> TestHost {
         Self::builder().up()
+    }
+
+    /// Join this host and `other` with a link of their own (`scripts/testhost link`): each
+    /// reaches the other's address over it. Returns this host's address on the link (the
+    /// source address `other` sees).
+    #[allow(dead_code)]
+    pub fn link(&self, other: &TestHost) -> String {
+        let out = Command::new(repo().join("scripts/testhost"))
+            .args(["link", &self.name, &other.name])
+            .output()
+            .expect("run scripts/testhost link");
+        assert!(
+            out.status.success(),
+            "scripts/testhost link failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let key = format!("link_{}=", self.name);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix(&key).map(str::to_owned))
+            .expect("testhost link printed this host's address")
     }
 
     /// Run `script` with `sh -c` as root inside the host.

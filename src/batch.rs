@@ -1,0 +1,441 @@
+//! Many hosts at once: `handover provision HOST1 HOST2 …` (or `--hosts FILE`) runs the playbook
+//! on every host concurrently, one grant per host, grouped under a batch id kept in each
+//! record; `handover teardown BATCH` and `handover reap` tear grants down the same way.
+//!
+//! Each host is on its own: one failing (unreachable, a failed step) never stops the others,
+//! and a failed provision is rolled back on that host by the engine as for a single host. The
+//! exit status is the most severe of the hosts' (see [`combined_status`]).
+
+mod report;
+
+pub use report::{print_provisioned, print_teardowns};
+
+use crate::engine::{self, ConnectOptions, ProvisionRequest, Provisioned, TeardownReport};
+use crate::error::{Error, ExitStatus};
+use crate::input::{AccountName, InputError};
+use crate::progress::Progress;
+use crate::record::{GrantId, GrantRecord, GrantState, RecordError, Store};
+use crate::secret::generate_password;
+use crate::ssh::config::{Hop, Route, SshConfig};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use time::OffsetDateTime;
+
+/// `--parallel` default and ceiling.
+pub const DEFAULT_PARALLEL: usize = 16;
+const MAX_PARALLEL: usize = 256;
+/// Most targets one batch takes.
+const MAX_HOSTS: usize = 1000;
+
+/// A batch id: `b-YYYYMMDD-` and six characters from `[a-z0-9]` (never a grant id).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BatchId(String);
+
+impl BatchId {
+    pub fn generate(now: OffsetDateTime) -> Self {
+        BatchId(format!("b-{}", GrantId::generate(now)))
+    }
+
+    pub fn parse(value: &str) -> Result<Self, InputError> {
+        match value.strip_prefix("b-").map(GrantId::parse) {
+            Some(Ok(_)) => Ok(BatchId(value.to_owned())),
+            _ => Err(InputError::new(
+                "batch",
+                value,
+                "a batch id like b-20261123-k3m9qz",
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for BatchId {
+    type Error = InputError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        BatchId::parse(&value)
+    }
+}
+
+impl From<BatchId> for String {
+    fn from(value: BatchId) -> Self {
+        value.0
+    }
+}
+
+impl std::fmt::Display for BatchId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The exit status of many hosts: 0 when all succeeded; else 4 if any host could not be
+/// reached (connect, authenticate, become root, host key); else 1 if any failed (a failed
+/// provision, rolled back; a usage problem of one host such as a non-root login); else 3 (a
+/// teardown not verified, or drift).
+pub fn combined_status(statuses: impl IntoIterator<Item = ExitStatus>) -> ExitStatus {
+    let statuses: Vec<ExitStatus> = statuses.into_iter().collect();
+    let any = |s: ExitStatus| statuses.contains(&s);
+    if any(ExitStatus::Unreachable) {
+        ExitStatus::Unreachable
+    } else if any(ExitStatus::Failed) || any(ExitStatus::Usage) {
+        ExitStatus::Failed
+    } else if any(ExitStatus::NotVerified) {
+        ExitStatus::NotVerified
+    } else {
+        ExitStatus::Success
+    }
+}
+
+/// `--parallel N`, checked.
+pub fn parallel(value: usize) -> Result<usize, Error> {
+    if (1..=MAX_PARALLEL).contains(&value) {
+        Ok(value)
+    } else {
+        Err(InputError::new(
+            "--parallel",
+            &value.to_string(),
+            format!("a number of hosts from 1 to {MAX_PARALLEL}"),
+        )
+        .into())
+    }
+}
+
+/// The targets of a provision: those on the command line, then those of `--hosts FILE` (one
+/// per line; blank lines and `#` comments are skipped). Each target once.
+pub fn targets(given: &[String], file: Option<&Path>) -> Result<Vec<String>, Error> {
+    let mut all: Vec<String> = given.to_vec();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            InputError::new(
+                "--hosts",
+                &path.display().to_string(),
+                format!("a readable file of targets, one per line ({e})"),
+            )
+        })?;
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            if line.split_whitespace().count() > 1 {
+                return Err(
+                    InputError::new("--hosts", line, "one [LOGIN@]HOST[:PORT] per line").into(),
+                );
+            }
+            all.push(line.to_owned());
+        }
+    }
+    if all.is_empty() {
+        return Err(InputError::new(
+            "target",
+            "",
+            "at least one [LOGIN@]HOST[:PORT], or --hosts FILE",
+        )
+        .into());
+    }
+    if all.len() > MAX_HOSTS {
+        return Err(InputError::new(
+            "target",
+            &all.len().to_string(),
+            format!("at most {MAX_HOSTS} hosts in one batch"),
+        )
+        .into());
+    }
+    let mut seen: Vec<&String> = Vec::new();
+    for target in &all {
+        if seen.contains(&target) {
+            return Err(InputError::new("target", target, "each host once").into());
+        }
+        seen.push(target);
+    }
+    Ok(all)
+}
+
+/// Resolve a target through the ssh config (when there is one).
+pub fn resolve(
+    spec: &str,
+    config: Option<&SshConfig>,
+    default_login: &str,
+) -> Result<Route, Error> {
+    Ok(match config {
+        Some(config) => config.resolve(spec, default_login)?,
+        None => Route::direct(crate::input::Target::parse(spec, default_login)?),
+    })
+}
+
+/// The connect options for one route: its jump hosts, `IdentityFile`s and
+/// `UserKnownHostsFile` (unless `--known-hosts` was given).
+pub fn connect_for(
+    base: &ConnectOptions,
+    route: &Route,
+    known_hosts_given: bool,
+) -> ConnectOptions {
+    let mut connect = base.clone();
+    if !known_hosts_given && let Some(path) = &route.host.known_hosts {
+        connect.known_hosts = path.clone();
+    }
+    connect.auth.identities = route.host.identities.clone();
+    connect.auth.identities_only = route.host.identities_only;
+    // `--known-hosts` is for every hop, as it is for the target.
+    connect.jumps = route
+        .jumps
+        .iter()
+        .map(|hop| Hop {
+            known_hosts: hop.known_hosts.clone().filter(|_| !known_hosts_given),
+            ..hop.clone()
+        })
+        .collect();
+    connect.alias = route.host.alias.clone();
+    connect
+}
+
+/// How a batch provision goes beyond the template request.
+pub struct BatchOptions {
+    pub parallel: usize,
+    /// `--distinct-credentials`: a password (and, unless `--account`, an account name) per host.
+    pub distinct: bool,
+    /// `--account` was given: the same name everywhere even with distinct credentials.
+    pub account_given: bool,
+    pub known_hosts_given: bool,
+}
+
+/// One host's provision.
+pub struct HostOutcome {
+    /// The target as given (an alias, `root@10.0.0.5`, …).
+    pub label: String,
+    pub route: Route,
+    pub result: Result<Provisioned, Error>,
+}
+
+/// Provision `template` on every route concurrently, one grant per host, under a new batch id.
+pub async fn provision(
+    store: &Store,
+    template: ProvisionRequest,
+    hosts: Vec<(String, Route)>,
+    options: &BatchOptions,
+    progress: &Progress,
+) -> (BatchId, Vec<HostOutcome>) {
+    let batch = BatchId::generate(crate::record::now());
+    let shared_password = (!options.distinct).then(generate_password);
+    progress.say(format!(
+        "batch {batch}: provisioning {} hosts, {} at a time",
+        hosts.len(),
+        options.parallel.min(hosts.len())
+    ));
+    let requests: Vec<(String, Route, ProvisionRequest)> = hosts
+        .into_iter()
+        .map(|(label, route)| {
+            let mut connect = connect_for(&template.connect, &route, options.known_hosts_given);
+            // Many hosts at once cannot share a terminal for prompts: secrets come from the
+            // environment, a key or the agent.
+            connect.auth.interactive = false;
+            let account = if options.distinct && !options.account_given {
+                AccountName::generate()
+            } else {
+                template.account.clone()
+            };
+            let request = ProvisionRequest {
+                target: route.host.target.clone(),
+                account,
+                connect,
+                batch: Some(batch.clone()),
+                password: shared_password.clone(),
+                ..template.clone()
+            };
+            (label, route, request)
+        })
+        .collect();
+    let outcomes = futures::stream::iter(requests.into_iter().enumerate())
+        .map(|(index, (label, route, request))| async move {
+            let host_progress = progress.host(&label);
+            let result = engine::provision(store, request, &host_progress).await;
+            match &result {
+                Ok(p) => host_progress.done(format!("✓ grant {}", p.record.id)),
+                Err(e) => host_progress.done(format!(
+                    "✗ exit {}: {}",
+                    e.exit_status().code(),
+                    first_line(&e.report())
+                )),
+            }
+            (
+                index,
+                HostOutcome {
+                    label,
+                    route,
+                    result,
+                },
+            )
+        })
+        .buffer_unordered(options.parallel)
+        .collect::<Vec<_>>()
+        .await;
+    (batch, in_order(outcomes))
+}
+
+/// One grant's teardown.
+pub struct TeardownOutcome {
+    pub grant: GrantId,
+    /// `host:port` of the grant (with its alias).
+    pub host: String,
+    pub result: Result<TeardownReport, Error>,
+}
+
+impl TeardownOutcome {
+    pub fn status(&self) -> ExitStatus {
+        match &self.result {
+            Ok(report) if report.success() => ExitStatus::Success,
+            Ok(_) => ExitStatus::NotVerified,
+            Err(e) => e.exit_status(),
+        }
+    }
+}
+
+/// Tear down `grants` concurrently.
+pub async fn teardown(
+    store: &Store,
+    grants: &[GrantRecord],
+    connect: &ConnectOptions,
+    parallel: usize,
+    progress: &Progress,
+) -> Vec<TeardownOutcome> {
+    let mut connect = connect.clone();
+    connect.auth.interactive = grants.len() <= 1 && connect.auth.interactive;
+    let connect = &connect;
+    let outcomes = futures::stream::iter(grants.iter().enumerate())
+        .map(|(index, record)| async move {
+            let host = host_label(record);
+            let host_progress = progress.host(&format!("{} {host}", record.id));
+            let result = engine::teardown(store, &record.id, connect, &host_progress).await;
+            match &result {
+                Ok(report) if report.success() => host_progress.done("✓ revoked"),
+                Ok(report) if report.verified => host_progress.done("✗ revoked, but drift found"),
+                Ok(_) => host_progress.done("✗ partial: something remains"),
+                Err(e) => host_progress.done(format!(
+                    "✗ exit {}: {}",
+                    e.exit_status().code(),
+                    first_line(&e.report())
+                )),
+            }
+            (
+                index,
+                TeardownOutcome {
+                    grant: record.id.clone(),
+                    host,
+                    result,
+                },
+            )
+        })
+        .buffer_unordered(parallel)
+        .collect::<Vec<_>>()
+        .await;
+    in_order(outcomes)
+}
+
+/// The grants of `batch`, oldest first; none is an error (exit 2).
+pub fn grants_of(store: &Store, batch: &BatchId) -> Result<Vec<GrantRecord>, Error> {
+    let grants: Vec<GrantRecord> = store
+        .list()?
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|r| r.batch.as_ref() == Some(batch))
+        .collect();
+    if grants.is_empty() {
+        return Err(RecordError::NotFound {
+            id: batch.to_string(),
+            dir: store.dir().to_owned(),
+        }
+        .into());
+    }
+    Ok(grants)
+}
+
+/// What `reap` finds in the store: grants whose TTL has passed and that are not revoked, the
+/// live ones, and records it could not read.
+pub struct Expired {
+    pub expired: Vec<GrantRecord>,
+    pub live: Vec<GrantRecord>,
+    pub unreadable: Vec<String>,
+}
+
+pub fn expired(store: &Store, now: OffsetDateTime) -> Result<Expired, Error> {
+    let mut found = Expired {
+        expired: Vec::new(),
+        live: Vec::new(),
+        unreadable: Vec::new(),
+    };
+    for record in store.list()? {
+        match record {
+            Ok(r) if r.state == GrantState::Revoked => {}
+            Ok(r) if r.expires_at <= now => found.expired.push(r),
+            Ok(r) => found.live.push(r),
+            Err(e) => found.unreadable.push(crate::error::chain(&e)),
+        }
+    }
+    Ok(found)
+}
+
+/// `host:port` of a grant, with the alias it was provisioned as.
+pub fn host_label(record: &GrantRecord) -> String {
+    let host = if record.host.host.contains(':') {
+        format!("[{}]:{}", record.host.host, record.host.port)
+    } else {
+        format!("{}:{}", record.host.host, record.host.port)
+    };
+    match &record.host.alias {
+        Some(alias) => format!("{alias} ({host})"),
+        None => host,
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+fn in_order<T>(mut outcomes: Vec<(usize, T)>) -> Vec<T> {
+    outcomes.sort_by_key(|(index, _)| *index);
+    outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_ids_are_not_grant_ids() {
+        let id = BatchId::generate(OffsetDateTime::now_utc());
+        assert!(BatchId::parse(id.as_str()).is_ok(), "{id}");
+        assert!(GrantId::parse(id.as_str()).is_err());
+        for bad in ["20261123-abcdef", "b-20261123-ABCDEF", "b-", "b-../../x"] {
+            assert!(BatchId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_most_severe_status_wins() {
+        use ExitStatus::*;
+        assert_eq!(combined_status([Success, Success]), Success);
+        assert_eq!(combined_status([Success, NotVerified]), NotVerified);
+        assert_eq!(combined_status([NotVerified, Failed]), Failed);
+        assert_eq!(combined_status([Usage, Success]), Failed);
+        assert_eq!(combined_status([Failed, Unreachable, Success]), Unreachable);
+        assert_eq!(combined_status([]), Success);
+    }
+
+    #[test]
+    fn host_files_skip_comments_and_blank_lines() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hosts");
+        std::fs::write(&path, "# web\nweb1\n\n  root@10.0.0.2:22  # db\nweb1x\n").expect("write");
+        let all = targets(&["cms".into()], Some(&path)).expect("targets");
+        assert_eq!(all, ["cms", "web1", "root@10.0.0.2:22", "web1x"]);
+        assert!(targets(&["a".into(), "a".into()], None).is_err());
+        std::fs::write(&path, "a b\n").expect("write");
+        assert!(targets(&[], Some(&path)).is_err());
+        assert!(targets(&[], None).is_err());
+    }
+}

@@ -1,0 +1,115 @@
+//! Shell completions, the manual page, and what `-v`/`-vv`/`--quiet` show.
+
+use crate::support::{TestHost, Workspace, host_tests_enabled};
+
+#[test]
+fn completions_and_the_man_page_come_from_the_cli_definition() {
+    let ws = Workspace::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = ws.handover(&["completions", shell]).run().expect_code(0);
+        assert!(out.stdout.contains("handover"), "{shell}: {}", out.stdout);
+        assert!(out.stdout.contains("reap"), "{shell}");
+        assert!(out.stdout.contains("distinct-credentials"), "{shell}");
+    }
+    ws.handover(&["completions", "tcsh"]).run().expect_code(2);
+    let out = ws.handover(&["man"]).run().expect_code(0);
+    assert!(
+        out.stdout.starts_with(".ie"),
+        "{}",
+        &out.stdout[..80.min(out.stdout.len())]
+    );
+    assert!(out.stdout.contains(".TH handover"), "{}", out.stdout);
+    assert!(out.stdout.contains("provision"));
+    assert!(out.stdout.contains("teardown"));
+}
+
+#[test]
+fn very_verbose_shows_the_scripts_and_never_a_secret() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    // Every kind of secret: the SSH login password, the sudo password (the same here, reused
+    // by sudo), the new account's password, a lent account's window password and its hash.
+    let original_hash = host.sh(&format!(
+        "getent shadow {} | cut -d: -f2",
+        host.nopasswd_user
+    ));
+    let out = ws
+        .provision(
+            &format!("{}@{}", host.admin_user, host.addr),
+            &[
+                "--scope",
+                &host.scope,
+                "--become",
+                "--rotate",
+                &host.nopasswd_user,
+                "--after",
+                "rotate",
+                "-vv",
+                "--json",
+            ],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    let password = json["password"].as_str().expect("password").to_owned();
+    let lent = json["lent"][&host.nopasswd_user]
+        .as_str()
+        .expect("lent password")
+        .to_owned();
+    let grant = json["grant"].as_str().expect("grant").to_owned();
+    assert!(out.stderr.contains("remote script"), "{}", out.stderr);
+    assert!(out.stderr.contains("chpasswd"), "the scripts are shown");
+    assert!(out.stderr.contains("[redacted]"));
+    for secret in [
+        password.as_str(),
+        lent.as_str(),
+        host.admin_password.as_str(),
+        original_hash.trim(),
+    ] {
+        assert!(!out.stderr.contains(secret), "a secret in the -vv log");
+    }
+
+    let out = ws
+        .handover(&["teardown", &grant, "-vv", "--json"])
+        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    let new_password = json["new_passwords"][&host.nopasswd_user]
+        .as_str()
+        .expect("new password")
+        .to_owned();
+    assert!(out.stderr.contains("remote script"), "{}", out.stderr);
+    for secret in [
+        password.as_str(),
+        lent.as_str(),
+        new_password.as_str(),
+        host.admin_password.as_str(),
+        original_hash.trim(),
+    ] {
+        assert!(!out.stderr.contains(secret), "a secret in the -vv log");
+    }
+
+    // --quiet: nothing on stderr but errors.
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &["--scope", &host.scope, "--no-baseline", "--quiet", "--json"],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    assert_eq!(out.stderr, "", "--quiet printed progress");
+    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
+    let out = ws
+        .handover(&["teardown", &grant, "--quiet"])
+        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .run()
+        .expect_code(0);
+    assert_eq!(out.stderr, "");
+}

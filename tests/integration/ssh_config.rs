@@ -1,0 +1,235 @@
+//! Host aliases from an ssh client configuration (`-F FILE`), directly and through a jump host,
+//! with every host key verified and pinned.
+
+use crate::support::{TestHost, Workspace, host_tests_enabled, keypair};
+use std::path::Path;
+
+/// A known_hosts file holding the keys of `hosts`.
+fn known_hosts(path: &Path, hosts: &[&TestHost]) {
+    let text: String = hosts.iter().map(|h| h.known_hosts_line()).collect();
+    std::fs::write(path, text).expect("write known_hosts");
+}
+
+#[test]
+fn an_alias_resolves_host_name_user_port_identity_and_known_hosts() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let ws = Workspace::new();
+    let (key, public) = keypair(ws.dir.path(), "id_cms", "");
+    let host = TestHost::builder().root_authorized_key(&public).up();
+    let kh = ws.dir.path().join("kh_from_config");
+    known_hosts(&kh, &[&host]);
+    let config = ws.dir.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "# handover test\nHost cms cms-*\n    HostName {addr}\n    User root\n    Port 22\n    IdentityFile {key}\n    IdentitiesOnly yes\n    UserKnownHostsFile {kh}\n\nHost legacy\n    HostName {addr}\n    ProxyCommand nc %h %p\n\nMatch user nobody\n    Port 2\n",
+            addr = host.addr,
+            key = key.display(),
+            kh = kh.display()
+        ),
+    )
+    .expect("write config");
+    let cfg = config.to_str().expect("utf-8 path");
+
+    // No --known-hosts and no -i: both come from the alias.
+    let out = ws
+        .handover(&[
+            "provision",
+            "cms",
+            "-F",
+            cfg,
+            "--scope",
+            &host.scope,
+            "--no-baseline",
+            "--json",
+        ])
+        .run()
+        .expect_code(0);
+    assert!(
+        out.stderr.contains("Match blocks are not supported"),
+        "{}",
+        out.stderr
+    );
+    let json = out.json();
+    assert_eq!(json["host"], host.addr.as_str());
+    assert_eq!(json["port"], 22);
+    let grant = json["grant"].as_str().expect("grant").to_owned();
+    let record = ws.record(&grant);
+    assert_eq!(record["host"]["alias"], "cms");
+    assert_eq!(record["host"]["login"], "root");
+    assert_eq!(record["host"]["identities"][0], key.to_str().expect("path"));
+    assert!(record["host"].get("jumps").is_none(), "{record}");
+    assert!(
+        host.sh("grep 'Accepted publickey for root' /var/log/sshd.log")
+            .contains("ED25519"),
+        "handover did not log in with the IdentityFile"
+    );
+
+    // ProxyCommand is refused before anything runs; nothing is executed locally.
+    let out = ws
+        .handover(&["provision", "legacy", "-F", cfg, "--scope", &host.scope])
+        .run()
+        .expect_code(2);
+    assert!(out.stderr.contains("ProxyCommand"), "{}", out.stderr);
+
+    // Teardown finds the host, key and IdentityFile in the record alone.
+    ws.handover(&["teardown", &grant]).run().expect_code(0);
+    assert_eq!(ws.record(&grant)["state"], "revoked");
+}
+
+#[test]
+fn a_jump_host_is_verified_pinned_and_used_again_at_teardown() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let ws = Workspace::new();
+    let (key, public) = keypair(ws.dir.path(), "id_ops", "");
+    let hosts = TestHost::builder().root_authorized_key(&public).up_many(2);
+    let (jump, target) = (&hosts[0], &hosts[1]);
+    // The target is reachable from the jump host over a link of their own.
+    let jump_source = jump.link(target);
+    let kh = ws.dir.path().join("known_hosts");
+    let config = ws.dir.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host web\n    HostName {target}\n    User root\n    ProxyJump bastion\nHost bastion\n    HostName {jump}\n    User root\nHost *\n    IdentityFile {key}\n    UserKnownHostsFile {kh}\n",
+            target = target.addr,
+            jump = jump.addr,
+            key = key.display(),
+            kh = kh.display()
+        ),
+    )
+    .expect("write config");
+    let cfg = config.to_str().expect("utf-8 path");
+    let provision = || {
+        ws.handover(&[
+            "provision",
+            "web",
+            "-F",
+            cfg,
+            "--scope",
+            &target.scope,
+            "--no-baseline",
+            "--json",
+        ])
+    };
+
+    // The jump host's key is checked too: only the target's is known, so it is refused.
+    known_hosts(&kh, &[target]);
+    let out = provision().run().expect_code(4);
+    assert!(
+        out.stderr
+            .contains(&format!("host key of `{}` is not known", jump.addr)),
+        "{}",
+        out.stderr
+    );
+    assert!(!target.ok("grep -q 'Accepted publickey' /var/log/sshd.log"));
+
+    known_hosts(&kh, &[jump, target]);
+    let out = provision().run().expect_code(0);
+    let json = out.json();
+    assert_eq!(json["host"], target.addr.as_str());
+    let grant = json["grant"].as_str().expect("grant").to_owned();
+    let password = json["password"].as_str().expect("password").to_owned();
+    let account = json["account"].as_str().expect("account").to_owned();
+    // The target saw the connection come from the jump host, not from this machine.
+    let log = target.sh("grep 'Accepted publickey for root' /var/log/sshd.log");
+    assert!(log.contains(&format!("from {jump_source} ")), "{log}");
+    assert!(!log.contains(&format!("from {} ", target.gateway)), "{log}");
+    // The record pins the chain.
+    let record = ws.record(&grant);
+    let jumps = record["host"]["jumps"].as_array().expect("jumps");
+    assert_eq!(jumps.len(), 1, "{record}");
+    assert_eq!(jumps[0]["host"], jump.addr.as_str());
+    let jump_key_line = jump.host_key();
+    let jump_key: Vec<&str> = jump_key_line.split_whitespace().take(2).collect();
+    assert!(
+        jumps[0]["host_key"]
+            .as_str()
+            .expect("host_key")
+            .starts_with(&jump_key.join(" ")),
+        "{record}"
+    );
+    assert!(
+        target.ssh_as(&account, &password, "true").status.success(),
+        "the vendor cannot log in"
+    );
+
+    // A jump host offering another key than the pinned one is refused at teardown.
+    let path = ws.state_dir().join("grants").join(format!("{grant}.json"));
+    let original = std::fs::read_to_string(&path).expect("read record");
+    let mut tampered: serde_json::Value = serde_json::from_str(&original).expect("json");
+    tampered["host"]["jumps"][0]["host_key"] = target.host_key().into();
+    std::fs::write(&path, tampered.to_string()).expect("write record");
+    let out = ws.handover(&["teardown", &grant]).run().expect_code(4);
+    assert!(
+        out.stderr
+            .contains(&format!("host key of `{}` changed", jump.addr)),
+        "{}",
+        out.stderr
+    );
+    std::fs::write(&path, original).expect("restore record");
+
+    // Teardown goes through the same jump host, with nothing but the record.
+    ws.handover(&["teardown", &grant]).run().expect_code(0);
+    assert_eq!(ws.record(&grant)["state"], "revoked");
+    assert!(!target.ok(&format!("getent passwd {account}")));
+}
+
+#[test]
+fn a_chain_of_two_jump_hosts_is_followed_hop_by_hop() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let ws = Workspace::new();
+    let (key, public) = keypair(ws.dir.path(), "id_ops", "");
+    let hosts = TestHost::builder().root_authorized_key(&public).up_many(3);
+    let (outer, inner, target) = (&hosts[0], &hosts[1], &hosts[2]);
+    // outer reaches inner, inner reaches target; this machine only needs outer.
+    outer.link(inner);
+    let inner_source = inner.link(target);
+    let kh = ws.dir.path().join("known_hosts");
+    known_hosts(&kh, &[outer, inner, target]);
+    let config = ws.dir.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host db\n    HostName {target}\n    ProxyJump root@{outer},inner\nHost inner\n    HostName {inner}\n    User root\nHost *\n    IdentityFile {key}\n",
+            target = target.addr,
+            outer = outer.addr,
+            inner = inner.addr,
+            key = key.display(),
+        ),
+    )
+    .expect("write config");
+    let out = ws
+        .handover(&[
+            "provision",
+            "root@db",
+            "-F",
+            config.to_str().expect("path"),
+            "--known-hosts",
+            kh.to_str().expect("path"),
+            "--scope",
+            &target.scope,
+            "--no-baseline",
+            "--json",
+        ])
+        .run()
+        .expect_code(0);
+    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
+    let log = target.sh("grep 'Accepted publickey for root' /var/log/sshd.log");
+    assert!(log.contains(&format!("from {inner_source} ")), "{log}");
+    let record = ws.record(&grant);
+    let jumps: Vec<&str> = record["host"]["jumps"]
+        .as_array()
+        .expect("jumps")
+        .iter()
+        .map(|j| j["host"].as_str().expect("host"))
+        .collect();
+    assert_eq!(jumps, [outer.addr.as_str(), inner.addr.as_str()]);
+    ws.handover(&["teardown", &grant]).run().expect_code(0);
+}
