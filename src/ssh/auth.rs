@@ -49,15 +49,7 @@ impl AuthOptions {
 
         if let Some(path) = &self.identity {
             let key = self.load_key(path)?;
-            let hash = handle
-                .best_supported_rsa_hash()
-                .await
-                .map_err(protocol)?
-                .flatten();
-            let result = handle
-                .authenticate_publickey(login, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
-                .await
-                .map_err(protocol)?;
+            let result = try_key(handle, login, key).await.map_err(protocol)?;
             if result.success() {
                 return Ok(None);
             }
@@ -86,15 +78,7 @@ impl AuthOptions {
                         continue;
                     }
                 };
-                let hash = handle
-                    .best_supported_rsa_hash()
-                    .await
-                    .map_err(protocol)?
-                    .flatten();
-                let result = handle
-                    .authenticate_publickey(login, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
-                    .await
-                    .map_err(protocol)?;
+                let result = try_key(handle, login, key).await.map_err(protocol)?;
                 if result.success() {
                     return Ok(None);
                 }
@@ -155,6 +139,18 @@ impl AuthOptions {
             Err(e) => Err(key_error(e)),
         }
     }
+}
+
+/// Offer one private key (RSA signed with the best hash the server supports).
+async fn try_key(
+    handle: &mut Handle<Client>,
+    login: &str,
+    key: russh::keys::PrivateKey,
+) -> Result<AuthResult, russh::Error> {
+    let hash = handle.best_supported_rsa_hash().await?.flatten();
+    handle
+        .authenticate_publickey(login, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+        .await
 }
 
 fn allows_password(result: &AuthResult) -> bool {
