@@ -83,11 +83,10 @@ fn persistence_planted_by_a_root_level_account_is_reported_by_path() {
     };
 
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &["--scope", &host.scope, "--level", "root", "--json", "-v"],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     show_timings("provision", &out);
@@ -120,7 +119,7 @@ fn persistence_planted_by_a_root_level_account_is_reported_by_path() {
     // Nothing planted yet: the grant's own account, home and sudoers file are not drift.
     let out = ws
         .handover(&["audit", &grant, "--json", "-v"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     show_timings("audit", &out);
@@ -196,14 +195,14 @@ chmod 4755 /var/tmp/.sh
 
     let out = ws
         .handover(&["audit", &grant, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(3);
     check(&out.json()["drift"]);
 
     let out = ws
         .handover(&["teardown", &grant, "--json", "-v"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(3);
     show_timings("teardown", &out);
@@ -235,12 +234,12 @@ chmod 4755 /var/tmp/.sh
 
     // Teardown again: already revoked. The audit still compares, and still finds the drift.
     ws.handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let out = ws
         .handover(&["audit", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(3);
     assert!(
@@ -265,11 +264,7 @@ fn the_vendors_work_in_the_cms_directory_is_listed_and_is_not_drift() {
     let ws = Workspace::new();
     ws.trust(&host);
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
-            &["--scope", &host.scope, "--json"],
-        )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .provision_as_root(&host, &["--scope", &host.scope, "--json"])
         .run()
         .expect_code(0);
     let json = out.json();
@@ -298,7 +293,7 @@ fn the_vendors_work_in_the_cms_directory_is_listed_and_is_not_drift() {
     // While the grant is active: the same picture, and exit 0.
     let out = ws
         .handover(&["audit", &grant, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let active = out.json();
@@ -306,7 +301,7 @@ fn the_vendors_work_in_the_cms_directory_is_listed_and_is_not_drift() {
 
     let out = ws
         .handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let text = out.stdout;
@@ -335,7 +330,7 @@ fn the_vendors_work_in_the_cms_directory_is_listed_and_is_not_drift() {
     // The same as JSON, from an audit after the grant was revoked.
     let out = ws
         .handover(&["audit", &grant, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let drift = &out.json()["drift"];
@@ -366,11 +361,7 @@ fn without_a_baseline_teardown_skips_the_drift_check_but_still_reassigns_leftove
     let ws = Workspace::new();
     ws.trust(&host);
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
-            &["--scope", &host.scope, "--no-baseline", "--json"],
-        )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .provision_as_root(&host, &["--scope", &host.scope, "--no-baseline", "--json"])
         .run()
         .expect_code(0);
     let json = out.json();
@@ -387,7 +378,7 @@ fn without_a_baseline_teardown_skips_the_drift_check_but_still_reassigns_leftove
     );
     let out = ws
         .handover(&["audit", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(2);
     assert!(out.stderr.contains("--no-baseline"), "{}", out.stderr);
@@ -399,7 +390,7 @@ fn without_a_baseline_teardown_skips_the_drift_check_but_still_reassigns_leftove
     );
     let out = ws
         .handover(&["teardown", &grant, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let report = out.json();

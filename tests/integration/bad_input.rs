@@ -79,10 +79,7 @@ fn bad_account_names_and_scopes_are_refused_without_touching_the_host() {
         (&["--scope", "/root"], 1, "system directory"),
     ];
     for (extra, code, needle) in cases {
-        let out = ws
-            .provision(&target, extra)
-            .env("HANDOVER_SSH_PASSWORD", &host.root_password)
-            .run();
+        let out = ws.provision(&target, extra).with_root_password(&host).run();
         assert_eq!(
             out.code, *code,
             "{extra:?}: expected exit {code}, got {}:\n{}",
@@ -107,7 +104,7 @@ fn bad_account_names_and_scopes_are_refused_without_touching_the_host() {
             &target,
             &["--scope", "/var/www/cms", "--account", "existing-acct"],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(1);
     assert!(

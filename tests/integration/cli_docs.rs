@@ -97,18 +97,17 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
 
     // --quiet: nothing on stderr but errors.
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &["--scope", &host.scope, "--no-baseline", "--quiet", "--json"],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     assert_eq!(out.stderr, "", "--quiet printed progress");
     let grant = out.json()["grant"].as_str().expect("grant").to_owned();
     let out = ws
         .handover(&["teardown", &grant, "--quiet"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     assert_eq!(out.stderr, "");

@@ -108,8 +108,8 @@ fn a_mariadb_account_for_one_database_then_nothing_left() {
     ws.trust(&host);
     let watch = ProcessWatch::start(&host);
     let provisioned = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -121,7 +121,6 @@ fn a_mariadb_account_for_one_database_then_nothing_left() {
                 "-v",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let json = provisioned.json();
@@ -187,7 +186,7 @@ fn a_mariadb_account_for_one_database_then_nothing_left() {
 
     let torn = ws
         .handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     assert!(
@@ -252,8 +251,8 @@ fn a_postgres_role_for_one_database_then_nothing_left() {
     ws.trust(&host);
     let watch = ProcessWatch::start(&host);
     let provisioned = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--playbook",
                 "postgres-role",
@@ -264,7 +263,6 @@ fn a_postgres_role_for_one_database_then_nothing_left() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let json = provisioned.json();
@@ -311,7 +309,7 @@ fn a_postgres_role_for_one_database_then_nothing_left() {
 
     let torn = ws
         .handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let seen_on_host = watch.stop();
@@ -362,11 +360,7 @@ fn the_database_name_comes_from_the_cms_config() {
         host.scope
     ));
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
-            &["--scope", &host.scope, "--db", "mysql", "--json"],
-        )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .provision_as_root(&host, &["--scope", &host.scope, "--db", "mysql", "--json"])
         .run()
         .expect_code(0);
     let json = out.json();
@@ -393,7 +387,7 @@ fn the_database_name_comes_from_the_cms_config() {
     assert_absent("the record", &record, &[cms_db_password]);
     assert_absent("the output", &out.stdout, &[cms_db_password]);
     ws.handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
 
@@ -403,8 +397,8 @@ fn the_database_name_comes_from_the_cms_config() {
         "mariadb -e 'CREATE DATABASE wp_site; CREATE DATABASE wpXsite' && mkdir -p /var/www/wp && printf '%s\\n' '<?php' \"define( 'DB_NAME', 'wp_site' );\" \"define( 'DB_PASSWORD', 'WpOwnPassw0rd' );\" > /var/www/wp/wp-config.php",
     );
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--playbook",
                 "mariadb-user",
@@ -413,7 +407,6 @@ fn the_database_name_comes_from_the_cms_config() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let json = out.json();
@@ -451,11 +444,7 @@ fn the_database_name_comes_from_the_cms_config() {
     let before = host.snapshot();
     host.sh("mkdir -p /var/www/plain && echo '<?php' > /var/www/plain/index.php");
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
-            &["--scope", "/var/www/plain", "--db", "mysql"],
-        )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .provision_as_root(&host, &["--scope", "/var/www/plain", "--db", "mysql"])
         .run()
         .expect_code(1);
     assert!(out.stderr.contains("--db-name"), "{}", out.stderr);
@@ -492,8 +481,8 @@ fn preflight_names_a_missing_database_and_changes_nothing() {
         ("postgres", "database `nosuchdb` exists"),
     ] {
         let out = ws
-            .provision(
-                &format!("root@{}", host.addr),
+            .provision_as_root(
+                &host,
                 &[
                     "--scope",
                     &host.scope,
@@ -505,18 +494,16 @@ fn preflight_names_a_missing_database_and_changes_nothing() {
                     "support-nodb",
                 ],
             )
-            .env("HANDOVER_SSH_PASSWORD", &host.root_password)
             .run()
             .expect_code(1);
         assert!(out.stderr.contains(expect), "{}", out.stderr);
         assert!(!host.ok("getent passwd support-nodb"), "the host changed");
     }
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &["--playbook", "lend", "--rotate-db-user", "nobody_here"],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(1);
     assert!(
@@ -566,8 +553,8 @@ fn a_lent_mariadb_account_is_rotated_and_restored() {
 
     let watch = ProcessWatch::start(&host);
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--playbook",
                 "lend",
@@ -576,7 +563,6 @@ fn a_lent_mariadb_account_is_rotated_and_restored() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let json = out.json();
@@ -605,7 +591,7 @@ fn a_lent_mariadb_account_is_rotated_and_restored() {
 
     let torn = ws
         .handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let seen_on_host = watch.stop();
@@ -663,8 +649,8 @@ fn after_rotate_with_a_password_administrator() {
 
     let watch = ProcessWatch::start(&host);
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -683,7 +669,6 @@ fn after_rotate_with_a_password_administrator() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .env("DB_ADMIN_PW", admin_password)
         .run()
         .expect_code(0);
@@ -697,14 +682,14 @@ fn after_rotate_with_a_password_administrator() {
     // Teardown needs the same variable, and says which.
     let missing = ws
         .handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(2);
     assert!(missing.stderr.contains("DB_ADMIN_PW"), "{}", missing.stderr);
 
     let torn = ws
         .handover(&["teardown", &grant, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .env("DB_ADMIN_PW", admin_password)
         .run()
         .expect_code(0);

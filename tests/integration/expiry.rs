@@ -14,11 +14,7 @@ struct Grant {
 
 fn provision(ws: &Workspace, host: &TestHost, ttl: &str) -> Grant {
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
-            &["--scope", &host.scope, "--ttl", ttl, "--json"],
-        )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .provision_as_root(host, &["--scope", &host.scope, "--ttl", ttl, "--json"])
         .run()
         .expect_code(0);
     let json = out.json();
@@ -171,7 +167,7 @@ fn removed_at_the_ttl_without_teardown(service: &str, ttl: &str, backend: &str, 
     // teardown verifies the grant gone and reports that account (exit 3).
     let report = ws
         .handover(&["teardown", &grant.id, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(3)
         .json();
@@ -225,7 +221,7 @@ fn teardown_before_the_ttl_cancels_the_job() {
             _ => assert!(host.ok(&format!("test -f /etc/cron.d/handover-{}", grant.id))),
         }
         ws.handover(&["teardown", &grant.id])
-            .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+            .with_root_password(&host)
             .run()
             .expect_code(0);
         assert!(guard_gone(&host, &grant), "{backend}: the guard is left");
@@ -244,8 +240,7 @@ fn a_host_without_a_scheduler_is_refused_at_preflight() {
     ws.trust(&host);
     let before = host.snapshot();
     let out = ws
-        .provision(&format!("root@{}", host.addr), &["--scope", &host.scope])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .provision_as_root(&host, &["--scope", &host.scope])
         .run()
         .expect_code(1);
     for needle in ["preflight", "nothing was changed", "`at`", "atd", "`cron`"] {

@@ -29,7 +29,7 @@ fn two_provisions_on_one_host_at_once_both_succeed_with_distinct_accounts() {
                         "--json",
                     ],
                 )
-                .env("HANDOVER_SSH_PASSWORD", &host.root_password);
+                .with_root_password(&host);
             thread::spawn(move || run.run())
         })
         .collect();
@@ -61,7 +61,7 @@ fn two_provisions_on_one_host_at_once_both_succeed_with_distinct_accounts() {
         .map(|_| {
             let run = ws
                 .handover(&["teardown", &id, "--json"])
-                .env("HANDOVER_SSH_PASSWORD", &host.root_password);
+                .with_root_password(&host);
             thread::spawn(move || run.run())
         })
         .collect();
@@ -84,7 +84,7 @@ fn two_provisions_on_one_host_at_once_both_succeed_with_distinct_accounts() {
     assert_eq!(ws.record(&id)["state"], "revoked");
     let id2 = grants[1]["grant"].as_str().expect("grant").to_owned();
     ws.handover(&["teardown", &id2])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     assert_eq!(before, host.snapshot());
@@ -99,11 +99,7 @@ fn an_unreachable_host_at_teardown_exits_4_and_a_retry_works() {
     let ws = Workspace::new();
     ws.trust(&host);
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
-            &["--scope", &host.scope, "--json"],
-        )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .provision_as_root(&host, &["--scope", &host.scope, "--json"])
         .run()
         .expect_code(0);
     let id = out.json()["grant"].as_str().expect("grant").to_owned();
@@ -111,7 +107,7 @@ fn an_unreachable_host_at_teardown_exits_4_and_a_retry_works() {
     host.sh("ip link set eth0 down");
     let out = ws
         .handover(&["teardown", &id, "--connect-timeout", "2"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(4);
     assert!(out.stderr.contains(&host.addr), "{}", out.stderr);
@@ -123,7 +119,7 @@ fn an_unreachable_host_at_teardown_exits_4_and_a_retry_works() {
 
     host.sh("ip link set eth0 up");
     ws.handover(&["teardown", &id])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     assert_eq!(ws.record(&id)["state"], "revoked");
@@ -222,11 +218,7 @@ fn detached_and_term_ignoring_processes_of_the_account_are_ended_at_teardown() {
     let ws = Workspace::new();
     ws.trust(&host);
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
-            &["--scope", &host.scope, "--json"],
-        )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .provision_as_root(&host, &["--scope", &host.scope, "--json"])
         .run()
         .expect_code(0);
     let json = out.json();
@@ -244,7 +236,7 @@ fn detached_and_term_ignoring_processes_of_the_account_are_ended_at_teardown() {
         "the processes did not start"
     );
     ws.handover(&["teardown", &id])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     assert!(

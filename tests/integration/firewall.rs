@@ -24,8 +24,8 @@ fn grant_through_firewall(setup: &str, listing: &str) {
     let vendor = format!("{}/32", host.client_addr2);
 
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -35,7 +35,6 @@ fn grant_through_firewall(setup: &str, listing: &str) {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let json = out.json();
@@ -58,7 +57,7 @@ fn grant_through_firewall(setup: &str, listing: &str) {
     );
 
     ws.handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     assert_eq!(
@@ -105,8 +104,8 @@ fn a_host_without_a_firewall_is_left_alone_and_says_so() {
     let ws = Workspace::new();
     ws.trust(&host);
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -115,7 +114,6 @@ fn a_host_without_a_firewall_is_left_alone_and_says_so() {
                 "--open-firewall",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     assert!(

@@ -12,8 +12,7 @@ fn unknown_host_key_is_refused_without_the_flag() {
     let ws = Workspace::new();
     let before = host.snapshot();
     let out = ws
-        .provision(&format!("root@{}", host.addr), &["--scope", &host.scope])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .provision_as_root(&host, &["--scope", &host.scope])
         .run()
         .expect_code(4);
     let fingerprint = std::process::Command::new("ssh-keygen")
@@ -69,7 +68,7 @@ fn changed_host_key_is_refused_at_provision_and_teardown() {
             &target,
             &["--scope", &host.scope, "--accept-new-host-key", "--json"],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let grant = out.json()["grant"].as_str().expect("grant").to_owned();
@@ -85,7 +84,7 @@ fn changed_host_key_is_refused_at_provision_and_teardown() {
 
     let out = ws
         .handover(&["teardown", &grant, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(4);
     assert!(out.stderr.contains("changed"), "{}", out.stderr);
@@ -104,7 +103,7 @@ fn changed_host_key_is_refused_at_provision_and_teardown() {
     // Even --accept-new-host-key never accepts a changed key at provision.
     let out = ws
         .provision(&target, &["--scope", &host.scope, "--accept-new-host-key"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(4);
     assert!(
@@ -116,7 +115,7 @@ fn changed_host_key_is_refused_at_provision_and_teardown() {
     // With the old keys back, the same teardown succeeds.
     host.sh("cp -a /root/oldkeys/ssh_host_* /etc/ssh/ && rm -rf /root/oldkeys");
     ws.handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     assert!(!host.ok(&format!("getent passwd {account}")));

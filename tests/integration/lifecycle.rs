@@ -114,8 +114,8 @@ fn provision_use_and_teardown_as_root_with_a_password() {
     let before = host.snapshot();
 
     let provisioned = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -126,7 +126,6 @@ fn provision_use_and_teardown_as_root_with_a_password() {
                 "-v",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let json = provisioned.json();
@@ -218,7 +217,7 @@ fn provision_use_and_teardown_as_root_with_a_password() {
 
     let teardown = ws
         .handover(&["teardown", &grant.id, "--json", "-v"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let report = teardown.json();

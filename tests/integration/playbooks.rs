@@ -25,7 +25,7 @@ fn linux_root_gives_sudo_with_the_accounts_password_and_user_level_does_not() {
             &target,
             &["--scope", &host.scope, "--level", "root", "--json"],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let json = out.json();
@@ -62,7 +62,7 @@ fn linux_root_gives_sudo_with_the_accounts_password_and_user_level_does_not() {
     assert!(host.ok("visudo -c"));
 
     ws.handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     assert!(!host.ok(&format!("test -e {file}")));
@@ -72,7 +72,7 @@ fn linux_root_gives_sudo_with_the_accounts_password_and_user_level_does_not() {
     // A user-level account has no sudo, even with its password.
     let out = ws
         .provision(&target, &["--scope", &host.scope, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let json = out.json();
@@ -104,8 +104,8 @@ fn a_broken_sudoers_fragment_is_caught_and_rolled_back() {
     .expect("write playbook");
     let before = host.snapshot();
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -113,7 +113,6 @@ fn a_broken_sudoers_fragment_is_caught_and_rolled_back() {
                 playbook.to_str().expect("utf-8"),
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(1);
     assert!(
@@ -161,7 +160,7 @@ fn composr_backdoor_adds_one_line_and_teardown_restores_the_file_exactly() {
                     &format!("ip={bad}"),
                 ],
             )
-            .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+            .with_root_password(&host)
             .run()
             .expect_code(2);
         assert!(out.stderr.contains("ip"), "{}", out.stderr);
@@ -180,7 +179,7 @@ fn composr_backdoor_adds_one_line_and_teardown_restores_the_file_exactly() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let json = out.json();
@@ -203,7 +202,7 @@ fn composr_backdoor_adds_one_line_and_teardown_restores_the_file_exactly() {
     );
 
     ws.handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     assert_eq!(
@@ -228,7 +227,7 @@ fn composr_backdoor_adds_one_line_and_teardown_restores_the_file_exactly() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let grant = field(&out.json(), "grant");
@@ -237,7 +236,7 @@ fn composr_backdoor_adds_one_line_and_teardown_restores_the_file_exactly() {
     ));
     let out = ws
         .handover(&["teardown", &grant, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(3);
     let report = out.json();
@@ -286,8 +285,8 @@ verify_absent = "test ! -e {path}"
     // A value that would run commands if it were substituted raw: quoted, it is just a name.
     let hostile = "/tmp/marker '$(id -u)' `id -u`; echo injected";
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--playbook",
                 p,
@@ -296,7 +295,6 @@ verify_absent = "test ! -e {path}"
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let listing = host.sh("ls /tmp");
@@ -310,7 +308,7 @@ verify_absent = "test ! -e {path}"
     );
     let grant = field(&out.json(), "grant");
     ws.handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     assert!(

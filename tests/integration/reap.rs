@@ -24,7 +24,7 @@ fn reap_removes_an_expired_grant_and_leaves_a_live_one() {
                     "--json",
                 ],
             )
-            .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+            .with_root_password(&host)
             .run()
             .expect_code(0);
         let json = out.json();
@@ -48,7 +48,7 @@ fn reap_removes_an_expired_grant_and_leaves_a_live_one() {
 
     let out = ws
         .handover(&["reap", "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let json = out.json();
@@ -75,7 +75,7 @@ fn reap_removes_an_expired_grant_and_leaves_a_live_one() {
     );
 
     ws.handover(&["teardown", &live])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
 }
@@ -89,8 +89,8 @@ fn reap_of_an_unreachable_host_exits_4_and_names_the_grant() {
     let ws = Workspace::new();
     ws.trust(&host);
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -100,7 +100,6 @@ fn reap_of_an_unreachable_host_exits_4_and_names_the_grant() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let grant = out.json()["grant"].as_str().expect("grant").to_owned();
@@ -108,7 +107,7 @@ fn reap_of_an_unreachable_host_exits_4_and_names_the_grant() {
     host.sh("pkill -x sshd; while pgrep -x sshd >/dev/null; do sleep 0.05; done");
     let out = ws
         .handover(&["reap", "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(4);
     let json = out.json();

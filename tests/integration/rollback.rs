@@ -17,8 +17,8 @@ fn a_scope_where_setfacl_fails_rolls_back() {
     let before = host.snapshot();
 
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 "/srv/noacl",
@@ -27,7 +27,6 @@ fn a_scope_where_setfacl_fails_rolls_back() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(1);
     assert!(

@@ -24,11 +24,7 @@ fn a_lent_password_is_rotated_for_the_window_and_restored() {
     let shadow_before = host.sh(&format!("getent shadow {admin}"));
 
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
-            &["--playbook", "lend", "--rotate", &admin, "--json"],
-        )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .provision_as_root(&host, &["--playbook", "lend", "--rotate", &admin, "--json"])
         .run()
         .expect_code(0);
     let json = out.json();
@@ -61,7 +57,7 @@ fn a_lent_password_is_rotated_for_the_window_and_restored() {
         "runuser -u {admin} -- sh -c 'nohup sleep 602 >/dev/null 2>&1 &'"
     ));
     ws.handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
 
@@ -98,8 +94,8 @@ fn after_rotate_neither_old_nor_lent_password_works() {
     ws.trust(&host);
     let admin = host.admin_user.clone();
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -110,7 +106,6 @@ fn after_rotate_neither_old_nor_lent_password_works() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let json = out.json();
@@ -126,7 +121,7 @@ fn after_rotate_neither_old_nor_lent_password_works() {
 
     let out = ws
         .handover(&["teardown", &grant, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     let fresh = out.json()["new_passwords"][&admin]
@@ -183,8 +178,8 @@ fn at_the_ttl_the_host_itself_restores_a_lent_password() {
     let admin = host.admin_user.clone();
     let shadow_before = host.sh(&format!("getent shadow {admin}"));
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--playbook",
                 "lend",
@@ -195,7 +190,6 @@ fn at_the_ttl_the_host_itself_restores_a_lent_password() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let json = out.json();
@@ -227,7 +221,7 @@ fn at_the_ttl_the_host_itself_restores_a_lent_password() {
         "the copy of the hash was left"
     );
     ws.handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
 }

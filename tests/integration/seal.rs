@@ -63,8 +63,8 @@ fn credentials_sealed_to_an_ed25519_key_open_with_age_and_log_in() {
     let public = key.with_extension("pub");
 
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -72,7 +72,6 @@ fn credentials_sealed_to_an_ed25519_key_open_with_age_and_log_in() {
                 public.to_str().expect("utf-8"),
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     assert!(
@@ -104,7 +103,7 @@ fn credentials_sealed_to_an_ed25519_key_open_with_age_and_log_in() {
         "the sealed password does not log in"
     );
     ws.handover(&["teardown", grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
 }
@@ -122,8 +121,8 @@ fn credentials_sealed_to_an_rsa_key_in_a_file_with_json() {
     let sealed = ws.dir.path().join("credentials.age");
 
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -134,7 +133,6 @@ fn credentials_sealed_to_an_rsa_key_in_a_file_with_json() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let json = out.json();

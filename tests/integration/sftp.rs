@@ -28,8 +28,8 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
     let files_before = cms_files(&host);
 
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--playbook",
                 "sftp-only",
@@ -40,7 +40,6 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let json = out.json();
@@ -146,7 +145,7 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
 
     let report = ws
         .handover(&["teardown", &grant, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0)
         .json();
@@ -198,8 +197,8 @@ fn a_failed_sftp_only_provision_unmounts_and_removes_the_jail() {
     let files_before = cms_files(&host);
 
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--playbook",
                 "sftp-only",
@@ -209,7 +208,6 @@ fn a_failed_sftp_only_provision_unmounts_and_removes_the_jail() {
                 "support-sftp2",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(1);
     assert!(

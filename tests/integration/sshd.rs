@@ -79,8 +79,8 @@ fn allow_from_admits_the_allowed_source_and_refuses_any_other() {
     let network = format!("{}/31", octets.join("."));
 
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -91,7 +91,6 @@ fn allow_from_admits_the_allowed_source_and_refuses_any_other() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let json = out.json();
@@ -157,7 +156,7 @@ fn allow_from_admits_the_allowed_source_and_refuses_any_other() {
 
     let report = ws
         .handover(&["teardown", &grant.id, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0)
         .json();
@@ -189,8 +188,8 @@ fn the_account_cannot_forward_or_tunnel_but_root_still_can() {
     let sshd_config = host.sh("cat /etc/ssh/sshd_config");
 
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -199,7 +198,6 @@ fn the_account_cannot_forward_or_tunnel_but_root_still_can() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(0);
     let grant = grant_from(&out.json());
@@ -272,7 +270,7 @@ fn the_account_cannot_forward_or_tunnel_but_root_still_can() {
     }
 
     ws.handover(&["teardown", &grant.id])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(0);
     sshd_config_is_clean(&host);
@@ -310,11 +308,10 @@ fn a_drop_in_that_would_not_take_effect_is_removed_before_sshd_reloads() {
     let reloads = sighups(&host);
 
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
+        .provision_as_root(
+            &host,
             &["--scope", &host.scope, "--account", "support-prec"],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
         .run()
         .expect_code(1);
     assert!(
@@ -357,7 +354,7 @@ fn preflight_refuses_a_broken_or_unincluded_sshd_config_without_touching_it() {
     let reloads = sighups(&host);
     let out = ws
         .provision(&target, &["--scope", &host.scope])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(1);
     assert!(
@@ -376,7 +373,7 @@ fn preflight_refuses_a_broken_or_unincluded_sshd_config_without_touching_it() {
     host.sh("sed -i 's|^Include /etc/ssh/sshd_config.d|#&|' /etc/ssh/sshd_config && sshd -t");
     let out = ws
         .provision(&target, &["--scope", &host.scope])
-        .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        .with_root_password(&host)
         .run()
         .expect_code(1);
     assert!(
@@ -400,7 +397,7 @@ fn preflight_refuses_a_broken_or_unincluded_sshd_config_without_touching_it() {
     ] {
         let out = ws
             .provision(&target, &["--scope", &host.scope, "--allow-from", bad])
-            .env("HANDOVER_SSH_PASSWORD", &host.root_password)
+            .with_root_password(&host)
             .run()
             .expect_code(2);
         assert!(

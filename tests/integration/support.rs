@@ -438,6 +438,13 @@ impl Workspace {
         self.handover(&args)
     }
 
+    /// `handover provision root@HOST EXTRA…` with the host's root password, as the customer
+    /// would run it.
+    pub fn provision_as_root(&self, host: &TestHost, extra: &[&str]) -> Run {
+        self.provision(&format!("root@{}", host.addr), extra)
+            .with_root_password(host)
+    }
+
     pub fn record(&self, grant: &str) -> serde_json::Value {
         let path = self
             .state_dir()
@@ -453,6 +460,11 @@ impl Run {
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.cmd.env(key, value);
         self
+    }
+
+    /// Authenticate with `host`'s root password (`HANDOVER_SSH_PASSWORD`).
+    pub fn with_root_password(self, host: &TestHost) -> Self {
+        self.env("HANDOVER_SSH_PASSWORD", &host.root_password)
     }
 
     #[allow(dead_code)]
