@@ -212,6 +212,25 @@ impl Parsed {
     }
 }
 
+/// What each action's preflight learned that its undo needs (facts named `keep.KEY`), by
+/// action index, stored as `KEY` in the write-ahead record: an action interrupted before its
+/// own step reported still knows what to put back.
+fn kept_facts(lines: &[String]) -> BTreeMap<usize, BTreeMap<String, String>> {
+    let mut kept: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
+    let mut current = None;
+    for line in lines {
+        if let Some(index) = line.strip_prefix("preflight ") {
+            current = index.parse().ok();
+        } else if let (Some(index), Some(fact)) = (current, line.strip_prefix("fact keep.")) {
+            let (key, value) = fact.split_once(' ').unwrap_or((fact, ""));
+            kept.entry(index)
+                .or_default()
+                .insert(key.to_owned(), sanitize(value));
+        }
+    }
+    kept
+}
+
 /// Run a script, asking for sudo's password on the terminal once if sudo wants one.
 async fn run(
     session: &mut Session,
@@ -444,6 +463,7 @@ pub async fn provision(
     let mut checks = Checks::default();
     for (index, action) in plan.iter().enumerate() {
         checks.for_action(index);
+        script.cmd("printf 'preflight %s\\n' {}", &[&index.to_string()]);
         action.preflight(&ctx, &mut script, &mut checks);
     }
     // What the engine itself needs on the host: the lock that serializes handover runs.
@@ -470,6 +490,7 @@ pub async fn provision(
     let output = run(&mut session, &script, interactive, |_| {}).await?;
     let elapsed = started.elapsed();
     let parsed = Parsed::from_lines(&output.lines);
+    let mut kept = kept_facts(&output.lines);
     if parsed.facts.get("uid0").map(String::as_str) != Some("0") {
         return Err(Error::NotRoot {
             login: request.target.login.clone(),
@@ -600,10 +621,11 @@ pub async fn provision(
         scope,
         actions: plan
             .into_iter()
-            .map(|action| ActionRecord {
+            .enumerate()
+            .map(|(index, action)| ActionRecord {
                 action,
                 status: ActionStatus::Pending,
-                facts: BTreeMap::new(),
+                facts: kept.remove(&index).unwrap_or_default(),
             })
             .collect(),
         events: Vec::new(),
@@ -620,6 +642,7 @@ pub async fn provision(
         "provision started (no baseline)"
     });
     store.save(&record)?;
+    crate::failpoint::hit("after-record", 0);
 
     // Apply every action, then verify it is present; progress is journaled as it arrives.
     let passwords: Vec<Option<Secret>> = record
@@ -662,6 +685,7 @@ pub async fn provision(
                 if let Err(e) = store.save(record) {
                     save_error.get_or_insert(e);
                 }
+                crate::failpoint::hit("after-step", index);
             }
         })
         .await
@@ -796,14 +820,19 @@ fn apply_script(
     passwords: &[Option<Secret>],
     admin: Option<&Secret>,
 ) -> (Script, Checks) {
-    // What the expiry guard leaves on the host: built now, before any fact is known, so it
-    // finds what it removes on the host itself (the account by its mark). No fresh passwords:
-    // lent passwords get their originals back.
+    // What the expiry guard leaves on the host: built without the facts of the record (what
+    // preflight kept holds original password hashes), so it finds what it removes on the host
+    // itself (the account by its mark, lent passwords' originals in the host's own copy). No
+    // fresh passwords: lent passwords get their originals back.
     // Nor the database administrator's password: the removal script stays on the host, and
     // must hold no secret (database accounts of a password-administered server are then left
     // for teardown).
+    let mut factless = record.clone();
+    for entry in &mut factless.actions {
+        entry.facts.clear();
+    }
     let (removal, _, _) = teardown_script_of(
-        record,
+        &factless,
         &[],
         None,
         |action| !matches!(action, Action::ExpiryGuard(_)),
@@ -922,6 +951,7 @@ async fn remove(
     let started = Instant::now();
     let output = run(session, &script, interactive, |_| {}).await?;
     tracing::info!("teardown script took {} ms", started.elapsed().as_millis());
+    crate::failpoint::hit("teardown-after-exec", 0);
     let parsed = Parsed::from_lines(&output.lines);
     let mut results = Vec::new();
     for (index, entry) in record.actions.iter_mut().enumerate() {
@@ -1285,6 +1315,28 @@ pub async fn audit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preflight_facts_named_keep_belong_to_their_action() {
+        let lines: Vec<String> = [
+            "fact uid0 0",
+            "preflight 0",
+            "fact keep.hash x",
+            "preflight 1",
+            "fact scope_resolved /srv",
+            "fact keep.hash $y$j9T$abc",
+            "fact keep.lastchg 20000",
+            "preflight 2",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let kept = kept_facts(&lines);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[&0]["hash"], "x");
+        assert_eq!(kept[&1]["hash"], "$y$j9T$abc");
+        assert_eq!(kept[&1]["lastchg"], "20000");
+        assert!(!kept[&1].contains_key("scope_resolved"));
+    }
 
     #[test]
     fn protocol_lines() {

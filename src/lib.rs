@@ -7,6 +7,7 @@ pub mod batch;
 pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod failpoint;
 pub mod input;
 pub mod output;
 pub mod playbook;

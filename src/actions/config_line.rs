@@ -35,7 +35,7 @@ impl ConfigLine {
     /// Not the expiry guard's `/var/lib/handover/GRANT`, which the guard creates new and
     /// removes whole: the copies must outlive the guard's undo.
     fn state_dir(ctx: &Context) -> String {
-        format!("/var/lib/handover/{}-config", ctx.grant)
+        format!("{}/{}-config", super::HOST_STATE, ctx.grant)
     }
 
     /// Where the original is kept: one name per file, so several lines can share a grant.
@@ -124,7 +124,7 @@ impl Step for ConfigLine {
             "if [ -f {} ] && cmp -s -- {} {}; then rm -f -- {}; elif [ -f {} ]; then hv_note kept {}; fi",
             &[&backup, &backup, f, &backup, &backup, &backup],
         );
-        s.cmd("rmdir -- {} 2>/dev/null || true", &[&Self::state_dir(ctx)]);
+        super::remove_state_dir(s, &Self::state_dir(ctx));
     }
 
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {

@@ -145,6 +145,12 @@ impl Step for RotateDbUser {
             "case $hv_acct in 'acct mysql_native_password ok'|'acct ed25519 ok') if [ -z \"$hv_methods\" ]; then hv_ok {}; else hv_fail {}; fi ;; *) hv_fail {}; printf '%s\\n' \"${{hv_acct#acct }}\" | hv_detail {} ;; esac",
             &[&id, &id, &id, &id],
         );
+        // The original, in the write-ahead record: a crash before the apply step reported
+        // must not leave teardown without it (only values that pass the apply step's checks).
+        client.query(s, "", &self.auth_sql());
+        s.raw("hv_auth=$(printf '%s\\n' \"$hv_q\" | sed -n 's/^auth //p' | head -n 1)");
+        s.raw("hv_plugin=${hv_auth%% *}; hv_hash=${hv_auth#* }");
+        s.raw("case $hv_plugin in ''|*[!a-z0-9_]*) ;; *) case $hv_hash in *[!A-Za-z0-9*+/=._\\$-]*) ;; *) hv_fact keep.plugin \"$hv_plugin\"; hv_fact keep.auth \"$hv_hash\" ;; esac ;; esac");
     }
 
     fn apply(&self, ctx: &Context, s: &mut Script) {

@@ -22,7 +22,7 @@ use crate::shell::{Script, quote};
 use serde::{Deserialize, Serialize};
 
 /// Where guards keep their scripts: root's only, one directory per grant.
-const BASE: &str = "/var/lib/handover";
+const BASE: &str = super::HOST_STATE;
 
 /// `hv_guard_scheduler`: prints the scheduler the guard uses (`systemd`, `at` or `cron`, in
 /// that order of preference), or fails when none runs.

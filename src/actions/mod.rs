@@ -219,6 +219,20 @@ impl Step for Action {
     }
 }
 
+/// Where actions keep state on the host, each grant in its own entry: `GRANT` (the expiry
+/// guard), `GRANT-lent`, `GRANT-config`.
+pub const HOST_STATE: &str = "/var/lib/handover";
+
+/// Remove `dir` (one of the grant's entries under [`HOST_STATE`]) if it is empty, then
+/// `HOST_STATE` itself if nothing else is left in it: whichever action is undone last leaves
+/// no trace, in whatever order a crash left them.
+pub(crate) fn remove_state_dir(s: &mut Script, dir: &str) {
+    s.cmd(
+        "rmdir -- {} 2>/dev/null || true; rmdir -- {} 2>/dev/null || true",
+        &[dir, HOST_STATE],
+    );
+}
+
 /// Preflight check that each tool is on the host, naming the Debian package that has it.
 pub(crate) fn require_tools(
     s: &mut Script,

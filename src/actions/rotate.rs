@@ -34,7 +34,7 @@ impl RotatePassword {
     /// the expiry guard's removal script: it is built before the original is known and holds
     /// no secret, and it restores from here. (The hash came from /etc/shadow on that host.)
     fn host_copy(&self, ctx: &Context) -> (String, String) {
-        let dir = format!("/var/lib/handover/{}-lent", ctx.grant);
+        let dir = format!("{}/{}-lent", super::HOST_STATE, ctx.grant);
         let file = format!("{dir}/{}", self.account);
         (dir, file)
     }
@@ -80,6 +80,11 @@ impl Step for RotatePassword {
             format!("account `{name}` exists with a local password (--rotate)"),
         );
         s.cmd("hv_expect {} getent shadow {}", &[&id, name]);
+        // The original, in the write-ahead record: a crash before the apply step reported
+        // must not leave teardown without it.
+        s.cmd("hv_entry=$(getent shadow {} || true)", &[name]);
+        s.raw("hv_fact keep.hash \"$(printf '%s' \"$hv_entry\" | cut -d: -f2)\"");
+        s.raw("hv_fact keep.lastchg \"$(printf '%s' \"$hv_entry\" | cut -d: -f3)\"");
     }
 
     fn apply(&self, ctx: &Context, s: &mut Script) {
@@ -145,9 +150,9 @@ impl Step for RotatePassword {
                 }
             }
             (None, None) => {
-                // Not in the record (the expiry guard's script, or a crash before it was
-                // recorded): from the host's own copy, else lock rather than leave the vendor's
-                // password working.
+                // Not in the record (the expiry guard's script): from the host's own copy. The
+                // apply step writes it before it changes the password, so without a copy the
+                // password was never changed, or was restored already: nothing to put back.
                 let (_, file) = self.host_copy(ctx);
                 s.cmd("  if [ -f {} ]; then", &[&file]);
                 s.cmd("    IFS=: read -r hv_h hv_d < {}", &[&file]);
@@ -156,18 +161,13 @@ impl Step for RotatePassword {
                     "    if [ -n \"$hv_d\" ]; then chage -d \"$hv_d\" -- {}; fi",
                     &[name],
                 );
-                s.raw("  else");
-                s.cmd("    usermod --lock -- {}", &[name]);
-                s.cmd("    hv_note locked {}", &[name]);
                 s.raw("  fi");
             }
         }
         s.raw("fi");
         let (dir, file) = self.host_copy(ctx);
-        s.cmd(
-            "rm -f -- {}; rmdir -- {} 2>/dev/null || true",
-            &[&file, &dir],
-        );
+        s.cmd("rm -f -- {}", &[&file]);
+        super::remove_state_dir(s, &dir);
     }
 
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {

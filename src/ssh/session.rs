@@ -342,13 +342,12 @@ impl Session {
         let (command, prefix) = self.wrapper(&nonce);
         tracing::debug!(host = %self.target.host, "remote script:\n{}", script.log_text());
         self.executions += 1;
+        crate::failpoint::hit("before-exec", self.executions);
 
         let channel = self.handle.channel_open_session().await.map_err(protocol)?;
         channel.exec(true, command).await.map_err(protocol)?;
         let (mut reader, writer) = channel.split();
-        let mut input = Zeroizing::new(Vec::with_capacity(prefix.len() + script.text().len()));
-        input.extend_from_slice(&prefix);
-        input.extend_from_slice(script.text().as_bytes());
+        let input = framed(&prefix, script.text());
 
         let send = async {
             writer.data(&input[..]).await?;
@@ -404,6 +403,7 @@ impl Session {
         if !started {
             return Err(self.explain_missing_marker(&output));
         }
+        crate::failpoint::hit("after-exec", self.executions);
         Ok(output)
     }
 
@@ -449,5 +449,69 @@ impl Session {
         for jump in self.jump_handles.iter().rev() {
             let _ = jump.disconnect(Disconnect::ByApplication, "", "en").await;
         }
+    }
+}
+
+/// What goes to the remote stdin: `prefix` (sudo's password and markers), then the script as
+/// one `{ … }` group. `sh -s` reads and runs a script as it arrives; a connection lost halfway
+/// would otherwise run a truncated last line (`rm -rf /var/lib/han`). A group runs only once
+/// its closing brace has arrived, so a cut-off script runs nothing at all.
+fn framed(prefix: &[u8], script: &str) -> Zeroizing<Vec<u8>> {
+    let mut input = Zeroizing::new(Vec::with_capacity(prefix.len() + script.len() + 8));
+    input.extend_from_slice(prefix);
+    input.extend_from_slice(b"{\n");
+    input.extend_from_slice(script.as_bytes());
+    if !script.ends_with('\n') {
+        input.push(b'\n');
+    }
+    input.extend_from_slice(b"}\n");
+    input
+}
+
+#[cfg(test)]
+mod tests {
+    use super::framed;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    /// Feed `input` to `sh -s` in `dir` and wait for it.
+    fn run_sh(dir: &std::path::Path, input: &[u8]) {
+        let mut child = Command::new("/bin/sh")
+            .arg("-s")
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sh");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(input).expect("write script");
+        }
+        child.wait().expect("wait for sh");
+    }
+
+    #[test]
+    fn a_script_cut_off_anywhere_runs_nothing() {
+        let script = "touch first\ncat >second <<'EOF'\n}\nEOF\ntouch third-of-many\n";
+        let input = framed(b"", script);
+        // Everything short of the closing brace (its newline is optional to the shell).
+        for len in 0..input.len() - 1 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            run_sh(dir.path(), &input[..len]);
+            let made: Vec<_> = std::fs::read_dir(dir.path()).expect("read dir").collect();
+            assert!(
+                made.is_empty(),
+                "cut after {len} bytes, the shell still ran something: {made:?}"
+            );
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        run_sh(dir.path(), &input);
+        for name in ["first", "second", "third-of-many"] {
+            assert!(dir.path().join(name).exists(), "{name} missing");
+        }
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("second")).expect("second"),
+            "}\n"
+        );
     }
 }

@@ -1,121 +1,240 @@
-//! Bad input is refused with a clear error naming the field, before anything changes.
+//! Bad and hostile input in every field is refused with a clear error naming the field and what
+//! it accepts, exit 2 (1 for what only the host can tell), and the host unchanged.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled};
+use crate::support::{TestHost, Workspace, host_tests_enabled, keygen};
+
+/// One bad input: the arguments after `provision root@HOST`, the exit code, and what the error
+/// must say (the field, and what is accepted or why not).
+struct Case {
+    args: Vec<String>,
+    code: i32,
+    says: &'static [&'static str],
+}
+
+fn case(args: &[&str], code: i32, says: &'static [&'static str]) -> Case {
+    Case {
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        code,
+        says,
+    }
+}
+
+/// `--scope /var/www/cms` and one more option.
+fn with_scope(option: &str, value: &str, code: i32, says: &'static [&'static str]) -> Case {
+    case(
+        &["--scope", "/var/www/cms", &format!("{option}={value}")],
+        code,
+        says,
+    )
+}
+
+const NAME_RULE: &[&str] = &["--account", "^[a-z_][a-z0-9_-]{0,31}$"];
+const TTL_RULE: &[&str] = &["--ttl", "a whole number and one unit"];
+const CIDR_RULE: &[&str] = &["--allow-from", "CIDR notation"];
 
 #[test]
-fn bad_account_names_and_scopes_are_refused_without_touching_the_host() {
+fn bad_input_in_every_field_is_refused_and_the_host_is_unchanged() {
     if !host_tests_enabled() {
         return;
     }
     let host = TestHost::up();
     let ws = Workspace::new();
     ws.trust(&host);
-    host.sh("ln -s / /srv/to-root && ln -s /etc /var/www/etc-link && mkdir -p /srv/plainfile-dir && touch /srv/a-file");
-    let before = host.snapshot();
-    let target = format!("root@{}", host.addr);
+    host.sh(
+        "ln -s / /srv/to-root && ln -s /etc /var/www/etc-link && ln -s /home /srv/to-home \
+         && touch /srv/a-file && useradd -M -s /usr/sbin/nologin existing-acct \
+         && groupadd existing-grp",
+    );
+    let dir = ws.dir.path();
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write test file");
+        path.to_str().expect("utf-8 path").to_owned()
+    };
+    let header = "name = \"t\"\ndescription = \"d\"\nlevel = \"user\"\nrequires-scope = true\n";
+    let unknown_field = file(
+        "typo.toml",
+        &format!("{header}[[actions]]\nkind = \"user\"\nshel = \"/bin/sh\"\n"),
+    );
+    let wrong_type = file(
+        "type.toml",
+        "name = \"t\"\ndescription = \"d\"\nlevel = 3\n",
+    );
+    let unknown_kind = file(
+        "kind.toml",
+        &format!("{header}[[actions]]\nkind = \"backdoor\"\n"),
+    );
+    let huge = file(
+        "huge.toml",
+        &format!("{header}{}", "# padding\n".repeat(40_000)),
+    );
+    let not_toml = file("garbage.toml", "\u{1b}[2J\u{0}\u{1}binary");
+    let typed = file(
+        "typed.toml",
+        &format!(
+            "{header}[params.port]\ntype = \"int\"\ndescription = \"p\"\n[params.path]\ntype = \"path\"\ndescription = \"p\"\n[[actions]]\nkind = \"user\"\n"
+        ),
+    );
+    let private = keygen(dir, "vendor_private", &["-t", "ed25519"]);
+    let weak = keygen(dir, "vendor_weak", &["-t", "rsa", "-b", "1024"]).with_extension("pub");
+    let ecdsa = keygen(dir, "vendor_ecdsa", &["-t", "ecdsa"]).with_extension("pub");
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8 path").to_owned();
+    let (private, weak, ecdsa) = (path(&private), path(&weak), path(&ecdsa));
+    let dir_path = path(dir);
 
-    // (extra arguments, exit code, text the error must contain)
-    let cases: &[(&[&str], i32, &str)] = &[
-        (
-            &["--scope", "/var/www/cms", "--account", "bad;name"],
-            2,
+    let cases = vec![
+        // Account names.
+        with_scope("--account", "bad;name", 2, NAME_RULE),
+        with_scope("--account", "-rf", 2, NAME_RULE),
+        with_scope("--account", "$(id)", 2, NAME_RULE),
+        with_scope("--account", "a b", 2, NAME_RULE),
+        with_scope("--account", "a:b", 2, NAME_RULE),
+        with_scope("--account", "a\nb", 2, NAME_RULE),
+        with_scope("--account", "Root", 2, NAME_RULE),
+        with_scope("--account", "1234", 2, NAME_RULE),
+        with_scope("--account", &"x".repeat(33), 2, NAME_RULE),
+        with_scope("--account", "ev\u{1b}[31mil", 2, NAME_RULE),
+        with_scope("--account", "root", 2, &["--account", "reserved"]),
+        with_scope("--account", "admin", 2, &["--account", "reserved"]),
+        with_scope("--account", "www-data", 2, &["--account", "reserved"]),
+        with_scope(
             "--account",
+            "existing-acct",
+            1,
+            &[
+                "no account named `existing-acct`",
+                "choose another --account",
+            ],
         ),
-        (
-            &["--scope", "/var/www/cms", "--account=-rf"],
-            2,
+        with_scope(
             "--account",
+            "existing-grp",
+            1,
+            &["no group named `existing-grp`", "choose another --account"],
         ),
-        (
-            &["--scope", "/var/www/cms", "--account", "Root"],
+        // Scopes.
+        case(&[], 2, &["--scope"]),
+        case(&["--scope", "var/www/cms"], 2, &["--scope", "absolute"]),
+        case(&["--scope", "/var/www/../../etc"], 2, &["--scope"]),
+        case(&["--scope", "/var/www/*"], 2, &["--scope"]),
+        case(&["--scope", "/var/www/[c]ms"], 2, &["--scope"]),
+        case(&["--scope", "/var/www/cms\n/etc"], 2, &["--scope"]),
+        case(&["--scope", "/var/www/\u{1b}]0;x\u{7}cms"], 2, &["--scope"]),
+        case(&["--scope", "/"], 2, &["--scope"]),
+        case(
+            &["--scope", "/srv/does-not-exist"],
+            1,
+            &["existing directory"],
+        ),
+        case(&["--scope", "/srv/a-file"], 1, &["existing directory"]),
+        case(&["--scope", "/srv/to-root"], 1, &["system directory"]),
+        case(&["--scope", "/srv/to-home"], 1, &["system directory"]),
+        case(&["--scope", "/var/www/etc-link"], 1, &["system directory"]),
+        case(&["--scope", "/etc"], 1, &["system directory"]),
+        case(&["--scope", "/home"], 1, &["system directory"]),
+        case(&["--scope", "/root"], 1, &["system directory"]),
+        // TTLs.
+        with_scope("--ttl", "0h", 2, TTL_RULE),
+        with_scope("--ttl", "-1h", 2, TTL_RULE),
+        with_scope("--ttl", "31d", 2, TTL_RULE),
+        with_scope("--ttl", "99999999999999999999h", 2, TTL_RULE),
+        with_scope("--ttl", "1.5h", 2, TTL_RULE),
+        with_scope("--ttl", "1h30m", 2, TTL_RULE),
+        with_scope("--ttl", "10", 2, TTL_RULE),
+        with_scope("--ttl", "2\u{1b}[1mh", 2, TTL_RULE),
+        // Networks.
+        with_scope(
+            "--allow-from",
+            "10.0.0.0/33",
             2,
-            "--account",
+            &["--allow-from", "prefix length"],
         ),
-        (
-            &["--scope", "/var/www/cms", "--account", "a:b"],
+        with_scope("--allow-from", "999.1.1.1", 2, CIDR_RULE),
+        with_scope("--allow-from", "example.com", 2, CIDR_RULE),
+        with_scope("--allow-from", "", 2, CIDR_RULE),
+        with_scope(
+            "--allow-from",
+            "10.0.0.1/8",
             2,
-            "--account",
+            &["--allow-from", "host bits"],
         ),
-        (
-            &["--scope", "/var/www/cms", "--account", "root"],
+        // Playbooks and their parameters.
+        with_scope("--playbook", &unknown_field, 2, &["shel", "line"]),
+        with_scope("--playbook", &wrong_type, 2, &["level", "line 3"]),
+        with_scope("--playbook", &unknown_kind, 2, &["backdoor"]),
+        with_scope("--playbook", &huge, 2, &["at most 262144 bytes"]),
+        with_scope("--playbook", &not_toml, 2, &["garbage.toml"]),
+        with_scope("--playbook", &dir_path, 2, &["not a regular file"]),
+        with_scope("--playbook", "no-such-playbook", 2, &["linux-user"]),
+        with_scope("--param", "nope=1", 2, &["nope", "not declared"]),
+        case(
+            &[
+                "--scope",
+                "/var/www/cms",
+                "--playbook",
+                &typed,
+                "--param",
+                "port=12a",
+            ],
             2,
-            "--account",
+            &["port", "whole number"],
         ),
-        (
-            &["--scope", "/var/www/cms", "--account", "1234"],
+        case(
+            &[
+                "--scope",
+                "/var/www/cms",
+                "--playbook",
+                &typed,
+                "--param",
+                "path=rel/x\u{1b}[2J",
+            ],
             2,
-            "--account",
+            &["path"],
         ),
-        (
-            &["--scope", "/var/www/cms", "--account", "a\nb"],
+        // Vendor keys to seal to.
+        with_scope("--seal-to", &private, 2, &["--seal-to", "private key"]),
+        with_scope("--seal-to", &weak, 2, &["--seal-to", "2048"]),
+        with_scope("--seal-to", &ecdsa, 2, &["--seal-to", "unsupported"]),
+        with_scope(
+            "--seal-to",
+            "ssh-ed25519 AAAA-not-a-key",
             2,
-            "--account",
+            &["--seal-to", "not a valid public key"],
         ),
-        (&["--scope", "var/www/cms"], 2, "--scope"),
-        (&["--scope", "/var/www/../../etc"], 2, "--scope"),
-        (&["--scope", "/var/www/*"], 2, "--scope"),
-        (&["--scope", "/"], 2, "--scope"),
-        (&["--ttl", "0h", "--scope", "/var/www/cms"], 2, "--ttl"),
-        (&["--ttl", "31d", "--scope", "/var/www/cms"], 2, "--ttl"),
-        (&["--ttl", "1.5h", "--scope", "/var/www/cms"], 2, "--ttl"),
-        (&[], 2, "--scope"),
-        // Host-side checks: exit 1, and still nothing changed.
-        (
-            &["--scope", "/var/www/cms", "--account", "admin"],
+        with_scope(
+            "--seal-to",
+            "/nonexistent/vendor.pub",
             2,
-            "--account",
+            &["--seal-to", "cannot read"],
         ),
-        (
-            &["--scope", "/var/www/cms", "--account", "www-data"],
-            2,
-            "--account",
-        ),
-        (&["--scope", "/srv/does-not-exist"], 1, "existing directory"),
-        (&["--scope", "/srv/a-file"], 1, "existing directory"),
-        (&["--scope", "/srv/to-root"], 1, "system directory"),
-        (&["--scope", "/var/www/etc-link"], 1, "system directory"),
-        (&["--scope", "/etc"], 1, "system directory"),
-        (&["--scope", "/home"], 1, "system directory"),
-        (&["--scope", "/root"], 1, "system directory"),
+        // Lent accounts.
+        with_scope("--rotate", "root", 2, &["--allow-root-rotation"]),
+        with_scope("--rotate", "no;such", 2, &["--rotate"]),
     ];
-    for (extra, code, needle) in cases {
-        let out = ws.provision(&target, extra).with_root_password(&host).run();
+    assert!(cases.len() >= 30);
+
+    let before = host.snapshot();
+    for Case { args, code, says } in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = ws.provision_as_root(&host, &args).run();
         assert_eq!(
             out.code, *code,
-            "{extra:?}: expected exit {code}, got {}:\n{}",
+            "{args:?}: expected exit {code}, got {}:\n{}",
             out.code, out.stderr
         );
+        for needle in *says {
+            assert!(
+                out.stderr.contains(needle),
+                "{args:?}: the error does not say `{needle}`:\n{}",
+                out.stderr
+            );
+        }
         assert!(
-            out.stderr.contains(needle),
-            "{extra:?}: error does not mention `{needle}`:\n{}",
-            out.stderr
-        );
-        assert!(
-            !out.stderr.contains("panicked"),
-            "{extra:?}: {}",
+            !out.stderr.contains('\u{1b}') && !out.stderr.contains("panicked"),
+            "{args:?}: {:?}",
             out.stderr
         );
     }
-    // An account that exists already is refused by the host's preflight.
-    host.sh("useradd -M -s /usr/sbin/nologin existing-acct");
-    let before_existing = host.snapshot();
-    let out = ws
-        .provision(
-            &target,
-            &["--scope", "/var/www/cms", "--account", "existing-acct"],
-        )
-        .with_root_password(&host)
-        .run()
-        .expect_code(1);
-    assert!(
-        out.stderr.contains("existing-acct") && out.stderr.contains("already")
-            || out.stderr.contains("choose another"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(before_existing, host.snapshot());
-    host.sh("userdel existing-acct");
-
     assert_eq!(before, host.snapshot(), "bad input changed the host");
     // No grant was recorded for any of them.
     let list = ws.handover(&["list", "--json"]).run().expect_code(0).json();

@@ -1,8 +1,9 @@
-//! Faults: concurrent runs, an unreachable host, broken records, a state directory that cannot
-//! be written. Nothing half-done, nothing lost.
+//! Faults: concurrent runs, a connection dropped mid-provision, an unreachable host, broken
+//! records, a state directory that cannot be written. Nothing half-done, nothing lost.
 
 use crate::support::{TestHost, Workspace, host_tests_enabled};
 use std::thread;
+use std::time::{Duration, Instant};
 
 #[test]
 fn two_provisions_on_one_host_at_once_both_succeed_with_distinct_accounts() {
@@ -244,4 +245,87 @@ fn detached_and_term_ignoring_processes_of_the_account_are_ended_at_teardown() {
         "a process of the account survived teardown"
     );
     assert!(!host.ok(&format!("getent passwd {account}")));
+}
+
+/// A playbook whose third step waits, so the test can cut the connection in the middle.
+const PAUSING_PLAYBOOK: &str = r#"
+name = "pausing-user"
+description = "linux-user with a pause in the middle"
+level = "user"
+requires-scope = true
+
+[[actions]]
+kind = "user"
+[[actions]]
+kind = "password"
+[[actions]]
+kind = "shell"
+description = "pause"
+apply = "touch /run/handover-paused; sleep 3"
+undo = "rm -f /run/handover-paused"
+verify_absent = "test ! -e /run/handover-paused"
+[[actions]]
+kind = "acl"
+"#;
+
+#[test]
+fn a_connection_dropped_mid_provision_leaves_a_partial_grant_that_teardown_finishes() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    let playbook = ws.dir.path().join("pausing.toml");
+    std::fs::write(&playbook, PAUSING_PLAYBOOK).expect("write playbook");
+    let before = host.snapshot();
+
+    let run = ws.provision_as_root(
+        &host,
+        &[
+            "--playbook",
+            playbook.to_str().expect("utf-8 path"),
+            "--scope",
+            "/var/www/cms",
+            "--account",
+            "vendor-cut",
+        ],
+    );
+    let provision = std::thread::spawn(move || run.run());
+    // Wait until the account exists and the pause has begun, then kill the session's sshd
+    // processes on the host (the listener stays, so the host is reachable again at once).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !host.ok("test -e /run/handover-paused") {
+        assert!(
+            Instant::now() < deadline,
+            "the provision never reached the pause"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(host.ok("getent passwd vendor-cut"));
+    host.sh("pkill -KILL -f '^sshd: root' || true");
+    let out = provision.join().expect("provision thread");
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let grant = out
+        .stderr
+        .split("handover teardown ")
+        .nth(1)
+        .and_then(|rest| {
+            rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .next()
+        })
+        .unwrap_or_else(|| panic!("the error does not say how to finish:\n{}", out.stderr))
+        .to_owned();
+    let record = ws.record(&grant);
+    assert_eq!(record["state"], "partial", "{record}");
+    assert_eq!(record["actions"][0]["status"], "applied", "{record}");
+
+    let out = ws
+        .handover(&["teardown", &grant])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    assert!(out.stdout.contains("vendor-cut"), "{}", out.stdout);
+    assert_eq!(ws.record(&grant)["state"], "revoked");
+    assert_eq!(before, host.snapshot(), "the host was not restored");
 }

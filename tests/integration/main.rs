@@ -11,6 +11,8 @@ mod audit;
 mod bad_input;
 mod batch;
 mod cli_docs;
+#[cfg(feature = "failpoints")]
+mod crash;
 mod database;
 mod expiry;
 mod faults;

@@ -233,7 +233,10 @@ impl TestHost {
             "getent passwd | sort; getent group | sort; getent shadow | cut -d: -f1,2,8 | sort; \
              find /home /etc/sudoers.d /etc/ssh/sshd_config.d /etc/cron.d /var/www/cms -printf '%p %u %g %m\\n' | sort; \
              ls -a /var/lib/handover 2>/dev/null; atq 2>/dev/null; \
-             getfacl -R -p -n /var/www/cms 2>/dev/null",
+             getfacl -R -p -n /var/www/cms 2>/dev/null; \
+             find /etc/ssh/sshd_config /etc/ssh/sshd_config.d /etc/sudoers.d /etc/cron.d /etc/pam.d \
+               /var/spool/cron /var/www/cms -type f ! -name .SEQ -exec md5sum {} + 2>/dev/null | sort; \
+             nft list ruleset 2>/dev/null; iptables-save 2>/dev/null | grep -v '^[#:]'; true",
         )
     }
 
@@ -554,4 +557,18 @@ impl Drop for Agent {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `ssh-keygen` with extra arguments (`-t rsa -b 1024`, …), no passphrase; returns the private
+/// key path (the public key is beside it, `.pub`).
+pub fn keygen(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-N", "", "-C", "vendor@example", "-f"])
+        .arg(&path)
+        .args(args)
+        .status()
+        .expect("ssh-keygen");
+    assert!(status.success());
+    path
 }
