@@ -978,7 +978,10 @@ async fn remove(
         });
     }
     if let Some(failed) = parsed.failed {
-        tracing::debug!("teardown step {failed} failed: {}", output.stderr.trim());
+        tracing::debug!(
+            "teardown step {failed} failed: {}",
+            sanitize(output.stderr.trim())
+        );
     }
     let reassigned: Vec<String> = parsed
         .notes

@@ -235,11 +235,11 @@ impl Step for RotateDbUser {
         let client = self.client(ctx);
         client.define(s);
         client.query(s, "", &self.auth_sql());
-        let original = format!(
+        let original = crate::secret::line_digest(&format!(
             "auth {} {}",
             ctx.facts.get("plugin").map_or("", String::as_str),
             ctx.facts.get("auth").map_or("", String::as_str)
-        );
+        ));
         let id = checks.add(
             "db-changed",
             format!(
@@ -248,7 +248,7 @@ impl Step for RotateDbUser {
             ),
         );
         s.cmd(
-            "if [ \"$hv_rc\" -eq 0 ] && printf '%s\\n' \"$hv_q\" | grep -q '^auth ' && [ \"$(printf '%s\\n' \"$hv_q\" | grep '^auth ')\" != {} ]; then hv_ok {}; else hv_fail {}; fi",
+            "if [ \"$hv_rc\" -eq 0 ] && printf '%s\\n' \"$hv_q\" | grep -q '^auth ' && [ \"$(printf '%s\\n' \"$hv_q\" | grep '^auth ' | sha256sum | cut -c1-64)\" != {} ]; then hv_ok {}; else hv_fail {}; fi",
             &[&original, &id, &id],
         );
     }
@@ -271,11 +271,11 @@ impl Step for RotateDbUser {
             &[window, &id, &id],
         );
         if self.after == After::Restore {
-            let original = format!(
+            let original = crate::secret::line_digest(&format!(
                 "{} {}",
                 ctx.facts.get("plugin").map_or("", String::as_str),
                 ctx.facts.get("auth").map_or("", String::as_str)
-            );
+            ));
             let id = checks.add(
                 "db-restored",
                 format!(
@@ -284,7 +284,7 @@ impl Step for RotateDbUser {
                 ),
             );
             s.cmd(
-                "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_now_auth\" = {} ]; then hv_ok {}; else hv_fail {}; fi",
+                "if [ \"$hv_rc\" -eq 0 ] && [ \"$(printf '%s\\n' \"$hv_now_auth\" | sha256sum | cut -c1-64)\" = {} ]; then hv_ok {}; else hv_fail {}; fi",
                 &[&original, &id, &id],
             );
         }

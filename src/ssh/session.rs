@@ -25,6 +25,21 @@ pub(crate) struct Client {
 impl client::Handler for Client {
     type Error = russh::Error;
 
+    /// The host's pre-login banner (sshd's `Banner`), shown with `-v`, stripped of terminal
+    /// control sequences like everything else the host sends.
+    async fn auth_banner(
+        &mut self,
+        banner: &str,
+        _session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        tracing::info!(
+            "banner of {}:\n{}",
+            self.host,
+            crate::output::sanitize(banner.trim_end())
+        );
+        Ok(())
+    }
+
     async fn check_server_key(
         &mut self,
         offered: &PublicKeyOrCertificate,
@@ -340,7 +355,11 @@ impl Session {
         let nonce = crate::secret::random_lower_alnum(12);
         let marker = format!("@@handover-{nonce}");
         let (command, prefix) = self.wrapper(&nonce);
-        tracing::debug!(host = %self.target.host, "remote script:\n{}", script.log_text());
+        tracing::debug!(
+            host = %self.target.host,
+            "remote script:\n{}",
+            crate::output::sanitize(script.log_text())
+        );
         self.executions += 1;
         crate::failpoint::hit("before-exec", self.executions);
 

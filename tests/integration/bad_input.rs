@@ -280,3 +280,55 @@ fn hostile_targets_are_refused_before_connecting() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(!std::path::Path::new("/tmp/pwned").exists());
 }
+
+#[test]
+fn escape_sequences_from_the_host_never_reach_the_terminal() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    // A pre-login banner and a failing step's stderr, both with escape sequences that would
+    // clear the screen and retitle the terminal.
+    host.sh(
+        "printf 'Authorised use only\\033[2J\\033]0;pwned\\007 here\\n' >/etc/ssh/handover-banner \
+         && echo 'Banner /etc/ssh/handover-banner' >/etc/ssh/sshd_config.d/banner.conf \
+         && kill -HUP \"$(cat /run/sshd.pid)\" && sleep 0.5 \
+         && for i in $(seq 100); do ss -ltn | grep -q ':22 ' && break; sleep 0.1; done",
+    );
+    let playbook = ws.dir.path().join("noisy.toml");
+    std::fs::write(
+        &playbook,
+        "name = \"noisy\"\ndescription = \"fails loudly\"\nlevel = \"user\"\n\n[[actions]]\nkind = \"shell\"\ndescription = \"noise\"\napply = \"printf 'evil\\\\033[2J\\\\033[31m output\\\\n' >&2; exit 3\"\nundo = \"true\"\n",
+    )
+    .expect("write playbook");
+    let before = host.snapshot();
+    let out = ws
+        .provision_as_root(
+            &host,
+            &["-v", "--playbook", playbook.to_str().expect("utf-8 path")],
+        )
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Authorised use only") && out.stderr.contains(" here"),
+        "the banner is not shown with -v:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("evil") && out.stderr.contains(" output"),
+        "the host's stderr is not shown:\n{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains('\u{1b}') && !out.stderr.contains('\u{7}'),
+        "a control character reached the terminal: {:?}",
+        out.stderr
+    );
+    assert_eq!(
+        before,
+        host.snapshot(),
+        "the failed provision changed the host"
+    );
+}
