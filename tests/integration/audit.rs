@@ -1,7 +1,7 @@
 //! Baseline, drift report and `handover audit`: persistence planted by the temporary account is
 //! reported by path; the vendor's work in the CMS directory is listed, not counted as drift.
 
-use crate::support::{Finished, TestHost, Workspace, host_tests_enabled, keypair};
+use crate::support::{Finished, TestHost, Workspace, host_tests_enabled, keypair, trusted_host};
 
 fn field(json: &serde_json::Value, key: &str) -> String {
     json[key]
@@ -257,12 +257,9 @@ chmod 4755 /var/tmp/.sh
 
 #[test]
 fn the_vendors_work_in_the_cms_directory_is_listed_and_is_not_drift() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let out = ws
         .provision_as_root(&host, &["--scope", &host.scope, "--json"])
         .run()
@@ -354,12 +351,9 @@ fn the_vendors_work_in_the_cms_directory_is_listed_and_is_not_drift() {
 
 #[test]
 fn without_a_baseline_teardown_skips_the_drift_check_but_still_reassigns_leftovers() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let out = ws
         .provision_as_root(&host, &["--scope", &host.scope, "--no-baseline", "--json"])
         .run()

@@ -1,7 +1,7 @@
 //! Bad and hostile input in every field is refused with a clear error naming the field and what
 //! it accepts, exit 2 (1 for what only the host can tell), and the host unchanged.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled, keygen};
+use crate::support::{Workspace, keygen, trusted_host};
 
 /// One bad input: the arguments after `provision root@HOST`, the exit code, and what the error
 /// must say (the field, and what is accepted or why not).
@@ -34,12 +34,9 @@ const CIDR_RULE: &[&str] = &["--allow-from", "CIDR notation"];
 
 #[test]
 fn bad_input_in_every_field_is_refused_and_the_host_is_unchanged() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     host.sh(
         "ln -s / /srv/to-root && ln -s /etc /var/www/etc-link && ln -s /home /srv/to-home \
          && touch /srv/a-file && useradd -M -s /usr/sbin/nologin existing-acct \
@@ -283,12 +280,9 @@ fn hostile_targets_are_refused_before_connecting() {
 
 #[test]
 fn escape_sequences_from_the_host_never_reach_the_terminal() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     // A pre-login banner and a failing step's stderr, both with escape sequences that would
     // clear the screen and retitle the terminal.
     host.sh(

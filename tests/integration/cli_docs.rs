@@ -1,6 +1,6 @@
 //! Shell completions, the manual page, and what `-v`/`-vv`/`--quiet` show.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled};
+use crate::support::{Workspace, trusted_host};
 
 #[test]
 fn completions_and_the_man_page_come_from_the_cli_definition() {
@@ -25,12 +25,9 @@ fn completions_and_the_man_page_come_from_the_cli_definition() {
 
 #[test]
 fn very_verbose_shows_the_scripts_and_never_a_secret() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     // Every kind of secret: the SSH login password, the sudo password (the same here, reused
     // by sudo), the new account's password, a lent account's window password and its hash.
     let original_hash = host.sh(&format!(

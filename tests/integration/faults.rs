@@ -1,18 +1,15 @@
 //! Faults: concurrent runs, a connection dropped mid-provision, an unreachable host, broken
 //! records, a state directory that cannot be written. Nothing half-done, nothing lost.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled};
+use crate::support::{Workspace, trusted_host};
 use std::thread;
 use std::time::{Duration, Instant};
 
 #[test]
 fn two_provisions_on_one_host_at_once_both_succeed_with_distinct_accounts() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let before = host.snapshot();
     let target = format!("root@{}", host.addr);
     let runs: Vec<_> = (0..2)
@@ -93,12 +90,9 @@ fn two_provisions_on_one_host_at_once_both_succeed_with_distinct_accounts() {
 
 #[test]
 fn an_unreachable_host_at_teardown_exits_4_and_a_retry_works() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let out = ws
         .provision_as_root(&host, &["--scope", &host.scope, "--json"])
         .run()
@@ -169,12 +163,9 @@ fn corrupt_truncated_and_edited_records_are_clear_errors() {
 
 #[test]
 fn a_full_state_directory_refuses_before_touching_the_host() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let before = host.snapshot();
     // A 32 KiB tmpfs as the state directory, in a private mount namespace of this run only.
     let state = ws.dir.path().join("tiny");
@@ -212,12 +203,9 @@ fn a_full_state_directory_refuses_before_touching_the_host() {
 
 #[test]
 fn detached_and_term_ignoring_processes_of_the_account_are_ended_at_teardown() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let out = ws
         .provision_as_root(&host, &["--scope", &host.scope, "--json"])
         .run()
@@ -270,12 +258,9 @@ kind = "acl"
 
 #[test]
 fn a_connection_dropped_mid_provision_leaves_a_partial_grant_that_teardown_finishes() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let playbook = ws.dir.path().join("pausing.toml");
     std::fs::write(&playbook, PAUSING_PLAYBOOK).expect("write playbook");
     let before = host.snapshot();

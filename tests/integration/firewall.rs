@@ -1,7 +1,7 @@
 //! Firewall allowlist: the vendor's address gets through the host's own firewall for the
 //! grant, by a rule tagged with the grant id that teardown removes.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled};
+use crate::support::{TestHost, Workspace, host_tests_enabled, trusted_host};
 
 /// The customer's firewall: only the admin's address (the gateway) may reach sshd.
 const NFT_FIREWALL: &str = "nft add table inet filter && \
@@ -97,12 +97,9 @@ fn iptables_rule_is_inserted_and_removed_by_its_tag() {
 
 #[test]
 fn a_host_without_a_firewall_is_left_alone_and_says_so() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let out = ws
         .provision_as_root(
             &host,

@@ -1,6 +1,6 @@
 //! Provision, use and tear down a `linux-user` grant, checking the host independently.
 
-use crate::support::{Agent, TestHost, Workspace, host_tests_enabled, keypair};
+use crate::support::{Agent, TestHost, Workspace, host_tests_enabled, keypair, trusted_host};
 
 /// The grant id, account and password from a `--json` provision.
 struct Grant {
@@ -400,12 +400,9 @@ fn provision_with_a_key_file_and_named_account() {
 
 #[test]
 fn provision_as_a_sudo_user_with_become() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let target = format!("{}@{}", host.admin_user, host.addr);
     let before = host.snapshot();
 

@@ -1,6 +1,6 @@
 //! Built-in and user playbooks: linux-root, composr-backdoor, the shell action, parameters.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled};
+use crate::support::{Workspace, trusted_host};
 
 fn field(json: &serde_json::Value, key: &str) -> String {
     json[key]
@@ -11,12 +11,9 @@ fn field(json: &serde_json::Value, key: &str) -> String {
 
 #[test]
 fn linux_root_gives_sudo_with_the_accounts_password_and_user_level_does_not() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let target = format!("root@{}", host.addr);
     let before = host.snapshot();
 
@@ -88,12 +85,9 @@ fn linux_root_gives_sudo_with_the_accounts_password_and_user_level_does_not() {
 
 #[test]
 fn a_broken_sudoers_fragment_is_caught_and_rolled_back() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     // `ALL,,` passes handover's own checks but not visudo.
     let playbook = ws.dir.path().join("bad-sudo.toml");
     std::fs::write(
@@ -136,12 +130,9 @@ fn a_broken_sudoers_fragment_is_caught_and_rolled_back() {
 
 #[test]
 fn composr_backdoor_adds_one_line_and_teardown_restores_the_file_exactly() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let target = format!("root@{}", host.addr);
     let config = format!("{}/_config.php", host.scope);
     let original = host.sh(&format!("sha256sum {config}; stat -c %U:%G:%a {config}"));
@@ -250,12 +241,9 @@ fn composr_backdoor_adds_one_line_and_teardown_restores_the_file_exactly() {
 
 #[test]
 fn shell_actions_substitute_parameters_quoted() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let playbook = ws.dir.path().join("marker.toml");
     std::fs::write(
         &playbook,

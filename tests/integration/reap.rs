@@ -1,15 +1,12 @@
 //! `handover reap`: every grant whose TTL has passed is torn down; live ones are left alone.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled};
+use crate::support::trusted_host;
 
 #[test]
 fn reap_removes_an_expired_grant_and_leaves_a_live_one() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let target = format!("root@{}", host.addr);
     let provision = |ttl: &str| {
         let out = ws
@@ -82,12 +79,9 @@ fn reap_removes_an_expired_grant_and_leaves_a_live_one() {
 
 #[test]
 fn reap_of_an_unreachable_host_exits_4_and_names_the_grant() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let out = ws
         .provision_as_root(
             &host,

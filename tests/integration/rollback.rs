@@ -1,15 +1,12 @@
 //! A failing step rolls back everything applied before it, and says so.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled};
+use crate::support::trusted_host;
 
 #[test]
 fn a_scope_where_setfacl_fails_rolls_back() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     // ramfs has no extended attributes, so setfacl fails there after the account exists.
     host.sh(
         "mkdir -p /srv/noacl && mount -t ramfs ramfs /srv/noacl && echo hi > /srv/noacl/index.php",

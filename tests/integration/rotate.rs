@@ -1,7 +1,7 @@
 //! Lending an existing account: its password is rotated for the window, then restored or
 //! rotated again, and the sessions opened meanwhile are ended.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled};
+use crate::support::{TestHost, Workspace, host_tests_enabled, trusted_host};
 
 fn logs_in(host: &TestHost, user: &str, password: &str) -> bool {
     host.ssh_as(user, password, "true").status.success()
@@ -9,12 +9,9 @@ fn logs_in(host: &TestHost, user: &str, password: &str) -> bool {
 
 #[test]
 fn a_lent_password_is_rotated_for_the_window_and_restored() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let admin = host.admin_user.clone();
     let original = host.admin_password.clone();
     // The customer's own session, from before the window, must survive teardown.
@@ -86,12 +83,9 @@ fn a_lent_password_is_rotated_for_the_window_and_restored() {
 
 #[test]
 fn after_rotate_neither_old_nor_lent_password_works() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let admin = host.admin_user.clone();
     let out = ws
         .provision_as_root(

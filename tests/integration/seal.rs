@@ -1,7 +1,7 @@
 //! Sealed handover: credentials encrypted to the vendor's SSH key, decrypted with the real
 //! `age` tool and used to log in.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled, keygen};
+use crate::support::{keygen, trusted_host};
 use std::path::Path;
 use std::process::Command;
 
@@ -41,12 +41,9 @@ fn value<'a>(doc: &'a str, label: &str) -> &'a str {
 
 #[test]
 fn credentials_sealed_to_an_ed25519_key_open_with_age_and_log_in() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let key = keygen(ws.dir.path(), "vendor_ed25519", &["-t", "ed25519"]);
     let public = key.with_extension("pub");
 
@@ -98,12 +95,9 @@ fn credentials_sealed_to_an_ed25519_key_open_with_age_and_log_in() {
 
 #[test]
 fn credentials_sealed_to_an_rsa_key_in_a_file_with_json() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let key = keygen(ws.dir.path(), "vendor_rsa", &["-t", "rsa", "-b", "3072"]);
     let key_text = std::fs::read_to_string(key.with_extension("pub")).expect("read pub");
     let sealed = ws.dir.path().join("credentials.age");

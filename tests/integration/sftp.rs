@@ -2,7 +2,7 @@
 //! directory and nothing else; teardown removes the jail and its bind mount and leaves the CMS
 //! files where and as they were.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled};
+use crate::support::{TestHost, trusted_host};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -18,12 +18,9 @@ fn cms_files(host: &TestHost) -> String {
 
 #[test]
 fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let before = host.snapshot();
     let files_before = cms_files(&host);
 
@@ -182,12 +179,9 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
 
 #[test]
 fn a_failed_sftp_only_provision_unmounts_and_removes_the_jail() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     // A customer's drop-in that sorts first and allows PermitOpen for everyone: the sshd-match
     // step (after the jail is mounted and its drop-in loaded) fails and everything rolls back.
     host.sh(

@@ -2,7 +2,7 @@
 //! tunnels for the account, and the safe drop-in mechanism behind it (never lock the customer
 //! out). Each test ends by logging in as root: the customer's own access must always survive.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled};
+use crate::support::{TestHost, host_tests_enabled, trusted_host};
 use handover::actions::sshd_dropin::{self, DropIn, Expect, Probe};
 use handover::shell::{OnStepFailure, Script};
 use std::collections::BTreeMap;
@@ -65,12 +65,9 @@ fn sighups(host: &TestHost) -> usize {
 
 #[test]
 fn allow_from_admits_the_allowed_source_and_refuses_any_other() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let before = host.snapshot();
     // A /31 holding the gateway (10.200.N.0-1) but not the second address (10.200.N.3), and an
     // IPv6 network, to exercise both families in the Match Address list.
@@ -174,12 +171,9 @@ fn allow_from_admits_the_allowed_source_and_refuses_any_other() {
 
 #[test]
 fn the_account_cannot_forward_or_tunnel_but_root_still_can() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     // A customer's catch-all Match block at the end of sshd_config (after the Include) that
     // allows forwarding: ours, read first, must still win for the temporary account.
     host.sh(
@@ -293,12 +287,9 @@ fn the_account_cannot_forward_or_tunnel_but_root_still_can() {
 
 #[test]
 fn a_drop_in_that_would_not_take_effect_is_removed_before_sshd_reloads() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     // A customer's drop-in that sorts before ours and allows forwarding for every user:
     // sshd keeps the first value it reads, so our restriction would silently not apply.
     host.sh(
@@ -339,12 +330,9 @@ fn a_drop_in_that_would_not_take_effect_is_removed_before_sshd_reloads() {
 
 #[test]
 fn preflight_refuses_a_broken_or_unincluded_sshd_config_without_touching_it() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = trusted_host() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let target = format!("root@{}", host.addr);
 
     // The customer's configuration is already broken (not yet loaded by sshd): refuse, show

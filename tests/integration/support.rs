@@ -31,6 +31,17 @@ pub fn host_tests_enabled() -> bool {
     true
 }
 
+/// A fresh test host and a workspace that trusts its key; `None` when host tests are off.
+pub fn trusted_host() -> Option<(TestHost, Workspace)> {
+    if !host_tests_enabled() {
+        return None;
+    }
+    let host = TestHost::up();
+    let ws = Workspace::new();
+    ws.trust(&host);
+    Some((host, ws))
+}
+
 /// A throwaway host from `scripts/testhost`, destroyed on drop.
 pub struct TestHost {
     pub name: String,
