@@ -140,8 +140,9 @@ pub struct AuditReport {
 enum Tail<'a> {
     /// Nothing (the rollback of a failed provision, the expiry guard's removal on the host).
     None,
-    /// Hand the removed account's files to root (a grant without a usable baseline).
-    Sweep,
+    /// Hand the removed account's files to root (a grant without a usable baseline): on every
+    /// local filesystem, or only where any account can write.
+    Sweep { everywhere: bool },
     /// The drift check against `baseline`, handing the account's files to root in the same pass.
     Collect { baseline: &'a Baseline },
 }
@@ -926,7 +927,7 @@ fn teardown_script_of(
     }
     let tag = match tail {
         Tail::None => String::new(),
-        Tail::Sweep => audit::sweep(&mut script),
+        Tail::Sweep { everywhere } => audit::sweep(&mut script, *everywhere),
         Tail::Collect { baseline } => audit::collect(
             &mut script,
             &baseline.salt,
@@ -1006,7 +1007,9 @@ async fn remove(
     }
     let collected = match tail {
         Tail::None => None,
-        Tail::Sweep | Tail::Collect { .. } => Some(Collected::from_lines(&output.lines, &tag)),
+        Tail::Sweep { .. } | Tail::Collect { .. } => {
+            Some(Collected::from_lines(&output.lines, &tag))
+        }
     };
     let reassigned_to_root = collected
         .as_ref()
@@ -1237,9 +1240,15 @@ pub async fn teardown(
                 .then(generate_password)
         })
         .collect();
+    // Without a baseline (`--no-baseline`), a user-level account's leftovers are looked for
+    // only where any account can write; one that had root's rights, or a grant whose baseline
+    // is lost, gets the walk of every local filesystem.
     let tail = match &baseline {
         Some(Ok(baseline)) => Tail::Collect { baseline },
-        _ => Tail::Sweep,
+        Some(Err(_)) => Tail::Sweep { everywhere: true },
+        None => Tail::Sweep {
+            everywhere: !matches!(record.level.as_str(), "user" | "app"),
+        },
     };
     let result = remove(
         &mut session,

@@ -248,13 +248,17 @@ impl Step for ExpiryGuard {
             "  printf 'MAILTO=\"\"\\n%s root %s\\n' \"$(env -i PATH=\"$PATH\" date -d \"@$hv_t\" '+%-M %-H %-d %-m *')\" \"$hv_cmd\" > {}",
             &[&self.cron_tmp()],
         );
-        s.cmd("  mv -f -- {} {}", &[&self.cron_tmp(), &self.cron_file]);
         // cron sees a new file in /etc/cron.d only when the directory's mtime, in whole
-        // seconds, differs from the one of its last load: one that happened earlier this
-        // second would never see the file. Touch the directory in a later second.
+        // seconds, differs from the one of its last load. If the directory last changed in
+        // this same second, cron may have loaded it already with this second's mtime and would
+        // never see the file: then the directory gets the next second's mtime, which cron
+        // cannot have recorded yet (no waiting).
+        let dir = cron_dir(&self.cron_file);
+        s.cmd("  hv_m0=$(stat -c %Y -- {})", &[&dir]);
+        s.cmd("  mv -f -- {} {}", &[&self.cron_tmp(), &self.cron_file]);
         s.cmd(
-            "  hv_s=$(date +%s); while [ \"$(date +%s)\" -le \"$hv_s\" ]; do sleep 0.1; done; touch -m -- {}",
-            &[&cron_dir(&self.cron_file)],
+            "  if [ \"$(stat -c %Y -- {})\" = \"$hv_m0\" ]; then touch -m -d \"@$((hv_m0 + 1))\" -- {}; fi",
+            &[&dir, &dir],
         );
         s.cmd("  hv_fact cron_file {}", &[&self.cron_file]);
         s.raw("  ;;");

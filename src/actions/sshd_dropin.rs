@@ -86,16 +86,22 @@ pub struct DropIn {
 
 /// Shell functions the helper's text calls. Every function handles its own errors (they are
 /// called from `||` lists, where `set -e` does not apply) and prints reasons on stderr.
-const FUNCS: &str = r#"hv_sshd_pidfile() {
-  hv_p=$(sshd -T 2>/dev/null | awk 'tolower($1) == "pidfile" { print $2; exit }')
-  case $hv_p in
-    none) ;;
-    /*) printf '%s\n' "$hv_p" ;;
-    *) printf '/run/sshd.pid\n' ;;
-  esac
+const FUNCS: &str = r#"hv_sshd_pf() {
+  # Sets hv_pf to sshd's pid file ('' for PidFile none). Asked once per shell: a drop-in's
+  # Match blocks cannot change it, and each `sshd -T` costs as much as a dozen small commands.
+  if [ -z "${hv_pf_memo:-}" ]; then
+    hv_p=$(sshd -T 2>/dev/null | awk 'tolower($1) == "pidfile" { print $2; exit }')
+    case $hv_p in
+      none) hv_pf_memo=none ;;
+      /*) hv_pf_memo=$hv_p ;;
+      *) hv_pf_memo=/run/sshd.pid ;;
+    esac
+  fi
+  hv_pf=$hv_pf_memo
+  [ "$hv_pf" != none ] || hv_pf=
 }
 hv_sshd_pid() {
-  hv_pf=$(hv_sshd_pidfile)
+  hv_sshd_pf
   [ -n "$hv_pf" ] && [ -f "$hv_pf" ] || return 1
   hv_pid=$(head -n 1 -- "$hv_pf" 2>/dev/null)
   case $hv_pid in ''|*[!0-9]*) return 1 ;; esac
@@ -113,7 +119,7 @@ hv_sshd_unit() {
   return 1
 }
 hv_sshd_reload() {
-  hv_pf=$(hv_sshd_pidfile)
+  hv_sshd_pf
   hv_stamp=
   if [ -n "$hv_pf" ]; then hv_stamp=$(stat -c '%i %z' -- "$hv_pf" 2>/dev/null); fi
   hv_pid=$(hv_sshd_pid) || hv_pid=
@@ -138,19 +144,32 @@ hv_sshd_reload() {
       return 1
     fi
     hv_i=$((hv_i + 1))
-    if [ "$hv_i" -ge 200 ]; then
+    if [ "$hv_i" -ge 1000 ]; then
       echo "handover: sshd did not write $hv_pf again within 10 seconds of the reload" >&2
       return 1
     fi
-    sleep 0.05
+    sleep 0.01
   done
 }
 hv_sshd_test() {
   if ! hv_o=$(sshd -t "$@" 2>&1); then printf '%s\n' "$hv_o"; return 1; fi
 }
 hv_sshd_val() { printf '%s\n' "$1" | awk -v k="$2" 'tolower($1) == k { sub(/^[^ ]+ /, ""); print }'; }
+# hv_sshd_first TEXT KEY: the value on KEY's first line of `sshd -T` output (keys are lower
+# case there), with shell expansions only: it runs once per expected setting.
+hv_sshd_first() {
+  hv_x="
+$1
+"
+  case $hv_x in
+    *"
+$2 "*) hv_x=${hv_x#*"
+$2 "}; printf '%s\n' "${hv_x%%"
+"*}" ;;
+  esac
+}
 hv_sshd_want_is() {
-  hv_v=$(hv_sshd_val "$1" "$2")
+  hv_v=$(hv_sshd_first "$1" "$2")
   [ "$hv_v" = "$3" ] || printf 'sshd -T -C %s: %s is %s, not %s\n' "$hv_spec" "$2" "${hv_v:-unset}" "$3"
 }
 hv_sshd_want_lists() {
@@ -370,7 +389,7 @@ pub fn verify_present(s: &mut Script, checks: &mut Checks, d: &DropIn) {
         "the running sshd was reloaded after the drop-in was written",
     );
     s.cmd(
-        "hv_pf=$(hv_sshd_pidfile); if [ -z \"$hv_pf\" ] || [ ! {} -nt \"$hv_pf\" ]; then hv_ok {}; else hv_fail {}; fi",
+        "hv_sshd_pf; if [ -z \"$hv_pf\" ] || [ ! {} -nt \"$hv_pf\" ]; then hv_ok {}; else hv_fail {}; fi",
         &[&d.path, &id, &id],
     );
 }
@@ -424,7 +443,7 @@ pub fn verify_absent(
             "the running sshd was reloaded after the drop-in was removed",
         );
         s.cmd(
-            "hv_pf=$(hv_sshd_pidfile); if [ -z \"$hv_pf\" ] || [ ! {} -nt \"$hv_pf\" ]; then hv_ok {}; else hv_fail {}; fi",
+            "hv_sshd_pf; if [ -z \"$hv_pf\" ] || [ ! {} -nt \"$hv_pf\" ]; then hv_ok {}; else hv_fail {}; fi",
             &[DIR, &id, &id],
         );
     }

@@ -29,14 +29,25 @@ pub fn collect(s: &mut Script, salt: &str, scope: Option<&str>, sweep: bool) -> 
 }
 
 /// Append only the hand-over of the removed account's files to root (a grant without a
-/// baseline); returns the tag of its lines, as [`collect`].
-pub fn sweep(s: &mut Script) -> String {
+/// baseline): on every local filesystem, or, unless `everywhere`, only where any account can
+/// create files without rights given to it (the world-writable directories and the spools the
+/// system writes for it): one walk of all the host's filesystems is most of a teardown's time.
+/// Returns the tag of its lines, as [`collect`].
+pub fn sweep(s: &mut Script, everywhere: bool) -> String {
     let tag = new_tag();
     s.raw(COLLECTOR);
-    s.cmd(
-        "hv_sweep \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" | sed {} || true",
-        &[&format!("s/^/{tag} /")],
-    );
+    let prefix = format!("s/^/{tag} /");
+    if everywhere {
+        s.cmd(
+            "hv_sweep \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" | sed {} || true",
+            &[&prefix],
+        );
+    } else {
+        s.cmd(
+            "hv_sweep \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" /tmp /var/tmp /dev/shm /dev/mqueue /run/lock /var/lib/php/sessions /var/spool/cron/crontabs /var/mail /var/crash | sed {} || true",
+            &[&prefix],
+        );
+    }
     tag
 }
 

@@ -6,7 +6,7 @@
 #     SALT     random per grant: digests of shadow lines are salted, so they reveal nothing
 #     SCOPE    the CMS directory to hash, or '' for none
 #     UID GID  the removed account's ids: its files anywhere are handed to root (`b own` lines)
-#   hv_sweep UID GID   only the hand-over (teardown of a grant without a baseline)
+#   hv_sweep UID GID [DIR...]  only the hand-over (teardown of a grant without a baseline)
 #
 # Every line printed is `b KIND KEY<TAB>VALUE` or `b KIND LINE` (the engine's call prefixes each
 # with a tag random per run, so no other step's output can pass for the collector's). File names come from find as
@@ -242,16 +242,25 @@ hv_orphan() {
 	getent group "${2:-$1}" >/dev/null 2>&1 || hv_fg=${2:-$1}
 }
 
-# hv_fs all|own UID GID: one pass over the local filesystems: with `all`, setuid and setgid
-# files (with their digests) and file capabilities; with a removed account's UID and GID, its
-# files anywhere, handed to root. chown clears setuid and setgid bits and capabilities, so
-# nothing the account left becomes root's privilege.
+# hv_fs all|own UID GID [DIR...]: one pass over the local filesystems (or only the DIRs that
+# exist): with `all`, setuid and setgid files (with their digests) and file capabilities; with a
+# removed account's UID and GID, its files anywhere, handed to root. chown clears setuid and
+# setgid bits and capabilities, so nothing the account left becomes root's privilege.
 hv_fs() {
 	hv_what=$1
 	hv_orphan "$2" "$3"
-	# shellcheck disable=SC2046 # split at newlines on purpose
-	set -- $(hv_fsroots)
-	[ $# -gt 0 ] || set -- /
+	shift 3
+	if [ $# -gt 0 ]; then
+		for hv_d in "$@"; do
+			shift
+			[ ! -d "$hv_d" ] || [ -L "$hv_d" ] || set -- "$@" "$hv_d"
+		done
+		[ $# -gt 0 ] || return 0
+	else
+		# shellcheck disable=SC2046 # split at newlines on purpose
+		set -- $(hv_fsroots)
+		[ $# -gt 0 ] || set -- /
+	fi
 	set -- "$@" -xdev \( -false \)
 	if [ "$hv_what" = all ]; then
 		set -- "$@" , \( -type f \( -perm -4000 -o -perm -2000 \) -printf 's %m %U %G %s %p\0' \) \
@@ -284,15 +293,17 @@ hv_fs() {
 		}'
 }
 
-# hv_sweep UID GID: only hand a removed account's files to root (`b own` lines), for a grant
-# without a baseline.
+# hv_sweep UID GID [DIR...]: only hand a removed account's files to root (`b own` lines), for a
+# grant without a baseline: on every local filesystem, or only under the DIRs given.
 hv_sweep() (
 	PATH=/usr/sbin:/usr/bin:/sbin:/bin
 	export PATH
 	set -f
 	IFS='
 '
-	hv_fs own "${1:-}" "${2:-}"
+	hv_u=${1:-} hv_g=${2:-}
+	[ $# -lt 2 ] || shift 2
+	hv_fs own "$hv_u" "$hv_g" "$@"
 	printf 'b end\n'
 )
 
