@@ -529,15 +529,30 @@ impl Playbook {
                     undo,
                     verify_present,
                     verify_absent,
-                } => Action::Shell(Shell {
-                    description: fill(description)?,
-                    preflight: preflight.clone(),
-                    apply: apply.clone(),
-                    undo: undo.clone(),
-                    verify_present: verify_present.clone(),
-                    verify_absent: verify_absent.clone(),
-                    values: values.clone(),
-                }),
+                } => {
+                    // The commands are substituted (quoted) when the script is built; every
+                    // placeholder must have a value now, so a missing --scope is refused here
+                    // and not by the apply step on the host.
+                    let commands = [
+                        Some(apply),
+                        Some(undo),
+                        preflight.as_ref(),
+                        verify_present.as_ref(),
+                        verify_absent.as_ref(),
+                    ];
+                    for code in commands.into_iter().flatten() {
+                        fill(code)?;
+                    }
+                    Action::Shell(Shell {
+                        description: fill(description)?,
+                        preflight: preflight.clone(),
+                        apply: apply.clone(),
+                        undo: undo.clone(),
+                        verify_present: verify_present.clone(),
+                        verify_absent: verify_absent.clone(),
+                        values: values.clone(),
+                    })
+                }
                 ActionTemplate::DbUser { engine, database } => {
                     let invalid = |message: String| PlaybookError::Invalid {
                         name: self.name.clone(),
@@ -811,6 +826,26 @@ mod tests {
         assert_eq!(kinds, ["user", "password", "acl", "sftp-jail"]);
         assert!(matches!(&plan[0], Action::User(u) if u.shell == "/usr/sbin/nologin"));
         assert!(matches!(&plan[3], Action::SftpJail(j) if j.scope == "/var/www/cms"));
+    }
+
+    /// Found by the `playbook` fuzz target: a `shell` action whose commands use `{scope}`, in
+    /// a playbook without `requires-scope`, was planned without --scope; its apply script then
+    /// only printed "`{scope}` is not a declared parameter" and failed on the host.
+    #[test]
+    fn shell_commands_using_the_scope_need_one() {
+        let text = "name = \"x\"\ndescription = \"d\"\nlevel = \"app\"\n[[actions]]\nkind = \"shell\"\ndescription = \"d\"\napply = \"touch {scope}/x\"\nundo = \"rm -f {scope}/x\"\n";
+        let playbook = Playbook::parse("x", text).expect("parses");
+        let account = AccountName::parse("--account", "support-abc123").expect("name");
+        let grant = GrantId::parse("20261123-abcdef").expect("grant");
+        assert!(matches!(
+            playbook.plan(&input(&grant, &account, None, &[])),
+            Err(PlaybookError::ScopeRequired { .. })
+        ));
+        let scope = ScopeDir::parse("/var/www/cms").expect("scope");
+        let plan = playbook
+            .plan(&input(&grant, &account, Some(&scope), &[]))
+            .expect("plan");
+        assert!(matches!(&plan[..], [Action::Shell(s)] if s.values["scope"] == "/var/www/cms"));
     }
 
     #[test]
