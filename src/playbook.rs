@@ -699,6 +699,15 @@ impl ActionTemplate {
             ActionTemplate::ConfigLine { line, .. } if line.is_empty() => {
                 return Err("config-line `line` is empty".to_owned());
             }
+            // Teardown removes the line by exact match with one line of the file: a line
+            // break would add lines that nothing can remove. (Placeholder values hold no
+            // control characters.)
+            ActionTemplate::ConfigLine { line, .. } if line.contains('\n') => {
+                return Err(format!(
+                    "config-line `line` `{}` must be one line",
+                    line.escape_debug()
+                ));
+            }
             _ => {}
         }
         Ok(())
@@ -846,6 +855,23 @@ mod tests {
             .plan(&input(&grant, &account, Some(&scope), &[]))
             .expect("plan");
         assert!(matches!(&plan[..], [Action::Shell(s)] if s.values["scope"] == "/var/www/cms"));
+    }
+
+    /// Found with the `playbook` fuzz target's one-line check: a `config-line` with a line
+    /// break was accepted; apply added two lines, and undo (which removes one line equal to
+    /// `line`) could never remove them.
+    #[test]
+    fn config_line_is_one_line() {
+        let text = |line: &str| {
+            format!(
+                "name = \"x\"\ndescription = \"d\"\nlevel = \"app\"\n[[actions]]\nkind = \"config-line\"\nfile = \"/etc/x.conf\"\nline = \"{line}\"\n"
+            )
+        };
+        let err = Playbook::parse("x", &text("a = 1\\nb = 2"))
+            .expect_err("two lines")
+            .to_string();
+        assert!(err.contains("one line"), "{err}");
+        assert!(Playbook::parse("x", &text("a =\\t1")).is_ok());
     }
 
     #[test]
