@@ -529,15 +529,30 @@ impl Playbook {
                     undo,
                     verify_present,
                     verify_absent,
-                } => Action::Shell(Shell {
-                    description: fill(description)?,
-                    preflight: preflight.clone(),
-                    apply: apply.clone(),
-                    undo: undo.clone(),
-                    verify_present: verify_present.clone(),
-                    verify_absent: verify_absent.clone(),
-                    values: values.clone(),
-                }),
+                } => {
+                    // The commands are substituted (quoted) when the script is built; every
+                    // placeholder must have a value now, so a missing --scope is refused here
+                    // and not by the apply step on the host.
+                    let commands = [
+                        Some(apply),
+                        Some(undo),
+                        preflight.as_ref(),
+                        verify_present.as_ref(),
+                        verify_absent.as_ref(),
+                    ];
+                    for code in commands.into_iter().flatten() {
+                        fill(code)?;
+                    }
+                    Action::Shell(Shell {
+                        description: fill(description)?,
+                        preflight: preflight.clone(),
+                        apply: apply.clone(),
+                        undo: undo.clone(),
+                        verify_present: verify_present.clone(),
+                        verify_absent: verify_absent.clone(),
+                        values: values.clone(),
+                    })
+                }
                 ActionTemplate::DbUser { engine, database } => {
                     let invalid = |message: String| PlaybookError::Invalid {
                         name: self.name.clone(),
@@ -684,6 +699,15 @@ impl ActionTemplate {
             ActionTemplate::ConfigLine { line, .. } if line.is_empty() => {
                 return Err("config-line `line` is empty".to_owned());
             }
+            // Teardown removes the line by exact match with one line of the file: a line
+            // break would add lines that nothing can remove. (Placeholder values hold no
+            // control characters.)
+            ActionTemplate::ConfigLine { line, .. } if line.contains('\n') => {
+                return Err(format!(
+                    "config-line `line` `{}` must be one line",
+                    line.escape_debug()
+                ));
+            }
             _ => {}
         }
         Ok(())
@@ -811,6 +835,43 @@ mod tests {
         assert_eq!(kinds, ["user", "password", "acl", "sftp-jail"]);
         assert!(matches!(&plan[0], Action::User(u) if u.shell == "/usr/sbin/nologin"));
         assert!(matches!(&plan[3], Action::SftpJail(j) if j.scope == "/var/www/cms"));
+    }
+
+    /// Found by the `playbook` fuzz target: a `shell` action whose commands use `{scope}`, in
+    /// a playbook without `requires-scope`, was planned without --scope; its apply script then
+    /// only printed "`{scope}` is not a declared parameter" and failed on the host.
+    #[test]
+    fn shell_commands_using_the_scope_need_one() {
+        let text = "name = \"x\"\ndescription = \"d\"\nlevel = \"app\"\n[[actions]]\nkind = \"shell\"\ndescription = \"d\"\napply = \"touch {scope}/x\"\nundo = \"rm -f {scope}/x\"\n";
+        let playbook = Playbook::parse("x", text).expect("parses");
+        let account = AccountName::parse("--account", "support-abc123").expect("name");
+        let grant = GrantId::parse("20261123-abcdef").expect("grant");
+        assert!(matches!(
+            playbook.plan(&input(&grant, &account, None, &[])),
+            Err(PlaybookError::ScopeRequired { .. })
+        ));
+        let scope = ScopeDir::parse("/var/www/cms").expect("scope");
+        let plan = playbook
+            .plan(&input(&grant, &account, Some(&scope), &[]))
+            .expect("plan");
+        assert!(matches!(&plan[..], [Action::Shell(s)] if s.values["scope"] == "/var/www/cms"));
+    }
+
+    /// Found with the `playbook` fuzz target's one-line check: a `config-line` with a line
+    /// break was accepted; apply added two lines, and undo (which removes one line equal to
+    /// `line`) could never remove them.
+    #[test]
+    fn config_line_is_one_line() {
+        let text = |line: &str| {
+            format!(
+                "name = \"x\"\ndescription = \"d\"\nlevel = \"app\"\n[[actions]]\nkind = \"config-line\"\nfile = \"/etc/x.conf\"\nline = \"{line}\"\n"
+            )
+        };
+        let err = Playbook::parse("x", &text("a = 1\\nb = 2"))
+            .expect_err("two lines")
+            .to_string();
+        assert!(err.contains("one line"), "{err}");
+        assert!(Playbook::parse("x", &text("a =\\t1")).is_ok());
     }
 
     #[test]
