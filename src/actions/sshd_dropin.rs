@@ -156,7 +156,8 @@ hv_sshd_test() {
 }
 hv_sshd_val() { printf '%s\n' "$1" | awk -v k="$2" 'tolower($1) == k { sub(/^[^ ]+ /, ""); print }'; }
 # hv_sshd_first TEXT KEY: the value on KEY's first line of `sshd -T` output (keys are lower
-# case there), with shell expansions only: it runs once per expected setting.
+# case there), with shell expansions only: it runs once per expected setting. For keywords
+# with one value; list keywords (denyusers, …) may take a line per value: hv_sshd_val.
 hv_sshd_first() {
   hv_x="
 $1
