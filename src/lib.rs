@@ -521,6 +521,7 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                     batch::provision(&store, request, hosts, &options, &progress).await;
                 progress.clear();
                 return batch::print_provisioned(
+                    &store,
                     &id,
                     &outcomes,
                     args.json,
@@ -662,7 +663,13 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
             if args.dry_run || found.expired.is_empty() {
                 let expired: Vec<String> = found.expired.iter().map(|r| r.id.to_string()).collect();
                 if args.json {
-                    extra.insert("expired".into(), expired.clone().into());
+                    // A dry run lists what would be reaped; a real run with nothing to reap
+                    // has the same shape as one that reaped: an empty `grants`.
+                    if args.dry_run {
+                        extra.insert("expired".into(), expired.clone().into());
+                    } else {
+                        extra.insert("grants".into(), serde_json::Value::Array(Vec::new()));
+                    }
                     extra.insert("ok".into(), true.into());
                     extra.insert("exit_code".into(), 0.into());
                     output::print_json(&serde_json::Value::Object(extra));

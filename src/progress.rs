@@ -47,12 +47,19 @@ impl Progress {
         }
     }
 
-    /// Bars when stderr is a terminal and neither `quiet` nor `-v`; plain lines otherwise.
+    /// Bars when stderr is a terminal that can draw them and neither `quiet` nor `-v`; plain
+    /// lines otherwise.
     pub fn auto(quiet: bool, verbose: u8) -> Self {
         if quiet || verbose > 0 || !std::io::stderr().is_terminal() {
             return Self::new(quiet);
         }
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        // A terminal indicatif will not draw on (TERM unset or `dumb`) gets plain lines, not
+        // nothing at all.
+        let target = ProgressDrawTarget::stderr();
+        if target.is_hidden() {
+            return Self::new(quiet);
+        }
+        let multi = MultiProgress::with_draw_target(target);
         let _ = DISPLAY.set(multi.clone());
         let bar = multi.add(ProgressBar::new_spinner().with_finish(ProgressFinish::AndClear));
         bar.set_style(spinner_style("{spinner} {wide_msg}"));

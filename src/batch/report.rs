@@ -4,6 +4,7 @@
 use super::{BatchId, HostOutcome, TeardownOutcome, combined_status};
 use crate::error::{Error, ExitStatus};
 use crate::output::{self, Sealing, print_json, rfc3339, sanitize};
+use crate::record::{GrantId, Store};
 use crate::secret::Secret;
 use serde_json::json;
 use std::io::Write;
@@ -18,6 +19,12 @@ fn grant_of(error: &Error) -> Option<&str> {
     }
 }
 
+/// The state a failed host's grant record was left in, if it has one.
+fn state_of(store: &Store, grant: Option<&str>) -> Option<&'static str> {
+    let id = GrantId::parse(grant?).ok()?;
+    store.load(&id).ok().map(|r| r.state.as_str())
+}
+
 fn status_of(outcome: &HostOutcome) -> ExitStatus {
     match &outcome.result {
         Ok(_) => ExitStatus::Success,
@@ -27,6 +34,7 @@ fn status_of(outcome: &HostOutcome) -> ExitStatus {
 
 /// Print a batch provision's results; returns the batch's exit status.
 pub fn print_provisioned(
+    store: &Store,
     batch: &BatchId,
     outcomes: &[HostOutcome],
     json: bool,
@@ -86,6 +94,8 @@ pub fn print_provisioned(
                         "host": o.route.host.target.host,
                         "port": o.route.host.target.port,
                         "grant": grant_of(e),
+                        // `revoked` when rolled back, `partial` when something remains.
+                        "state": state_of(store, grant_of(e)),
                         "ok": false,
                         "exit_code": code,
                         "error": e.report(),

@@ -73,6 +73,7 @@ fn a_batch_of_twelve_hosts_with_an_unreachable_one_and_a_failing_one() {
             assert_eq!(result["ok"], false, "{result}");
             assert_eq!(result["exit_code"], 4, "{result}");
             assert!(result["grant"].is_null(), "{result}");
+            assert!(result["state"].is_null(), "{result}");
             assert!(
                 result["error"]
                     .as_str()
@@ -86,6 +87,7 @@ fn a_batch_of_twelve_hosts_with_an_unreachable_one_and_a_failing_one() {
             let error = result["error"].as_str().expect("error");
             assert!(error.contains("acl"), "{error}");
             assert!(error.contains("rolled back"), "{error}");
+            assert_eq!(result["state"], "revoked", "{result}");
             let grant = result["grant"].as_str().expect("grant of the failed host");
             let record = ws.record(grant);
             assert_eq!(record["state"], "revoked");

@@ -28,3 +28,4 @@ mod seal;
 mod sftp;
 mod ssh_config;
 mod sshd;
+mod terminal;

@@ -70,6 +70,9 @@ fn reap_removes_an_expired_grant_and_leaves_a_live_one() {
         "{}",
         out.stdout
     );
+    let json = ws.handover(&["reap", "--json"]).run().expect_code(0).json();
+    assert_eq!(json["grants"], serde_json::json!([]), "{json}");
+    assert_eq!(json["live"], serde_json::json!([live]), "{json}");
 
     ws.handover(&["teardown", &live])
         .with_root_password(&host)

@@ -367,6 +367,8 @@ impl Drop for TestHost {
 pub struct Run {
     cmd: Command,
     stdin: Option<Vec<u8>>,
+    /// Where `on_terminal` runs keep stdout and the terminal's typescript.
+    terminal: Option<tempfile::TempDir>,
 }
 
 pub struct Finished {
@@ -436,7 +438,11 @@ impl Workspace {
             .env("HOME", self.dir.path())
             .env("USER", "root")
             .env("HANDOVER_STATE_DIR", self.state_dir());
-        Run { cmd, stdin: None }
+        Run {
+            cmd,
+            stdin: None,
+            terminal: None,
+        }
     }
 
     /// `handover provision` against `host` with this workspace's known_hosts.
@@ -487,6 +493,33 @@ impl Run {
         self
     }
 
+    /// Run on a pseudo-terminal (util-linux `script`): stdin and stderr are the terminal,
+    /// stdout goes to a file. `Finished::stderr` is then everything the terminal showed.
+    pub fn on_terminal(mut self) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let quote =
+            |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', r"'\''"));
+        let mut line = quote(self.cmd.get_program());
+        for arg in self.cmd.get_args() {
+            line.push(' ');
+            line.push_str(&quote(arg));
+        }
+        line.push_str(&format!(" >'{}'", dir.path().join("stdout").display()));
+        let mut script = Command::new("script");
+        script
+            .args(["-q", "-e", "-c", &line])
+            .arg(dir.path().join("typescript"))
+            .env_clear();
+        for (key, value) in self.cmd.get_envs() {
+            if let Some(value) = value {
+                script.env(key, value);
+            }
+        }
+        self.cmd = script;
+        self.terminal = Some(dir);
+        self
+    }
+
     pub fn run(mut self) -> Finished {
         self.cmd
             .stdin(Stdio::piped())
@@ -497,6 +530,17 @@ impl Run {
             let _ = stdin.write_all(input);
         }
         let out = child.wait_with_output().expect("wait for handover");
+        if let Some(dir) = &self.terminal {
+            let read = |name: &str| {
+                String::from_utf8_lossy(&std::fs::read(dir.path().join(name)).unwrap_or_default())
+                    .into_owned()
+            };
+            return Finished {
+                code: out.status.code().unwrap_or(-1),
+                stdout: read("stdout"),
+                stderr: read("typescript"),
+            };
+        }
         Finished {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
