@@ -118,8 +118,9 @@ impl From<AccountName> for String {
 }
 
 impl fmt::Display for AccountName {
+    // `pad`, not `write_str`: honours width and alignment (`handover list` columns).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -490,6 +491,14 @@ pub fn forbidden_scope(resolved: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_name_display_honours_width() {
+        let name = AccountName::parse("--account", "vendor_1").expect("name");
+        assert_eq!(format!("{name:<12}|"), "vendor_1    |");
+        assert_eq!(format!("{name:>12}|"), "    vendor_1|");
+        assert_eq!(format!("{name}|"), "vendor_1|");
+    }
 
     #[test]
     fn account_names() {

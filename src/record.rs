@@ -112,8 +112,9 @@ impl From<GrantId> for String {
 }
 
 impl std::fmt::Display for GrantId {
+    // `pad`, not `write_str`: honours width and alignment (`handover list` columns).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -513,6 +514,14 @@ mod tests {
         ] {
             assert!(GrantId::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn grant_id_display_honours_width() {
+        let id = GrantId::parse("20261123-k3m9qz").expect("id");
+        assert_eq!(format!("{id:<18}|"), "20261123-k3m9qz   |");
+        assert_eq!(format!("{id:>18}|"), "   20261123-k3m9qz|");
+        assert_eq!(format!("{id}|"), "20261123-k3m9qz|");
     }
 
     #[test]

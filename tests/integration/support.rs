@@ -73,6 +73,12 @@ impl TestHostBuilder {
         self
     }
 
+    pub fn admin_authorized_key(mut self, key: &str) -> Self {
+        self.env
+            .push(("TESTHOST_ADMIN_AUTHORIZED_KEY".into(), key.into()));
+        self
+    }
+
     /// Start `name` in the host (`scripts/testhost up --service NAME`): any call replaces
     /// the default service (cron); `none` starts none.
     pub fn service(mut self, name: &str) -> Self {
@@ -479,6 +485,12 @@ impl Workspace {
 impl Run {
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.cmd.env(key, value);
+        self
+    }
+
+    /// Unset `key`, e.g. `HANDOVER_STATE_DIR` to test the defaults.
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
         self
     }
 
