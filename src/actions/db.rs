@@ -130,8 +130,12 @@ pub(super) fn check_reachable(
     checks: &mut Checks,
 ) {
     let how = match (&admin.password_env, engine) {
-        (Some(var), _) => format!(
+        (Some(var), DbEngine::Mysql) => format!(
             "as `{}` with the password from ${var}",
+            admin.user.as_deref().unwrap_or(engine.default_admin())
+        ),
+        (Some(var), DbEngine::Postgres) => format!(
+            "as `{}` on localhost over TCP with the password from ${var}",
             admin.user.as_deref().unwrap_or(engine.default_admin())
         ),
         (None, DbEngine::Mysql) => "as root through its unix socket".to_owned(),
@@ -352,8 +356,17 @@ impl Step for DbUser {
                 );
                 client.run(s, "hv_db_client ''", &[], &drop, false, "");
                 // Its connections stay open after DROP USER: end them until none is left.
+                // By name alone: preflight found no account of that name at any host, so
+                // every connection of it logged in to the one this grant created.
                 s.raw("hv_after=0");
-                kill_mysql_connections(&client, s, &self.user);
+                kill_mysql_connections(
+                    &client,
+                    s,
+                    &format!(
+                        "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = {};\n",
+                        my_str(&self.user)
+                    ),
+                );
             }
             DbEngine::Postgres => {
                 let name = pg_str(&self.user);
@@ -535,17 +548,13 @@ impl Step for DbUser {
     }
 }
 
-/// End the MariaDB/MySQL connections of user `user` whose id is above `$hv_after` (set by
-/// the caller: 0 for all of them), repeating until none is left (a killed connection can
-/// linger in the process list for a moment).
-pub(super) fn kill_mysql_connections(client: &Client, s: &mut Script, user: &str) {
-    let sql = format!(
-        "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = {};\n",
-        my_str(user)
-    );
+/// End the MariaDB/MySQL connections that `ids_sql` lists (one id a row) whose id is above
+/// `$hv_after` (set by the caller: 0 for all of them), repeating until none is left (a killed
+/// connection can linger in the process list for a moment).
+pub(super) fn kill_mysql_connections(client: &Client, s: &mut Script, ids_sql: &str) {
     s.raw("hv_i=0");
     s.raw("while :; do");
-    client.query(s, "", &sql);
+    client.query(s, "", ids_sql);
     s.raw("  if [ \"$hv_rc\" -ne 0 ]; then printf '%s\\n' \"$hv_q\" >&2; exit 1; fi");
     s.raw("  hv_ids=$(printf '%s\\n' \"$hv_q\" | grep -x '[0-9][0-9]*' | awk -v a=\"$hv_after\" '$1 > a + 0' || true)");
     s.raw("  if [ -z \"$hv_ids\" ]; then break; fi");

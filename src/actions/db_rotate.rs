@@ -8,6 +8,8 @@
 //! goes back to the server in SQL on the client's stdin, never in argv. Connections "opened
 //! during the window" are those with a connection id above the one handover used when the
 //! window opened (ids only grow while the server runs); after a server restart, all of them.
+//! Which connections are the account's (and not another account's of the same user name at
+//! another host part): see `RotateDbUser::sessions_sql`.
 
 use super::db::{admin_rights_sql, check_reachable, kill_mysql_connections, require_client};
 use super::db_sql::{
@@ -60,6 +62,47 @@ impl RotateDbUser {
         )
     }
 
+    /// A `SELECT` of the ids of the connections that logged in to this account. The process
+    /// list shows a connection's user name and client host (`localhost` for the unix socket,
+    /// else `NAME_OR_IP:PORT`), not the account the server chose for it. So a connection of
+    /// this user name counts when its client host matches the host part, unless another
+    /// account of the name matches it too and the server surely prefers that one: one without
+    /// wildcards when this host part has some, or any other when this one is `%`. Where that
+    /// cannot be told, it counts, so no connection the lent password may have opened is left:
+    /// overlapping patterns (`10.%`, `10.0.%`) are not ranked, and a TCP client shown by its
+    /// name counts when the host part may be an address (the address it matched is not shown).
+    fn sessions_sql(&self) -> String {
+        let user = my_str(&self.user);
+        // The client host without the `:PORT` of TCP (IPv6 addresses hold `:` as well).
+        let mut sql = format!(
+            "SELECT ID FROM (SELECT ID, HOST LIKE '%:%' AS tcp, IF(HOST LIKE '%:%', LEFT(HOST, CHAR_LENGTH(HOST) - LOCATE(':', REVERSE(HOST))), HOST) AS client FROM information_schema.PROCESSLIST WHERE USER = {user}) p WHERE ({}",
+            host_matches(&my_str(&self.host))
+        );
+        let may_be_address = self
+            .host
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '%' | '_' | '/'));
+        if may_be_address {
+            sql.push_str(" OR (tcp AND client NOT LIKE '%:%' AND client REGEXP '[^0-9.]')");
+        }
+        sql.push(')');
+        let preferred = if self.host.chars().all(|c| c == '%') {
+            Some("REPLACE(u.Host, '%', '') <> ''")
+        } else if self.host.contains(['%', '_']) {
+            Some("LOCATE('%', u.Host) = 0 AND LOCATE('_', u.Host) = 0")
+        } else {
+            None
+        };
+        if let Some(preferred) = preferred {
+            sql.push_str(&format!(
+                " AND NOT EXISTS (SELECT 1 FROM mysql.user u WHERE u.User = {user} AND {preferred} AND {})",
+                host_matches("u.Host")
+            ));
+        }
+        sql.push_str(";\n");
+        sql
+    }
+
     /// Sets `$hv_after`: the recorded connection id where the window began, or 0 (every
     /// connection) when the server restarted since (its start time moved).
     fn window_start(&self, ctx: &Context, client: &Client, s: &mut Script) {
@@ -73,6 +116,15 @@ impl RotateDbUser {
         );
         s.raw("case $hv_since:$hv_started:$hv_start in :*|*::*|*:|*[!0-9:]*) ;; *) if [ $((hv_start - hv_started)) -le 2 ] && [ $((hv_started - hv_start)) -le 2 ]; then hv_after=$hv_since; fi ;; esac");
     }
+}
+
+/// SQL: whether `client` matches the host part `pattern` (an SQL expression) the way the
+/// server matches it: `IP/MASK` by address, anything else as a `LIKE` pattern (`%`, `_`)
+/// ignoring case.
+fn host_matches(pattern: &str) -> String {
+    format!(
+        "IF(LOCATE('/', {pattern}) > 0, INET_ATON(client) & INET_ATON(SUBSTRING_INDEX({pattern}, '/', -1)) = INET_ATON(SUBSTRING_INDEX({pattern}, '/', 1)), LOWER(client) LIKE LOWER({pattern}))"
+    )
 }
 
 /// The server's clock and uptime: `now N` and `Uptime N` rows.
@@ -227,7 +279,7 @@ impl Step for RotateDbUser {
         // Then end what was opened during the window (with the lent password).
         if ctx.facts.contains_key("since_id") {
             self.window_start(ctx, &client, s);
-            kill_mysql_connections(&client, s, &self.user);
+            kill_mysql_connections(&client, s, &self.sessions_sql());
         }
     }
 
@@ -290,19 +342,12 @@ impl Step for RotateDbUser {
         }
         if ctx.facts.contains_key("since_id") {
             self.window_start(ctx, &client, s);
-            client.query(
-                s,
-                "",
-                &format!(
-                    "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = {};\n",
-                    my_str(&self.user)
-                ),
-            );
+            client.query(s, "", &self.sessions_sql());
             let id = checks.add(
                 "db-window-sessions",
                 format!(
-                    "no connection of `{}` opened during the window is left",
-                    self.user
+                    "no connection of `{}`@`{}` opened during the window is left",
+                    self.user, self.host
                 ),
             );
             s.cmd(
@@ -310,5 +355,43 @@ impl Step for RotateDbUser {
                 &[&id, &id],
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lent(host: &str) -> RotateDbUser {
+        RotateDbUser {
+            user: "app".into(),
+            host: host.into(),
+            after: After::Restore,
+            admin: DbAdmin::default(),
+        }
+    }
+
+    #[test]
+    fn sessions_are_matched_by_user_and_host() {
+        let exact = lent("localhost").sessions_sql();
+        assert!(exact.contains("WHERE USER = 'app'"), "{exact}");
+        assert!(
+            exact.contains("LOWER(client) LIKE LOWER('localhost')"),
+            "{exact}"
+        );
+        // Nothing is preferred over an exact host part; a name is no address.
+        assert!(
+            !exact.contains("NOT EXISTS") && !exact.contains("REGEXP"),
+            "{exact}"
+        );
+        // `%`: any other account of the name that matches is preferred.
+        let any = lent("%").sessions_sql();
+        assert!(any.contains("REPLACE(u.Host, '%', '') <> ''"), "{any}");
+        // A pattern: only an exact host part is surely preferred; a client shown by name
+        // may have matched by its address.
+        let net = lent("10.0.%").sessions_sql();
+        assert!(net.contains("LOCATE('%', u.Host) = 0"), "{net}");
+        assert!(net.contains("REGEXP"), "{net}");
+        assert!(!lent("10.0.0.7").sessions_sql().contains("NOT EXISTS"));
     }
 }

@@ -288,8 +288,14 @@ impl Client<'_> {
                 "[client]\nuser={user}\npassword=\"{}\"\n",
                 password.replace('\\', "\\\\").replace('"', "\\\"")
             ),
-            // Service files take the rest of the line as the value.
-            DbEngine::Postgres => format!("[handover]\nuser={user}\npassword={password}\n"),
+            // Service files take the rest of the line as the value. Over the unix socket,
+            // Debian's `local all all peer` admits only the Linux account of the same name
+            // (handover runs as root), so psql goes to localhost over TCP (`host … scram-sha-256`);
+            // the empty second host is libpq's default socket, tried only when nothing listens
+            // there. No port: PGPORT or Debian's psql wrapper picks it, as for root access.
+            DbEngine::Postgres => {
+                format!("[handover]\nhost=localhost,\nuser={user}\npassword={password}\n")
+            }
         }))
     }
 
@@ -414,6 +420,26 @@ mod tests {
             v.expose(),
             pg_scram_verifier(&Secret::new("pencil".into())).expose(),
             "salts differ"
+        );
+    }
+
+    #[test]
+    fn the_postgres_administrator_logs_in_over_tcp() {
+        // Over the unix socket, Debian's `local all all peer` refuses a password login.
+        let admin = DbAdmin {
+            user: Some("dbadmin".into()),
+            password_env: Some("PW".into()),
+        };
+        let password = Secret::new("p w".into());
+        let client = Client {
+            engine: DbEngine::Postgres,
+            admin: &admin,
+            password: Some(&password),
+        };
+        let file = client.option_file().expect("an option file");
+        assert_eq!(
+            file.expose(),
+            "[handover]\nhost=localhost,\nuser=dbadmin\npassword=p w\n"
         );
     }
 
