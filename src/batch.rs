@@ -105,10 +105,41 @@ pub fn parallel(value: usize) -> Result<usize, Error> {
     }
 }
 
+/// Every target (see [`listed_targets`]), each resolved; a bad target from `--hosts FILE` is named
+/// with its line.
+pub fn resolve_targets(
+    given: &[String],
+    file: Option<&Path>,
+    config: Option<&SshConfig>,
+    default_login: &str,
+) -> Result<Vec<(String, Route)>, Error> {
+    listed_targets(given, file)?
+        .into_iter()
+        .map(|(target, line)| {
+            let route =
+                resolve(&target, config, default_login).map_err(|e| match (file, line) {
+                    (Some(path), Some(n)) if e.exit_status() == ExitStatus::Usage => {
+                        Error::from(InputError::new(
+                            "--hosts",
+                            &format!("{} line {n}", path.display()),
+                            e.report(),
+                        ))
+                    }
+                    _ => e,
+                })?;
+            Ok((target, route))
+        })
+        .collect()
+}
+
 /// The targets of a provision: those on the command line, then those of `--hosts FILE` (one
-/// per line; blank lines and `#` comments are skipped). Each target once.
-pub fn targets(given: &[String], file: Option<&Path>) -> Result<Vec<String>, Error> {
-    let mut all: Vec<String> = given.to_vec();
+/// per line; blank lines and `#` comments are skipped), each with the file line it came from
+/// (`None`: the command line). Each target once.
+fn listed_targets(
+    given: &[String],
+    file: Option<&Path>,
+) -> Result<Vec<(String, Option<usize>)>, Error> {
+    let mut all: Vec<(String, Option<usize>)> = given.iter().map(|t| (t.clone(), None)).collect();
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| {
             InputError::new(
@@ -117,17 +148,20 @@ pub fn targets(given: &[String], file: Option<&Path>) -> Result<Vec<String>, Err
                 format!("a readable file of targets, one per line ({e})"),
             )
         })?;
-        for line in text.lines() {
+        for (index, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
                 continue;
             }
             if line.split_whitespace().count() > 1 {
-                return Err(
-                    InputError::new("--hosts", line, "one [LOGIN@]HOST[:PORT] per line").into(),
-                );
+                return Err(InputError::new(
+                    "--hosts",
+                    &format!("{} line {}", path.display(), index + 1),
+                    "one [LOGIN@]HOST[:PORT] per line",
+                )
+                .into());
             }
-            all.push(line.to_owned());
+            all.push((line.to_owned(), Some(index + 1)));
         }
     }
     if all.is_empty() {
@@ -147,7 +181,7 @@ pub fn targets(given: &[String], file: Option<&Path>) -> Result<Vec<String>, Err
         .into());
     }
     let mut seen: Vec<&String> = Vec::new();
-    for target in &all {
+    for (target, _) in &all {
         if seen.contains(&target) {
             return Err(InputError::new("target", target, "each host once").into());
         }
@@ -431,11 +465,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("hosts");
         std::fs::write(&path, "# web\nweb1\n\n  root@10.0.0.2:22  # db\nweb1x\n").expect("write");
-        let all = targets(&["cms".into()], Some(&path)).expect("targets");
-        assert_eq!(all, ["cms", "web1", "root@10.0.0.2:22", "web1x"]);
-        assert!(targets(&["a".into(), "a".into()], None).is_err());
+        let all = listed_targets(&["cms".into()], Some(&path)).expect("targets");
+        let expected = [
+            ("cms", None),
+            ("web1", Some(2)),
+            ("root@10.0.0.2:22", Some(4)),
+            ("web1x", Some(5)),
+        ]
+        .map(|(t, line)| (t.to_owned(), line));
+        assert_eq!(all, expected);
+        assert!(listed_targets(&["a".into(), "a".into()], None).is_err());
         std::fs::write(&path, "a b\n").expect("write");
-        assert!(targets(&[], Some(&path)).is_err());
-        assert!(targets(&[], None).is_err());
+        assert!(listed_targets(&[], Some(&path)).is_err());
+        assert!(listed_targets(&[], None).is_err());
     }
 }

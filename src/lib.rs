@@ -394,13 +394,18 @@ fn sealing(
 
 /// Create (or truncate) a file only its owner can read.
 fn create_private_file(path: &std::path::Path) -> Result<std::fs::File, Error> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    // `mode` only applies to a new file: an existing one is narrowed to 0600 as well.
     std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .open(path)
+        .and_then(|file| {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            Ok(file)
+        })
         .map_err(|e| {
             input::InputError::new(
                 "--seal-out",
@@ -443,11 +448,14 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                         .join(", ")
                 ));
             }
-            let specs = batch::targets(&args.targets, args.hosts.as_deref())?;
-            let routes = specs
-                .iter()
-                .map(|spec| batch::resolve(spec, ssh_config.as_ref(), &default_login))
-                .collect::<Result<Vec<_>, _>>()?;
+            let (specs, routes): (Vec<String>, Vec<_>) = batch::resolve_targets(
+                &args.targets,
+                args.hosts.as_deref(),
+                ssh_config.as_ref(),
+                &default_login,
+            )?
+            .into_iter()
+            .unzip();
             let is_batch = specs.len() > 1 || args.hosts.is_some();
             let parallel = batch::parallel(args.parallel)?;
             let target = routes[0].host.target.clone();
@@ -462,6 +470,15 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 args.playbook.as_deref(),
                 args.level.as_deref(),
             )?)?;
+            // Only a new account gets the sshd restriction; silently letting a lent account log
+            // in from anywhere would betray what the option promises.
+            if !allow_from.is_empty() && !playbook.creates_account() && !args.open_firewall {
+                return Err(playbook::PlaybookError::Invalid {
+                    name: playbook.name,
+                    message: "it creates no account, so --allow-from has nothing to limit: leave it out, or add --open-firewall to let those addresses through the host's firewall".to_owned(),
+                }
+                .into());
+            }
             if playbook.requires_scope && scope.is_none() {
                 return Err(playbook::PlaybookError::ScopeRequired {
                     name: playbook.name,
@@ -603,7 +620,7 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
                 executions = report.remote_executions,
                 "remote executions for audit"
             );
-            output::audit(&report, args.json);
+            output::audit(&report, args.json).map_err(Error::Output)?;
             Ok(if report.drift.found() {
                 ExitStatus::NotVerified
             } else {

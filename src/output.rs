@@ -315,6 +315,12 @@ pub(crate) fn provisioned_value(p: &Provisioned, show_passwords: bool) -> serde_
         "scope": r.scope,
         "playbook": r.playbook,
         "allow_from": allow_from(r),
+        // What the host said about a step, e.g. that it has no firewall to open.
+        "notes": r
+            .actions
+            .iter()
+            .filter_map(|a| a.facts.get("note").map(|n| sanitize(n)))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -439,110 +445,135 @@ pub fn teardown(
         }));
         return Ok(());
     }
+    // With the sealed document on stdout, it stays alone there (`> new-passwords.age` captures
+    // exactly it) and the report goes to stderr.
+    let mut out: Box<dyn Write> = if sealed.is_some() && sealed_file.is_none() {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
     if report.already_revoked {
-        println!(
+        writeln!(
+            out,
             "grant {} was already revoked; nothing to do (`handover audit {}` compares the host with its baseline again)",
             report.grant, report.grant
-        );
+        )?;
         return Ok(());
     }
     for check in &report.checks {
         let mark = if check.ok { "✓" } else { "✗" };
-        println!("{mark} {}", check.check);
+        writeln!(out, "{mark} {}", check.check)?;
         for detail in &check.details {
-            println!("    {detail}");
+            writeln!(out, "    {detail}")?;
         }
     }
     if !report.reassigned.is_empty() {
-        println!("files the account left in the scope, handed to the scope's owner:");
+        writeln!(
+            out,
+            "files the account left in the scope, handed to the scope's owner:"
+        )?;
         for path in &report.reassigned {
-            println!("    {path}");
+            writeln!(out, "    {path}")?;
         }
     }
     if !report.reassigned_to_root.is_empty() {
-        println!(
+        writeln!(
+            out,
             "files the account left elsewhere, handed to root (no later account with its uid gets them):"
-        );
+        )?;
         for path in &report.reassigned_to_root {
-            println!("    {}", sanitize(path));
+            writeln!(out, "    {}", sanitize(path))?;
         }
     }
     match (&sealed, &sealed_file) {
-        (Some(_), Some(path)) => println!(
+        (Some(_), Some(path)) => writeln!(
+            out,
             "new passwords of lent accounts: sealed in {}",
             path.display()
-        ),
+        )?,
         (Some(text), None) => print!("{text}"),
         (None, _) => {
             for (account, password) in &report.new_passwords {
-                println!(
+                writeln!(
+                    out,
                     "new password for `{account}` (shown once): {}",
                     password.expose()
-                );
+                )?;
             }
         }
     }
     if let Some(drift) = &report.drift {
-        print_drift(drift);
+        write_drift(&mut out, drift)?;
     }
     let drifted = report.drift.as_ref().is_some_and(Drift::found);
     if report.verified && drifted {
-        println!(
+        writeln!(
+            out,
             "grant {} revoked: everything it applied was removed and verified absent, but the host's persistence surface changed during the window: check the items marked ✗ (`handover audit {}` compares again)",
             report.grant, report.grant
-        );
+        )?;
     } else if report.verified {
-        println!(
+        writeln!(
+            out,
             "grant {} revoked: everything it applied was removed and verified absent",
             report.grant
-        );
+        )?;
     } else {
-        println!(
+        writeln!(
+            out,
             "grant {} is partial: the items marked ✗ remain; fix the cause and run `handover teardown {}` again",
             report.grant, report.grant
-        );
+        )?;
     }
     Ok(())
 }
 
 /// The drift report: the persistence surface, then the CMS directory.
-fn print_drift(drift: &Drift) {
+fn write_drift(out: &mut dyn Write, drift: &Drift) -> std::io::Result<()> {
     if !drift.checked {
-        println!(
+        writeln!(
+            out,
             "drift: not checked ({})",
             drift.reason.as_deref().unwrap_or("no baseline")
-        );
-        return;
+        )?;
+        return Ok(());
     }
     match &drift.baseline_taken_at {
-        Some(at) => println!("drift since the baseline of {at}:"),
-        None => println!("drift since the baseline:"),
+        Some(at) => writeln!(out, "drift since the baseline of {at}:")?,
+        None => writeln!(out, "drift since the baseline:")?,
     }
     for warning in &drift.warnings {
-        println!("  warning: {}", sanitize(warning));
+        writeln!(out, "  warning: {}", sanitize(warning))?;
     }
     if drift.found() {
-        println!(
+        writeln!(
+            out,
             "  persistence surface: {} (each a possible back-door):",
             if drift.persistence.len() == 1 {
                 "1 change".to_owned()
             } else {
                 format!("{} changes", drift.persistence.len())
             }
-        );
+        )?;
         for item in &drift.persistence {
-            println!("    ✗ {}", sanitize(&item.text));
+            writeln!(out, "    ✗ {}", sanitize(&item.text))?;
         }
     } else {
-        println!("  persistence surface: {}", crate::audit::NO_DRIFT);
+        writeln!(out, "  persistence surface: {}", crate::audit::NO_DRIFT)?;
     }
     if let Some(cms) = &drift.cms {
         let scope = sanitize(&cms.scope);
         if cms.added.is_empty() && cms.changed.is_empty() && cms.removed.is_empty() {
-            println!("  CMS directory {scope}: nothing added, changed or removed");
-            return;
+            writeln!(
+                out,
+                "  CMS directory {scope}: nothing added, changed or removed"
+            )?;
+            return Ok(());
         }
-        println!("  CMS directory {scope} (what changed during the window, for your information):");
+        writeln!(
+            out,
+            "  CMS directory {scope} (what changed during the window, for your information):"
+        )?;
         let review = |path: &String| {
             if cms.review.contains(path) {
                 "   ← review: the web server runs or obeys it"
@@ -556,23 +587,25 @@ fn print_drift(drift: &Drift) {
             ("removed", &cms.removed),
         ] {
             for path in paths {
-                println!("    {word:<8} {}{}", sanitize(path), review(path));
+                writeln!(out, "    {word:<8} {}{}", sanitize(path), review(path))?;
             }
         }
     }
+    Ok(())
 }
 
-pub fn audit(report: &AuditReport, json: bool) {
+pub fn audit(report: &AuditReport, json: bool) -> std::io::Result<()> {
     if json {
         print_json(&json!({
             "grant": report.grant,
             "state": report.state.as_str(),
             "drift": report.drift,
         }));
-        return;
+        return Ok(());
     }
-    println!("grant {} ({})", report.grant, report.state.as_str());
-    print_drift(&report.drift);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "grant {} ({})", report.grant, report.state.as_str())?;
+    write_drift(&mut out, &report.drift)
 }
 
 fn summary(r: &GrantRecord) -> serde_json::Value {

@@ -72,6 +72,7 @@ fn bad_input_in_every_field_is_refused_and_the_host_is_unchanged() {
             "{header}[params.port]\ntype = \"int\"\ndescription = \"p\"\n[params.path]\ntype = \"path\"\ndescription = \"p\"\n[[actions]]\nkind = \"user\"\n"
         ),
     );
+    let hosts_with_a_bad_line = file("hosts", "# front ends\nroot@web;id\n");
     let private = keygen(dir, "vendor_private", &["-t", "ed25519"]);
     let weak = keygen(dir, "vendor_weak", &["-t", "rsa", "-b", "1024"]).with_extension("pub");
     let ecdsa = keygen(dir, "vendor_ecdsa", &["-t", "ecdsa"]).with_extension("pub");
@@ -207,6 +208,34 @@ fn bad_input_in_every_field_is_refused_and_the_host_is_unchanged() {
         // Lent accounts.
         with_scope("--rotate", "root", 2, &["--allow-root-rotation"]),
         with_scope("--rotate", "no;such", 2, &["--rotate"]),
+        // A playbook without a new account has nothing --allow-from could limit.
+        case(
+            &[
+                "--playbook",
+                "lend",
+                "--rotate",
+                "helper",
+                "--allow-from",
+                "10.1.0.0/16",
+            ],
+            2,
+            &["--allow-from", "creates no account", "--open-firewall"],
+        ),
+        // Batches.
+        with_scope("--parallel", "0", 2, &["--parallel", "from 1 to 256"]),
+        with_scope("--parallel", "many", 2, &["--parallel"]),
+        with_scope(
+            "--hosts",
+            "/nonexistent/hosts",
+            2,
+            &["--hosts", "a readable file of targets"],
+        ),
+        with_scope("--hosts", &hosts_with_a_bad_line, 2, &["target", "line 2"]),
+        case(
+            &["--scope", "/var/www/cms", &format!("root@{}", host.addr)],
+            2,
+            &["target", "each host once"],
+        ),
     ];
     assert!(cases.len() >= 30);
 
@@ -236,6 +265,25 @@ fn bad_input_in_every_field_is_refused_and_the_host_is_unchanged() {
     // No grant was recorded for any of them.
     let list = ws.handover(&["list", "--json"]).run().expect_code(0).json();
     assert_eq!(list["grants"].as_array().map(Vec::len), Some(0), "{list}");
+}
+
+#[test]
+fn bad_grant_and_batch_ids_are_usage_errors() {
+    let ws = Workspace::new();
+    for (args, says) in [
+        (&["teardown", "b-nosuch"][..], "a batch id like"),
+        (
+            &["teardown", "b-20261123-zzzzzz"],
+            "no grant `b-20261123-zzzzzz`",
+        ),
+        (&["teardown", "../../etc/passwd"], "a grant id like"),
+        (&["show", "20261123-zzzzzz"], "no grant `20261123-zzzzzz`"),
+        (&["audit", "x;id"], "a grant id like"),
+    ] {
+        let out = ws.handover(args).run();
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
+    }
 }
 
 #[test]

@@ -212,3 +212,107 @@ fn distinct_credentials_give_each_host_its_own_account_and_password() {
         out.stdout
     );
 }
+
+#[test]
+fn parallel_bounds_how_many_hosts_work_at_once_and_a_failed_host_is_named() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let ws = Workspace::new();
+    let (key, public) = keypair(ws.dir.path(), "id_batch", "");
+    let hosts = TestHost::builder().root_authorized_key(&public).up_many(4);
+    for host in &hosts {
+        ws.trust(host);
+    }
+    // Each host notes when its step started and ended (the hosts share this machine's clock).
+    let playbook = ws.dir.path().join("timed.toml");
+    std::fs::write(
+        &playbook,
+        r#"name = "timed"
+description = "note when the step runs"
+level = "user"
+requires-scope = false
+
+[[actions]]
+kind = "shell"
+description = "a slow step"
+apply = "date +%s.%N > /root/step-start; sleep 1; date +%s.%N > /root/step-end"
+undo = "rm -f /root/step-start /root/step-end"
+verify_absent = "test ! -e /root/step-start"
+"#,
+    )
+    .expect("write playbook");
+    let mut args: Vec<String> = hosts[1..]
+        .iter()
+        .map(|h| format!("root@{}", h.addr))
+        .collect();
+    // Nothing listens there: that host fails on its own and is named.
+    args.push("root@127.0.0.1:1".to_owned());
+    args.extend(
+        [
+            "-i",
+            key.to_str().expect("path"),
+            "--playbook",
+            playbook.to_str().expect("path"),
+            "--parallel",
+            "2",
+            "--no-baseline",
+        ]
+        .map(str::to_owned),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = ws
+        .provision(&format!("root@{}", hosts[0].addr), &args)
+        .run()
+        .expect_code(4);
+    // Human output: the table names the host that failed and why, and stderr says it too.
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("127.0.0.1"))
+        .unwrap_or_else(|| panic!("no row for the unreachable host:\n{}", out.stdout));
+    assert!(row.contains("exit 4"), "{row}");
+    assert!(
+        out.stderr
+            .contains("handover: error: [root@127.0.0.1:1] could not connect"),
+        "{}",
+        out.stderr
+    );
+
+    let interval = |host: &TestHost| {
+        let read = |file: &str| -> f64 {
+            host.sh(&format!("cat /root/{file}"))
+                .trim()
+                .parse()
+                .expect("a time")
+        };
+        (read("step-start"), read("step-end"))
+    };
+    let intervals: Vec<(f64, f64)> = hosts.iter().map(interval).collect();
+    // The most steps running at one moment: exactly the bound, so hosts do run concurrently
+    // and never more than --parallel of them.
+    let most = intervals
+        .iter()
+        .map(|(start, _)| {
+            intervals
+                .iter()
+                .filter(|(s, e)| s <= start && start < e)
+                .count()
+        })
+        .max();
+    assert_eq!(most, Some(2), "steps ran at {intervals:?}");
+
+    let batch = out
+        .stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("b-"))
+        .expect("batch id")
+        .trim_end_matches(':')
+        .to_owned();
+    ws.handover(&["teardown", &batch, "-i", key.to_str().expect("path")])
+        .run()
+        .expect_code(0);
+    for host in &hosts {
+        assert!(!host.ok("test -e /root/step-start"), "{}", host.name);
+    }
+}

@@ -100,19 +100,28 @@ fn a_host_without_a_firewall_is_left_alone_and_says_so() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--allow-from",
-                &host.gateway,
-                "--open-firewall",
-            ],
-        )
-        .run()
-        .expect_code(0);
+    let before = host.snapshot();
+    let provision = |json: bool| {
+        let mut args = vec![
+            "--scope",
+            &host.scope,
+            "--allow-from",
+            &host.gateway,
+            "--open-firewall",
+            "--no-baseline",
+        ];
+        if json {
+            args.push("--json");
+        }
+        ws.provision_as_root(&host, &args).run().expect_code(0)
+    };
+    let teardown = |grant: &str| {
+        ws.handover(&["teardown", grant])
+            .with_root_password(&host)
+            .run()
+            .expect_code(0);
+    };
+    let out = provision(false);
     assert!(
         out.stdout.contains("no firewall on the host"),
         "{}",
@@ -120,6 +129,27 @@ fn a_host_without_a_firewall_is_left_alone_and_says_so() {
     );
     assert!(host.sh("nft list ruleset").trim().is_empty());
     assert!(!host.sh("iptables -S INPUT").contains("handover"));
+    let grant = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("grant"))
+        .expect("grant line")
+        .trim()
+        .to_owned();
+    teardown(&grant);
+    assert_eq!(host.snapshot(), before, "the host changed");
+
+    // A runbook learns it from the JSON.
+    let json = provision(true).json();
+    let notes = json["notes"].as_array().expect("notes");
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .is_some_and(|n| n.contains("no firewall on the host"))),
+        "{json}"
+    );
+    teardown(json["grant"].as_str().expect("grant"));
+    assert_eq!(host.snapshot(), before, "the host changed");
 }
 
 #[test]

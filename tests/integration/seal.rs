@@ -7,6 +7,16 @@ use std::process::Command;
 
 /// Decrypt with the real age CLI and the vendor's SSH private key.
 fn age_decrypt(identity: &Path, armored: &[u8]) -> String {
+    let out = age_try_decrypt(identity, armored);
+    assert!(
+        out.status.success(),
+        "age -d failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn age_try_decrypt(identity: &Path, armored: &[u8]) -> std::process::Output {
     use std::io::Write;
     let mut child = Command::new("age")
         .arg("-d")
@@ -23,13 +33,30 @@ fn age_decrypt(identity: &Path, armored: &[u8]) -> String {
         .expect("stdin")
         .write_all(armored)
         .expect("write");
-    let out = child.wait_with_output().expect("age");
-    assert!(
-        out.status.success(),
-        "age -d failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    child.wait_with_output().expect("age")
+}
+
+/// `SHA256:…` of the host's key, as `ssh-keygen -l` computes it.
+fn fingerprint(public_key: &str) -> String {
+    let mut child = Command::new("ssh-keygen")
+        .args(["-l", "-E", "sha256", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("ssh-keygen");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(public_key.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("ssh-keygen");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .expect("fingerprint")
+        .to_owned()
 }
 
 fn value<'a>(doc: &'a str, label: &str) -> &'a str {
@@ -46,6 +73,9 @@ fn credentials_sealed_to_an_ed25519_key_open_with_age_and_log_in() {
     };
     let key = keygen(ws.dir.path(), "vendor_ed25519", &["-t", "ed25519"]);
     let public = key.with_extension("pub");
+    let other = keygen(ws.dir.path(), "someone_else", &["-t", "ed25519"]);
+    // The vendor logs in from the test machine's address on the host's link.
+    let allowed = host.gateway.clone();
 
     let out = ws
         .provision_as_root(
@@ -53,6 +83,8 @@ fn credentials_sealed_to_an_ed25519_key_open_with_age_and_log_in() {
             &[
                 "--scope",
                 &host.scope,
+                "--allow-from",
+                &allowed,
                 "--seal-to",
                 public.to_str().expect("utf-8"),
             ],
@@ -79,10 +111,24 @@ fn credentials_sealed_to_an_ed25519_key_open_with_age_and_log_in() {
         !out.stderr.contains(password),
         "the password leaked to stderr"
     );
-    assert!(value(&doc, "host key").starts_with("SHA256:"));
-    for label in ["host", "port", "expires", "level", "scope", "may"] {
-        value(&doc, label);
-    }
+    // What the vendor needs to check and to know, from the host itself.
+    assert_eq!(value(&doc, "host key"), fingerprint(&host.host_key()));
+    assert_eq!(value(&doc, "host"), host.addr);
+    assert_eq!(value(&doc, "port"), "22");
+    assert_eq!(value(&doc, "scope"), host.scope);
+    assert_eq!(value(&doc, "level"), "user");
+    assert!(
+        value(&doc, "may").contains(&format!("only from {allowed}")),
+        "{doc}"
+    );
+    value(&doc, "expires");
+    // Someone else's key opens nothing.
+    let wrong = age_try_decrypt(&other, out.stdout.as_bytes());
+    assert!(
+        !wrong.status.success(),
+        "another key decrypted the document"
+    );
+    assert!(!String::from_utf8_lossy(&wrong.stdout).contains(password));
     assert!(
         host.ssh_as(account, password, "true").status.success(),
         "the sealed password does not log in"
@@ -101,6 +147,10 @@ fn credentials_sealed_to_an_rsa_key_in_a_file_with_json() {
     let key = keygen(ws.dir.path(), "vendor_rsa", &["-t", "rsa", "-b", "3072"]);
     let key_text = std::fs::read_to_string(key.with_extension("pub")).expect("read pub");
     let sealed = ws.dir.path().join("credentials.age");
+    // An existing world-readable file is narrowed to 0600 as well.
+    std::fs::write(&sealed, "old").expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sealed, std::fs::Permissions::from_mode(0o644)).expect("chmod");
 
     let out = ws
         .provision_as_root(
@@ -123,7 +173,6 @@ fn credentials_sealed_to_an_rsa_key_in_a_file_with_json() {
         "password printed despite sealing: {json}"
     );
     assert_eq!(json["sealed_file"], sealed.to_str().expect("utf-8"));
-    use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&sealed)
             .expect("sealed file")
@@ -138,5 +187,65 @@ fn credentials_sealed_to_an_rsa_key_in_a_file_with_json() {
         host.ssh_as(value(&doc, "account"), value(&doc, "password"), "true")
             .status
             .success()
+    );
+}
+
+#[test]
+fn new_passwords_at_teardown_are_sealed_alone_on_stdout() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    let key = keygen(ws.dir.path(), "customer", &["-t", "ed25519"]);
+    let public = key.with_extension("pub");
+    let admin = host.admin_user.clone();
+    let out = ws
+        .provision_as_root(
+            &host,
+            &[
+                "--playbook",
+                "lend",
+                "--rotate",
+                &admin,
+                "--after",
+                "rotate",
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0);
+    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
+
+    let out = ws
+        .handover(&[
+            "teardown",
+            &grant,
+            "--seal-to",
+            public.to_str().expect("utf-8"),
+        ])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    // Only the armour on stdout, so `> new-passwords.age` is a file age can open; the report
+    // goes to stderr.
+    assert!(
+        out.stdout.starts_with("-----BEGIN AGE ENCRYPTED FILE-----")
+            && out
+                .stdout
+                .trim_end()
+                .ends_with("-----END AGE ENCRYPTED FILE-----"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("revoked"), "{}", out.stderr);
+    let doc = age_decrypt(&key, out.stdout.as_bytes());
+    assert_eq!(value(&doc, "account"), admin);
+    let fresh = value(&doc, "password");
+    assert!(
+        !out.stderr.contains(fresh),
+        "the new password leaked to stderr"
+    );
+    assert!(
+        host.ssh_as(&admin, fresh, "true").status.success(),
+        "the sealed new password does not log in"
     );
 }

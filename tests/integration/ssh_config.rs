@@ -233,3 +233,60 @@ fn a_chain_of_two_jump_hosts_is_followed_hop_by_hop() {
     assert_eq!(jumps, [outer.addr.as_str(), inner.addr.as_str()]);
     ws.handover(&["teardown", &grant]).run().expect_code(0);
 }
+
+#[test]
+fn identities_only_keeps_the_agent_out() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let ws = Workspace::new();
+    // The agent holds the only key root accepts; the alias names another key.
+    let (agent_key, agent_public) = keypair(ws.dir.path(), "id_agent", "");
+    let (other_key, _) = keypair(ws.dir.path(), "id_other", "");
+    let host = TestHost::builder().root_authorized_key(&agent_public).up();
+    let kh = ws.dir.path().join("known_hosts_cfg");
+    known_hosts(&kh, &[&host]);
+    let agent = crate::support::Agent::start(ws.dir.path(), &[&agent_key]);
+    let config = |only: &str| {
+        let path = ws.dir.path().join(format!("config_{only}"));
+        std::fs::write(
+            &path,
+            format!(
+                "Host cms\n    HostName {}\n    User root\n    IdentityFile {}\n    IdentitiesOnly {only}\n    UserKnownHostsFile {}\n",
+                host.addr,
+                other_key.display(),
+                kh.display()
+            ),
+        )
+        .expect("write config");
+        path
+    };
+    let provision = |config: &Path| {
+        ws.handover(&[
+            "provision",
+            "cms",
+            "-F",
+            config.to_str().expect("utf-8 path"),
+            "--scope",
+            &host.scope,
+            "--no-baseline",
+            "--json",
+        ])
+        .env("SSH_AUTH_SOCK", agent.socket.to_str().expect("utf-8 path"))
+        .run()
+    };
+
+    // `IdentitiesOnly yes`: only the named key is offered, and root refuses it.
+    let before = host.snapshot();
+    let out = provision(&config("yes")).expect_code(4);
+    assert!(out.stderr.contains("authenticat"), "{}", out.stderr);
+    assert_eq!(host.snapshot(), before);
+
+    // `IdentitiesOnly no`: the agent's key is offered as well, and works.
+    let out = provision(&config("no")).expect_code(0);
+    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
+    ws.handover(&["teardown", &grant])
+        .env("SSH_AUTH_SOCK", agent.socket.to_str().expect("utf-8 path"))
+        .run()
+        .expect_code(0);
+}
