@@ -15,8 +15,11 @@ use crate::actions::{
 use crate::input::{AccountName, ScopeDir};
 use crate::record::GrantId;
 use serde::Deserialize;
+use serde::de::value::{MapAccessDeserializer, MapDeserializer};
 use std::collections::BTreeMap;
 use std::path::Path;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 /// Built-in playbooks: (name, TOML text).
 const BUILT_IN: &[(&str, &str)] = &[
@@ -160,14 +163,19 @@ pub struct Playbook {
     #[serde(default)]
     pub params: BTreeMap<String, ParamSpec>,
     /// May be empty for playbooks whose actions all come from the command line (`lend`).
-    #[serde(default)]
+    /// Read one by one by [`parse_action`], so that errors name the line.
+    #[serde(skip)]
     pub actions: Vec<ActionTemplate>,
 }
 
 /// An action as a playbook states it: its kind and parameters, with `{NAME}` placeholders.
 /// Grant-specific values are filled in by [`Playbook::plan`].
+///
+/// In the file the kind is a field (`kind = "acl"`), but [`parse_action`] deserializes this
+/// as an externally tagged enum: serde's internally tagged enums buffer the fields, and toml's
+/// errors then lose the line they are about.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ActionTemplate {
     /// The temporary account.
     User {
@@ -329,7 +337,13 @@ impl Playbook {
             name: name.to_owned(),
             message,
         };
-        let playbook: Playbook = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let mut root = DeTable::parse(text).map_err(|e| invalid(e.to_string()))?;
+        let actions = root.get_mut().remove("actions");
+        let mut playbook =
+            Playbook::deserialize(toml::de::Deserializer::from(root)).map_err(|mut e| {
+                e.set_input(Some(text));
+                invalid(e.to_string())
+            })?;
         for param in playbook.params.keys() {
             if BUILT_IN_VALUES.contains(&param.as_str())
                 || !param
@@ -357,22 +371,30 @@ impl Playbook {
                     .map_err(|e| invalid(format!("default of `{param}`: {e}")))?;
             }
         }
-        let has_user = playbook
-            .actions
-            .iter()
-            .any(|a| matches!(a, ActionTemplate::User { .. }));
+        let actions = match actions {
+            None => Vec::new(),
+            Some(actions) => {
+                let line = line_of(text, actions.span().start);
+                let DeValue::Array(actions) = actions.into_inner() else {
+                    return Err(invalid(format!(
+                        "line {line}: `actions` must be a list of tables (`[[actions]]`)"
+                    )));
+                };
+                actions.into_iter().collect()
+            }
+        };
+        let mut lines = Vec::with_capacity(actions.len());
+        for (index, action) in actions.into_iter().enumerate() {
+            lines.push(line_of(text, action.span().start));
+            let action = parse_action(text, index + 1, action, &dummies).map_err(invalid)?;
+            playbook.actions.push(action);
+        }
+        let has_user = playbook.creates_account();
         for (index, action) in playbook.actions.iter().enumerate() {
-            action
-                .strings()
-                .into_iter()
-                .try_for_each(|s| substitute(s, &dummies, false).map(drop))
-                .map_err(|e| invalid(format!("action {}: {e}", index + 1)))?;
-            action
-                .check_fixed()
-                .map_err(|e| invalid(format!("action {}: {e}", index + 1)))?;
             if action.needs_account() && !has_user {
                 return Err(invalid(format!(
-                    "action {} needs the account: add a `user` action before it",
+                    "line {}: action {} needs the account: add a `user` action before it",
+                    lines[index],
                     index + 1
                 )));
             }
@@ -611,6 +633,66 @@ impl Playbook {
     }
 }
 
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    let before = text.as_bytes().get(..offset).unwrap_or(text.as_bytes());
+    before.iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// One `[[actions]]` entry (action `number`, counting from 1): deserialized from its own
+/// spans and checked. Errors start with the line of the field at fault, or of the action when
+/// no one field is.
+fn parse_action(
+    text: &str,
+    number: usize,
+    action: Spanned<DeValue>,
+    dummies: &BTreeMap<String, String>,
+) -> Result<ActionTemplate, String> {
+    let span = action.span();
+    let at = |offset: usize, action: &str, message: &str| {
+        format!("line {}: {action}: {message}", line_of(text, offset))
+    };
+    let unnamed = format!("action {number}");
+    let DeValue::Table(mut fields) = action.into_inner() else {
+        return Err(at(span.start, &unnamed, "must be a table"));
+    };
+    let Some((kind_key, kind)) = fields.remove_entry("kind") else {
+        return Err(at(span.start, &unnamed, "missing field `kind`"));
+    };
+    let Some(kind_name) = kind.get_ref().as_str() else {
+        return Err(at(
+            kind_key.span().start,
+            &unnamed,
+            "`kind` must be a string",
+        ));
+    };
+    let named = format!("action {number} (kind {kind_name})");
+    // Where each field is, for the errors of the checks after deserializing.
+    let field_at: BTreeMap<String, usize> = fields
+        .keys()
+        .map(|k| (k.get_ref().to_string(), k.span().start))
+        .collect();
+    let field_line = |field: &str| field_at.get(field).copied().unwrap_or(span.start);
+
+    // As the map `{kind = {fields…}}`: toml deserializes the variant's fields straight from
+    // their spans.
+    let fields = Spanned::new(span.clone(), DeValue::Table(fields));
+    let tagged = MapDeserializer::<_, toml::de::Error>::new(std::iter::once((kind, fields)));
+    let template =
+        ActionTemplate::deserialize(MapAccessDeserializer::new(tagged)).map_err(|e| {
+            let offset = e.span().map_or(span.start, |s| s.start);
+            at(offset, &named, e.message())
+        })?;
+
+    for (field, value) in template.strings() {
+        substitute(value, dummies, false).map_err(|e| at(field_line(field), &named, &e))?;
+    }
+    template
+        .check_fixed()
+        .map_err(|(field, e)| at(field_line(field), &named, &e))?;
+    Ok(template)
+}
+
 /// sudo commands must not carry tags (`NOPASSWD:`) or anything that could end the line.
 fn check_sudo_commands(commands: &str) -> Result<(), String> {
     if commands.is_empty()
@@ -627,16 +709,19 @@ fn check_sudo_commands(commands: &str) -> Result<(), String> {
 }
 
 impl ActionTemplate {
-    /// String fields substituted with `{NAME}` values (checked for stray placeholders at load).
-    fn strings(&self) -> Vec<&str> {
+    /// String fields substituted with `{NAME}` values, by field name (checked for stray
+    /// placeholders at load).
+    fn strings(&self) -> Vec<(&'static str, &str)> {
         match self {
             ActionTemplate::User { .. }
             | ActionTemplate::Password {}
             | ActionTemplate::SftpJail {} => Vec::new(),
-            ActionTemplate::Acl { path, .. } => vec![path],
-            ActionTemplate::Sudo { commands } => vec![commands],
-            ActionTemplate::ConfigLine { file, line } => vec![file, line],
-            ActionTemplate::DbUser { engine, database } => vec![engine, database],
+            ActionTemplate::Acl { path, .. } => vec![("path", path)],
+            ActionTemplate::Sudo { commands } => vec![("commands", commands)],
+            ActionTemplate::ConfigLine { file, line } => vec![("file", file), ("line", line)],
+            ActionTemplate::DbUser { engine, database } => {
+                vec![("engine", engine), ("database", database)]
+            }
             ActionTemplate::Shell {
                 description,
                 preflight,
@@ -645,13 +730,21 @@ impl ActionTemplate {
                 verify_present,
                 verify_absent,
             } => {
-                let mut all = vec![description.as_str(), apply, undo];
-                all.extend(
-                    [preflight, verify_present, verify_absent]
-                        .into_iter()
-                        .flatten()
-                        .map(String::as_str),
-                );
+                let mut all = vec![
+                    ("description", description.as_str()),
+                    ("apply", apply),
+                    ("undo", undo),
+                ];
+                let optional = [
+                    ("preflight", preflight),
+                    ("verify_present", verify_present),
+                    ("verify_absent", verify_absent),
+                ];
+                for (field, value) in optional {
+                    if let Some(value) = value {
+                        all.push((field, value));
+                    }
+                }
                 all
             }
         }
@@ -668,8 +761,8 @@ impl ActionTemplate {
         )
     }
 
-    /// Checks of fields that take no placeholders.
-    fn check_fixed(&self) -> Result<(), String> {
+    /// Checks of fields that take no placeholders; errors name the field.
+    fn check_fixed(&self) -> Result<(), (&'static str, String)> {
         match self {
             ActionTemplate::User { shell } => {
                 let ok = shell.starts_with('/')
@@ -677,9 +770,12 @@ impl ActionTemplate {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
                 if !ok {
-                    return Err(format!(
-                        "user shell `{}` is not an absolute path",
-                        shell.escape_debug()
+                    return Err((
+                        "shell",
+                        format!(
+                            "user shell `{}` is not an absolute path",
+                            shell.escape_debug()
+                        ),
                     ));
                 }
             }
@@ -690,22 +786,28 @@ impl ActionTemplate {
                         .chars()
                         .all(|c| matches!(c, 'r' | 'w' | 'x' | 'X' | '-'));
                 if !ok {
-                    return Err(format!(
-                        "acl permissions `{}` must be letters from rwxX-",
-                        permissions.escape_debug()
+                    return Err((
+                        "permissions",
+                        format!(
+                            "acl permissions `{}` must be letters from rwxX-",
+                            permissions.escape_debug()
+                        ),
                     ));
                 }
             }
             ActionTemplate::ConfigLine { line, .. } if line.is_empty() => {
-                return Err("config-line `line` is empty".to_owned());
+                return Err(("line", "config-line `line` is empty".to_owned()));
             }
             // Teardown removes the line by exact match with one line of the file: a line
             // break would add lines that nothing can remove. (Placeholder values hold no
             // control characters.)
             ActionTemplate::ConfigLine { line, .. } if line.contains('\n') => {
-                return Err(format!(
-                    "config-line `line` `{}` must be one line",
-                    line.escape_debug()
+                return Err((
+                    "line",
+                    format!(
+                        "config-line `line` `{}` must be one line",
+                        line.escape_debug()
+                    ),
                 ));
             }
             _ => {}
@@ -751,15 +853,107 @@ mod tests {
         let err = Playbook::parse("x", text)
             .expect_err("unknown field")
             .to_string();
-        // The line of the action holding the unknown field.
-        assert!(err.contains("`shel`") && err.contains("line 4"), "{err}");
+        // The line of the unknown field.
+        assert!(
+            err.contains("line 6: action 1 (kind user): unknown field `shel`"),
+            "{err}"
+        );
         let text = "name = \"x\"\ndescription = \"d\"\nlevel = \"user\"\n[[actions]]\nkind = \"rootkit\"\n";
-        assert!(Playbook::parse("x", text).is_err());
+        let err = Playbook::parse("x", text)
+            .expect_err("unknown kind")
+            .to_string();
+        assert!(
+            err.contains("line 5: action 1 (kind rootkit): unknown variant"),
+            "{err}"
+        );
         let text = "name = \"x\"\ndescription = \"d\"\nlevel = 3\n[[actions]]\nkind = \"user\"\n";
         let err = Playbook::parse("x", text)
             .expect_err("wrong type")
             .to_string();
         assert!(err.contains("line 3"), "{err}");
+    }
+
+    /// Found by an audit: an error inside any action was reported at the first `[[actions]]`
+    /// line (the internally tagged enum lost toml's spans); a test with the error in the
+    /// first action passed by accident.
+    #[test]
+    fn errors_in_later_actions_name_their_own_line() {
+        // Lines 1-9; the third action (an acl, or a shell action) is open at the end.
+        let head = |third: &str| {
+            format!(
+                "name = \"x\"\ndescription = \"d\"\nlevel = \"user\"\n\
+                 [[actions]]\nkind = \"user\"\n[[actions]]\nkind = \"password\"\n\
+                 [[actions]]\nkind = \"{third}\"\n"
+            )
+        };
+        let acl = head("acl");
+        // The shell action's fields take lines 10-14.
+        let shell =
+            head("shell") + "description = \"d\"\napply = \"\"\"\ntrue\n\"\"\"\nundo = \"true\"\n";
+        let cases = [
+            // Unknown fields, wrong types and bad values: the line of the field.
+            (
+                format!("{acl}path = \"/srv\"\npermisions = \"rwx\"\n"),
+                "line 11: action 3 (kind acl): unknown field `permisions`, expected `path` or `permissions`",
+            ),
+            (
+                format!("{acl}path = 3\n"),
+                "line 10: action 3 (kind acl): invalid type: integer `3`, expected a string",
+            ),
+            (
+                format!("{acl}\npermissions = \"rwq\"\n"),
+                "line 11: action 3 (kind acl): acl permissions `rwq` must be letters from rwxX-",
+            ),
+            (
+                format!("{acl}path = \"{{nope}}\"\n"),
+                "line 10: action 3 (kind acl): `{nope}` is not a declared parameter",
+            ),
+            (
+                format!("{shell}verify = \"true\"\n"),
+                "line 15: action 3 (kind shell): unknown field `verify`, expected one of",
+            ),
+            (
+                format!("{shell}verify_absent = \"test ! -e {{nope}}\"\n"),
+                "line 15: action 3 (kind shell): `{nope}` is not a declared parameter",
+            ),
+            // An unknown kind: the line of `kind`.
+            (
+                head("acll"),
+                "line 9: action 3 (kind acll): unknown variant `acll`",
+            ),
+            // A missing field: the line of the action.
+            (
+                head("config-line") + "file = \"/etc/x\"\n",
+                "line 8: action 3 (kind config-line): missing field `line`",
+            ),
+            (
+                head("x").replace("kind = \"x\"", "knd = \"acl\""),
+                "line 8: action 3: missing field `kind`",
+            ),
+            // The second action.
+            (
+                head("acl").replace(
+                    "kind = \"password\"\n",
+                    "kind = \"password\"\nlength = 20\n",
+                ),
+                "line 8: action 2 (kind password): unknown field `length`",
+            ),
+            (
+                head("acl").replace(
+                    "kind = \"password\"\n",
+                    "kind = \"sudo\"\ncommands = [\"ALL\"]\n",
+                ),
+                "line 8: action 2 (kind sudo): invalid type: sequence, expected a string",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = Playbook::parse("x", &text)
+                .expect_err("an error")
+                .to_string();
+            assert!(err.contains(expected), "{err}\n---\n{text}");
+        }
+        assert!(Playbook::parse("x", &format!("{acl}path = \"/srv\"\n")).is_ok());
+        assert!(Playbook::parse("x", &format!("{shell}verify_absent = \"true\"\n")).is_ok());
     }
 
     #[test]

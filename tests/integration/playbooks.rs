@@ -295,6 +295,14 @@ verify_absent = "test ! -e {path}"
         "a parameter value was run as a command: {listing}"
     );
     let grant = field(&out.json(), "grant");
+
+    // Teardown works from the record alone: the playbook file now says to undo nothing.
+    std::fs::write(
+        &playbook,
+        "name = \"marker\"\ndescription = \"changed\"\nlevel = \"app\"\n\
+         [[actions]]\nkind = \"shell\"\ndescription = \"d\"\napply = \"true\"\nundo = \"true\"\n",
+    )
+    .expect("rewrite playbook");
     ws.handover(&["teardown", &grant])
         .with_root_password(&host)
         .run()
@@ -309,22 +317,51 @@ verify_absent = "test ! -e {path}"
 fn playbook_files_with_errors_are_refused_with_the_line() {
     let ws = Workspace::new();
     let playbook = ws.dir.path().join("typo.toml");
-    std::fs::write(&playbook, "name = \"t\"\ndescription = \"d\"\nlevel = \"user\"\n\n[[actions]]\nkind = \"user\"\nshel = \"/bin/sh\"\n").expect("write");
     let p = playbook.to_str().expect("utf-8");
-    let out = ws.handover(&["playbooks", "show", p]).run().expect_code(2);
-    assert!(
-        out.stderr.contains("shel") && out.stderr.contains("line 5"),
-        "{}",
-        out.stderr
-    );
-    let out = ws
-        .provision(
-            "root@127.0.0.1",
-            &["--scope", "/var/www/cms", "--playbook", p],
-        )
-        .run()
-        .expect_code(2);
-    assert!(out.stderr.contains("shel"), "{}", out.stderr);
+    // Each error is reported at the line of the field at fault, inside whichever action.
+    let head = "name = \"t\"\ndescription = \"d\"\nlevel = \"user\"\n\n\
+                [[actions]]\nkind = \"user\"\n";
+    let cases = [
+        (
+            format!("{head}shel = \"/bin/sh\"\n"),
+            "line 7: action 1 (kind user): unknown field `shel`",
+        ),
+        (
+            format!(
+                "{head}\n[[actions]]\nkind = \"password\"\n\n[[actions]]\nkind = \"acl\"\n\
+                 path = \"/srv\"\npermisions = \"rwx\"\n"
+            ),
+            "line 14: action 3 (kind acl): unknown field `permisions`",
+        ),
+        (
+            format!("{head}[[actions]]\nkind = \"sudo\"\ncommands = 1\n"),
+            "line 9: action 2 (kind sudo): invalid type: integer `1`, expected a string",
+        ),
+        (
+            format!(
+                "{head}[[actions]]\nkind = \"shell\"\ndescription = \"d\"\n\
+                 apply = \"\"\"\ntouch /tmp/x\n\"\"\"\nundo = \"rm -f /tmp/x\"\nverify = \"test -e /tmp/x\"\n"
+            ),
+            "line 14: action 2 (kind shell): unknown field `verify`",
+        ),
+        (
+            format!("{head}[[actions]]\nkind = \"config-line\"\nfile = \"/etc/x\"\n"),
+            "line 7: action 2 (kind config-line): missing field `line`",
+        ),
+    ];
+    for (text, expected) in cases {
+        std::fs::write(&playbook, &text).expect("write");
+        let out = ws.handover(&["playbooks", "show", p]).run().expect_code(2);
+        assert!(out.stderr.contains(expected), "{}\n---\n{text}", out.stderr);
+        let out = ws
+            .provision(
+                "root@127.0.0.1",
+                &["--scope", "/var/www/cms", "--playbook", p],
+            )
+            .run()
+            .expect_code(2);
+        assert!(out.stderr.contains(expected), "{}\n---\n{text}", out.stderr);
+    }
     let out = ws
         .provision(
             "root@127.0.0.1",
@@ -333,4 +370,66 @@ fn playbook_files_with_errors_are_refused_with_the_line() {
         .run()
         .expect_code(2);
     assert!(out.stderr.contains("linux-user"), "{}", out.stderr);
+}
+
+#[test]
+fn playbooks_lists_and_shows_the_built_ins() {
+    let ws = Workspace::new();
+    let built_in: Vec<String> = std::fs::read_dir(crate::support::repo().join("playbooks"))
+        .expect("playbooks/")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .map(|path| {
+            path.file_stem()
+                .and_then(|s| s.to_str())
+                .expect("a name")
+                .to_owned()
+        })
+        .collect();
+    assert!(built_in.len() >= 7, "{built_in:?}");
+
+    // One line per built-in: name, level, description.
+    let out = ws.handover(&["playbooks"]).run().expect_code(0);
+    for name in &built_in {
+        let playbook = handover::playbook::Playbook::load(name).expect("a built-in");
+        assert!(
+            out.stdout.lines().any(|line| {
+                line.split_whitespace()
+                    .take(2)
+                    .eq([name, playbook.level.as_str()])
+                    && line.contains(&playbook.description)
+            }),
+            "{name} is not listed:\n{}",
+            out.stdout
+        );
+    }
+    assert_eq!(out.stdout.lines().count(), built_in.len(), "{}", out.stdout);
+    let list = ws.handover(&["playbooks", "list"]).run().expect_code(0);
+    assert_eq!(list.stdout, out.stdout);
+
+    // `show` prints the playbook's own TOML, which parses.
+    let out = ws
+        .handover(&["playbooks", "show", "linux-root"])
+        .run()
+        .expect_code(0);
+    let source = std::fs::read_to_string(crate::support::repo().join("playbooks/linux-root.toml"))
+        .expect("linux-root.toml");
+    assert_eq!(out.stdout, source);
+    let playbook =
+        handover::playbook::Playbook::parse("linux-root", &out.stdout).expect("show prints TOML");
+    assert_eq!(playbook.name, "linux-root");
+
+    let out = ws
+        .handover(&["playbooks", "show", "nosuch"])
+        .run()
+        .expect_code(2);
+    assert!(
+        out.stderr.contains("no built-in playbook `nosuch`")
+            && built_in
+                .iter()
+                .all(|name| out.stderr.contains(name.as_str())),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
 }
