@@ -38,6 +38,53 @@ impl RotatePassword {
         let file = format!("{dir}/{}", self.account);
         (dir, file)
     }
+
+    /// End the sessions opened with the lent password: every process of a login as the account
+    /// during the window, told by its login uid (set by pam_loginuid at login, kept across su
+    /// and sudo) and its audit session. Never by owner: root's daemons restarted meanwhile
+    /// have no login uid, and this script's own login (as root, or as the lent account with
+    /// `--become`) is spared, with every process it runs in.
+    fn end_window_sessions(&self, ctx: &Context, s: &mut Script, boot: &str) {
+        s.cmd(
+            "  hv_lu=$(id -u {} 2>/dev/null || true); hv_boot={}",
+            &[&self.account, boot],
+        );
+        // Spared: this script's ancestry (from its own subshell up to init) and its session.
+        // /proc/PID/loginuid and sessionid end without a newline: `read` sets the value, then
+        // fails.
+        s.raw(
+            r#"  hv_ls=$(cat /proc/self/sessionid 2>/dev/null || true)
+  read -r hv_p hv_x </proc/self/stat; hv_keep=' '
+  while [ -n "$hv_p" ] && [ "$hv_p" -gt 1 ]; do hv_keep="$hv_keep$hv_p "; hv_p=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$hv_p/status" 2>/dev/null); done
+  hv_same_boot=; if [ "$(cat /proc/sys/kernel/random/boot_id)" = "$hv_boot" ]; then hv_same_boot=1; fi
+  for hv_d in /proc/[0-9]*; do
+    hv_p=${hv_d#/proc/}
+    hv_u=; hv_s=; { read -r hv_u <"$hv_d/loginuid"; read -r hv_s <"$hv_d/sessionid"; } 2>/dev/null || true
+    [ -n "$hv_u" ] && [ "$hv_u" = "$hv_lu" ] && [ -n "$hv_s" ] && [ "$hv_s" != "$hv_ls" ] || continue
+    case $hv_keep in *" $hv_p "*) continue ;; esac"#,
+        );
+        // Opened during the window: after a reboot every session was; else a later session id
+        // than the provisioning login's, or (a record from before session ids were kept) a
+        // process started after the window began, to the clock tick.
+        match (ctx.facts.get("session"), ctx.facts.get("since_ticks")) {
+            (Some(session), _) if session.parse::<u32>().is_ok_and(|id| id != u32::MAX) => {
+                s.cmd(
+                    "    if [ -n \"$hv_same_boot\" ] && [ \"$hv_s\" -le {} ]; then continue; fi",
+                    &[session],
+                );
+            }
+            (_, Some(ticks)) => {
+                s.cmd(
+                    "    if [ -n \"$hv_same_boot\" ] && ! [ \"$(sed 's/.*) //' \"$hv_d/stat\" 2>/dev/null | cut -d' ' -f20)\" -ge {} ] 2>/dev/null; then continue; fi",
+                    &[ticks],
+                );
+            }
+            _ => {
+                s.raw("    if [ -n \"$hv_same_boot\" ]; then continue; fi");
+            }
+        }
+        s.raw("    kill -KILL \"$hv_p\" 2>/dev/null || true\n  done");
+    }
 }
 
 impl Step for RotatePassword {
@@ -65,15 +112,7 @@ impl Step for RotatePassword {
     }
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
-        require_tools(
-            s,
-            checks,
-            &[
-                ("chpasswd", "passwd"),
-                ("chage", "passwd"),
-                ("ps", "procps"),
-            ],
-        );
+        require_tools(s, checks, &[("chpasswd", "passwd"), ("chage", "passwd")]);
         let name = self.account.as_str();
         let id = checks.add(
             "exists",
@@ -98,10 +137,10 @@ impl Step for RotatePassword {
             "printf '%s\\n' \"$hv_entry\" | cut -d: -f2,3 > {}",
             &[&file],
         );
-        // When the window began, in clock ticks since boot (what /proc/PID/stat counts in), and
-        // in wall-clock seconds in case the host reboots before teardown.
-        s.raw("hv_fact since \"$(date +%s)\"");
-        s.raw("hv_fact since_ticks \"$(awk -v hz=\"$(getconf CLK_TCK)\" '{printf \"%d\", $1 * hz}' /proc/uptime)\"");
+        // When the window began: the audit session id of this login (the kernel numbers login
+        // sessions in order since boot, so later logins have higher ids), and the boot, since
+        // the numbering starts again at a reboot.
+        s.raw("hv_fact session \"$(cat /proc/self/sessionid 2>/dev/null || true)\"");
         s.raw("hv_fact boot \"$(cat /proc/sys/kernel/random/boot_id)\"");
         match ctx.password {
             Some(password) => {
@@ -121,21 +160,8 @@ impl Step for RotatePassword {
     fn undo(&self, ctx: &Context, s: &mut Script) {
         let name = self.account.as_str();
         s.cmd("if getent shadow {} >/dev/null; then", &[name]);
-        // End what was started with the lent password: every process of the account that began
-        // after the window opened (to the clock tick while the host has not rebooted).
-        if let (Some(ticks), Some(boot), Some(since)) = (
-            ctx.facts.get("since_ticks"),
-            ctx.facts.get("boot"),
-            ctx.facts.get("since"),
-        ) {
-            s.cmd(
-                    "  if [ \"$(cat /proc/sys/kernel/random/boot_id)\" = {} ]; then for hv_p in $(pgrep -u {}); do hv_st=$(sed 's/.*) //' \"/proc/$hv_p/stat\" 2>/dev/null | cut -d' ' -f20); if [ -n \"$hv_st\" ] && [ \"$hv_st\" -ge {} ]; then kill -KILL \"$hv_p\" 2>/dev/null || true; fi; done",
-                    &[boot, name, ticks],
-                );
-            s.cmd(
-                    "  else hv_now=$(date +%s); ps -o pid=,etimes= -u {} | while read -r hv_p hv_e; do if [ $((hv_now - hv_e)) -ge {} ]; then kill -KILL \"$hv_p\" 2>/dev/null || true; fi; done; fi",
-                    &[name, since],
-                );
+        if let Some(boot) = ctx.facts.get("boot") {
+            self.end_window_sessions(ctx, s, boot);
         }
         match (ctx.password, ctx.facts.get("hash")) {
             (Some(password), _) => {

@@ -54,6 +54,13 @@ fn linux_root_gives_sudo_with_the_accounts_password_and_user_level_does_not() {
             .success(),
         "sudo without a password"
     );
+    let wrong = host.ssh_as_with_stdin(
+        &account,
+        &password,
+        "sudo -S -p '' id -u",
+        b"not-the-password\n",
+    );
+    assert!(!wrong.status.success(), "sudo with a wrong password");
     let file = format!("/etc/sudoers.d/handover-{grant}");
     assert_eq!(host.sh(&format!("stat -c %U:%a {file}")).trim(), "root:440");
     assert!(host.ok("visudo -c"));
@@ -73,7 +80,11 @@ fn linux_root_gives_sudo_with_the_accounts_password_and_user_level_does_not() {
         .run()
         .expect_code(0);
     let json = out.json();
-    let (account, password) = (field(&json, "account"), field(&json, "password"));
+    let (grant, account, password) = (
+        field(&json, "grant"),
+        field(&json, "account"),
+        field(&json, "password"),
+    );
     let out = host.ssh_as_with_stdin(
         &account,
         &password,
@@ -81,6 +92,12 @@ fn linux_root_gives_sudo_with_the_accounts_password_and_user_level_does_not() {
         format!("{password}\n").as_bytes(),
     );
     assert!(!out.status.success(), "a user-level account got root");
+    // The user-level grant goes without a trace as well.
+    ws.handover(&["teardown", &grant])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    assert_eq!(before, host.snapshot());
 }
 
 #[test]

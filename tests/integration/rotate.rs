@@ -1,10 +1,85 @@
 //! Lending an existing account: its password is rotated for the window, then restored or
 //! rotated again, and the sessions opened meanwhile are ended.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled, trusted_host};
+use crate::support::{TestHost, Workspace, host_tests_enabled, keypair, trusted_host};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn logs_in(host: &TestHost, user: &str, password: &str) -> bool {
     host.ssh_as(user, password, "true").status.success()
+}
+
+/// An SSH login as `user` with `password` that stays open while `command` runs on the host,
+/// as a vendor's session during the window; returns once `command` runs (`pattern` finds it
+/// with `pgrep -f`). Killed on drop.
+struct OpenSession(Child);
+
+impl OpenSession {
+    fn start(host: &TestHost, user: &str, password: &str, command: &str, pattern: &str) -> Self {
+        let child = Command::new("sshpass")
+            .arg("-e")
+            .arg("ssh")
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args(["-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no"])
+            .args(["-o", "PreferredAuthentications=password"])
+            .arg(format!("{user}@{}", host.addr))
+            .arg(command)
+            .env("SSHPASS", password)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run sshpass ssh");
+        let session = OpenSession(child);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !host.ok(&format!("pgrep -f '{pattern}'")) {
+            assert!(
+                Instant::now() < deadline,
+                "the session never started `{command}`"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        session
+    }
+
+    /// Whether the session is still open (checked at once).
+    fn open(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+
+    /// Whether the client saw the connection end within a few seconds.
+    fn ended(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for OpenSession {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The pid of the host's process `pgrep ARGS` finds (one, or the test is wrong).
+fn pid_of(host: &TestHost, args: &str) -> String {
+    let pid = host.sh(&format!("pgrep {args}")).trim().to_owned();
+    assert!(
+        !pid.is_empty() && !pid.contains('\n'),
+        "`pgrep {args}`: {pid:?}"
+    );
+    pid
 }
 
 #[test]
@@ -15,9 +90,11 @@ fn a_lent_password_is_rotated_for_the_window_and_restored() {
     let admin = host.admin_user.clone();
     let original = host.admin_password.clone();
     // The customer's own session, from before the window, must survive teardown.
-    host.sh(&format!(
-        "runuser -u {admin} -- sh -c 'nohup sleep 601 >/dev/null 2>&1 &'"
-    ));
+    assert!(
+        host.ssh_as(&admin, &original, "nohup sleep 601 >/dev/null 2>&1 &")
+            .status
+            .success()
+    );
     let shadow_before = host.sh(&format!("getent shadow {admin}"));
 
     let out = ws
@@ -49,10 +126,12 @@ fn a_lent_password_is_rotated_for_the_window_and_restored() {
         "the lent password is in the record"
     );
 
-    // A session the vendor started during the window.
-    host.sh(&format!(
-        "runuser -u {admin} -- sh -c 'nohup sleep 602 >/dev/null 2>&1 &'"
-    ));
+    // A session the vendor opened with the lent password left a process behind.
+    assert!(
+        host.ssh_as(&admin, &lent, "nohup sleep 602 >/dev/null 2>&1 &")
+            .status
+            .success()
+    );
     ws.handover(&["teardown", &grant])
         .with_root_password(&host)
         .run()
@@ -218,4 +297,145 @@ fn at_the_ttl_the_host_itself_restores_a_lent_password() {
         .with_root_password(&host)
         .run()
         .expect_code(0);
+}
+
+/// Regression: teardown of a lent root password ended every root process started during the
+/// window, handover's own session among them, so it failed with "connection lost" on every
+/// retry and root's password stayed lent. Only the window's login sessions as root may end.
+#[test]
+fn lending_root_ends_only_the_window_sessions_of_root() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let ws = Workspace::new();
+    let (key, public) = keypair(ws.dir.path(), "customer", "");
+    let key = key.to_str().expect("utf-8 path").to_owned();
+    let host = TestHost::builder().root_authorized_key(&public).up();
+    ws.trust(&host);
+    let sshd = pid_of(&host, "-f 'ssh[d]: /usr/sbin/sshd'");
+    let cron = pid_of(&host, "-x cron");
+    // The customer's root session from before the window, which starts a command during it.
+    let mut customer = OpenSession::start(
+        &host,
+        "root",
+        &host.root_password,
+        "while [ ! -e /tmp/go ]; do sleep 0.1; done; sleep 605; true",
+        "/tmp/g[o]",
+    );
+
+    let out = ws
+        .provision(
+            &format!("root@{}", host.addr),
+            &[
+                "-i",
+                &key,
+                "--playbook",
+                "lend",
+                "--rotate",
+                "root",
+                "--allow-root-rotation",
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    let grant = json["grant"].as_str().expect("grant").to_owned();
+    let lent = json["lent"]["root"]
+        .as_str()
+        .expect("lent password")
+        .to_owned();
+
+    // The vendor logs in as root with the lent password: one session still open, one that
+    // left a process behind.
+    let mut session = OpenSession::start(&host, "root", &lent, "sleep 600", "slee[p] 600");
+    assert!(
+        host.ssh_as("root", &lent, "nohup sleep 603 >/dev/null 2>&1 &")
+            .status
+            .success()
+    );
+    // A daemon (re)started during the window, by init rather than a login.
+    host.sh("nohup sleep 604 >/dev/null 2>&1 &");
+    host.sh("touch /tmp/go; while ! pgrep -f 'slee[p] 605' >/dev/null; do sleep 0.1; done");
+
+    ws.handover(&["teardown", &grant, "-i", &key])
+        .run()
+        .expect_code(0);
+
+    assert!(session.ended(), "the vendor's open session survived");
+    assert!(
+        !host.ok("pgrep -f 'slee[p] 60[03]'"),
+        "a process of the vendor's sessions survived"
+    );
+    assert!(
+        logs_in(&host, "root", &host.root_password),
+        "root's original password was not restored"
+    );
+    assert!(
+        !logs_in(&host, "root", &lent),
+        "the lent password still works"
+    );
+    assert_eq!(
+        sshd,
+        pid_of(&host, "-f 'ssh[d]: /usr/sbin/sshd'"),
+        "sshd was killed"
+    );
+    assert_eq!(cron, pid_of(&host, "-x cron"), "cron was killed");
+    assert!(
+        host.ok("pgrep -f 'slee[p] 604'"),
+        "a daemon started during the window was killed"
+    );
+    assert!(
+        customer.open() && host.ok("pgrep -f 'slee[p] 605'"),
+        "the customer's own session from before the window was ended"
+    );
+}
+
+/// Regression: lending the very account handover logs in as (`--become`) killed handover's own
+/// session at teardown, which then failed with "connection lost".
+#[test]
+fn lending_the_login_account_itself_tears_down() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    let admin = host.admin_user.clone();
+    let target = format!("{admin}@{}", host.addr);
+    let out = ws
+        .provision(
+            &target,
+            &[
+                "--become",
+                "--playbook",
+                "lend",
+                "--rotate",
+                &admin,
+                "--json",
+            ],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    let grant = json["grant"].as_str().expect("grant").to_owned();
+    let lent = json["lent"][&admin]
+        .as_str()
+        .expect("lent password")
+        .to_owned();
+    let mut session = OpenSession::start(&host, &admin, &lent, "sleep 600", "slee[p] 600");
+
+    // The account's password is the lent one until teardown puts the original back.
+    ws.handover(&["teardown", &grant])
+        .env("HANDOVER_SSH_PASSWORD", &lent)
+        .run()
+        .expect_code(0);
+
+    assert!(session.ended(), "the vendor's open session survived");
+    assert!(
+        logs_in(&host, &admin, &host.admin_password),
+        "the original password was not restored"
+    );
+    assert!(
+        !logs_in(&host, &admin, &lent),
+        "the lent password still works"
+    );
 }
