@@ -1,9 +1,22 @@
 //! How the drift report names things: what a path on the persistence surface is, which
 //! changes are normal operation, which files a web server would run.
 
-/// Groups whose members are root, or close to it.
+/// Groups whose members are root, or close to it (`staff` may write /usr/local on Debian,
+/// ahead of the system's programs on root's PATH; `adm` reads the logs).
 pub(super) const PRIVILEGED_GROUPS: &[&str] = &[
-    "root", "sudo", "wheel", "admin", "adm", "docker", "lxd", "disk", "shadow",
+    "root",
+    "sudo",
+    "wheel",
+    "admin",
+    "adm",
+    "staff",
+    "docker",
+    "lxd",
+    "incus-admin",
+    "libvirt",
+    "disk",
+    "kmem",
+    "shadow",
 ];
 
 /// Paths that change in normal operation and say nothing about persistence.
@@ -43,6 +56,16 @@ pub(super) fn ignored_rule(rule: &str) -> bool {
 pub(super) fn classify(path: &str) -> (&'static str, &'static str) {
     const RULES: &[(&str, &str, &str)] = &[
         ("/etc/sudoers", "sudoers", "sudoers file"),
+        (
+            "/etc/ssh/shosts.equiv",
+            "rhosts",
+            "host-based trust file (logins without a password)",
+        ),
+        (
+            "/etc/hosts.equiv",
+            "rhosts",
+            "host-based trust file (logins without a password)",
+        ),
         ("/etc/sudo.conf", "sudoers", "sudo configuration"),
         ("/etc/doas.conf", "sudoers", "doas configuration"),
         ("/etc/polkit-1", "polkit", "polkit rule"),
@@ -68,6 +91,13 @@ pub(super) fn classify(path: &str) -> (&'static str, &'static str) {
         ("/run/systemd", "systemd", "systemd file"),
         ("/etc/xdg/systemd", "systemd", "systemd file"),
         ("/etc/xdg/autostart", "autostart", "autostart entry"),
+        ("/etc/tmpfiles.d", "tmpfiles", TMPFILES),
+        ("/usr/lib/tmpfiles.d", "tmpfiles", TMPFILES),
+        ("/usr/local/lib/tmpfiles.d", "tmpfiles", TMPFILES),
+        ("/lib/tmpfiles.d", "tmpfiles", TMPFILES),
+        ("/run/tmpfiles.d", "tmpfiles", TMPFILES),
+        ("/etc/inetd", "inetd", "inetd service"),
+        ("/etc/xinetd", "inetd", "xinetd service"),
         ("/etc/init.d", "init", "init script"),
         ("/etc/rc", "init", "init script"),
         ("/etc/inittab", "init", "init configuration"),
@@ -78,6 +108,12 @@ pub(super) fn classify(path: &str) -> (&'static str, &'static str) {
         ("/etc/profile", "login hooks", "login script"),
         ("/etc/bash", "login hooks", "shell startup file"),
         ("/etc/environment", "login hooks", "login environment"),
+        ("/usr/lib/environment.d", "login hooks", "login environment"),
+        (
+            "/usr/local/lib/environment.d",
+            "login hooks",
+            "login environment",
+        ),
         ("/etc/zsh", "login hooks", "shell startup file"),
         ("/etc/csh", "login hooks", "shell startup file"),
         ("/etc/fish", "login hooks", "shell startup file"),
@@ -87,6 +123,16 @@ pub(super) fn classify(path: &str) -> (&'static str, &'static str) {
         ("/etc/login.defs", "accounts", "account defaults"),
         ("/etc/securetty", "accounts", "root terminal list"),
         ("/etc/default/useradd", "accounts", "account defaults"),
+        ("/etc/aliases", "mail", "mail aliases (may run a program)"),
+        ("/etc/default/grub", "boot", "boot loader configuration"),
+        ("/etc/grub.d", "boot", "boot loader script"),
+        ("/boot/", "boot", "boot loader configuration"),
+        (
+            "/etc/initramfs-tools",
+            "boot",
+            "initramfs hook or configuration",
+        ),
+        ("/etc/dracut", "boot", "initramfs configuration"),
         ("/etc/modules", "kernel modules", "module list"),
         (
             "/etc/modprobe.d",
@@ -107,13 +153,59 @@ pub(super) fn classify(path: &str) -> (&'static str, &'static str) {
         ("/lib/modules-load.d", "kernel modules", "module list"),
         ("/lib/modules", "kernel modules", "kernel module"),
         ("/usr/lib/modules", "kernel modules", "kernel module"),
+        ("/etc/binfmt.d", "binfmt", BINFMT),
+        ("/usr/lib/binfmt.d", "binfmt", BINFMT),
+        ("/usr/local/lib/binfmt.d", "binfmt", BINFMT),
+        ("/lib/binfmt.d", "binfmt", BINFMT),
+        ("/run/binfmt.d", "binfmt", BINFMT),
+        (
+            "/proc/sys/fs/binfmt_misc",
+            "binfmt",
+            "registered binfmt_misc interpreter",
+        ),
         ("/etc/udev", "udev", "udev rule"),
+        ("/run/udev", "udev", "udev rule"),
+        ("/etc/dbus-1", "D-Bus", "D-Bus configuration"),
+        ("/usr/share/dbus-1", "D-Bus", "D-Bus service or policy"),
+        (
+            "/usr/local/share/dbus-1",
+            "D-Bus",
+            "D-Bus service or policy",
+        ),
         ("/usr/lib/udev", "udev", "udev rule"),
         ("/lib/udev", "udev", "udev rule"),
         ("/etc/apt", "apt", "APT configuration"),
+        (
+            "/etc/dpkg",
+            "package manager",
+            "dpkg configuration (may run commands)",
+        ),
+        (
+            "/etc/yum",
+            "package manager",
+            "yum configuration (may run commands)",
+        ),
+        (
+            "/etc/dnf",
+            "package manager",
+            "dnf configuration (may run commands)",
+        ),
         ("/etc/logrotate", "logrotate", "logrotate configuration"),
         ("/etc/sysctl", "sysctl", "sysctl configuration"),
         ("/etc/hosts", "network", "host access file"),
+        ("/etc/iptables", "firewall", SAVED_RULES),
+        ("/etc/nftables", "firewall", SAVED_RULES),
+        ("/etc/sysconfig/ip", "firewall", SAVED_RULES),
+        ("/etc/sysconfig/nftables", "firewall", SAVED_RULES),
+        ("/etc/ufw", "firewall", SAVED_RULES),
+        ("/etc/firewalld", "firewall", SAVED_RULES),
+        ("/usr/local/share/ca-certificates", "certificates", CA),
+        ("/etc/ssl/certs", "certificates", CA),
+        ("/etc/ca-certificates", "certificates", CA),
+        ("/etc/pki/ca-trust", "certificates", CA),
+        ("/etc/docker", "containers", "Docker daemon configuration"),
+        ("/etc/containers", "containers", "container configuration"),
+        ("/etc/ppp", "network", "PPP hook"),
         ("/etc/network", "network", "network hook"),
         ("/etc/NetworkManager", "network", "network hook"),
         ("/etc/dhcp", "network", "DHCP hook"),
@@ -125,10 +217,28 @@ pub(super) fn classify(path: &str) -> (&'static str, &'static str) {
         ("/etc/php", "web server", "PHP configuration"),
         ("/usr/local/bin", "PATH", "program in /usr/local/bin"),
         ("/usr/local/sbin", "PATH", "program in /usr/local/sbin"),
+        ("/usr/bin/", SYSTEM_EXECUTABLES, EXECUTABLE),
+        ("/usr/sbin/", SYSTEM_EXECUTABLES, EXECUTABLE),
+        ("/bin/", SYSTEM_EXECUTABLES, EXECUTABLE),
+        ("/sbin/", SYSTEM_EXECUTABLES, EXECUTABLE),
+        ("/usr/lib/openssh/", SYSTEM_EXECUTABLES, EXECUTABLE),
+        ("/usr/libexec/openssh/", SYSTEM_EXECUTABLES, EXECUTABLE),
+        ("/usr/lib/sudo/", SYSTEM_EXECUTABLES, EXECUTABLE),
+        ("/usr/libexec/sudo/", SYSTEM_EXECUTABLES, EXECUTABLE),
         ("/usr/lib/", "PAM", "PAM module"),
         ("/usr/lib64/security", "PAM", "PAM module"),
         ("/lib/", "PAM", "PAM module"),
     ];
+    // Anywhere python3 looks for them: the system's libraries, /etc/python3*, ~/.local.
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if path.contains("/python3")
+        && (name.ends_with(".pth") || name == "sitecustomize.py" || name == "usercustomize.py")
+    {
+        return (
+            "python",
+            "Python startup hook (runs at every python3 start)",
+        );
+    }
     if let Some((_, category, noun)) = RULES.iter().find(|(prefix, ..)| path.starts_with(prefix)) {
         if *noun == "systemd file" {
             return ("systemd", systemd_noun(path));
@@ -148,10 +258,43 @@ pub(super) fn classify(path: &str) -> (&'static str, &'static str) {
         return ("autostart", "autostart entry");
     }
     if path.ends_with("/.forward") {
-        return ("login hooks", "mail forward (may run a program)");
+        return ("mail", "mail forward (may run a program)");
+    }
+    if matches!(name, ".rhosts" | ".shosts") {
+        return (
+            "rhosts",
+            "~/.rhosts or ~/.shosts (logins without a password)",
+        );
+    }
+    if matches!(name, ".k5login" | ".k5users") {
+        return (
+            "kerberos",
+            "~/.k5login (Kerberos principals that may log in)",
+        );
+    }
+    if path.contains("/.local/bin/") {
+        return (
+            "PATH",
+            "program in ~/.local/bin (ahead on the account's PATH)",
+        );
+    }
+    if name == ".gitconfig" || path.contains("/.config/git/") {
+        return ("git", "git configuration (may run commands)");
+    }
+    if name == ".vimrc" {
+        return ("login hooks", "vim startup file (may run commands)");
     }
     ("login hooks", "shell startup file")
 }
+
+const TMPFILES: &str = "tmpfiles.d entry (creates files and links at boot)";
+const BINFMT: &str = "binfmt_misc registration (an interpreter for a file format)";
+const SAVED_RULES: &str = "saved firewall rules";
+const CA: &str = "trusted certificate authority";
+const EXECUTABLE: &str = "system executable";
+/// The category of the programs in /usr/bin, /usr/sbin and the like, recorded by inode and
+/// change time only.
+pub(super) const SYSTEM_EXECUTABLES: &str = "system executables";
 
 pub(super) fn systemd_noun(path: &str) -> &'static str {
     const UNITS: &[&str] = &[
@@ -227,6 +370,58 @@ mod tests {
                 ("systemd", "user systemd unit"),
             ),
             ("/home/a/.bashrc", ("login hooks", "shell startup file")),
+            ("/etc/tmpfiles.d/x.conf", ("tmpfiles", TMPFILES)),
+            (
+                "/etc/dpkg/dpkg.cfg.d/x",
+                ("package manager", "dpkg configuration (may run commands)"),
+            ),
+            (
+                "/usr/lib/python3/dist-packages/x.pth",
+                (
+                    "python",
+                    "Python startup hook (runs at every python3 start)",
+                ),
+            ),
+            (
+                "/root/.local/lib/python3.11/site-packages/usercustomize.py",
+                (
+                    "python",
+                    "Python startup hook (runs at every python3 start)",
+                ),
+            ),
+            (
+                "/etc/hosts.equiv",
+                (
+                    "rhosts",
+                    "host-based trust file (logins without a password)",
+                ),
+            ),
+            ("/etc/hosts", ("network", "host access file")),
+            (
+                "/root/.rhosts",
+                (
+                    "rhosts",
+                    "~/.rhosts or ~/.shosts (logins without a password)",
+                ),
+            ),
+            ("/usr/sbin/nologin", (SYSTEM_EXECUTABLES, EXECUTABLE)),
+            (
+                "/usr/lib/openssh/sftp-server",
+                (SYSTEM_EXECUTABLES, EXECUTABLE),
+            ),
+            ("/usr/lib/tmpfiles.d/x.conf", ("tmpfiles", TMPFILES)),
+            (
+                "/usr/share/dbus-1/system-services/x.service",
+                ("D-Bus", "D-Bus service or policy"),
+            ),
+            ("/etc/ssl/certs/x.pem", ("certificates", CA)),
+            (
+                "/home/a/.local/bin/ls",
+                (
+                    "PATH",
+                    "program in ~/.local/bin (ahead on the account's PATH)",
+                ),
+            ),
         ] {
             assert_eq!(classify(path), expected, "{path}");
         }

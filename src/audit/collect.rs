@@ -12,18 +12,19 @@ const COLLECTOR: &str = include_str!("collect.sh");
 ///
 /// Returns the tag that starts each of the collector's lines: random per run, so nothing else
 /// in the script (a file name printed by another step, say) can pass for the collector's output.
+/// The collector adds it itself, with its own system-only search path: a `sed` planted ahead
+/// on the script's PATH must not see (and filter) the report.
 pub fn collect(s: &mut Script, salt: &str, scope: Option<&str>, sweep: bool) -> String {
     let tag = new_tag();
     s.raw(COLLECTOR);
     let scope = scope.unwrap_or("");
-    let prefix = format!("s/^/{tag} /");
     if sweep {
         s.cmd(
-            "hv_collect {} {} \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" | sed {} || true",
-            &[salt, scope, &prefix],
+            "hv_collect {} {} {} \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" || true",
+            &[&tag, salt, scope],
         );
     } else {
-        s.cmd("hv_collect {} {} | sed {} || true", &[salt, scope, &prefix]);
+        s.cmd("hv_collect {} {} {} || true", &[&tag, salt, scope]);
     }
     tag
 }
@@ -36,16 +37,15 @@ pub fn collect(s: &mut Script, salt: &str, scope: Option<&str>, sweep: bool) -> 
 pub fn sweep(s: &mut Script, everywhere: bool) -> String {
     let tag = new_tag();
     s.raw(COLLECTOR);
-    let prefix = format!("s/^/{tag} /");
     if everywhere {
         s.cmd(
-            "hv_sweep \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" | sed {} || true",
-            &[&prefix],
+            "hv_sweep {} \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" || true",
+            &[&tag],
         );
     } else {
         s.cmd(
-            "hv_sweep \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" /tmp /var/tmp /dev/shm /dev/mqueue /run/lock /var/lib/php/sessions /var/spool/cron/crontabs /var/mail /var/crash | sed {} || true",
-            &[&prefix],
+            "hv_sweep {} \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" /tmp /var/tmp /dev/shm /dev/mqueue /run/lock /var/lib/php/sessions /var/spool/cron/crontabs /var/mail /var/crash || true",
+            &[&tag],
         );
     }
     tag
@@ -132,7 +132,51 @@ mod tests {
         let mut s = Script::new();
         let tag = collect(&mut s, "salt", Some("/var/www/it's"), true);
         assert!(s.text().contains(&format!(
-            "hv_collect 'salt' '/var/www/it'\\''s' \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" | sed 's/^/{tag} /'"
+            "hv_collect '{tag}' 'salt' '/var/www/it'\\''s' \"${{hv_uid:-}}\" \"${{hv_gid:-}}\" || true"
         )));
+    }
+
+    /// Regression: the tag was added by a `sed` resolved in the script's own PATH, which starts
+    /// with /usr/local/bin; a `sed` planted there dropped the lines naming its back-doors, and
+    /// the report said "no drift detected".
+    #[test]
+    fn tools_planted_on_the_path_cannot_filter_the_report() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let planted = dir.path();
+        for tool in [
+            "sed",
+            "find",
+            "awk",
+            "tr",
+            "xargs",
+            "sort",
+            "sha256sum",
+            "stat",
+        ] {
+            let path = planted.join(tool);
+            std::fs::write(&path, "#!/bin/sh\nexit 0\n").expect("write");
+            let mut perms = std::fs::metadata(&path).expect("stat").permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+            std::fs::set_permissions(&path, perms).expect("chmod");
+        }
+        let mut s = Script::new();
+        let tag = sweep(&mut s, false);
+        // The sweep's own call line, run under the planted PATH (no ids are set: nothing is
+        // handed over).
+        let call = s
+            .text()
+            .lines()
+            .rfind(|l| l.starts_with("hv_sweep "))
+            .expect("the sweep's call")
+            .to_owned();
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("{COLLECTOR}\n{call}"))
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", planted.display()))
+            .output()
+            .expect("run the sweep");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout, format!("{tag} b end\n"), "{out:?}");
     }
 }

@@ -2,22 +2,30 @@
 # shellcheck shell=sh disable=SC2030,SC2031 # the functions run inside hv_collect's subshell
 #
 # Defines functions only; the engine appends a call:
-#   hv_collect SALT SCOPE [UID GID]
+#   hv_collect TAG SALT SCOPE [UID GID]
+#     TAG      random per run: starts every line printed, so no other step's output can pass
+#              for the collector's
 #     SALT     random per grant: digests of shadow lines are salted, so they reveal nothing
 #     SCOPE    the CMS directory to hash, or '' for none
 #     UID GID  the removed account's ids: its files anywhere are handed to root (`b own` lines)
-#   hv_sweep UID GID [DIR...]  only the hand-over (teardown of a grant without a baseline)
+#   hv_sweep TAG UID GID [DIR...]  only the hand-over (teardown of a grant without a baseline)
 #
-# Every line printed is `b KIND KEY<TAB>VALUE` or `b KIND LINE` (the engine's call prefixes each
-# with a tag random per run, so no other step's output can pass for the collector's). File names come from find as
-# NUL-terminated records, and tr turns newline, tab and CR in them into `?`, so no name on the
-# host can forge a line. Nothing prints file contents: digests, modes, owners and listings.
+# Every line printed is `TAG b KIND KEY<TAB>VALUE` or `TAG b KIND LINE`. File names come from
+# find as NUL-terminated records, and tr turns newline, tab and CR in them into `?`, so no name
+# on the host can forge a line. Nothing prints file contents: digests, modes, owners and listings.
 # Runs as root with a clean environment (env -i); the search path is narrowed to the system
-# directories, so a tool planted in /usr/local cannot stand in for find or sha256sum.
+# directories before any program runs, the tag included, so a tool planted in /usr/local (or
+# anywhere on the login's PATH) cannot stand in for find, sed or sha256sum and filter the report.
 
 hv_collect() (
 	PATH=/usr/sbin:/usr/bin:/sbin:/bin
 	export PATH
+	hv_tag=$1
+	shift
+	hv_snapshot "$@" | sed "s/^/$hv_tag /"
+)
+
+hv_snapshot() (
 	hv_salt=$1 hv_scope=$2 hv_su=${3:-} hv_sg=${4:-}
 
 	# The dynamic loader's preload comes first, read with shell builtins only: when it is set,
@@ -52,7 +60,13 @@ hv_collect() (
 		ssh-keygen -l -f "$hv_f" 2>/dev/null | HV_F=$hv_f awk '{ c = ""; for (i = 3; i < NF; i++) c = c (c == "" ? "" : " ") $i
 			t = $NF; gsub(/[()]/, "", t); print "b akey " $2 " " ENVIRON["HV_F"] "\t" t " " c }'
 	done
-	{ hv_roots; hv_homes; hv_keyfiles; } | hv_walk m h 16384k
+	# A system start path that is a symbolic link (/etc/rc.local -> rc.d/rc.local) is followed,
+	# so its target's content counts; the accounts' own files are recorded as links (a link to
+	# / in a home would walk the whole disk).
+	hv_roots | hv_walk m h 16384k -H
+	{ hv_homes; hv_keyfiles; } | hv_walk m h 16384k
+	hv_pydirs | hv_walk m h 16384k -P '-maxdepth 1 ( -name *.pth -o -name sitecustomize.py -o -name usercustomize.py )'
+	hv_bins | hv_walk m
 	hv_fs all "$hv_su" "$hv_sg"
 	# The firewall before the module list: reading the ruleset may load modules.
 	hv_firewall
@@ -90,6 +104,13 @@ hv_accounts() {
 	hv_shadow pwhash /etc/passwd
 	hv_shadow shadow /etc/shadow
 	hv_shadow gshadow /etc/gshadow
+	# Subordinate ids (user namespaces), per account: the files change with every account
+	# added or removed, the grant's own included.
+	for hv_f in /etc/subuid /etc/subgid; do
+		[ -f "$hv_f" ] || continue
+		awk -F: -v f="$hv_f" 'NF >= 3 && $1 !~ /^#/ { k = f ":" $1; r[k] = (k in r ? r[k] "," : "") $2 ":" $3 }
+			END { for (k in r) print "b subid " k "\t" r[k] }' "$hv_f"
+	done
 }
 
 # hv_digest: salted sha256 of stdin.
@@ -127,16 +148,20 @@ hv_shadow() {
 
 # Every authorized-keys (and principals) file sshd would read for any account: the
 # AuthorizedKeysFile and AuthorizedPrincipalsFile patterns expanded per account, plus each
-# home's ~/.ssh/authorized_keys and authorized_keys2 whatever the configuration says.
+# home's ~/.ssh/authorized_keys and authorized_keys2 whatever the configuration says. The
+# patterns come from `sshd -T` and from the configuration files themselves: one set inside a
+# Match block is not in `sshd -T`, and is expanded for every account too.
 hv_keyfiles() {
+	hv_conf=$(hv_sshd_files)
 	HV_PAT="$(printf '%s\n' "$hv_sshd" | awk '$1 == "authorizedkeysfile" || $1 == "authorizedprincipalsfile" {
 		for (i = 2; i <= NF; i++) if ($i != "none") print $i }')
+$(hv_sshd_conf authorizedkeysfile authorizedprincipalsfile)
 .ssh/authorized_keys
 .ssh/authorized_keys2" awk -F: 'BEGIN { n = split(ENVIRON["HV_PAT"], p, "\n") }
 		$6 ~ /^\// {
 			h = $6 == "/" ? "" : $6
 			for (i = 1; i <= n; i++) {
-				if (p[i] == "") continue
+				if (p[i] == "" || p[i] == "none") continue
 				s = p[i]; out = ""
 				while ((j = index(s, "%")) > 0) {
 					c = substr(s, j + 1, 1)
@@ -149,8 +174,37 @@ hv_keyfiles() {
 			}
 		}' /etc/passwd | sort -u
 	# Files sshd trusts globally, and the programs it runs to find keys.
-	printf '%s\n' "$hv_sshd" | awk '($1 == "trustedusercakeys" || $1 == "revokedkeys" || $1 == "authorizedkeyscommand" ||
-		$1 == "authorizedprincipalscommand") && $2 ~ /^\// { print $2 }'
+	{
+		printf '%s\n' "$hv_sshd" | awk '$1 == "trustedusercakeys" || $1 == "revokedkeys" ||
+			$1 == "authorizedkeyscommand" || $1 == "authorizedprincipalscommand" { print $2 }'
+		hv_sshd_conf trustedusercakeys revokedkeys authorizedkeyscommand authorizedprincipalscommand
+	} | awk '/^\// && !seen[$1]++ { print $1 }'
+}
+
+# sshd_config and the files it includes.
+hv_sshd_files() {
+	hv_conf=/etc/ssh/sshd_config
+	[ -f "$hv_conf" ] || return 0
+	printf '%s\n' "$hv_conf"
+	set +f
+	for hv_i in $(hv_sshd_conf include); do
+		case $hv_i in /*) ;; *) hv_i=/etc/ssh/$hv_i ;; esac
+		for hv_f in $hv_i; do [ -f "$hv_f" ] && printf '%s\n' "$hv_f"; done
+	done
+	set -f
+}
+
+# hv_sshd_conf KEYWORD...: every value of the keywords in the files listed in $hv_conf, wherever
+# they are set, Match blocks included; one per line, quotes removed.
+# shellcheck disable=SC2086 # $hv_conf is split at newlines on purpose
+hv_sshd_conf() {
+	[ -n "$hv_conf" ] || return 0
+	HV_K=" $(printf '%s ' "$@")" awk '{
+		n = split($0, w, /[ \t]+/); i = w[1] == "" ? 2 : 1; k = tolower(w[i])
+		if ((j = index(k, "=")) > 0) { w[i] = substr(w[i], j + 1); k = substr(k, 1, j - 1) } else i++
+		if (k == "" || index(ENVIRON["HV_K"], " " k " ") == 0) next
+		for (; i <= n; i++) { gsub(/"/, "", w[i]); if (w[i] != "") print w[i] }
+	}' $hv_conf 2>/dev/null
 }
 
 # Login hooks and user-level persistence in every account's home.
@@ -158,36 +212,81 @@ hv_homes() {
 	awk -F: -v names='.profile .bashrc .bash_profile .bash_login .bash_logout .bash_aliases .shrc .kshrc .mkshrc
 		.zshrc .zshenv .zprofile .zlogin .zlogout .cshrc .tcshrc .login .logout .config/fish .ssh .forward
 		.pam_environment .config/environment.d .config/autostart .config/systemd .local/share/systemd
-		.xprofile .xsession .xsessionrc .xinitrc' '$6 ~ /^\// && !seen[$6]++ {
+		.xprofile .xsession .xsessionrc .xinitrc .rhosts .shosts .k5login .k5users .local/bin
+		.gitconfig .config/git .vimrc' '$6 ~ /^\// && !seen[$6]++ {
 		h = $6 == "/" ? "" : $6; n = split(names, f, /[ \t\n]+/)
 		for (i = 1; i <= n; i++) if (f[i] != "") print h "/" f[i] }' /etc/passwd
 }
 
+# Where python3 looks for startup hooks (T1546.018): the `.pth` files and sitecustomize and
+# usercustomize modules it runs at every start; only those are recorded, not the libraries.
+hv_pydirs() {
+	set +f
+	for hv_d in /usr/lib/python3* /usr/local/lib/python3* /usr/lib64/python3* /etc/python3*; do
+		for hv_s in '' /site-packages /dist-packages; do
+			[ -d "$hv_d$hv_s" ] && printf '%s\n' "$hv_d$hv_s"
+		done
+	done
+	# shellcheck disable=SC2013 # IFS is a newline
+	for hv_h in $(awk -F: '$6 ~ /^\// { print $6 }' /etc/passwd | sort -u); do
+		for hv_d in "$hv_h"/.local/lib/python3*/site-packages; do
+			[ -d "$hv_d" ] && printf '%s\n' "$hv_d"
+		done
+	done
+	set -f
+}
+
+# The system's programs (T1554: a trojaned sshd, su or sudo plugin): by inode, size and change
+# time only, as there are thousands to hash; /usr/local and the PAM modules are hashed with the
+# roots.
+hv_bins() {
+	for hv_d in /bin /sbin /usr/bin /usr/sbin /usr/lib/openssh /usr/libexec/openssh /usr/lib/sudo \
+		/usr/libexec/sudo; do
+		[ -d "$hv_d" ] && [ ! -L "$hv_d" ] && printf '%s\n' "$hv_d"
+	done
+}
+
 # System-wide places where persistence lives (MITRE ATT&CK, Linux persistence): accounts'
-# helpers, sudo, SSH, cron and at, systemd, init, login hooks, PAM and NSS, the loader, kernel
-# modules, udev, package-manager and network hooks, web-server configuration, PATH.
+# helpers, sudo, SSH and rsh trust, cron and at, systemd, init, login hooks, PAM and NSS, the
+# loader, kernel modules, boot, udev, D-Bus, inetd, package-manager and network hooks, saved
+# firewall rules, trusted certificates, containers, web-server configuration, PATH.
 hv_roots() {
 	printf '%s\n' /etc/ld.so.preload /etc/ld.so.conf /etc/ld.so.conf.d \
 		/etc/sudoers /etc/sudoers.d /etc/sudo.conf /etc/doas.conf /etc/polkit-1 /usr/share/polkit-1/rules.d \
-		/var/lib/polkit-1 /etc/ssh \
+		/var/lib/polkit-1 /etc/ssh /etc/hosts.equiv \
 		/etc/crontab /etc/cron.d /etc/cron.hourly /etc/cron.daily /etc/cron.weekly /etc/cron.monthly \
 		/etc/cron.yearly /etc/anacrontab /etc/cron.allow /etc/cron.deny /etc/at.allow /etc/at.deny \
 		/var/spool/cron /var/spool/at \
 		/etc/systemd /usr/lib/systemd /usr/local/lib/systemd /run/systemd/system /run/systemd/user \
 		/run/systemd/transient /var/lib/systemd/linger /etc/xdg/autostart /etc/xdg/systemd \
-		/etc/init.d /etc/rc.local /etc/rc0.d /etc/rc1.d /etc/rc2.d /etc/rc3.d /etc/rc4.d /etc/rc5.d \
-		/etc/rc6.d /etc/rcS.d /etc/inittab \
+		/etc/tmpfiles.d /usr/lib/tmpfiles.d /usr/local/lib/tmpfiles.d /run/tmpfiles.d \
+		/etc/init.d /etc/rc.local /etc/rc.d /etc/rc0.d /etc/rc1.d /etc/rc2.d /etc/rc3.d /etc/rc4.d \
+		/etc/rc5.d /etc/rc6.d /etc/rcS.d /etc/inittab /etc/inetd.conf /etc/inetd.d /etc/xinetd.conf \
+		/etc/xinetd.d \
 		/etc/profile /etc/profile.d /etc/bash.bashrc /etc/bash.bash_logout /etc/bashrc /etc/bash_completion.d \
-		/etc/environment /etc/zsh /etc/csh.cshrc /etc/csh.login /etc/fish /etc/skel /etc/shells \
+		/etc/environment /etc/environment.d /usr/lib/environment.d /usr/local/lib/environment.d \
+		/etc/zsh /etc/csh.cshrc /etc/csh.login /etc/fish /etc/skel /etc/shells \
 		/etc/update-motd.d /etc/security /etc/pam.d /etc/pam.conf /etc/nsswitch.conf /etc/login.defs \
-		/etc/securetty /etc/default/useradd \
+		/etc/securetty /etc/default/useradd /etc/aliases /etc/aliases.db \
 		/etc/modules /etc/modules-load.d /usr/lib/modules-load.d /etc/modprobe.d /usr/lib/modprobe.d \
-		/etc/udev/rules.d /usr/lib/udev/rules.d \
+		/etc/default/grub /etc/default/grub.d /etc/grub.d /boot/grub/grub.cfg /boot/grub2/grub.cfg \
+		/etc/initramfs-tools /etc/dracut.conf /etc/dracut.conf.d \
+		/etc/binfmt.d /usr/lib/binfmt.d /usr/local/lib/binfmt.d /run/binfmt.d /proc/sys/fs/binfmt_misc \
+		/etc/udev/rules.d /usr/lib/udev/rules.d /run/udev/rules.d \
+		/etc/dbus-1 /usr/share/dbus-1 /usr/local/share/dbus-1 \
 		/etc/apt/apt.conf.d /etc/apt/sources.list /etc/apt/sources.list.d /etc/apt/trusted.gpg \
-		/etc/apt/trusted.gpg.d /etc/apt/keyrings /etc/logrotate.conf /etc/logrotate.d \
+		/etc/apt/trusted.gpg.d /etc/apt/keyrings /etc/apt/preferences /etc/apt/preferences.d \
+		/etc/dpkg/dpkg.cfg /etc/dpkg/dpkg.cfg.d /etc/yum.conf /etc/yum/pluginconf.d /etc/dnf/dnf.conf \
+		/etc/dnf/plugins /etc/logrotate.conf /etc/logrotate.d \
 		/etc/sysctl.conf /etc/sysctl.d /etc/hosts /etc/hosts.allow /etc/hosts.deny \
-		/etc/network/if-up.d /etc/network/if-pre-up.d /etc/network/if-down.d /etc/network/if-post-down.d \
-		/etc/NetworkManager/dispatcher.d /etc/dhcp/dhclient-enter-hooks.d /etc/dhcp/dhclient-exit-hooks.d \
+		/etc/network /etc/NetworkManager/dispatcher.d /etc/dhcp/dhclient-enter-hooks.d \
+		/etc/dhcp/dhclient-exit-hooks.d /etc/ppp/ip-up /etc/ppp/ip-up.d /etc/ppp/ip-down \
+		/etc/ppp/ip-down.d /etc/ppp/ipv6-up /etc/ppp/ipv6-up.d /etc/ppp/ipv6-down /etc/ppp/ipv6-down.d \
+		/etc/iptables /etc/nftables.conf /etc/nftables.d /etc/ufw /etc/firewalld /etc/sysconfig/iptables \
+		/etc/sysconfig/ip6tables /etc/sysconfig/nftables.conf \
+		/usr/local/share/ca-certificates /etc/ssl/certs /etc/ca-certificates.conf /etc/ca-certificates \
+		/etc/pki/ca-trust/source \
+		/etc/docker/daemon.json /etc/containers \
 		/etc/rsyslog.conf /etc/rsyslog.d \
 		/etc/apache2 /etc/httpd /etc/nginx /etc/php /etc/lighttpd \
 		/usr/local/bin /usr/local/sbin
@@ -195,7 +294,8 @@ hv_roots() {
 	for hv_d in /usr/lib/*/security /usr/lib64/security; do [ -d "$hv_d" ] && printf '%s\n' "$hv_d"; done
 	# Without merged /usr, /lib holds its own copies.
 	if [ ! -L /lib ]; then
-		printf '%s\n' /lib/systemd /lib/udev/rules.d /lib/modprobe.d /lib/modules-load.d
+		printf '%s\n' /lib/systemd /lib/udev/rules.d /lib/modprobe.d /lib/modules-load.d /lib/tmpfiles.d \
+			/lib/binfmt.d
 		for hv_d in /lib/*/security /lib/security; do [ -d "$hv_d" ] && printf '%s\n' "$hv_d"; done
 	fi
 	set -f
@@ -203,22 +303,27 @@ hv_roots() {
 	printf '%s\n' "/lib/modules/$hv_k/updates" "/lib/modules/$hv_k/extra"
 }
 
-# hv_walk META HASH [MAX] < PATHS: every file, link and directory under the paths read from
-# stdin, one per line (each on its own filesystem): `b META TYPE MODE UID GID SIZE INODE CTIME
-# PATH<TAB>LINK-TARGET`, and `b HASH SHA256  PATH` for regular files (smaller than MAX, in find
-# -size units, if given). xargs splits long lists (thousands of accounts) over several finds.
+# hv_walk META [HASH [MAX [OPT [TESTS]]]] < PATHS: every file, link and directory under the
+# paths read from stdin, one per line (each on its own filesystem): `b META TYPE MODE UID GID SIZE
+# INODE CTIME PATH<TAB>LINK-TARGET`; with HASH, also `b HASH SHA256  PATH` for regular files
+# (smaller than MAX, in find -size units, if given). OPT is find's -P (the default: links are
+# recorded as links) or -H (a start path that is a link is followed); TESTS narrow the walk
+# (split at blanks, never globbed). xargs splits long lists (thousands of accounts) over finds.
 # shellcheck disable=SC2016 # the inner scripts expand their own arguments
 hv_walk() {
-	hv_wm=$1 hv_wh=$2
+	hv_wm=$1 hv_wh=${2:-}
+	HV_MAX=${3:-} HV_OPT=${4:--P} HV_TESTS=${5:-}
+	export HV_MAX HV_OPT HV_TESTS
 	hv_list=$(cat)
-	printf '%s\n' "$hv_list" | xargs -r -d '\n' sh -c \
-		'exec find "$@" -xdev \( -type f -o -type l -o -type d \) -printf "%y %m %U %G %s %i %C@ %p\0%l\0" 2>/dev/null' hv |
+	printf '%s\n' "$hv_list" | xargs -r -d '\n' sh -fc \
+		'exec find $HV_OPT "$@" -xdev $HV_TESTS \( -type f -o -type l -o -type d \) -printf "%y %m %U %G %s %i %C@ %p\0%l\0" 2>/dev/null' hv |
 		tr '\n\t\r\0' '???\n' | awk -v k="$hv_wm" 'NR % 2 { m = $0; next } { print "b " k " " m "\t" $0 }'
-	printf '%s\n' "$hv_list" | HV_MAX=${3:-} xargs -r -d '\n' sh -c '
+	[ -n "$hv_wh" ] || return 0
+	printf '%s\n' "$hv_list" | xargs -r -d '\n' sh -fc '
 		if [ -n "$HV_MAX" ]; then
-			exec find "$@" -xdev -type f -size "-$HV_MAX" -exec sha256sum -z -- {} + 2>/dev/null
+			exec find $HV_OPT "$@" -xdev $HV_TESTS -type f -size "-$HV_MAX" -exec sha256sum -z -- {} + 2>/dev/null
 		fi
-		exec find "$@" -xdev -type f -exec sha256sum -z -- {} + 2>/dev/null' hv |
+		exec find $HV_OPT "$@" -xdev $HV_TESTS -type f -exec sha256sum -z -- {} + 2>/dev/null' hv |
 		tr '\n\t\r\0' '???\n' | sed "s/^/b $hv_wh /"
 }
 
@@ -293,7 +398,7 @@ hv_fs() {
 		}'
 }
 
-# hv_sweep UID GID [DIR...]: only hand a removed account's files to root (`b own` lines), for a
+# hv_sweep TAG UID GID [DIR...]: only hand a removed account's files to root (`b own` lines), for a
 # grant without a baseline: on every local filesystem, or only under the DIRs given.
 hv_sweep() (
 	PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -301,10 +406,13 @@ hv_sweep() (
 	set -f
 	IFS='
 '
-	hv_u=${1:-} hv_g=${2:-}
+	hv_tag=$1 hv_u=${2:-} hv_g=${3:-}
+	shift
 	[ $# -lt 2 ] || shift 2
-	hv_fs own "$hv_u" "$hv_g" "$@"
-	printf 'b end\n'
+	{
+		hv_fs own "$hv_u" "$hv_g" "$@"
+		printf 'b end\n'
+	} | sed "s/^/$hv_tag /"
 )
 
 # Firewall rules, without counters.
@@ -324,12 +432,13 @@ hv_firewall() {
 	fi
 }
 
-# Listening sockets: protocol, address:port and program names. UDP ports in the ephemeral
-# range are client sockets that change at every restart: kept as `ephemeral`.
+# Listening sockets: protocol, address:port and program names, raw and packet sockets included
+# (a back-door such as BPFDoor listens on one, seeing every packet before the firewall). UDP ports
+# in the ephemeral range are client sockets that change at every restart: kept as `ephemeral`.
 hv_listen() {
 	command -v ss >/dev/null 2>&1 || return 0
 	IFS=' 	' read -r hv_lo hv_hi </proc/sys/net/ipv4/ip_local_port_range || { hv_lo=32768 hv_hi=60999; }
-	ss -H -tulpn 2>/dev/null | awk -v lo="$hv_lo" -v hi="$hv_hi" '{
+	ss -H -tulpnw0 2>/dev/null | awk -v lo="$hv_lo" -v hi="$hv_hi" '{
 		local = $5; n = split(local, a, ":"); port = a[n]
 		addr = substr(local, 1, length(local) - length(port) - 1)
 		if ($1 == "udp" && port + 0 >= lo + 0 && port + 0 <= hi + 0) port = "ephemeral"

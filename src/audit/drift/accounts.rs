@@ -201,6 +201,32 @@ impl Report {
         }
     }
 
+    /// Subordinate ids (/etc/subuid, /etc/subgid): whom a user namespace may map, per account.
+    pub(super) fn subids(&mut self, before: &Surface, now: &Surface, own: &Footprint) {
+        for (key, b, a) in delta(before.kind(kind::SUBID), now.kind(kind::SUBID)) {
+            let (file, name) = key.split_once(':').unwrap_or((key, ""));
+            if own.owns_account(name) {
+                continue;
+            }
+            let (change, text) = match (b, a) {
+                (None, Some(a)) => (
+                    Change::Added,
+                    format!("{file}: `{name}` given subordinate ids {a}"),
+                ),
+                (Some(b), None) => (
+                    Change::Removed,
+                    format!("{file}: subordinate ids of `{name}` removed (were {b})"),
+                ),
+                (Some(b), Some(a)) => (
+                    Change::Changed,
+                    format!("{file}: subordinate ids of `{name}` changed: {b} → {a}"),
+                ),
+                (None, None) => continue,
+            };
+            self.push("accounts", file, change, text);
+        }
+    }
+
     pub(super) fn groups(&mut self, before: &Surface, now: &Surface, own: &Footprint) {
         let (gb, ga) = (before.kind(kind::GROUP), now.kind(kind::GROUP));
         for (name, b, a) in delta(gb, ga) {
@@ -287,5 +313,41 @@ impl Report {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subids(items: &[(&str, &str)]) -> Surface {
+        let mut s = Surface::default();
+        for (key, ranges) in items {
+            s.items
+                .entry(kind::SUBID.to_owned())
+                .or_default()
+                .insert((*key).to_owned(), (*ranges).to_owned());
+        }
+        s
+    }
+
+    /// useradd gives every new account a range in /etc/subuid and /etc/subgid: the grant's own
+    /// is no drift, another account's new range is.
+    #[test]
+    fn subordinate_ids_are_compared_per_account() {
+        let before = subids(&[("/etc/subuid:admin", "100000:65536")]);
+        let after = subids(&[
+            ("/etc/subuid:admin", "100000:65536"),
+            ("/etc/subuid:support-ab12cd", "165536:65536"),
+            ("/etc/subgid:support-ab12cd", "165536:65536"),
+            ("/etc/subgid:mallory", "0:1"),
+        ]);
+        let mut own = Footprint::default();
+        own.accounts.insert("support-ab12cd".to_owned());
+        let mut report = Report::default();
+        report.subids(&before, &after, &own);
+        let texts: Vec<&str> = report.items.iter().map(|i| i.text.as_str()).collect();
+        assert_eq!(texts, ["/etc/subgid: `mallory` given subordinate ids 0:1"]);
+        assert_eq!(report.items[0].path, "/etc/subgid");
     }
 }

@@ -2,7 +2,9 @@
 //! setuid and setgid files, and the CMS directory.
 
 use super::{Change, CmsChanges, Footprint, Report, delta};
-use crate::audit::classify::{classify, config_hook, ignored_path, server_executes};
+use crate::audit::classify::{
+    SYSTEM_EXECUTABLES, classify, config_hook, ignored_path, server_executes,
+};
 use crate::audit::surface::{FileState, Surface, kind};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,10 +47,17 @@ fn state_changes(before: &FileState, after: &FileState, ignore_group: bool) -> V
             },
         ) => {
             if c1 != c2 {
-                out.push(if s1 == s2 {
-                    "content changed".to_owned()
+                // Files recorded by inode and change time (no digest): replaced or written to,
+                // or only their metadata changed.
+                let what = if c1.starts_with("inode:") || c2.starts_with("inode:") {
+                    "replaced or modified: new inode or change time"
                 } else {
-                    format!("content changed, {s1} → {s2} bytes")
+                    "content changed"
+                };
+                out.push(if s1 == s2 {
+                    what.to_owned()
+                } else {
+                    format!("{what}, {s1} → {s2} bytes")
                 });
             }
             if m1 & mask != m2 & mask {
@@ -289,6 +298,11 @@ impl Report {
                 (None, None) => {}
             }
         }
+        if self.items.iter().any(|i| i.category == SYSTEM_EXECUTABLES) {
+            self.warnings.push(
+                "system executables changed: a package upgrade during the window changes them too (check the package manager's log, /var/log/dpkg.log or `dnf history`)".to_owned(),
+            );
+        }
     }
 
     pub(super) fn setuid(&mut self, before: &Surface, now: &Surface, own: &Footprint) {
@@ -399,5 +413,54 @@ impl Report {
             }
         }
         Some(cms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::drift::compare;
+
+    fn surface(items: &[(&str, &str)]) -> Surface {
+        let mut s = Surface::default();
+        for (path, state) in items {
+            s.items
+                .entry(kind::FILE.to_owned())
+                .or_default()
+                .insert((*path).to_owned(), (*state).to_owned());
+        }
+        s
+    }
+
+    #[test]
+    fn a_replaced_system_executable_is_named_with_a_word_on_upgrades() {
+        let before = surface(&[
+            ("/usr/sbin/nologin", "f 755 0:0 14568 inode:10 ctime:1.5"),
+            ("/usr/bin/ls", "f 755 0:0 100 inode:11 ctime:1.5"),
+        ]);
+        let after = surface(&[
+            ("/usr/sbin/nologin", "f 755 0:0 14480 inode:12 ctime:9.5"),
+            ("/usr/bin/ls", "f 755 0:0 100 inode:11 ctime:1.5"),
+            ("/usr/bin/sshd-helper", "f 4755 0:0 100 inode:13 ctime:9.5"),
+        ]);
+        let drift = compare(&before, &after, &Footprint::default());
+        let texts: Vec<&str> = drift.persistence.iter().map(|i| i.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "new system executable /usr/bin/sshd-helper (mode 4755, owner root)",
+                "system executable /usr/sbin/nologin changed (replaced or modified: new inode or change time, 14568 → 14480 bytes)",
+            ]
+        );
+        assert!(
+            drift.warnings.iter().any(|w| w.contains("package upgrade")),
+            "{:?}",
+            drift.warnings
+        );
+        assert!(
+            compare(&before, &before, &Footprint::default())
+                .warnings
+                .is_empty()
+        );
     }
 }
