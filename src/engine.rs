@@ -138,13 +138,20 @@ pub struct AuditReport {
 /// What the teardown script does after verifying: compare with a baseline, or only hand the
 /// removed account's leftovers to root.
 enum Tail<'a> {
-    /// Nothing (the rollback of a failed provision, the expiry guard's removal on the host).
+    /// Nothing (the rollback of a failed provision).
     None,
     /// Hand the removed account's files to root (a grant without a usable baseline): on every
     /// local filesystem, or only where any account can write.
     Sweep { everywhere: bool },
     /// The drift check against `baseline`, handing the account's files to root in the same pass.
     Collect { baseline: &'a Baseline },
+}
+
+/// Whether a sweep without a baseline walks every local filesystem for the removed account's
+/// files: for an account that had root's rights; a user-level one can only have written where
+/// any account can.
+fn sweeps_everywhere(record: &GrantRecord) -> bool {
+    !matches!(record.level.as_str(), "user" | "app")
 }
 
 /// The line protocol printed by scripts (see [`crate::shell`]).
@@ -301,9 +308,6 @@ fn expire_date(expires_at: OffsetDateTime) -> String {
     )
 }
 
-/// The playbook's actions for this grant, then the `sshd-match` action every grant gets: a
-/// temporary support account never opens tunnels, and `--allow-from` limits where it logs in
-/// from. Last, so it is undone first (after the account is locked and its sessions ended).
 /// The playbook's actions; then, for a new account, its sshd restrictions (no tunnels, and
 /// `--allow-from`); then what the command line adds (`--rotate`, …); then the expiry guard.
 fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Error> {
@@ -828,6 +832,8 @@ fn apply_script(
     // Nor the database administrator's password: the removal script stays on the host, and
     // must hold no secret (database accounts of a password-administered server are then left
     // for teardown).
+    // Then, like teardown, it hands the removed account's leftover files to root, before
+    // useradd can give its uid to the next account.
     let mut factless = record.clone();
     for entry in &mut factless.actions {
         entry.facts.clear();
@@ -837,7 +843,9 @@ fn apply_script(
         &[],
         None,
         |action| !matches!(action, Action::ExpiryGuard(_)),
-        &Tail::None,
+        &Tail::Sweep {
+            everywhere: sweeps_everywhere(record),
+        },
     );
     let mut script = Script::new();
     script.lock_host();
@@ -1053,8 +1061,9 @@ fn load_baseline(store: &Store, record: &GrantRecord) -> Result<Baseline, Error>
     Ok(Baseline::from_json(&path, &bytes)?)
 }
 
-/// What this grant and the other grants in the store on the same host created: left out of
-/// the comparison (the customer made those grants; they are not a back-door).
+/// What this grant and the other grants in the store on the same host created: a live grant's
+/// things are left out of the comparison (the customer made those grants; they are not a
+/// back-door), a revoked grant's only count as gone (see [`Footprint::add`]).
 fn footprint(store: &Store, record: &GrantRecord) -> Footprint {
     let mut own = Footprint::of(record);
     if let Ok(records) = store.list() {
@@ -1219,9 +1228,17 @@ pub async fn teardown(
     let baseline = record.baseline.then(|| load_baseline(store, &record));
     let db_admin = db_admin_password(&record)?;
     let mut session = connect_pinned(store, &record, options, progress).await?;
+    let makes_account = record
+        .actions
+        .iter()
+        .any(|a| matches!(a.action, Action::User(_)));
     progress.say(format!(
-        "ending sessions of `{}`, removing {} actions, verifying{}",
-        record.account,
+        "{}removing {} actions, verifying{}",
+        if makes_account {
+            format!("ending sessions of `{}`, ", record.account)
+        } else {
+            String::new()
+        },
         record.actions.len(),
         if record.baseline {
             ", comparing with the baseline"
@@ -1247,7 +1264,7 @@ pub async fn teardown(
         Some(Ok(baseline)) => Tail::Collect { baseline },
         Some(Err(_)) => Tail::Sweep { everywhere: true },
         None => Tail::Sweep {
-            everywhere: !matches!(record.level.as_str(), "user" | "app"),
+            everywhere: sweeps_everywhere(&record),
         },
     };
     let result = remove(

@@ -64,10 +64,12 @@ fn fill(template: &'static str, args: &[&str]) -> String {
 
 /// The helper functions every script starts with. They print the line protocol that
 /// [`crate::engine`] parses: `fact KEY VALUE`, `check ok|fail ID`, `detail ID TEXT`,
-/// `step begin|done|failed INDEX`.
+/// `step begin|done|failed INDEX`. The search path holds system directories only: a program
+/// the lent account planted in `/usr/local` (a `find` or `userdel` that lies) must not stand in
+/// for the system's own in teardown's undo and checks.
 const PRELUDE: &str = r#"set -u
 umask 077
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
 LC_ALL=C
 export PATH LC_ALL
 hv_fact() { printf 'fact %s %s\n' "$1" "$2"; }

@@ -4,12 +4,14 @@
 //!
 //! The engine appends it last to every plan. Applying it leaves a root-only script,
 //! `/var/lib/handover/GRANT/remove`, holding the grant's own teardown (cut off, undo in
-//! reverse, verify: everything but this guard), and schedules it with what the host has, in
-//! this order: a transient systemd timer (`systemd-run --on-calendar`, when systemd is PID 1),
-//! an `at` job (when atd runs), a file in `/etc/cron.d` (when cron runs). at and cron work in
-//! whole minutes: the job starts at the minute at or before the expiry and sleeps the
-//! remaining seconds. When it has run, nothing of it is left: it removes its cron file and its
-//! directory, atd and systemd drop their own job.
+//! reverse, verify: everything but this guard; then, as teardown does, the account's leftover
+//! files handed to root, so no later account given its uid inherits them), and schedules it
+//! with what the host has, in this order: a transient systemd timer (`systemd-run
+//! --on-calendar`, when systemd is PID 1), an `at` job (when atd runs), a file in
+//! `/etc/cron.d` (when cron runs). at and cron work in whole minutes: the job starts at the
+//! minute at or before the expiry and sleeps the remaining seconds. When it has run, nothing
+//! of it is left: it removes its cron file and its directory, atd and systemd drop their own
+//! job.
 //!
 //! Teardown cancels it. The two never both remove: the script only goes on if it can rename
 //! the directory's `armed` file, and teardown removes that file first (waiting for a job that

@@ -7,7 +7,7 @@ mod files;
 use super::classify::ignored_rule;
 use super::surface::{Surface, kind};
 use crate::actions::Action;
-use crate::record::GrantRecord;
+use crate::record::{GrantRecord, GrantState};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -112,8 +112,8 @@ impl Drift {
 }
 
 /// What the grant itself created: excluded from the comparison, so an audit during the window
-/// does not report the grant's own account and files (at teardown they are gone anyway, and a
-/// leftover is reported by the action's own verification).
+/// does not report the grant's own account, files, expiry job and firewall rules (at teardown
+/// they are gone anyway, and a leftover is reported by the action's own verification).
 #[derive(Debug, Default)]
 pub struct Footprint {
     accounts: BTreeSet<String>,
@@ -122,6 +122,15 @@ pub struct Footprint {
     rotated: BTreeSet<String>,
     paths: BTreeSet<String>,
     trees: Vec<String>,
+    /// The expiry guard's at jobs, by number (5 hex digits, as in their spool file names).
+    at_jobs: BTreeSet<String>,
+    /// `handover-GRANT`: the firewall rules carrying it are the grant's.
+    rule_tags: BTreeSet<String>,
+    /// Sources of the grant's iptables rules: nft shows an iptables-nft rule without its tag.
+    iptables_sources: BTreeSet<String>,
+    /// What revoked grants created, verified gone since: its absence is no drift, but anything
+    /// of it there again is (a back-door where nobody would look).
+    gone: Option<Box<Footprint>>,
 }
 
 impl Footprint {
@@ -132,8 +141,20 @@ impl Footprint {
     }
 
     /// Add what `record` created: the grant being checked, or another grant of the customer's
-    /// on the same host (two vendors at once), whose changes are not a back-door either.
+    /// on the same host (two vendors at once), whose changes are not a back-door either. A
+    /// revoked grant's things only count as gone; a password it rotated stays its doing.
     pub fn add(&mut self, record: &GrantRecord) {
+        if record.state == GrantState::Revoked {
+            let gone = self.gone.get_or_insert_default();
+            gone.add_created(record);
+            let rotated = std::mem::take(&mut gone.rotated);
+            self.rotated.extend(rotated);
+        } else {
+            self.add_created(record);
+        }
+    }
+
+    fn add_created(&mut self, record: &GrantRecord) {
         let own = self;
         for entry in &record.actions {
             // Every action kind names what it creates: a new kind must say it here.
@@ -160,20 +181,43 @@ impl Footprint {
                 Action::ExpiryGuard(guard) => {
                     own.trees.push(guard.dir.clone());
                     own.paths.insert(guard.cron_file.clone());
+                    // Written first as `/etc/cron.d/.NAME.tmp`, then renamed.
+                    if let Some((dir, name)) = guard.cron_file.rsplit_once('/') {
+                        own.paths.insert(format!("{dir}/.{name}.tmp"));
+                    }
+                    // A transient timer and its service, with any drop-ins.
+                    for suffix in ["timer", "service"] {
+                        own.trees
+                            .push(format!("/run/systemd/transient/{}.{suffix}", guard.unit));
+                        own.trees
+                            .push(format!("/run/systemd/transient/{}.{suffix}.d", guard.unit));
+                    }
+                    if let Some(job) = entry
+                        .facts
+                        .get("at_job")
+                        .and_then(|j| j.parse::<u32>().ok())
+                    {
+                        own.at_jobs.insert(format!("{job:05x}"));
+                    }
                 }
                 Action::RotatePassword(lent) => {
                     own.rotated.insert(lent.account.clone());
                     own.trees
                         .push(format!("/var/lib/handover/{}-lent", record.id));
                 }
+                Action::Firewall(firewall) => {
+                    own.rule_tags.insert(format!("handover-{}", record.id));
+                    if entry.facts.get("backend").is_some_and(|b| b == "iptables") {
+                        own.iptables_sources
+                            .extend(firewall.sources.iter().cloned());
+                    }
+                }
                 // Changes only the scope (reported in the CMS part), or nothing on the surface
-                // it could name: a shell action's changes are reported like anyone's, and the
-                // firewall rules it inserts show while the grant is active (gone by teardown).
+                // it could name: a shell action's changes are reported like anyone's.
                 // Database accounts live in the database server, not on the surface.
                 Action::Password(_)
                 | Action::Acl(_)
                 | Action::Shell(_)
-                | Action::Firewall(_)
                 | Action::DbUser(_)
                 | Action::RotateDbUser(_) => {}
             }
@@ -188,6 +232,52 @@ impl Footprint {
                         .strip_prefix(tree.as_str())
                         .is_some_and(|rest| rest.starts_with('/'))
             })
+            || self.owns_at_job(path)
+    }
+
+    /// An at spool file is named QUEUE, the job number in 5 hex digits, then the minute it
+    /// runs in 8 (`a0000101c8a18d`; the queue becomes `=` while it runs).
+    fn owns_at_job(&self, path: &str) -> bool {
+        let name = ["/var/spool/cron/atjobs/", "/var/spool/at/"]
+            .iter()
+            .find_map(|dir| path.strip_prefix(dir));
+        name.is_some_and(|name| {
+            name.len() == 14
+                && name.is_ascii()
+                && name[6..].bytes().all(|b| b.is_ascii_hexdigit())
+                && self.at_jobs.contains(&name[1..6])
+        })
+    }
+
+    /// A firewall rule the grant inserted: it carries the grant's tag as a word, or it is the
+    /// nft view of the grant's iptables-nft rule (`… ip saddr SOURCE tcp dport PORTS counter
+    /// accept` in the INPUT chain of iptables' own table), which nft prints without the tag.
+    fn owns_rule(&self, rule: &str) -> bool {
+        let tagged = self.rule_tags.iter().any(|tag| {
+            rule.match_indices(tag.as_str()).any(|(at, _)| {
+                let before = rule[..at].chars().next_back();
+                let after = rule[at + tag.len()..].chars().next();
+                matches!(before, Some(' ' | '"')) && matches!(after, None | Some(' ' | '"'))
+            })
+        });
+        tagged
+            || self.iptables_sources.iter().any(|source| {
+                let family = if source.contains(':') { "ip6" } else { "ip" };
+                // nft prints a single address without its prefix length.
+                let source = source
+                    .strip_suffix(if family == "ip" { "/32" } else { "/128" })
+                    .unwrap_or(source);
+                let prefix = format!(
+                    "nft table {family} filter / chain INPUT / meta l4proto tcp {family} saddr {source} tcp dport "
+                );
+                rule.strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(" counter accept"))
+                    .is_some_and(|ports| {
+                        ports
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || matches!(c, ',' | ' ' | '{' | '}'))
+                    })
+            })
     }
 
     fn owns_account(&self, name: &str) -> bool {
@@ -196,6 +286,30 @@ impl Footprint {
 
     fn rotates_password(&self, name: &str) -> bool {
         self.rotated.contains(name)
+    }
+
+    /// `baseline` without what this footprint names: what a revoked grant created is then
+    /// compared as if it never was. (A new kind of item keyed by account or path must say
+    /// so here.)
+    fn prune(&self, baseline: &Surface) -> Surface {
+        let mut pruned = baseline.clone();
+        for (item_kind, items) in &mut pruned.items {
+            items.retain(|key, _| match item_kind.as_str() {
+                kind::ACCOUNT | kind::PASSWD_HASH | kind::SHADOW | kind::GROUP | kind::GSHADOW => {
+                    !self.owns_account(key)
+                }
+                kind::SUBID => !key
+                    .split_once(':')
+                    .is_some_and(|(_, name)| self.owns_account(name)),
+                kind::FILE | kind::SETUID => !self.owns_path(key),
+                kind::AUTHORIZED_KEY => {
+                    !self.owns_path(key.split_once('\t').map_or(key.as_str(), |(file, _)| file))
+                }
+                kind::FIREWALL => !self.owns_rule(key),
+                _ => true,
+            });
+        }
+        pruned
     }
 }
 
@@ -215,15 +329,24 @@ fn delta<'a>(
 
 /// Compare the surface `now` with the `baseline`, leaving out what the grant itself created.
 pub fn compare(baseline: &Surface, now: &Surface, own: &Footprint) -> Drift {
+    let pruned;
+    let baseline = match &own.gone {
+        Some(gone) => {
+            pruned = gone.prune(baseline);
+            &pruned
+        }
+        None => baseline,
+    };
     let mut report = Report::default();
     report.preload(now);
     report.accounts(baseline, now, own);
     report.groups(baseline, now, own);
+    report.subids(baseline, now, own);
     report.sshd(baseline, now);
     let handled = report.authorized_keys(baseline, now, own);
     report.files(baseline, now, own, &handled);
     report.setuid(baseline, now, own);
-    report.simple(baseline, now);
+    report.simple(baseline, now, own);
     let cms = report.cms(baseline, now);
     let found = !report.items.is_empty();
     Drift {
@@ -318,8 +441,9 @@ impl Report {
         }
     }
 
-    /// Capabilities, modules, listening sockets, firewall rules, suspicious processes.
-    fn simple(&mut self, before: &Surface, now: &Surface) {
+    /// Capabilities, modules, listening sockets, firewall rules (but the grant's own),
+    /// suspicious processes.
+    fn simple(&mut self, before: &Surface, now: &Surface, own: &Footprint) {
         for (line, b, a) in delta(before.kind(kind::CAPABILITY), now.kind(kind::CAPABILITY)) {
             let path = line.split(' ').next().unwrap_or(line);
             match (b, a) {
@@ -385,7 +509,7 @@ impl Report {
             self.push("listening", socket, change, text);
         }
         for (rule, b, a) in delta(before.kind(kind::FIREWALL), now.kind(kind::FIREWALL)) {
-            if ignored_rule(rule) {
+            if ignored_rule(rule) || own.owns_rule(rule) {
                 continue;
             }
             match (b, a) {
@@ -603,6 +727,7 @@ mod tests {
             rotated: Default::default(),
             paths: ["/etc/sudoers.d/handover-20261123-abcdef".to_owned()].into(),
             trees: vec!["/home/support-ab12cd".to_owned()],
+            ..Footprint::default()
         };
         let before = surface(&[ROOT, (kind::GROUP, "users", "100:")]);
         let after = surface(&[
@@ -640,6 +765,90 @@ mod tests {
                     .to_owned()
             ]
         );
+    }
+
+    #[test]
+    fn the_grants_own_at_job_and_firewall_rules_are_left_out() {
+        let own = Footprint {
+            at_jobs: ["00001".to_owned()].into(),
+            rule_tags: ["handover-20261123-abcdef".to_owned()].into(),
+            iptables_sources: ["10.200.0.0/16".to_owned(), "192.0.2.7/32".to_owned()].into(),
+            ..Footprint::default()
+        };
+        let job = |name: &'static str| (kind::FILE, name, "f 700 0:1 10 sha256:aa");
+        let rule = |text| (kind::FIREWALL, text, "");
+        let before = surface(&[ROOT]);
+        let after = surface(&[
+            ROOT,
+            job("/var/spool/cron/atjobs/a0000101c8a18d"),
+            job("/var/spool/cron/atjobs/=0000101c8a18d"),
+            job("/var/spool/cron/atjobs/a0000201c8a18d"),
+            rule(
+                "iptables-save filter -A INPUT -s 10.200.0.0/16 -p tcp -m multiport --dports 22 -m comment --comment handover-20261123-abcdef -j ACCEPT",
+            ),
+            rule(
+                "nft table ip filter / chain INPUT / meta l4proto tcp ip saddr 10.200.0.0/16 tcp dport 22  counter accept",
+            ),
+            rule(
+                "nft table ip filter / chain INPUT / meta l4proto tcp ip saddr 192.0.2.7 tcp dport { 22,2222 }  counter accept",
+            ),
+            rule(
+                r#"nft table inet filter / chain input / ip saddr { 10.200.0.0/16 } tcp dport { 22 } accept comment "handover-20261123-abcdef""#,
+            ),
+            // Not the grant's: another tag, another source, another verdict.
+            rule(
+                "iptables-save filter -A INPUT -m comment --comment handover-20261123-abcdefg -j ACCEPT",
+            ),
+            rule(
+                "nft table ip filter / chain INPUT / meta l4proto tcp ip saddr 10.9.0.0/16 tcp dport 22  counter accept",
+            ),
+            rule(
+                "nft table ip filter / chain INPUT / meta l4proto tcp ip saddr 10.200.0.0/16 tcp dport 22  counter accept meta mark set 1",
+            ),
+        ]);
+        let t = texts(&compare(&before, &after, &own));
+        assert_eq!(t.len(), 4, "{t:#?}");
+        for needle in ["a0000201c8a18d", "abcdefg", "10.9.0.0/16", "mark set"] {
+            assert!(t.iter().any(|t| t.contains(needle)), "{needle}: {t:#?}");
+        }
+    }
+
+    #[test]
+    fn a_revoked_grants_things_count_as_gone() {
+        let revoked = Footprint {
+            accounts: ["support-ab12cd".to_owned()].into(),
+            paths: ["/etc/sudoers.d/handover-20261123-abcdef".to_owned()].into(),
+            rule_tags: ["handover-20261123-abcdef".to_owned()].into(),
+            ..Footprint::default()
+        };
+        let own = Footprint {
+            gone: Some(Box::new(revoked)),
+            ..Footprint::default()
+        };
+        let account = (
+            kind::ACCOUNT,
+            "support-ab12cd",
+            "1003:1003:x:/bin/bash:/home/support-ab12cd",
+        );
+        let sudoers = (
+            kind::FILE,
+            "/etc/sudoers.d/handover-20261123-abcdef",
+            "f 440 0:0 1 sha256:aa",
+        );
+        let rule = (
+            kind::FIREWALL,
+            "iptables-save filter -A INPUT -m comment --comment handover-20261123-abcdef -j ACCEPT",
+            "",
+        );
+        // There at the baseline, gone since: no drift.
+        let with = surface(&[ROOT, account, sudoers, rule]);
+        let without = surface(&[ROOT]);
+        assert!(!compare(&with, &without, &own).found());
+        // There again (or still): reported like anything else.
+        let t = texts(&compare(&with, &with, &own));
+        assert_eq!(t.len(), 3, "{t:#?}");
+        assert!(t[0].contains("new account `support-ab12cd`"), "{t:#?}");
+        assert_eq!(texts(&compare(&without, &with, &own)), t);
     }
 
     #[test]

@@ -311,18 +311,30 @@ impl Session {
     /// everything up to the begin marker before reading the script. The begin marker is sent
     /// twice: a wrong password makes sudo read up to three lines, and they must be markers,
     /// never the script.
+    ///
+    /// Nothing is looked up on the login's PATH, which may start with `/usr/local/bin` (where
+    /// the lent account could plant a `sudo` reading the password): sudo by its full path, the
+    /// script with system directories only.
     fn wrapper(&self, nonce: &str) -> (String, Zeroizing<Vec<u8>>) {
-        const CLEAN_SH: &str = "exec /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C /bin/sh -s";
+        const CLEAN_SH: &str =
+            "exec /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C /bin/sh -s";
+        // `/bin/sh -c SUDO sh ARGS…` runs the first sudo of these that exists with ARGS.
+        const SUDO: &str = "for s in /usr/bin/sudo /bin/sudo; do if [ -x \"$s\" ]; then exec \"$s\" \"$@\"; fi; done; echo \"handover: no sudo at /usr/bin/sudo or /bin/sudo\" >&2; exit 127";
         let inner_plain = format!("printf '%s\\n' @@handover-{nonce}; {CLEAN_SH}");
         let inner_sudo = format!(
             "printf '%s\\n' @@handover-{nonce}; while IFS= read -r l; do [ \"$l\" = '{SUDO_BEGIN}' ] && break; done; {CLEAN_SH}"
         );
+        let quote = crate::shell::quote;
         let mut prefix = Zeroizing::new(Vec::new());
         let command = match &self.elevation {
-            Elevation::None => format!("/bin/sh -c {}", crate::shell::quote(&inner_plain)),
+            Elevation::None => format!("/bin/sh -c {}", quote(&inner_plain)),
             Elevation::Sudo { password: None } => {
                 prefix.extend_from_slice(format!("{SUDO_BEGIN}\n").as_bytes());
-                format!("sudo -n -- /bin/sh -c {}", crate::shell::quote(&inner_sudo))
+                format!(
+                    "/bin/sh -c {} sh -n -- /bin/sh -c {}",
+                    quote(SUDO),
+                    quote(&inner_sudo)
+                )
             }
             Elevation::Sudo {
                 password: Some(password),
@@ -330,8 +342,9 @@ impl Session {
                 prefix.extend_from_slice(password.expose().as_bytes());
                 prefix.extend_from_slice(format!("\n{SUDO_BEGIN}\n{SUDO_BEGIN}\n").as_bytes());
                 format!(
-                    "sudo -k -S -p '' -- /bin/sh -c {}",
-                    crate::shell::quote(&inner_sudo)
+                    "/bin/sh -c {} sh -k -S -p '' -- /bin/sh -c {}",
+                    quote(SUDO),
+                    quote(&inner_sudo)
                 )
             }
         };
@@ -451,8 +464,8 @@ impl Session {
             {
                 format!("does not let `{}` run commands as root", self.target.login)
             }
-            Elevation::Sudo { .. } if stderr.contains("not found") => {
-                "is not installed (or not on the login's PATH)".to_owned()
+            Elevation::Sudo { .. } if stderr.contains("handover: no sudo") => {
+                "is not installed (neither /usr/bin/sudo nor /bin/sudo exists)".to_owned()
             }
             Elevation::Sudo { .. } => format!("failed: {stderr}"),
         };

@@ -1,5 +1,6 @@
 //! The expiry guard: the host removes the grant at the TTL by itself, to the second with atd
-//! and within the next minute with cron, leaving nothing behind; teardown cancels it.
+//! and within the next minute with cron, leaving nothing behind (the account's files handed to
+//! root); teardown cancels it.
 
 use crate::support::{TestHost, Workspace, host_tests_enabled};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -111,6 +112,10 @@ fn removed_at_the_ttl_without_teardown(service: &str, ttl: &str, backend: &str, 
         "runuser -u {a} -- sh -c 'nohup sleep 600 >/dev/null 2>&1 &'"
     ));
     assert!(host.ok(&format!("pgrep -u {uid} sleep")));
+    // Files it left where any account can write, one of them setuid.
+    host.sh(&format!(
+        "runuser -u {a} -- sh -c 'echo notes > /tmp/left && cp /bin/true /var/tmp/suid && chmod 4755 /var/tmp/suid'"
+    ));
     assert_guard_armed(&host, &grant);
     let record = ws.record(&grant.id);
     let guard = guard_of(&record);
@@ -151,6 +156,13 @@ fn removed_at_the_ttl_without_teardown(service: &str, ttl: &str, backend: &str, 
         || guard_gone(&host, &grant),
     );
     assert!(!host.ok(&format!("pgrep -u {uid}")), "processes survived");
+    // Its leftovers are root's before the uid can go to a new account; no setuid bit survived.
+    assert_eq!(
+        host.sh("stat -c %u:%g /tmp/left /var/tmp/suid"),
+        "0:0\n0:0\n",
+        "the account's files were not handed to root"
+    );
+    assert_eq!(host.sh("stat -c %a /var/tmp/suid").trim(), "755");
     assert!(!host.ok(&format!("test -e /home/{a}")), "home left");
     let acl = host.sh(&format!("getfacl -R -p -n {} 2>/dev/null", host.scope));
     assert!(!acl.contains(&format!("user:{uid}:")), "ACL left:\n{acl}");

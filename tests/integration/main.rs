@@ -8,6 +8,7 @@
 mod support;
 
 mod audit;
+mod audit_window;
 mod bad_input;
 mod batch;
 mod cli_docs;
