@@ -13,11 +13,10 @@ struct Grant {
     expires_at: i64,
 }
 
-fn provision(ws: &Workspace, host: &TestHost, ttl: &str) -> Grant {
-    let out = ws
-        .provision_as_root(host, &["--scope", &host.scope, "--ttl", ttl, "--json"])
-        .run()
-        .expect_code(0);
+fn provision(ws: &Workspace, host: &TestHost, ttl: &str, extra: &[&str]) -> Grant {
+    let mut args = vec!["--scope", &host.scope, "--ttl", ttl, "--json"];
+    args.extend_from_slice(extra);
+    let out = ws.provision_as_root(host, &args).run().expect_code(0);
     let json = out.json();
     let field = |k: &str| json[k].as_str().expect("field").to_owned();
     let expires_at = time::OffsetDateTime::parse(
@@ -100,12 +99,33 @@ fn guard_gone(host: &TestHost, grant: &Grant) -> bool {
 /// Provision with a short TTL, never run teardown, and watch the host remove it all; then
 /// teardown finds nothing to do and revokes. `late` is how long after the expiry the removal
 /// may come.
-fn removed_at_the_ttl_without_teardown(service: &str, ttl: &str, backend: &str, late: u64) {
+/// `root`: a root-level grant limited to the test machine's address, so the host must also
+/// remove its sudoers and sshd drop-ins.
+fn removed_at_the_ttl_without_teardown(
+    service: &str,
+    ttl: &str,
+    backend: &str,
+    late: u64,
+    root: bool,
+) {
     let host = TestHost::builder().service(service).up();
     let ws = Workspace::new();
     ws.trust(&host);
-    let grant = provision(&ws, &host, ttl);
+    let extra = if root {
+        vec!["--level", "root", "--allow-from", &host.gateway]
+    } else {
+        Vec::new()
+    };
+    let grant = provision(&ws, &host, ttl, &extra);
     let a = grant.account.as_str();
+    let drop_ins = "ls /etc/ssh/sshd_config.d /etc/sudoers.d | grep handover || true";
+    let expected = if root { 2 } else { 1 };
+    assert_eq!(
+        host.sh(drop_ins).lines().count(),
+        expected,
+        "drop-ins of the grant: {}",
+        host.sh(drop_ins)
+    );
     let uid = host.sh(&format!("id -u {a}")).trim().to_owned();
     // A session the vendor left running, which the expiry must end.
     host.sh(&format!(
@@ -164,6 +184,8 @@ fn removed_at_the_ttl_without_teardown(service: &str, ttl: &str, backend: &str, 
     );
     assert_eq!(host.sh("stat -c %a /var/tmp/suid").trim(), "755");
     assert!(!host.ok(&format!("test -e /home/{a}")), "home left");
+    assert_eq!(host.sh(drop_ins), "", "sshd or sudoers drop-ins left");
+    assert!(host.ok("sshd -t && visudo -c >/dev/null"));
     let acl = host.sh(&format!("getfacl -R -p -n {} 2>/dev/null", host.scope));
     assert!(!acl.contains(&format!("user:{uid}:")), "ACL left:\n{acl}");
     assert!(!host.ssh_as(a, &grant.password, "true").status.success());
@@ -203,7 +225,7 @@ fn atd_removes_the_grant_at_the_ttl_to_the_second() {
     if !host_tests_enabled() {
         return;
     }
-    removed_at_the_ttl_without_teardown("atd", "8s", "at", 15);
+    removed_at_the_ttl_without_teardown("atd", "12s", "at", 15, true);
 }
 
 #[test]
@@ -212,7 +234,7 @@ fn cron_removes_the_grant_within_the_minute_after_the_ttl() {
         return;
     }
     // cron starts jobs at whole minutes and reads new files only at the next one.
-    removed_at_the_ttl_without_teardown("cron", "8s", "cron", 75);
+    removed_at_the_ttl_without_teardown("cron", "8s", "cron", 75, false);
 }
 
 #[test]
@@ -225,7 +247,7 @@ fn teardown_before_the_ttl_cancels_the_job() {
         let ws = Workspace::new();
         ws.trust(&host);
         let before = host.snapshot();
-        let grant = provision(&ws, &host, "1h");
+        let grant = provision(&ws, &host, "1h", &[]);
         assert_guard_armed(&host, &grant);
         assert_eq!(guard_of(&ws.record(&grant.id))["facts"]["backend"], backend);
         match backend {
