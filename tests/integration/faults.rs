@@ -113,6 +113,17 @@ fn an_unreachable_host_at_teardown_exits_4_and_a_retry_works() {
     );
 
     host.sh("ip link set eth0 up");
+    // The link is back; the neighbour entry of the test machine may still say unreachable for
+    // a moment (a failed ARP lookup is remembered): wait until sshd answers again.
+    let sshd: std::net::SocketAddr = format!("{}:22", host.addr).parse().expect("address");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect_timeout(&sshd, std::time::Duration::from_secs(1)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the host did not come back"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     ws.handover(&["teardown", &id])
         .with_root_password(&host)
         .run()
