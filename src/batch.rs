@@ -105,7 +105,7 @@ pub fn parallel(value: usize) -> Result<usize, Error> {
     }
 }
 
-/// Every target (see [`listed_targets`]), each resolved; a bad target from `--hosts FILE` is named
+/// Every target (see `listed_targets`), each resolved; a bad target from `--hosts FILE` is named
 /// with its line.
 pub fn resolve_targets(
     given: &[String],

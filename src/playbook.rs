@@ -163,7 +163,7 @@ pub struct Playbook {
     #[serde(default)]
     pub params: BTreeMap<String, ParamSpec>,
     /// May be empty for playbooks whose actions all come from the command line (`lend`).
-    /// Read one by one by [`parse_action`], so that errors name the line.
+    /// Read one by one by `parse_action`, so that errors name the line.
     #[serde(skip)]
     pub actions: Vec<ActionTemplate>,
 }
@@ -171,7 +171,7 @@ pub struct Playbook {
 /// An action as a playbook states it: its kind and parameters, with `{NAME}` placeholders.
 /// Grant-specific values are filled in by [`Playbook::plan`].
 ///
-/// In the file the kind is a field (`kind = "acl"`), but [`parse_action`] deserializes this
+/// In the file the kind is a field (`kind = "acl"`), but `parse_action` deserializes this
 /// as an externally tagged enum: serde's internally tagged enums buffer the fields, and toml's
 /// errors then lose the line they are about.
 #[derive(Clone, Debug, Deserialize)]

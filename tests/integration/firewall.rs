@@ -1,19 +1,9 @@
 //! Firewall allowlist: the vendor's address gets through the host's own firewall for the
 //! grant, by a rule tagged with the grant id that teardown removes.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled, trusted_host};
-
-/// The customer's firewall: only the admin's address (the gateway) may reach sshd.
-const NFT_FIREWALL: &str = "nft add table inet filter && \
-    nft add chain inet filter input '{ type filter hook input priority 0; policy drop; }' && \
-    nft add rule inet filter input ct state established,related accept && \
-    nft add rule inet filter input iif lo accept && \
-    nft add rule inet filter input ip saddr GATEWAY tcp dport 22 accept";
-
-const IPTABLES_FIREWALL: &str = "iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT && \
-    iptables -A INPUT -i lo -j ACCEPT && \
-    iptables -A INPUT -s GATEWAY -p tcp --dport 22 -j ACCEPT && \
-    iptables -P INPUT DROP";
+use crate::support::{
+    IPTABLES_FIREWALL, NFT_FIREWALL, TestHost, Workspace, host_tests_enabled, trusted_host,
+};
 
 fn grant_through_firewall(setup: &str, listing: &str) {
     let host = TestHost::up();

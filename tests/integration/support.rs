@@ -639,3 +639,16 @@ pub fn keygen(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     assert!(status.success());
     path
 }
+
+/// The customer's firewall: only the admin's address (the gateway) may reach sshd.
+pub const NFT_FIREWALL: &str = "nft add table inet filter && \
+    nft add chain inet filter input '{ type filter hook input priority 0; policy drop; }' && \
+    nft add rule inet filter input ct state established,related accept && \
+    nft add rule inet filter input iif lo accept && \
+    nft add rule inet filter input ip saddr GATEWAY tcp dport 22 accept";
+
+/// The same with iptables.
+pub const IPTABLES_FIREWALL: &str = "iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT && \
+    iptables -A INPUT -i lo -j ACCEPT && \
+    iptables -A INPUT -s GATEWAY -p tcp --dport 22 -j ACCEPT && \
+    iptables -P INPUT DROP";
