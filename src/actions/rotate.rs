@@ -64,19 +64,13 @@ impl RotatePassword {
     case $hv_keep in *" $hv_p "*) continue ;; esac"#,
         );
         // Opened during the window: after a reboot every session was; else a later session id
-        // than the provisioning login's, or (a record from before session ids were kept) a
-        // process started after the window began, to the clock tick.
-        match (ctx.facts.get("session"), ctx.facts.get("since_ticks")) {
-            (Some(session), _) if session.parse::<u32>().is_ok_and(|id| id != u32::MAX) => {
+        // than the provisioning login's. Without one (a host that keeps no audit sessions),
+        // none can be told apart: only a reboot's sessions are ended.
+        match ctx.facts.get("session") {
+            Some(session) if session.parse::<u32>().is_ok_and(|id| id != u32::MAX) => {
                 s.cmd(
                     "    if [ -n \"$hv_same_boot\" ] && [ \"$hv_s\" -le {} ]; then continue; fi",
                     &[session],
-                );
-            }
-            (_, Some(ticks)) => {
-                s.cmd(
-                    "    if [ -n \"$hv_same_boot\" ] && ! [ \"$(sed 's/.*) //' \"$hv_d/stat\" 2>/dev/null | cut -d' ' -f20)\" -ge {} ] 2>/dev/null; then continue; fi",
-                    &[ticks],
                 );
             }
             _ => {
