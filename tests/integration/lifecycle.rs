@@ -230,7 +230,7 @@ fn provision_use_and_teardown_as_root_with_a_password() {
         "runuser -u {} -- sh -c 'nohup sleep 600 >/dev/null 2>&1 &'",
         grant.account
     ));
-    assert!(host.ok(&format!("pgrep -u {uid} sleep")));
+    assert!(host.process_starts(&uid, "sleep"));
 
     let list = ws.handover(&["list", "--json"]).run().expect_code(0).json();
     assert_eq!(list["grants"][0]["grant"], grant.id.as_str());

@@ -219,6 +219,14 @@ impl TestHost {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Whether a process named `name` of `uid` runs within 5 s: a background process started
+    /// with `runuser … &` may not have been exec'd yet when `runuser` returns.
+    pub fn process_starts(&self, uid: &str, name: &str) -> bool {
+        self.ok(&format!(
+            "for i in $(seq 100); do pgrep -u {uid} -x {name} >/dev/null && exit 0; sleep 0.05; done; exit 1"
+        ))
+    }
+
     /// Whether `script` succeeds on the host.
     pub fn ok(&self, script: &str) -> bool {
         self.exec(script).status.success()
