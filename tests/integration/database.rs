@@ -221,13 +221,31 @@ impl DbGrant {
 }
 
 /// Run `script` in the background on the host; it travels on stdin into a root-only file,
-/// so no secret it holds reaches a command line. Waits a moment for it to get going.
+/// so no secret it holds reaches a command line. Callers wait for its connection with
+/// [`eventually`].
 fn in_background(host: &TestHost, script: &str) {
     let out = host.exec_stdin(&format!(
         "f=$(mktemp /root/bg.XXXXXX)\ncat > \"$f\" <<'BACKGROUND_END'\n{script}BACKGROUND_END\nnohup sh \"$f\" >/dev/null 2>&1 </dev/null &\n"
     ));
     assert!(out.status.success(), "{}", text(&out));
-    std::thread::sleep(std::time::Duration::from_millis(500));
+}
+
+/// Wait (at most 20 s: the machine may be loaded) until `now()` says `expected`, e.g. until
+/// background connections show in the server's process list.
+#[track_caller]
+fn eventually(what: &str, expected: &str, now: impl Fn() -> String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let seen = now();
+        if seen == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: expected {expected:?}, still {seen:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -306,11 +324,9 @@ fn a_mariadb_account_for_one_database_then_nothing_left() {
         &host,
         &mariadb_script(&account, &db_password, "SELECT SLEEP(600);"),
     );
-    assert_eq!(
-        my_accounts_and_sessions(&host, &account),
-        "1\n1\n",
-        "the vendor's connection did not start"
-    );
+    eventually("the vendor's connection", "1\n1\n", || {
+        my_accounts_and_sessions(&host, &account)
+    });
 
     let torn = teardown(&ws, &host, &grant, &[]).run().expect_code(0);
     assert!(
@@ -416,6 +432,9 @@ fn a_postgres_role_for_one_database_then_nothing_left() {
         &host,
         &psql_script(&account, &db_password, "cms", "SELECT pg_sleep(600);"),
     );
+    eventually("the vendor's session", "1\n1\n", || {
+        pg_roles_and_sessions(&host, &account)
+    });
 
     let torn = teardown(&ws, &host, &grant, &[]).run().expect_code(0);
     let seen_on_host = watch.stop();
@@ -724,6 +743,12 @@ fn make_cms_user(host: &TestHost, password: &str) -> String {
         host,
         &mariadb_script("cmsuser", password, "SELECT SLEEP(601);"),
     );
+    // Open before the window begins.
+    eventually(
+        "the application's connection",
+        "SELECT SLEEP(601)\n",
+        || cms_sleepers(host),
+    );
     cms_auth(host, "localhost")
 }
 
@@ -826,9 +851,10 @@ fn a_lent_mariadb_account_is_rotated_and_restored() {
         &host,
         &mariadb_script_at(VENDORBOX, "cmsuser", anywhere, "SELECT SLEEP(603);"),
     );
-    assert_eq!(
-        cms_sleepers(&host),
-        "SELECT SLEEP(601)\nSELECT SLEEP(602)\nSELECT SLEEP(603)\n"
+    eventually(
+        "the window's connections",
+        "SELECT SLEEP(601)\nSELECT SLEEP(602)\nSELECT SLEEP(603)\n",
+        || cms_sleepers(&host),
     );
 
     let torn = teardown(&ws, &host, &grant, &[]).run().expect_code(0);
@@ -902,9 +928,10 @@ fn lending_a_wildcard_account_leaves_the_more_specific_one_alone() {
         &mariadb_script_at(VENDORBOX, "cmsuser", &lent, "SELECT SLEEP(602);"),
     );
     in_background(&host, &mariadb_script("cmsuser", own, "SELECT SLEEP(604);"));
-    assert_eq!(
-        cms_sleepers(&host),
-        "SELECT SLEEP(601)\nSELECT SLEEP(602)\nSELECT SLEEP(604)\n"
+    eventually(
+        "the window's connections",
+        "SELECT SLEEP(601)\nSELECT SLEEP(602)\nSELECT SLEEP(604)\n",
+        || cms_sleepers(&host),
     );
 
     teardown(&ws, &host, &grant, &[]).run().expect_code(0);
