@@ -5,7 +5,8 @@
 //! ended.
 //!
 //! The original hash is kept in the grant record (mode 0600) as a fact of the apply step, and
-//! goes back to the server in SQL on the client's stdin, never in argv. Connections "opened
+//! goes back to the server in SQL on the client's stdin, never in argv; a root-only copy on the
+//! host lets the expiry guard restore it at the TTL. Connections "opened
 //! during the window" are those with a connection id above the one handover used when the
 //! window opened (ids only grow while the server runs); after a server restart, all of them.
 //! Which connections are the account's (and not another account's of the same user name at
@@ -51,6 +52,17 @@ impl RotateDbUser {
 
     fn account(&self) -> String {
         my_account(&self.user, &self.host)
+    }
+
+    /// Where the original plugin and hash are also kept ON THE HOST, root-only, for the expiry
+    /// guard's removal script: it holds no recorded fact, and restores from here. The same
+    /// directory as lent system passwords; the file is named by the label in hex, as a host
+    /// part may hold `/` (`IP/MASK`).
+    fn host_copy(&self, ctx: &Context) -> (String, String) {
+        let dir = format!("{}/{}-lent", super::HOST_STATE, ctx.grant);
+        let hex: String = self.label().bytes().map(|b| format!("{b:02x}")).collect();
+        let file = format!("{dir}/mysql-{hex}");
+        (dir, file)
     }
 
     /// `SELECT` lines that print `auth PLUGIN HASH` for the account.
@@ -230,6 +242,13 @@ impl Step for RotateDbUser {
         s.raw("hv_fact auth \"$hv_hash\"");
         s.raw("hv_fact since_id \"$(printf '%s\\n' \"$hv_q\" | awk -F '\\t' '$1 == \"id\" { print $2 }')\"");
         s.raw("hv_fact server_start \"$(printf '%s\\n' \"$hv_q\" | awk -F '\\t' '$1 == \"now\" { n = $2 } $1 == \"Uptime\" { u = $2 } END { print n - u }')\"");
+        // The copy first: without one, nothing was changed (the guard then restores nothing).
+        let (dir, file) = self.host_copy(ctx);
+        s.cmd("mkdir -p -m 0700 -- {}", &[&dir]);
+        s.cmd(
+            "printf '%s %s\\n' \"$hv_plugin\" \"$hv_hash\" > {}",
+            &[&file],
+        );
         let alter = Secret::new(format!(
             "ALTER USER {} IDENTIFIED WITH mysql_native_password AS {};\n",
             self.account(),
@@ -260,20 +279,25 @@ impl Step for RotateDbUser {
             ))),
             _ => None,
         };
+        let (dir, file) = self.host_copy(ctx);
         match alter {
             Some(sql) => client.run(s, "hv_db_client ''", &[], sql.expose(), true, ""),
             None => {
-                // The original was never recorded (a crash before it was): lock rather than
-                // leave the vendor's password working.
-                client.run(
+                // Not in the record (the expiry guard's script): from the host's own copy,
+                // checked as the apply step checked the values it wrote there. Without a
+                // copy the password was never changed, or was restored already.
+                s.cmd("if [ -f {} ]; then", &[&file]);
+                s.cmd("  read -r hv_plugin hv_hash < {}", &[&file]);
+                s.raw("  case $hv_plugin in ''|*[!a-z0-9_]*) echo 'unexpected authentication plugin in the copy' >&2; exit 1 ;; esac");
+                s.raw("  case $hv_hash in *[!A-Za-z0-9*+/=._\\$-]*) echo 'unexpected authentication string in the copy' >&2; exit 1 ;; esac");
+                // `printf` is the shell's own: the hash goes through a pipe, never argv.
+                client.run_piped(
                     s,
-                    "hv_db_client ''",
-                    &[],
-                    &format!("ALTER USER IF EXISTS {} ACCOUNT LOCK;\n", self.account()),
-                    false,
+                    "  printf 'ALTER USER IF EXISTS %s IDENTIFIED WITH `%s` AS '\\''%s'\\'';\\n' {} \"$hv_plugin\" \"$hv_hash\" | hv_db_client ''",
+                    &[&self.account()],
                     "",
                 );
-                s.cmd("hv_note locked {}", &[&self.label()]);
+                s.raw("fi");
             }
         }
         // Then end what was opened during the window (with the lent password).
@@ -281,6 +305,8 @@ impl Step for RotateDbUser {
             self.window_start(ctx, &client, s);
             kill_mysql_connections(&client, s, &self.sessions_sql());
         }
+        s.cmd("rm -f -- {}", &[&file]);
+        super::remove_state_dir(s, &dir);
     }
 
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
@@ -306,6 +332,15 @@ impl Step for RotateDbUser {
     }
 
     fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let (_, file) = self.host_copy(ctx);
+        let id = checks.add(
+            "db-copy",
+            format!(
+                "no copy of `{}`@`{}`'s original authentication is left in {file}",
+                self.user, self.host
+            ),
+        );
+        s.cmd("hv_refute {} test -e {}", &[&id, &file]);
         let client = self.client(ctx);
         client.define(s);
         client.query(s, "", &self.auth_sql());

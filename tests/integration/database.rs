@@ -1084,3 +1084,60 @@ fn bad_database_options_are_usage_errors() {
         assert!(out.stderr.contains(expect), "{args:?}: {}", out.stderr);
     }
 }
+
+/// Regression: at the TTL the expiry guard (whose script holds no secret and no recorded
+/// fact) locked a lent MariaDB account instead of restoring it, and teardown then put the
+/// hash back but left the lock: the customer's application could no longer log in. The guard
+/// restores the original from a root-only copy on the host, as for a lent system password.
+#[test]
+fn at_the_ttl_the_host_itself_restores_a_lent_mariadb_account() {
+    let Some((host, ws)) = db_host(&["mariadb", "atd"]) else {
+        return;
+    };
+    let original = "OriginalCmsPass7";
+    let auth_before = make_cms_user(&host, original);
+    let out = ws
+        .provision_as_root(
+            &host,
+            &[
+                "--playbook",
+                "lend",
+                "--rotate-db-user",
+                "cmsuser",
+                "--ttl",
+                "12s",
+                "--no-baseline",
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    let grant = field(&json, &["grant"]);
+    let lent = field(&json, &["lent", "cmsuser@localhost"]);
+    assert!(logs_in(&host, "cmsuser", &lent));
+    // Nobody runs teardown: the host's own job puts the original back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
+    while !logs_in(&host, "cmsuser", original) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the host did not restore the lent account by itself: {}",
+            mariadb_root(&host, "SHOW CREATE USER cmsuser@localhost;")
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    assert!(!logs_in(&host, "cmsuser", &lent), "the lent password works");
+    assert_eq!(auth_before, cms_auth(&host, "localhost"));
+    assert!(
+        !host.ok(&format!("test -e /var/lib/handover/{grant}-lent")),
+        "the copy of the original was left"
+    );
+    let torn = teardown(&ws, &host, &grant, &["--json"])
+        .run()
+        .expect_code(0);
+    assert_eq!(torn.json()["warnings"], serde_json::json!([]));
+    assert!(
+        logs_in(&host, "cmsuser", original),
+        "the original does not work after teardown"
+    );
+}
