@@ -110,6 +110,9 @@ pub struct TeardownReport {
     /// Files of the removed account elsewhere on the host's local filesystems, handed to root
     /// so that no later account with the same uid inherits them.
     pub reassigned_to_root: Vec<String>,
+    /// What teardown could not do and the customer must do by hand (it does not make the
+    /// grant partial: nothing of the grant is left on the host).
+    pub warnings: Vec<String>,
     /// The drift report against the baseline (`None` for a rollback or an already revoked
     /// grant).
     pub drift: Option<Drift>,
@@ -1013,6 +1016,19 @@ async fn remove(
     for path in &reassigned {
         record.event(format!("reassigned to the scope's owner: {path}"));
     }
+    let warnings: Vec<String> = parsed
+        .notes
+        .iter()
+        .filter_map(|(kind, value)| match kind.as_str() {
+            "unended" => Some(format!(
+                "the sessions of `{value}` opened during the window were not ended: the host records no login uids (pam_loginuid), so they cannot be told from others; log them out by hand"
+            )),
+            _ => None,
+        })
+        .collect();
+    for warning in &warnings {
+        record.event(format!("warning: {warning}"));
+    }
     let collected = match tail {
         Tail::None => None,
         Tail::Sweep { .. } | Tail::Collect { .. } => {
@@ -1038,6 +1054,7 @@ async fn remove(
             reassigned,
             new_passwords: Vec::new(),
             reassigned_to_root,
+            warnings,
             drift: None,
             remote_executions: session.executions(),
         },
@@ -1219,6 +1236,7 @@ pub async fn teardown(
             reassigned: Vec::new(),
             new_passwords: Vec::new(),
             reassigned_to_root: Vec::new(),
+            warnings: Vec::new(),
             drift: None,
             remote_executions: 0,
         });

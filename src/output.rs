@@ -321,7 +321,17 @@ pub(crate) fn provisioned_value(p: &Provisioned, show_passwords: bool) -> serde_
             .iter()
             .filter_map(|a| a.facts.get("note").map(|n| sanitize(n)))
             .collect::<Vec<_>>(),
+        "warnings": warnings(r),
     })
+}
+
+/// What the host said the customer must know, and the vendor need not (so never in the
+/// credentials): e.g. that teardown will not be able to end the window's sessions.
+pub(crate) fn warnings(r: &GrantRecord) -> Vec<String> {
+    r.actions
+        .iter()
+        .filter_map(|a| a.facts.get("warning").map(|w| sanitize(w)))
+        .collect()
 }
 
 pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std::io::Result<()> {
@@ -355,6 +365,9 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
                 "handover: when the work is done: handover teardown {}",
                 r.id
             );
+            for warning in warnings(r) {
+                eprintln!("handover: warning: {warning}");
+            }
             return Ok(());
         }
         (Some(_), Some(path)) => {
@@ -393,6 +406,9 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
         println!("The password is shown once and not stored. Hand it over privately.");
     }
     println!("When the work is done: handover teardown {}", r.id);
+    for warning in warnings(r) {
+        eprintln!("handover: warning: {warning}");
+    }
     Ok(())
 }
 
@@ -441,6 +457,7 @@ pub fn teardown(
             "sealed": if sealed_file.is_none() { sealed.as_deref() } else { None },
             "sealed_file": sealed_file,
             "reassigned_to_root": report.reassigned_to_root,
+            "warnings": report.warnings,
             "drift": report.drift,
         }));
         return Ok(());
@@ -484,6 +501,9 @@ pub fn teardown(
         for path in &report.reassigned_to_root {
             writeln!(out, "    {}", sanitize(path))?;
         }
+    }
+    for warning in &report.warnings {
+        writeln!(out, "warning: {warning}")?;
     }
     match (&sealed, &sealed_file) {
         (Some(_), Some(path)) => writeln!(

@@ -39,47 +39,54 @@ impl RotatePassword {
         (dir, file)
     }
 
-    /// End the sessions opened with the lent password: every process of a login as the account
-    /// during the window, told by its login uid (set by pam_loginuid at login, kept across su
-    /// and sudo) and its audit session. Never by owner: root's daemons restarted meanwhile
-    /// have no login uid, and this script's own login (as root, or as the lent account with
-    /// `--become`) is spared, with every process it runs in.
-    fn end_window_sessions(&self, ctx: &Context, s: &mut Script, boot: &str) {
+    /// The window's start as `hv_window_pids` takes it (boot id, then the provisioning login's
+    /// audit session id or '' when the host keeps none), once apply recorded it and if the
+    /// host records login uids at all; `None` otherwise (nothing can be told apart).
+    fn window(ctx: &Context) -> Option<(String, String)> {
+        let boot = ctx.facts.get("boot")?;
+        if ctx.facts.get("logins").is_some_and(|l| l == "unrecorded") {
+            return None;
+        }
+        let session = match ctx.facts.get("session") {
+            Some(id) if id.parse::<u32>().is_ok_and(|id| id != u32::MAX) => id.clone(),
+            _ => String::new(),
+        };
+        Some((boot.clone(), session))
+    }
+
+    /// Set `hv_wu`, `hv_wb`, `hv_ws`: the arguments of `hv_window_pids` for this account.
+    fn window_args(&self, s: &mut Script, (boot, session): &(String, String)) {
         s.cmd(
-            "  hv_lu=$(id -u {} 2>/dev/null || true); hv_boot={}",
-            &[&self.account, boot],
+            "  hv_wu=$(id -u {} 2>/dev/null || true); hv_wb={}; hv_ws={}",
+            &[&self.account, boot, session],
         );
-        // Spared: this script's ancestry (from its own subshell up to init) and its session.
-        // /proc/PID/loginuid and sessionid end without a newline: `read` sets the value, then
-        // fails.
-        s.raw(
-            r#"  hv_ls=$(cat /proc/self/sessionid 2>/dev/null || true)
+    }
+}
+
+/// `hv_window_pids UID BOOT SESSION`: the processes of the logins as UID opened during the
+/// window. They are told by their login uid (set by pam_loginuid at login, kept across su and
+/// sudo) and audit session: after a reboot (another BOOT) every session was opened during the
+/// window, else those with a later id than SESSION (the kernel numbers sessions in order since
+/// boot), and none when SESSION is '' (a host that keeps no audit sessions). Never by owner:
+/// root's daemons restarted meanwhile have no login uid. Spared: the caller's session and its
+/// ancestry (teardown's own login, as root or as the lent account with `--become`), and
+/// zombies, which are dead already. /proc/PID/loginuid and sessionid end without a newline:
+/// `read` sets the value, then fails.
+const WINDOW_PIDS: &str = r#"hv_window_pids() {
+  hv_ls=$(cat /proc/self/sessionid 2>/dev/null || true)
   read -r hv_p hv_x </proc/self/stat; hv_keep=' '
   while [ -n "$hv_p" ] && [ "$hv_p" -gt 1 ]; do hv_keep="$hv_keep$hv_p "; hv_p=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$hv_p/status" 2>/dev/null); done
-  hv_same_boot=; if [ "$(cat /proc/sys/kernel/random/boot_id)" = "$hv_boot" ]; then hv_same_boot=1; fi
+  hv_same_boot=; if [ "$(cat /proc/sys/kernel/random/boot_id)" = "$2" ]; then hv_same_boot=1; fi
   for hv_d in /proc/[0-9]*; do
     hv_p=${hv_d#/proc/}
     hv_u=; hv_s=; { read -r hv_u <"$hv_d/loginuid"; read -r hv_s <"$hv_d/sessionid"; } 2>/dev/null || true
-    [ -n "$hv_u" ] && [ "$hv_u" = "$hv_lu" ] && [ -n "$hv_s" ] && [ "$hv_s" != "$hv_ls" ] || continue
-    case $hv_keep in *" $hv_p "*) continue ;; esac"#,
-        );
-        // Opened during the window: after a reboot every session was; else a later session id
-        // than the provisioning login's. Without one (a host that keeps no audit sessions),
-        // none can be told apart: only a reboot's sessions are ended.
-        match ctx.facts.get("session") {
-            Some(session) if session.parse::<u32>().is_ok_and(|id| id != u32::MAX) => {
-                s.cmd(
-                    "    if [ -n \"$hv_same_boot\" ] && [ \"$hv_s\" -le {} ]; then continue; fi",
-                    &[session],
-                );
-            }
-            _ => {
-                s.raw("    if [ -n \"$hv_same_boot\" ]; then continue; fi");
-            }
-        }
-        s.raw("    kill -KILL \"$hv_p\" 2>/dev/null || true\n  done");
-    }
-}
+    [ -n "$1" ] && [ "$hv_u" = "$1" ] && [ -n "$hv_s" ] && [ "$hv_s" != "$hv_ls" ] || continue
+    case $hv_keep in *" $hv_p "*) continue ;; esac
+    if [ -n "$hv_same_boot" ]; then [ -n "$3" ] && [ "$hv_s" -gt "$3" ] || continue; fi
+    grep -q '^State:[[:space:]]*Z' "$hv_d/status" 2>/dev/null && continue
+    echo "$hv_p"
+  done
+}"#;
 
 impl Step for RotatePassword {
     fn describe(&self) -> String {
@@ -103,6 +110,10 @@ impl Step for RotatePassword {
 
     fn lent(&self) -> Option<String> {
         Some(self.account.clone())
+    }
+
+    fn prepare_teardown(&self, _ctx: &Context, s: &mut Script) {
+        s.raw(WINDOW_PIDS);
     }
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
@@ -136,6 +147,17 @@ impl Step for RotatePassword {
         // the numbering starts again at a reboot.
         s.raw("hv_fact session \"$(cat /proc/self/sessionid 2>/dev/null || true)\"");
         s.raw("hv_fact boot \"$(cat /proc/sys/kernel/random/boot_id)\"");
+        // pam_loginuid gives the login the uid it logged in as (sudo keeps it): without it
+        // the window's sessions cannot be told from others, so the customer must be told now.
+        s.raw("if [ \"$(cat /proc/self/loginuid 2>/dev/null || true)\" != \"${HV_SUDO_UID:-$(id -u)}\" ]; then");
+        s.raw("  hv_fact logins unrecorded");
+        s.cmd(
+            "  hv_fact warning {}",
+            &[&format!(
+                "this host records no login uids (no pam_loginuid in its sshd PAM stack): teardown cannot tell the window's sessions of `{name}` from others and will not end them; log them out by hand afterwards"
+            )],
+        );
+        s.raw("fi");
         match ctx.password {
             Some(password) => {
                 let line = Secret::new(format!("{name}:{}", password.expose()));
@@ -154,9 +176,6 @@ impl Step for RotatePassword {
     fn undo(&self, ctx: &Context, s: &mut Script) {
         let name = self.account.as_str();
         s.cmd("if getent shadow {} >/dev/null; then", &[name]);
-        if let Some(boot) = ctx.facts.get("boot") {
-            self.end_window_sessions(ctx, s, boot);
-        }
         match (ctx.password, ctx.facts.get("hash")) {
             (Some(password), _) => {
                 let line = Secret::new(format!("{name}:{}", password.expose()));
@@ -184,6 +203,19 @@ impl Step for RotatePassword {
                 s.raw("  fi");
             }
         }
+        // Then end the window's sessions: with the lent password gone, none can be reopened.
+        if let Some(window) = Self::window(ctx) {
+            self.window_args(s, &window);
+            // Until none is left: a session may start new processes while its others die.
+            s.raw(
+                r#"  hv_i=0
+  while hv_w=$(hv_window_pids "$hv_wu" "$hv_wb" "$hv_ws") && [ -n "$hv_w" ] && [ "$hv_i" -lt 50 ]; do
+    kill -KILL $hv_w 2>/dev/null || true; hv_i=$((hv_i + 1)); sleep 0.1
+  done"#,
+            );
+        } else if ctx.facts.get("logins").is_some_and(|l| l == "unrecorded") {
+            s.cmd("  hv_note unended {}", &[name]);
+        }
         s.raw("fi");
         let (dir, file) = self.host_copy(ctx);
         s.cmd("rm -f -- {}", &[&file]);
@@ -205,6 +237,17 @@ impl Step for RotatePassword {
 
     fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let name = self.account.as_str();
+        if let Some(window) = Self::window(ctx) {
+            let id = checks.add(
+                "sessions",
+                format!("no login session of `{name}` opened during the window is left"),
+            );
+            self.window_args(s, &window);
+            s.cmd(
+                "hv_window_pids \"$hv_wu\" \"$hv_wb\" \"$hv_ws\" | while read -r hv_p; do printf 'process %s (%s)\\n' \"$hv_p\" \"$(cat \"/proc/$hv_p/comm\" 2>/dev/null)\"; done | hv_report {}",
+                &[&id],
+            );
+        }
         let (_, file) = self.host_copy(ctx);
         let id = checks.add(
             "copy",

@@ -122,8 +122,13 @@ pub fn print_provisioned(
     }
 
     for o in outcomes {
-        if let Err(e) = &o.result {
-            eprintln!("handover: error: [{}] {}", o.label, e.report());
+        match &o.result {
+            Err(e) => eprintln!("handover: error: [{}] {}", o.label, e.report()),
+            Ok(p) => {
+                for warning in output::warnings(&p.record) {
+                    eprintln!("handover: warning: [{}] {warning}", o.label);
+                }
+            }
         }
     }
     if let (Some(text), None) = (&sealed, &sealed_file) {

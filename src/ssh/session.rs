@@ -316,8 +316,8 @@ impl Session {
     /// the lent account could plant a `sudo` reading the password): sudo by its full path, the
     /// script with system directories only.
     fn wrapper(&self, nonce: &str) -> (String, Zeroizing<Vec<u8>>) {
-        const CLEAN_SH: &str =
-            "exec /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C /bin/sh -s";
+        // HV_SUDO_UID: who logged in, for a script run through sudo (`env -i` drops SUDO_UID).
+        const CLEAN_SH: &str = "exec /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HV_SUDO_UID=\"${SUDO_UID:-}\" /bin/sh -s";
         // `/bin/sh -c SUDO sh ARGS…` runs the first sudo of these that exists with ARGS.
         const SUDO: &str = "for s in /usr/bin/sudo /bin/sudo; do if [ -x \"$s\" ]; then exec \"$s\" \"$@\"; fi; done; echo \"handover: no sudo at /usr/bin/sudo or /bin/sudo\" >&2; exit 127";
         let inner_plain = format!("printf '%s\\n' @@handover-{nonce}; {CLEAN_SH}");

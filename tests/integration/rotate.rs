@@ -132,10 +132,23 @@ fn a_lent_password_is_rotated_for_the_window_and_restored() {
             .status
             .success()
     );
-    ws.handover(&["teardown", &grant])
+    let report = ws
+        .handover(&["teardown", &grant, "--json"])
         .with_root_password(&host)
         .run()
-        .expect_code(0);
+        .expect_code(0)
+        .json();
+    // Teardown verifies the ending too; the customer's session above must not count.
+    let sessions = format!("no login session of `{admin}` opened during the window is left");
+    assert!(
+        report["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .any(|c| c["check"] == sessions.as_str() && c["ok"] == true),
+        "no passing check that the window's sessions ended: {report}"
+    );
+    assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
 
     assert!(
         logs_in(&host, &admin, &original),
@@ -440,5 +453,122 @@ fn lending_the_login_account_itself_tears_down() {
     assert!(
         !logs_in(&host, &admin, &lent),
         "the lent password still works"
+    );
+}
+
+/// A host whose logins get no login uid (no pam_loginuid, as in many containers): the window's
+/// sessions cannot be told apart, so provision warns the customer (never in the credentials the
+/// vendor gets) and teardown says it ended none, rather than claiming to have.
+#[test]
+fn a_host_without_login_uids_is_warned_about_not_silently_skipped() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    host.sh("sed -i '/pam_loginuid/d' /etc/pam.d/sshd && ! grep -q pam_loginuid /etc/pam.d/sshd");
+    let admin = host.admin_user.clone();
+    // Logged in as the sudo user `helper`: its logins now keep sshd's login uid, which is
+    // never helper's.
+    let target = format!("{}@{}", host.nopasswd_user, host.addr);
+    let out = ws
+        .provision(
+            &target,
+            &[
+                "--become",
+                "--playbook",
+                "lend",
+                "--rotate",
+                &admin,
+                "--json",
+            ],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    let grant = json["grant"].as_str().expect("grant").to_owned();
+    let lent = json["lent"][&admin]
+        .as_str()
+        .expect("lent password")
+        .to_owned();
+    let warning = json["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("no login uids") && warning.contains(&format!("`{admin}`")),
+        "no warning for the customer: {json}"
+    );
+    assert!(
+        json["warnings"].as_array().is_some_and(|w| w.len() == 1),
+        "{json}"
+    );
+    let mut session = OpenSession::start(&host, &admin, &lent, "sleep 604", "slee[p] 604");
+    let report = ws
+        .handover(&["teardown", &grant, "--json"])
+        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
+        .run()
+        .expect_code(0)
+        .json();
+    let warning = report["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("were not ended") && warning.contains(&format!("`{admin}`")),
+        "teardown does not say it ended nothing: {report}"
+    );
+    assert!(
+        !report["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .any(|c| c["check"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("login session")),
+        "a check claims the sessions ended: {report}"
+    );
+    let record = ws.record(&grant);
+    assert!(
+        record.to_string().contains("warning: the sessions of"),
+        "the record does not keep the warning: {record}"
+    );
+    assert!(
+        !logs_in(&host, &admin, &lent),
+        "the lent password still works"
+    );
+    // As the warning says: the session is the customer's to end.
+    assert!(
+        session.open(),
+        "the session ended although nothing could tell it apart"
+    );
+
+    // Human output: on stderr, after the credentials, and not in them.
+    let out = ws
+        .provision(
+            &target,
+            &["--become", "--playbook", "lend", "--rotate", &admin],
+        )
+        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
+        .run();
+    assert!(
+        out.stderr
+            .contains("warning: this host records no login uids"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("login uids"), "{}", out.stdout);
+    let human_grant = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("When the work is done: handover teardown "))
+        .expect("grant in the human output")
+        .to_owned();
+
+    let out = ws
+        .handover(&["teardown", &human_grant])
+        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
+        .run()
+        .expect_code(0);
+    assert!(
+        out.stdout.contains(&format!(
+            "warning: the sessions of `{admin}` opened during the window were not ended"
+        )),
+        "{}",
+        out.stdout
     );
 }
