@@ -1019,12 +1019,8 @@ async fn remove(
     let warnings: Vec<String> = parsed
         .notes
         .iter()
-        .filter_map(|(kind, value)| match kind.as_str() {
-            "unended" => Some(format!(
-                "the sessions of `{value}` opened during the window were not ended: the host records no login uids (pam_loginuid), so they cannot be told from others; log them out by hand"
-            )),
-            _ => None,
-        })
+        .filter(|(kind, _)| kind == "warning")
+        .map(|(_, text)| text.clone())
         .collect();
     for warning in &warnings {
         record.event(format!("warning: {warning}"));

@@ -59,7 +59,7 @@ impl RotateDbUser {
     /// directory as lent system passwords; the file is named by the label in hex, as a host
     /// part may hold `/` (`IP/MASK`).
     fn host_copy(&self, ctx: &Context) -> (String, String) {
-        let dir = format!("{}/{}-lent", super::HOST_STATE, ctx.grant);
+        let dir = super::lent_dir(ctx);
         let hex: String = self.label().bytes().map(|b| format!("{b:02x}")).collect();
         let file = format!("{dir}/mysql-{hex}");
         (dir, file)
@@ -137,6 +137,13 @@ fn host_matches(pattern: &str) -> String {
     format!(
         "IF(LOCATE('/', {pattern}) > 0, INET_ATON(client) & INET_ATON(SUBSTRING_INDEX({pattern}, '/', -1)) = INET_ATON(SUBSTRING_INDEX({pattern}, '/', 1)), LOWER(client) LIKE LOWER({pattern}))"
     )
+}
+
+/// Stop the step unless `$hv_plugin` and `$hv_hash` are values handover records and restores
+/// (the same character classes as `valid_plugin` and `valid_auth_string`): they go into SQL.
+fn require_restorable(s: &mut Script) {
+    s.raw("case $hv_plugin in ''|*[!a-z0-9_]*) echo 'unexpected authentication plugin' >&2; exit 1 ;; esac");
+    s.raw("case $hv_hash in *[!A-Za-z0-9*+/=._\\$-]*) echo 'unexpected authentication string' >&2; exit 1 ;; esac");
 }
 
 /// The server's clock and uptime: `now N` and `Uptime N` rows.
@@ -236,8 +243,7 @@ impl Step for RotateDbUser {
         s.raw("hv_auth=$(printf '%s\\n' \"$hv_q\" | sed -n 's/^auth //p' | head -n 1)");
         s.raw("hv_plugin=${hv_auth%% *}; hv_hash=${hv_auth#* }");
         // Checked here as well as at preflight: only these values are recorded and restored.
-        s.raw("case $hv_plugin in ''|*[!a-z0-9_]*) echo 'unexpected authentication plugin' >&2; exit 1 ;; esac");
-        s.raw("case $hv_hash in *[!A-Za-z0-9*+/=._\\$-]*) echo 'unexpected authentication string' >&2; exit 1 ;; esac");
+        require_restorable(s);
         s.raw("hv_fact plugin \"$hv_plugin\"");
         s.raw("hv_fact auth \"$hv_hash\"");
         s.raw("hv_fact since_id \"$(printf '%s\\n' \"$hv_q\" | awk -F '\\t' '$1 == \"id\" { print $2 }')\"");
@@ -288,8 +294,7 @@ impl Step for RotateDbUser {
                 // copy the password was never changed, or was restored already.
                 s.cmd("if [ -f {} ]; then", &[&file]);
                 s.cmd("  read -r hv_plugin hv_hash < {}", &[&file]);
-                s.raw("  case $hv_plugin in ''|*[!a-z0-9_]*) echo 'unexpected authentication plugin in the copy' >&2; exit 1 ;; esac");
-                s.raw("  case $hv_hash in *[!A-Za-z0-9*+/=._\\$-]*) echo 'unexpected authentication string in the copy' >&2; exit 1 ;; esac");
+                require_restorable(s);
                 // `printf` is the shell's own: the hash goes through a pipe, never argv.
                 client.run_piped(
                     s,

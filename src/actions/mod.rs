@@ -223,6 +223,12 @@ impl Step for Action {
 /// guard), `GRANT-lent`, `GRANT-config`.
 pub const HOST_STATE: &str = "/var/lib/handover";
 
+/// The grant's root-only copies of what lent accounts had before the window (system and
+/// database accounts alike), for the expiry guard to restore from.
+pub(crate) fn lent_dir(ctx: &Context) -> String {
+    format!("{HOST_STATE}/{}-lent", ctx.grant)
+}
+
 /// Remove `dir` (one of the grant's entries under [`HOST_STATE`]) if it is empty, then
 /// `HOST_STATE` itself if nothing else is left in it: whichever action is undone last leaves
 /// no trace, in whatever order a crash left them.

@@ -34,7 +34,7 @@ impl RotatePassword {
     /// the expiry guard's removal script: it is built before the original is known and holds
     /// no secret, and it restores from here. (The hash came from /etc/shadow on that host.)
     fn host_copy(&self, ctx: &Context) -> (String, String) {
-        let dir = format!("{}/{}-lent", super::HOST_STATE, ctx.grant);
+        let dir = super::lent_dir(ctx);
         let file = format!("{dir}/{}", self.account);
         (dir, file)
     }
@@ -44,7 +44,7 @@ impl RotatePassword {
     /// host records login uids at all; `None` otherwise (nothing can be told apart).
     fn window(ctx: &Context) -> Option<(String, String)> {
         let boot = ctx.facts.get("boot")?;
-        if ctx.facts.get("logins").is_some_and(|l| l == "unrecorded") {
+        if Self::logins_unrecorded(ctx) {
             return None;
         }
         let session = match ctx.facts.get("session") {
@@ -52,6 +52,11 @@ impl RotatePassword {
             _ => String::new(),
         };
         Some((boot.clone(), session))
+    }
+
+    /// Whether apply found that the host's logins get no login uid (no pam_loginuid).
+    fn logins_unrecorded(ctx: &Context) -> bool {
+        ctx.facts.get("logins").is_some_and(|l| l == "unrecorded")
     }
 
     /// Set `hv_wu`, `hv_wb`, `hv_ws`: the arguments of `hv_window_pids` for this account.
@@ -213,8 +218,13 @@ impl Step for RotatePassword {
     kill -KILL $hv_w 2>/dev/null || true; hv_i=$((hv_i + 1)); sleep 0.1
   done"#,
             );
-        } else if ctx.facts.get("logins").is_some_and(|l| l == "unrecorded") {
-            s.cmd("  hv_note unended {}", &[name]);
+        } else if Self::logins_unrecorded(ctx) {
+            s.cmd(
+                "  hv_note warning {}",
+                &[&format!(
+                    "the sessions of `{name}` opened during the window were not ended: the host records no login uids (pam_loginuid), so they cannot be told from others; log them out by hand"
+                )],
+            );
         }
         s.raw("fi");
         let (dir, file) = self.host_copy(ctx);
