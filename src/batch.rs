@@ -12,13 +12,14 @@ pub use report::{print_provisioned, print_teardowns};
 
 use crate::engine::{self, ConnectOptions, ProvisionRequest, Provisioned, TeardownReport};
 use crate::error::{Error, ExitStatus};
+use crate::ids::{BatchId, GrantId};
 use crate::input::{AccountName, InputError};
 use crate::progress::Progress;
-use crate::record::{GrantId, GrantRecord, GrantState, RecordError, Store};
+use crate::record::{GrantRecord, GrantState, RecordError, Store};
 use crate::secret::generate_password;
 use crate::ssh::config::{Hop, Route, SshConfig};
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
+
 use std::path::Path;
 use time::OffsetDateTime;
 
@@ -27,51 +28,6 @@ pub const DEFAULT_PARALLEL: usize = 16;
 const MAX_PARALLEL: usize = 256;
 /// Most targets one batch takes.
 const MAX_HOSTS: usize = 1000;
-
-/// A batch id: `b-YYYYMMDD-` and six characters from `[a-z0-9]` (never a grant id).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct BatchId(String);
-
-impl BatchId {
-    pub fn generate(now: OffsetDateTime) -> Self {
-        BatchId(format!("b-{}", GrantId::generate(now)))
-    }
-
-    pub fn parse(value: &str) -> Result<Self, InputError> {
-        match value.strip_prefix("b-").map(GrantId::parse) {
-            Some(Ok(_)) => Ok(BatchId(value.to_owned())),
-            _ => Err(InputError::new(
-                "batch",
-                value,
-                "a batch id like b-20261123-k3m9qz",
-            )),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for BatchId {
-    type Error = InputError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        BatchId::parse(&value)
-    }
-}
-
-impl From<BatchId> for String {
-    fn from(value: BatchId) -> Self {
-        value.0
-    }
-}
-
-impl std::fmt::Display for BatchId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// The exit status of many hosts: 0 when all succeeded; else 4 if any host could not be
 /// reached (connect, authenticate, become root, host key); else 1 if any failed (a failed

@@ -7,19 +7,20 @@
 
 use crate::actions::{Action, CheckSpec, Checks, Context, DbAdmin, ExpiryGuard, SshdMatch, Step};
 use crate::audit::{self, AuditError, Baseline, Collected, Drift, Footprint};
-use crate::batch::BatchId;
 use crate::error::Error;
+use crate::ids::{BatchId, GrantId};
 use crate::input::{AccountName, AllowFrom, ScopeDir, Target, Ttl, forbidden_scope};
-use crate::output::{Progress, sanitize};
 use crate::playbook::{PlanInput, Playbook};
+use crate::progress::Progress;
 use crate::record::JumpRecord;
 use crate::record::{
-    ActionRecord, ActionStatus, GrantId, GrantRecord, GrantState, HostRecord, RECORD_VERSION, Store,
+    ActionRecord, ActionStatus, GrantRecord, GrantState, HostRecord, RECORD_VERSION, Store,
 };
 use crate::secret::{Secret, generate_password};
 use crate::shell::{OnStepFailure, Script};
 use crate::ssh::config::Hop;
 use crate::ssh::{self, AuthOptions, HostKeyPolicy, Jump, Output, Session, SshError};
+use crate::text::sanitize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -520,7 +521,7 @@ pub async fn provision(
     if !failures.is_empty() || !output.success() {
         let mut failures = failures.join("\n");
         if !output.success() && !output.stderr.trim().is_empty() {
-            failures.push_str(&crate::output::remote_stderr(&output.stderr));
+            failures.push_str(&crate::text::remote_stderr(&output.stderr));
         }
         return Err(Error::Preflight { host, failures });
     }
@@ -530,7 +531,7 @@ pub async fn provision(
         if !collected.complete {
             return Err(AuditError::Incomplete {
                 host,
-                stderr: crate::output::remote_stderr(&output.stderr),
+                stderr: crate::text::remote_stderr(&output.stderr),
             }
             .into());
         }
@@ -798,7 +799,7 @@ pub async fn provision(
         grant: id.to_string(),
         host,
         step,
-        stderr: crate::output::remote_stderr(&output.stderr),
+        stderr: crate::text::remote_stderr(&output.stderr),
         outcome,
     })
 }

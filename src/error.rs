@@ -125,5 +125,5 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
         }
         source = cause.source();
     }
-    crate::output::sanitize(&text)
+    crate::text::sanitize(&text)
 }

@@ -8,22 +8,26 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod failpoint;
+pub mod ids;
 pub mod input;
 pub mod output;
 pub mod playbook;
 pub mod progress;
 pub mod record;
+pub mod seal;
 pub mod secret;
 pub mod shell;
 pub mod ssh;
+pub mod text;
 
 use crate::cli::{Cli, Command, ConnectArgs};
 use crate::engine::{ConnectOptions, ProvisionRequest};
 use crate::error::{Error, ExitStatus};
+use crate::ids::GrantId;
 use crate::input::{AccountName, AllowFrom, ScopeDir, Ttl};
 use crate::output::Progress;
 use crate::playbook::Playbook;
-use crate::record::{GrantId, Store};
+use crate::record::Store;
 use crate::secret::Secret;
 use crate::ssh::AuthOptions;
 use crate::ssh::config::SshConfig;
@@ -382,7 +386,7 @@ fn sealing(
     seal_to: Option<&str>,
     seal_out: Option<&std::path::Path>,
 ) -> Result<Option<output::Sealing>, Error> {
-    let Some(key) = seal_to.map(secret::VendorKey::parse).transpose()? else {
+    let Some(key) = seal_to.map(seal::VendorKey::parse).transpose()? else {
         return Ok(None);
     };
     let out = match seal_out {
@@ -562,7 +566,7 @@ async fn run(cli: Cli) -> Result<ExitStatus, Error> {
             Ok(ExitStatus::Success)
         }
         Command::Teardown(args) if args.grant.starts_with("b-") => {
-            let id = batch::BatchId::parse(&args.grant)?;
+            let id = ids::BatchId::parse(&args.grant)?;
             if args.seal_to.is_some() {
                 return Err(input::InputError::new(
                     "--seal-to",

@@ -7,65 +7,14 @@ use crate::audit::Drift;
 use crate::engine::{AuditReport, Provisioned, TeardownReport};
 use crate::error::Error;
 use crate::record::{GrantRecord, RecordError};
-use crate::secret::{Secret, VendorKey};
+use crate::seal::VendorKey;
+use crate::secret::Secret;
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
-use time::format_description::well_known::Rfc3339;
-
-/// Remove terminal control sequences and other control characters (except newline and tab),
-/// so text from a host or a hand-edited file cannot drive the user's terminal.
-pub fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI `ESC [ … final` and OSC `ESC ] … BEL|ST`: drop the whole sequence.
-            match chars.peek() {
-                Some('[') => {
-                    chars.next();
-                    while let Some(&n) = chars.peek() {
-                        chars.next();
-                        if ('\u{40}'..='\u{7e}').contains(&n) {
-                            break;
-                        }
-                    }
-                }
-                Some(']') => {
-                    chars.next();
-                    while let Some(n) = chars.next() {
-                        if n == '\u{7}' || (n == '\u{1b}' && chars.peek() == Some(&'\\')) {
-                            break;
-                        }
-                    }
-                }
-                _ => {}
-            }
-        } else if c == '\n' || c == '\t' || !c.is_control() {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// A host's stderr, for an error message: between divider lines, sanitized, at most 40 lines.
-pub fn remote_stderr(stderr: &str) -> String {
-    let text = sanitize(stderr.trim());
-    if text.is_empty() {
-        return String::new();
-    }
-    let lines: Vec<&str> = text.lines().take(40).collect();
-    format!(
-        "\n--- remote stderr ---\n{}\n---------------------",
-        lines.join("\n")
-    )
-}
 
 pub use crate::progress::Progress;
-
-pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-}
+pub use crate::text::{remote_stderr, rfc3339, sanitize};
 
 pub(crate) fn print_json(value: &serde_json::Value) {
     let mut stdout = std::io::stdout().lock();
@@ -640,7 +589,7 @@ fn summary(r: &GrantRecord) -> serde_json::Value {
         "scope": r.scope,
         "created_at": rfc3339(r.created_at),
         "expires_at": rfc3339(r.expires_at),
-        "batch": r.batch.as_ref().map(crate::batch::BatchId::as_str),
+        "batch": r.batch.as_ref().map(crate::ids::BatchId::as_str),
     })
 }
 

@@ -12,8 +12,9 @@ use crate::actions::db_sql::{DbEngine, valid_db_name};
 use crate::actions::{
     Acl, Action, ConfigLine, DbAdmin, DbUser, Password, SftpJail, Shell, Sudo, User,
 };
+use crate::ids::GrantId;
 use crate::input::{AccountName, ScopeDir};
-use crate::record::GrantId;
+pub use crate::shell::substitute;
 use serde::Deserialize;
 use serde::de::value::{MapAccessDeserializer, MapDeserializer};
 use std::collections::BTreeMap;
@@ -245,48 +246,6 @@ pub struct PlanInput<'a> {
     pub expire_date: &'a str,
     /// `--param NAME=VALUE`, as given.
     pub params: &'a [(String, String)],
-}
-
-/// Replace `{NAME}` with `values[NAME]` (`{{` and `}}` are literal braces). With `quote`,
-/// each value is shell-quoted (for `shell` actions).
-pub fn substitute(
-    template: &str,
-    values: &BTreeMap<String, String>,
-    quote: bool,
-) -> Result<String, String> {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(at) = rest.find(['{', '}']) {
-        out.push_str(&rest[..at]);
-        let tail = &rest[at..];
-        if let Some(after) = tail.strip_prefix("{{") {
-            out.push('{');
-            rest = after;
-        } else if let Some(after) = tail.strip_prefix("}}") {
-            out.push('}');
-            rest = after;
-        } else if let Some(inner) = tail.strip_prefix('{') {
-            let end = inner
-                .find('}')
-                .ok_or_else(|| format!("unclosed `{{` in `{template}`"))?;
-            let name = &inner[..end];
-            let value = values
-                .get(name)
-                .ok_or_else(|| format!("`{{{name}}}` is not a declared parameter"))?;
-            if quote {
-                out.push_str(&crate::shell::quote(value));
-            } else {
-                out.push_str(value);
-            }
-            rest = &inner[end + 1..];
-        } else {
-            return Err(format!(
-                "stray `}}` in `{template}` (write `}}}}` for a brace)"
-            ));
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 impl Playbook {

@@ -6,7 +6,8 @@
 //! grant keeps two handover processes from working on the same grant at once.
 
 use crate::actions::Action;
-use crate::input::{AccountName, InputError};
+use crate::ids::GrantId;
+use crate::input::AccountName;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -56,66 +57,6 @@ pub enum RecordError {
     },
     #[error("grant `{id}` is being worked on by another handover process (lock `{path}`)")]
     Busy { id: String, path: PathBuf },
-}
-
-/// A grant id: `YYYYMMDD-` and six characters from `[a-z0-9]`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct GrantId(String);
-
-impl GrantId {
-    pub fn generate(now: OffsetDateTime) -> Self {
-        let date = now.date();
-        GrantId(format!(
-            "{:04}{:02}{:02}-{}",
-            date.year(),
-            u8::from(date.month()),
-            date.day(),
-            crate::secret::random_lower_alnum(6)
-        ))
-    }
-
-    pub fn parse(value: &str) -> Result<Self, InputError> {
-        let ok = value.len() == 15
-            && value.as_bytes()[8] == b'-'
-            && value[..8].bytes().all(|b| b.is_ascii_digit())
-            && value[9..]
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-        if ok {
-            Ok(GrantId(value.to_owned()))
-        } else {
-            Err(InputError::new(
-                "grant",
-                value,
-                "a grant id like 20261123-k3m9qz (see `handover list`)",
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for GrantId {
-    type Error = InputError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        GrantId::parse(&value)
-    }
-}
-
-impl From<GrantId> for String {
-    fn from(value: GrantId) -> Self {
-        value.0
-    }
-}
-
-impl std::fmt::Display for GrantId {
-    // `pad`, not `write_str`: honours width and alignment (`handover list` columns).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(&self.0)
-    }
 }
 
 /// Where a grant stands.
@@ -241,7 +182,7 @@ pub struct GrantRecord {
     pub baseline: bool,
     /// The batch the grant was provisioned in (`handover provision HOST1 HOST2 …`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub batch: Option<crate::batch::BatchId>,
+    pub batch: Option<crate::ids::BatchId>,
 }
 
 impl GrantRecord {

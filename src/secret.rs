@@ -3,10 +3,6 @@
 //! [`Secret`] has no `Display` and its `Debug` prints `[redacted]`, so a secret cannot slip into
 //! a log line, an error message or the record by accident; its memory is zeroized on drop.
 
-mod seal;
-
-pub use seal::VendorKey;
-
 use rand::Rng;
 use rand::TryRngCore;
 use rand::distr::{Alphanumeric, Uniform};

@@ -6,6 +6,7 @@
 //! into a template goes through [`quote`]. That is the one quoting function (DESIGN invariant 1).
 
 use crate::secret::Secret;
+use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
 /// Quote `value` as one word for POSIX `sh`: single quotes, with embedded single quotes
@@ -60,6 +61,48 @@ fn fill(template: &'static str, args: &[&str]) -> String {
         "template `{template}` has fewer {{}} than values"
     );
     out
+}
+
+/// Replace `{NAME}` with `values[NAME]` (`{{` and `}}` are literal braces). With `quote`,
+/// each value is shell-quoted (for `shell` actions).
+pub fn substitute(
+    template: &str,
+    values: &BTreeMap<String, String>,
+    quote: bool,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(at) = rest.find(['{', '}']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("{{") {
+            out.push('{');
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("}}") {
+            out.push('}');
+            rest = after;
+        } else if let Some(inner) = tail.strip_prefix('{') {
+            let end = inner
+                .find('}')
+                .ok_or_else(|| format!("unclosed `{{` in `{template}`"))?;
+            let name = &inner[..end];
+            let value = values
+                .get(name)
+                .ok_or_else(|| format!("`{{{name}}}` is not a declared parameter"))?;
+            if quote {
+                out.push_str(&self::quote(value));
+            } else {
+                out.push_str(value);
+            }
+            rest = &inner[end + 1..];
+        } else {
+            return Err(format!(
+                "stray `}}` in `{template}` (write `}}}}` for a brace)"
+            ));
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// The helper functions every script starts with. They print the line protocol that

@@ -20,7 +20,7 @@
 use handover::actions::{Action, Checks, Context, ExpiryGuard, SshdMatch, Step};
 use handover::input::{AccountName, ScopeDir};
 use handover::playbook::{PlanInput, Playbook, substitute};
-use handover::record::GrantId;
+use handover::ids::GrantId;
 use handover::secret::Secret;
 use handover::shell::{OnStepFailure, Script};
 use libfuzzer_sys::fuzz_target;

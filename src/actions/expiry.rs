@@ -18,8 +18,8 @@
 //! got it first to finish).
 
 use super::{Checks, Context, Step};
+use crate::ids::GrantId;
 use crate::input::AccountName;
-use crate::record::GrantId;
 use crate::shell::{Script, quote};
 use serde::{Deserialize, Serialize};
 

@@ -38,7 +38,7 @@ pub use sshd::SshdMatch;
 pub use sudo::Sudo;
 pub use user::User;
 
-use crate::record::GrantId;
+use crate::ids::GrantId;
 use crate::shell::Script;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

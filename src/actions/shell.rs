@@ -5,8 +5,7 @@
 //! a value given on the command line cannot change what the commands do.
 
 use super::{Checks, Context, Step};
-use crate::playbook::substitute;
-use crate::shell::Script;
+use crate::shell::{Script, substitute};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -240,7 +240,7 @@ impl Step for SshdMatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::GrantId;
+    use crate::ids::GrantId;
     use std::collections::BTreeMap;
 
     fn ctx_parts() -> (GrantId, AccountName) {

@@ -469,8 +469,8 @@ pub fn verify_absent(
 mod tests {
     use super::*;
     use crate::actions::{Action, Context, SftpJail, SshdMatch, Step};
+    use crate::ids::GrantId;
     use crate::input::{AccountName, AllowFrom};
-    use crate::record::GrantId;
     use std::io::Write;
     use std::process::{Command, Stdio};
 

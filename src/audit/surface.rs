@@ -1,8 +1,8 @@
 //! What the collector's lines describe: a [`Surface`], and the [`Baseline`] stored with a grant.
 
 use super::AuditError;
-use crate::output::sanitize;
-use crate::record::GrantId;
+use crate::ids::GrantId;
+use crate::text::sanitize;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;

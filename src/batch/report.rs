@@ -1,10 +1,12 @@
 //! What a batch prints: one JSON document with a result per host (`--json`), or credentials and
 //! a table of hosts; teardown reports one after the other, then a summary.
 
-use super::{BatchId, HostOutcome, TeardownOutcome, combined_status};
+use super::{HostOutcome, TeardownOutcome, combined_status};
 use crate::error::{Error, ExitStatus};
+use crate::ids::BatchId;
+use crate::ids::GrantId;
 use crate::output::{self, Sealing, print_json, rfc3339, sanitize};
-use crate::record::{GrantId, Store};
+use crate::record::Store;
 use crate::secret::Secret;
 use serde_json::json;
 use std::io::Write;

@@ -3,7 +3,7 @@
 //! without a terminal a missing secret is an error, never a blocking prompt.
 
 use super::SshError;
-use super::session::Client;
+use super::client::Client;
 use crate::secret::Secret;
 use russh::MethodKind;
 use russh::client::{AuthResult, Handle};

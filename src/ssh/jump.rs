@@ -3,8 +3,8 @@
 //! key is verified like the target's (known_hosts at provision, the pinned key afterwards) and
 //! every jump is authenticated with the same credential sources as the target.
 
+use super::client::{Client, Transport};
 use super::known_hosts::HostKeyPolicy;
-use super::session::{Client, Transport};
 use super::{AuthOptions, SshError};
 use crate::input::Target;
 use russh::client::Handle;

@@ -2,6 +2,7 @@
 //! credentials, and run scripts as root (directly or through sudo).
 
 mod auth;
+mod client;
 pub mod config;
 mod jump;
 mod known_hosts;

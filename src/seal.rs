@@ -2,8 +2,8 @@
 //! can travel by any channel: only the holder of the matching private key reads them, with the
 //! standard `age` or `rage` tools (`age -d -i ~/.ssh/id_ed25519`).
 
-use super::Secret;
 use crate::input::InputError;
+use crate::secret::Secret;
 use std::io::Write;
 use std::str::FromStr;
 
