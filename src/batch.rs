@@ -17,7 +17,7 @@ use crate::input::{AccountName, InputError};
 use crate::progress::Progress;
 use crate::record::{GrantRecord, GrantState, RecordError, Store};
 use crate::secret::generate_password;
-use crate::ssh::config::{Hop, Route, SshConfig};
+use crate::ssh::config::{Route, SshConfig};
 use futures::StreamExt;
 
 use std::path::Path;
@@ -158,32 +158,6 @@ pub fn resolve(
     })
 }
 
-/// The connect options for one route: its jump hosts, `IdentityFile`s and
-/// `UserKnownHostsFile` (unless `--known-hosts` was given).
-pub fn connect_for(
-    base: &ConnectOptions,
-    route: &Route,
-    known_hosts_given: bool,
-) -> ConnectOptions {
-    let mut connect = base.clone();
-    if !known_hosts_given && let Some(path) = &route.host.known_hosts {
-        connect.known_hosts = path.clone();
-    }
-    connect.auth.identities = route.host.identities.clone();
-    connect.auth.identities_only = route.host.identities_only;
-    // `--known-hosts` is for every hop, as it is for the target.
-    connect.jumps = route
-        .jumps
-        .iter()
-        .map(|hop| Hop {
-            known_hosts: hop.known_hosts.clone().filter(|_| !known_hosts_given),
-            ..hop.clone()
-        })
-        .collect();
-    connect.alias = route.host.alias.clone();
-    connect
-}
-
 /// How a batch provision goes beyond the template request.
 pub struct BatchOptions {
     pub parallel: usize,
@@ -191,7 +165,6 @@ pub struct BatchOptions {
     pub distinct: bool,
     /// `--account` was given: the same name everywhere even with distinct credentials.
     pub account_given: bool,
-    pub known_hosts_given: bool,
 }
 
 /// One host's provision.
@@ -220,9 +193,9 @@ pub async fn provision(
     let requests: Vec<(String, Route, ProvisionRequest)> = hosts
         .into_iter()
         .map(|(label, route)| {
-            let mut connect = connect_for(&template.connect, &route, options.known_hosts_given);
             // Many hosts at once cannot share a terminal for prompts: secrets come from the
             // environment, a key or the agent.
+            let mut connect = template.connect.clone();
             connect.auth.interactive = false;
             let account = if options.distinct && !options.account_given {
                 AccountName::generate()
@@ -230,7 +203,7 @@ pub async fn provision(
                 template.account.clone()
             };
             let request = ProvisionRequest {
-                target: route.host.target.clone(),
+                route: route.clone(),
                 account,
                 connect,
                 batch: Some(batch.clone()),

@@ -1,6 +1,7 @@
-//! Command-line definitions (clap). Only parsing lives here; validation is in [`crate::input`].
+//! Command-line definitions (clap). Only parsing lives here; [`crate::request`] turns these
+//! into validated requests.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Lend a vendor's support engineer temporary, scoped access to a server over SSH, and take it
@@ -134,8 +135,8 @@ pub struct ProvisionArgs {
 
     /// Access level: `user`, or `root` (the linux-root playbook: sudo with the account's
     /// password; only when the vendor cannot work without it)
-    #[arg(long, value_name = "LEVEL", value_parser = ["user", "root"])]
-    pub level: Option<String>,
+    #[arg(long, value_name = "LEVEL", value_enum)]
+    pub level: Option<LevelArg>,
 
     /// A value for one of the playbook's parameters (repeatable), e.g. --param ip=203.0.113.7
     #[arg(long = "param", value_name = "NAME=VALUE")]
@@ -181,8 +182,8 @@ pub struct ProvisionArgs {
 
     /// What lent accounts get after the window: their original password back (`restore`) or
     /// a new random one shown to you at teardown (`rotate`)
-    #[arg(long, value_name = "WHAT", default_value = "restore", value_parser = ["restore", "rotate"])]
-    pub after: String,
+    #[arg(long, value_name = "WHAT", value_enum, default_value_t = AfterArg::Restore)]
+    pub after: AfterArg,
 
     /// Allow --rotate root (root's password is lent to the vendor)
     #[arg(long)]
@@ -191,8 +192,8 @@ pub struct ProvisionArgs {
     /// Give the vendor a temporary database account: `mysql` (MariaDB/MySQL) or `postgres`,
     /// reachable from the host itself only, with a random password and all privileges on one
     /// database (--db-name, or the one named in the CMS config in --scope)
-    #[arg(long, value_name = "ENGINE", value_parser = ["mysql", "mariadb", "postgres", "postgresql"])]
-    pub db: Option<String>,
+    #[arg(long, value_name = "ENGINE", value_enum)]
+    pub db: Option<DbArg>,
 
     /// The database for --db [default: read from the CMS config in --scope: Composr
     /// _config.php or WordPress wp-config.php]
@@ -298,4 +299,43 @@ pub struct ShowArgs {
     /// Print JSON on stdout
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--level`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LevelArg {
+    User,
+    Root,
+}
+
+/// `--after`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AfterArg {
+    Restore,
+    Rotate,
+}
+
+/// `--db`: each engine by either of its names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DbArg {
+    Mysql,
+    Mariadb,
+    Postgres,
+    Postgresql,
+}
+
+impl Command {
+    /// Whether the command prints one JSON document on stdout (`--json`): errors then come as
+    /// JSON too.
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Provision(a) => a.json,
+            Command::Teardown(a) => a.json,
+            Command::Audit(a) => a.json,
+            Command::List(a) => a.json,
+            Command::Show(a) => a.json,
+            Command::Reap(a) => a.json,
+            Command::Playbooks(_) | Command::Completions(_) | Command::Man => false,
+        }
+    }
 }

@@ -143,34 +143,8 @@ pub fn credentials(p: &Provisioned) -> Secret {
     line("host", &r.host.host);
     line("port", &r.host.port.to_string());
     line("host key", &r.host.host_key_fingerprint);
-    for (a, password) in r.actions.iter().zip(&p.passwords) {
-        let Some(password) = password else { continue };
-        match &a.action {
-            crate::actions::Action::Password(_) => {
-                line("account", r.account.as_str());
-                line("password", password.expose());
-            }
-            crate::actions::Action::RotatePassword(lent) => {
-                line("lent", &lent.account);
-                line("password", password.expose());
-            }
-            crate::actions::Action::DbUser(db) => {
-                let name = db.database.as_deref().unwrap_or("");
-                let database = match &db.database_from {
-                    Some(from) => format!("{} {name} (named in {from})", db.engine.as_str()),
-                    None => format!("{} {name}", db.engine.as_str()),
-                };
-                line("database", &database);
-                line("db user", &db.user);
-                line("db pass", password.expose());
-                line("db use", &db.connect_hint());
-            }
-            crate::actions::Action::RotateDbUser(lent) => {
-                line("lent db", &lent.label());
-                line("password", password.expose());
-            }
-            _ => {}
-        }
+    for (label, value) in &p.credentials.lines {
+        line(label, value.expose());
     }
     line("expires", &rfc3339(r.expires_at));
     line("level", &r.level);
@@ -194,36 +168,22 @@ pub fn credentials(p: &Provisioned) -> Secret {
     Secret::new(doc)
 }
 
-/// The temporary account's password, if the grant made one.
-fn temporary_password(p: &Provisioned) -> Option<&str> {
-    p.record
-        .actions
-        .iter()
-        .zip(&p.passwords)
-        .find_map(|(a, pw)| match (&a.action, pw) {
-            (crate::actions::Action::Password(_), Some(pw)) => Some(pw.expose()),
-            _ => None,
-        })
-}
-
 /// The temporary database accounts: engine, database, where its name came from, user and
 /// password (only when not sealed).
 fn databases(p: &Provisioned, show: bool) -> serde_json::Value {
     let list: Vec<serde_json::Value> = p
-        .record
-        .actions
+        .credentials
+        .databases
         .iter()
-        .zip(&p.passwords)
-        .filter_map(|(a, pw)| match &a.action {
-            crate::actions::Action::DbUser(db) => Some(json!({
-                "engine": db.engine.as_str(),
+        .map(|db| {
+            json!({
+                "engine": db.engine,
                 "database": db.database,
                 "database_from": db.database_from,
                 "user": db.user,
                 "host": "localhost",
-                "password": if show { pw.as_ref().map(Secret::expose) } else { None },
-            })),
-            _ => None,
+                "password": show.then(|| db.password.expose()),
+            })
         })
         .collect();
     serde_json::Value::Array(list)
@@ -232,17 +192,8 @@ fn databases(p: &Provisioned, show: bool) -> serde_json::Value {
 /// `{account: password}` of the lent accounts (`--rotate`); passwords only when not sealed.
 fn lent_passwords(p: &Provisioned, show: bool) -> serde_json::Value {
     let mut map = serde_json::Map::new();
-    for (a, pw) in p.record.actions.iter().zip(&p.passwords) {
-        if let (Some(lent), Some(pw)) = (crate::actions::Step::lent(&a.action), pw) {
-            map.insert(
-                lent,
-                if show {
-                    json!(pw.expose())
-                } else {
-                    json!(null)
-                },
-            );
-        }
+    for (lent, pw) in &p.credentials.lent {
+        map.insert(lent.clone(), json!(show.then(|| pw.expose())));
     }
     serde_json::Value::Object(map)
 }
@@ -256,7 +207,9 @@ pub(crate) fn provisioned_value(p: &Provisioned, show_passwords: bool) -> serde_
         "port": r.host.port,
         "host_key_fingerprint": r.host.host_key_fingerprint,
         "account": has_account(r).then(|| r.account.as_str()),
-        "password": if show_passwords { temporary_password(p) } else { None },
+        "password": show_passwords
+            .then(|| p.credentials.password.as_ref().map(Secret::expose))
+            .flatten(),
         "lent": lent_passwords(p, show_passwords),
         "databases": databases(p, show_passwords),
         "expires_at": rfc3339(r.expires_at),

@@ -5,9 +5,11 @@
 //! changes, so a crash at any instant leaves a record `teardown` can work from. A lock file per
 //! grant keeps two handover processes from working on the same grant at once.
 
-use crate::actions::Action;
+use crate::actions::{Action, Step};
+use crate::audit::Footprint;
 use crate::ids::GrantId;
-use crate::input::AccountName;
+use crate::input::{AccountName, Target};
+use crate::ssh::config::Hop;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -149,6 +151,34 @@ pub struct JumpRecord {
     pub identities_only: bool,
 }
 
+impl HostRecord {
+    /// Where to log in, as provisioned.
+    pub fn target(&self) -> Target {
+        Target {
+            login: self.login.clone(),
+            host: self.host.clone(),
+            port: self.port,
+        }
+    }
+}
+
+impl JumpRecord {
+    /// The jump host as a hop of a route (its key is pinned, so no known_hosts file).
+    pub fn hop(&self) -> Hop {
+        Hop {
+            target: Target {
+                login: self.login.clone(),
+                host: self.host.clone(),
+                port: self.port,
+            },
+            identities: self.identities.clone(),
+            identities_only: self.identities_only,
+            known_hosts: None,
+            alias: None,
+        }
+    }
+}
+
 /// Something that happened to the grant, for `show`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,6 +216,15 @@ pub struct GrantRecord {
 }
 
 impl GrantRecord {
+    /// What the grant's actions create on the host's persistence surface.
+    pub fn footprint(&self) -> Footprint {
+        let mut own = Footprint::default();
+        for entry in &self.actions {
+            entry.action.footprint(&self.id, &entry.facts, &mut own);
+        }
+        own
+    }
+
     pub fn event(&mut self, what: impl Into<String>) {
         self.events.push(Event {
             at: now(),

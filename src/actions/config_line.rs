@@ -8,8 +8,11 @@
 //! copy is kept for the customer to compare.
 
 use super::{Checks, Context, Step, require_tools};
+use crate::audit::Footprint;
+use crate::ids::GrantId;
 use crate::shell::Script;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +72,10 @@ impl ConfigLine {
 }
 
 impl Step for ConfigLine {
+    fn footprint(&self, grant: &GrantId, _facts: &BTreeMap<String, String>, own: &mut Footprint) {
+        own.tree(&format!("{}/{grant}-config", super::HOST_STATE));
+    }
+
     fn describe(&self) -> String {
         format!("the line `{}` in {}", self.line, self.file)
     }

@@ -16,7 +16,7 @@ use super::db_sql::{
     Client, DbAdmin, DbEngine, my_account, my_grant_db, my_str, mysql_native_hash, pg_ident,
     pg_scram_verifier, pg_str,
 };
-use super::{Checks, Context, Step};
+use super::{Checks, Context, Credentials, DbLogin, Step};
 use crate::secret::Secret;
 use crate::shell::Script;
 use serde::{Deserialize, Serialize};
@@ -196,6 +196,25 @@ impl Step for DbUser {
 
     fn wants_password(&self) -> bool {
         true
+    }
+
+    fn hand_over(&self, password: Secret, out: &mut Credentials) {
+        let name = self.database.as_deref().unwrap_or("");
+        let database = match &self.database_from {
+            Some(from) => format!("{} {name} (named in {from})", self.engine.as_str()),
+            None => format!("{} {name}", self.engine.as_str()),
+        };
+        out.line("database", database);
+        out.line("db user", self.user.as_str());
+        out.line("db pass", password.expose());
+        out.line("db use", self.connect_hint());
+        out.databases.push(DbLogin {
+            engine: self.engine.as_str(),
+            database: self.database.clone(),
+            database_from: self.database_from.clone(),
+            user: self.user.clone(),
+            password,
+        });
     }
 
     fn preflight(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {

@@ -17,7 +17,7 @@ use super::db_sql::{
     Client, DbAdmin, DbEngine, my_account, my_ident, my_str, mysql_native_hash, valid_auth_string,
     valid_plugin,
 };
-use super::{After, Checks, Context, Step};
+use super::{After, Checks, Context, Credentials, Step};
 use crate::secret::Secret;
 use crate::shell::Script;
 use serde::{Deserialize, Serialize};
@@ -172,6 +172,12 @@ impl Step for RotateDbUser {
 
     fn lent(&self) -> Option<String> {
         Some(self.label())
+    }
+
+    fn hand_over(&self, password: Secret, out: &mut Credentials) {
+        out.line("lent db", self.label());
+        out.line("password", password.expose());
+        out.lent.push((self.label(), password));
     }
 
     fn preflight(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {

@@ -18,10 +18,12 @@
 //! got it first to finish).
 
 use super::{Checks, Context, Step};
+use crate::audit::Footprint;
 use crate::ids::GrantId;
 use crate::input::AccountName;
 use crate::shell::{Script, quote};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Where guards keep their scripts: root's only, one directory per grant.
 const BASE: &str = super::HOST_STATE;
@@ -122,7 +124,7 @@ echo "$$" > "$hv_dir/running""#,
         s.raw("(");
         s.append(removal);
         s.raw(") > \"$hv_dir/log\" 2>&1");
-        s.raw(r#"hv_failed=$(sed -n 's/^check fail //p' "$hv_dir/log" | tr '\n' ' ')"#);
+        s.raw(r#"hv_failed=$(sed -n 's/^[^ ]* check fail //p' "$hv_dir/log" | tr '\n' ' ')"#);
         let done = format!(
             "grant {} expired: account {} and everything the grant gave were removed and verified absent",
             ctx.grant, self.account
@@ -153,6 +155,21 @@ fn cron_dir(cron_file: &str) -> String {
 }
 
 impl Step for ExpiryGuard {
+    fn footprint(&self, _grant: &GrantId, facts: &BTreeMap<String, String>, own: &mut Footprint) {
+        own.tree(&self.dir);
+        own.path(&self.cron_file);
+        // Written first as `/etc/cron.d/.NAME.tmp`, then renamed.
+        own.path(&self.cron_tmp());
+        // A transient timer and its service, with any drop-ins.
+        for suffix in ["timer", "service"] {
+            own.tree(&format!("/run/systemd/transient/{}.{suffix}", self.unit));
+            own.tree(&format!("/run/systemd/transient/{}.{suffix}.d", self.unit));
+        }
+        if let Some(job) = facts.get("at_job").and_then(|j| j.parse::<u32>().ok()) {
+            own.at_job(job);
+        }
+    }
+
     fn describe(&self) -> String {
         format!(
             "removal of `{}` and everything above by the host itself at the expiry, even if teardown never runs (script {}/remove, run by systemd, at or cron)",

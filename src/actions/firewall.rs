@@ -7,8 +7,11 @@
 //! grant says so).
 
 use super::{Checks, Context, Step};
+use crate::audit::Footprint;
+use crate::ids::GrantId;
 use crate::shell::Script;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,6 +84,15 @@ impl Firewall {
 }
 
 impl Step for Firewall {
+    fn footprint(&self, grant: &GrantId, facts: &BTreeMap<String, String>, own: &mut Footprint) {
+        own.rule_tag(&format!("handover-{grant}"));
+        if facts.get("backend").is_some_and(|b| b == "iptables") {
+            for source in &self.sources {
+                own.iptables_source(source);
+            }
+        }
+    }
+
     fn describe(&self) -> String {
         format!("firewall: accept SSH from {}", self.sources.join(", "))
     }

@@ -9,6 +9,7 @@
 
 mod acl;
 mod config_line;
+mod credentials;
 mod db;
 mod db_rotate;
 pub mod db_sql;
@@ -25,6 +26,7 @@ mod user;
 
 pub use acl::Acl;
 pub use config_line::ConfigLine;
+pub use credentials::{Credentials, DbLogin};
 pub use db::DbUser;
 pub use db_rotate::RotateDbUser;
 pub use db_sql::{DbAdmin, DbEngine};
@@ -38,8 +40,11 @@ pub use sshd::SshdMatch;
 pub use sudo::Sudo;
 pub use user::User;
 
+use crate::audit::Footprint;
 use crate::ids::GrantId;
+use crate::secret::Secret;
 use crate::shell::Script;
+pub use crate::shell::protocol::{CheckSpec, Checks};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -60,41 +65,6 @@ pub struct Context<'a> {
     pub db_admin_password: Option<&'a crate::secret::Secret>,
 }
 
-/// A check the host answers with `check ok|fail ID`; the description says what passing means.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CheckSpec {
-    pub id: String,
-    pub description: String,
-}
-
-/// Collects the checks of one script, giving each a unique id.
-#[derive(Debug, Default)]
-pub struct Checks {
-    specs: Vec<CheckSpec>,
-    action: usize,
-}
-
-impl Checks {
-    /// Following checks belong to action `index` (used in their ids).
-    pub fn for_action(&mut self, index: usize) {
-        self.action = index;
-    }
-
-    /// Register a check and return its id for the script.
-    pub fn add(&mut self, key: &str, description: impl Into<String>) -> String {
-        let id = format!("{}.{}", self.action, key);
-        self.specs.push(CheckSpec {
-            id: id.clone(),
-            description: description.into(),
-        });
-        id
-    }
-
-    pub fn specs(&self) -> &[CheckSpec] {
-        &self.specs
-    }
-}
-
 /// The operations every action kind implements.
 pub trait Step {
     /// One line for humans: what this action gives or changes.
@@ -112,6 +82,16 @@ pub trait Step {
     fn lent(&self) -> Option<String> {
         None
     }
+    /// What the action creates on the host's persistence surface (`facts`: what it learned
+    /// applying), left out of the drift report: the grant's own things are no back-door. An
+    /// action that changes only the scope (reported in the CMS part), a database (not on the
+    /// surface), or what it could not name (a `shell` action's changes are reported like
+    /// anyone's) adds nothing.
+    fn footprint(&self, _grant: &GrantId, _facts: &BTreeMap<String, String>, _own: &mut Footprint) {
+    }
+    /// Hand the fresh password this action asked for (`wants_password`) to the vendor's
+    /// credentials, with what the vendor needs to use it.
+    fn hand_over(&self, _password: Secret, _out: &mut Credentials) {}
     /// Checks that change nothing; a failing check stops provision before any change.
     fn preflight(&self, ctx: &Context, s: &mut Script, checks: &mut Checks);
     /// Shell text run under `set -e`; may print `fact KEY VALUE` lines for the record.
@@ -195,6 +175,12 @@ impl Step for Action {
     }
     fn lent(&self) -> Option<String> {
         self.step().lent()
+    }
+    fn hand_over(&self, password: Secret, out: &mut Credentials) {
+        self.step().hand_over(password, out);
+    }
+    fn footprint(&self, grant: &GrantId, facts: &BTreeMap<String, String>, own: &mut Footprint) {
+        self.step().footprint(grant, facts, own);
     }
     fn preflight(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         self.step().preflight(ctx, s, checks);

@@ -1,6 +1,6 @@
 //! The temporary account's random password, set through `chpasswd` on stdin.
 
-use super::{Checks, Context, Step, require_tools};
+use super::{Checks, Context, Credentials, Step, require_tools};
 use crate::input::AccountName;
 use crate::secret::Secret;
 use crate::shell::Script;
@@ -22,6 +22,12 @@ impl Step for Password {
 
     fn wants_password(&self) -> bool {
         true
+    }
+
+    fn hand_over(&self, password: Secret, out: &mut Credentials) {
+        out.line("account", self.account.as_str());
+        out.line("password", password.expose());
+        out.password = Some(password);
     }
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {

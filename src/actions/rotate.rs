@@ -6,10 +6,13 @@
 //! The original hash is kept in the grant record (mode 0600) as the apply step's fact; it
 //! travels to the host on the script's stdin (`chpasswd -e`), never in argv.
 
-use super::{Checks, Context, Step, require_tools};
+use super::{Checks, Context, Credentials, Step, require_tools};
+use crate::audit::Footprint;
+use crate::ids::GrantId;
 use crate::secret::Secret;
 use crate::shell::Script;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What happens to a lent password after the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +97,11 @@ const WINDOW_PIDS: &str = r#"hv_window_pids() {
 }"#;
 
 impl Step for RotatePassword {
+    fn footprint(&self, grant: &GrantId, _facts: &BTreeMap<String, String>, own: &mut Footprint) {
+        own.rotated(&self.account);
+        own.tree(&format!("{}/{grant}-lent", super::HOST_STATE));
+    }
+
     fn describe(&self) -> String {
         let after = match self.after {
             After::Restore => "the original restored",
@@ -115,6 +123,12 @@ impl Step for RotatePassword {
 
     fn lent(&self) -> Option<String> {
         Some(self.account.clone())
+    }
+
+    fn hand_over(&self, password: Secret, out: &mut Credentials) {
+        out.line("lent", self.account.as_str());
+        out.line("password", password.expose());
+        out.lent.push((self.account.clone(), password));
     }
 
     fn prepare_teardown(&self, _ctx: &Context, s: &mut Script) {

@@ -16,9 +16,12 @@
 
 use super::sshd_dropin::{self, DropIn, Expect, Probe};
 use super::{Checks, Context, Step, require_tools};
+use crate::audit::Footprint;
+use crate::ids::GrantId;
 use crate::input::AccountName;
 use crate::shell::Script;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +116,11 @@ impl SftpJail {
 }
 
 impl Step for SftpJail {
+    fn footprint(&self, _grant: &GrantId, _facts: &BTreeMap<String, String>, own: &mut Footprint) {
+        own.path(&self.dropin);
+        own.tree(&self.jail);
+    }
+
     fn describe(&self) -> String {
         format!(
             "SFTP only for `{}`, jailed in {} where it sees only {} (bind-mounted as /{}); sshd drop-in {}",

@@ -8,9 +8,12 @@
 
 use super::sshd_dropin::{self, DropIn, Expect, Probe};
 use super::{Checks, Context, Step};
+use crate::audit::Footprint;
+use crate::ids::GrantId;
 use crate::input::{AccountName, AllowFrom};
 use crate::shell::Script;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// Forwarding and tunnel settings for the account: (keyword, as `sshd -T` prints it, value).
@@ -203,6 +206,10 @@ impl SshdMatch {
 }
 
 impl Step for SshdMatch {
+    fn footprint(&self, _grant: &GrantId, _facts: &BTreeMap<String, String>, own: &mut Footprint) {
+        own.path(&self.dropin);
+    }
+
     fn describe(&self) -> String {
         let mut text = format!(
             "sshd drop-in {}: no port forwarding or tunnels for `{}`",

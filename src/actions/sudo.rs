@@ -6,9 +6,12 @@
 //! the drop-in removed if that fails, so sudo never breaks for the customer.
 
 use super::{Checks, Context, Step, require_tools};
+use crate::audit::Footprint;
+use crate::ids::GrantId;
 use crate::input::AccountName;
 use crate::shell::Script;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +41,11 @@ impl Sudo {
 }
 
 impl Step for Sudo {
+    fn footprint(&self, _grant: &GrantId, _facts: &BTreeMap<String, String>, own: &mut Footprint) {
+        own.path(&self.file);
+        own.path(&format!("{}.tmp", self.file));
+    }
+
     fn describe(&self) -> String {
         format!(
             "sudo for `{}` ({}), asking for its own password, in {}",

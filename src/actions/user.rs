@@ -2,9 +2,12 @@
 //! comment field, expiring on the host at the TTL (whole days), its login starting in the scope.
 
 use super::{Checks, Context, Step, require_tools};
+use crate::audit::Footprint;
+use crate::ids::GrantId;
 use crate::input::AccountName;
 use crate::shell::{Script, quote};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +31,11 @@ impl User {
 }
 
 impl Step for User {
+    fn footprint(&self, _grant: &GrantId, _facts: &BTreeMap<String, String>, own: &mut Footprint) {
+        own.account(self.account.as_str());
+        own.tree(&self.home);
+    }
+
     fn describe(&self) -> String {
         format!(
             "account `{}` with home {} and shell {}, disabled by the host from {}",

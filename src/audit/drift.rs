@@ -6,8 +6,6 @@ mod files;
 
 use super::classify::ignored_rule;
 use super::surface::{Surface, kind};
-use crate::actions::Action;
-use crate::record::{GrantRecord, GrantState};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -134,93 +132,65 @@ pub struct Footprint {
 }
 
 impl Footprint {
-    pub fn of(record: &GrantRecord) -> Footprint {
-        let mut own = Footprint::default();
-        own.add(record);
-        own
+    /// An account the grant created.
+    pub fn account(&mut self, name: &str) {
+        self.accounts.insert(name.to_owned());
     }
 
-    /// Add what `record` created: the grant being checked, or another grant of the customer's
-    /// on the same host (two vendors at once), whose changes are not a back-door either. A
-    /// revoked grant's things only count as gone; a password it rotated stays its doing.
-    pub fn add(&mut self, record: &GrantRecord) {
-        if record.state == GrantState::Revoked {
-            let gone = self.gone.get_or_insert_default();
-            gone.add_created(record);
-            let rotated = std::mem::take(&mut gone.rotated);
-            self.rotated.extend(rotated);
+    /// An existing account whose password the grant sets.
+    pub fn rotated(&mut self, name: &str) {
+        self.rotated.insert(name.to_owned());
+    }
+
+    /// A file the grant created.
+    pub fn path(&mut self, path: &str) {
+        self.paths.insert(path.to_owned());
+    }
+
+    /// A directory the grant created, with everything under it.
+    pub fn tree(&mut self, path: &str) {
+        self.trees.push(path.to_owned());
+    }
+
+    /// An at job of the grant's, by number.
+    pub fn at_job(&mut self, number: u32) {
+        self.at_jobs.insert(format!("{number:05x}"));
+    }
+
+    /// The tag (a word) the grant's firewall rules carry.
+    pub fn rule_tag(&mut self, tag: &str) {
+        self.rule_tags.insert(tag.to_owned());
+    }
+
+    /// The source of an iptables rule of the grant's.
+    pub fn iptables_source(&mut self, source: &str) {
+        self.iptables_sources.insert(source.to_owned());
+    }
+
+    /// Add what another grant created: the grant being checked, or another grant of the
+    /// customer's on the same host (two vendors at once), whose changes are not a back-door
+    /// either. A revoked grant's things only count as gone; a password it rotated stays its
+    /// doing.
+    pub fn add(&mut self, other: Footprint, revoked: bool) {
+        if revoked {
+            let mut other = other;
+            self.rotated.append(&mut other.rotated);
+            self.gone.get_or_insert_default().merge(other);
         } else {
-            self.add_created(record);
+            self.merge(other);
         }
     }
 
-    fn add_created(&mut self, record: &GrantRecord) {
-        let own = self;
-        for entry in &record.actions {
-            // Every action kind names what it creates: a new kind must say it here.
-            match &entry.action {
-                Action::User(user) => {
-                    own.accounts.insert(user.account.as_str().to_owned());
-                    own.trees.push(user.home.clone());
-                }
-                Action::Sudo(sudo) => {
-                    own.paths.insert(sudo.file.clone());
-                    own.paths.insert(format!("{}.tmp", sudo.file));
-                }
-                Action::ConfigLine(_) => {
-                    own.trees
-                        .push(format!("/var/lib/handover/{}-config", record.id));
-                }
-                Action::SshdMatch(m) => {
-                    own.paths.insert(m.dropin.clone());
-                }
-                Action::SftpJail(jail) => {
-                    own.paths.insert(jail.dropin.clone());
-                    own.trees.push(jail.jail.clone());
-                }
-                Action::ExpiryGuard(guard) => {
-                    own.trees.push(guard.dir.clone());
-                    own.paths.insert(guard.cron_file.clone());
-                    // Written first as `/etc/cron.d/.NAME.tmp`, then renamed.
-                    if let Some((dir, name)) = guard.cron_file.rsplit_once('/') {
-                        own.paths.insert(format!("{dir}/.{name}.tmp"));
-                    }
-                    // A transient timer and its service, with any drop-ins.
-                    for suffix in ["timer", "service"] {
-                        own.trees
-                            .push(format!("/run/systemd/transient/{}.{suffix}", guard.unit));
-                        own.trees
-                            .push(format!("/run/systemd/transient/{}.{suffix}.d", guard.unit));
-                    }
-                    if let Some(job) = entry
-                        .facts
-                        .get("at_job")
-                        .and_then(|j| j.parse::<u32>().ok())
-                    {
-                        own.at_jobs.insert(format!("{job:05x}"));
-                    }
-                }
-                Action::RotatePassword(lent) => {
-                    own.rotated.insert(lent.account.clone());
-                    own.trees
-                        .push(format!("/var/lib/handover/{}-lent", record.id));
-                }
-                Action::Firewall(firewall) => {
-                    own.rule_tags.insert(format!("handover-{}", record.id));
-                    if entry.facts.get("backend").is_some_and(|b| b == "iptables") {
-                        own.iptables_sources
-                            .extend(firewall.sources.iter().cloned());
-                    }
-                }
-                // Changes only the scope (reported in the CMS part), or nothing on the surface
-                // it could name: a shell action's changes are reported like anyone's.
-                // Database accounts live in the database server, not on the surface.
-                Action::Password(_)
-                | Action::Acl(_)
-                | Action::Shell(_)
-                | Action::DbUser(_)
-                | Action::RotateDbUser(_) => {}
-            }
+    fn merge(&mut self, mut other: Footprint) {
+        self.accounts.append(&mut other.accounts);
+        self.rotated.append(&mut other.rotated);
+        self.paths.append(&mut other.paths);
+        self.trees.append(&mut other.trees);
+        self.at_jobs.append(&mut other.at_jobs);
+        self.rule_tags.append(&mut other.rule_tags);
+        self.iptables_sources.append(&mut other.iptables_sources);
+        if let Some(gone) = other.gone {
+            self.gone.get_or_insert_default().merge(*gone);
         }
     }
 

@@ -154,15 +154,7 @@ pub fn print_provisioned(
             }
         } else {
             let r = &first.record;
-            let password = first
-                .record
-                .actions
-                .iter()
-                .zip(&first.passwords)
-                .find_map(|(a, pw)| match (&a.action, pw) {
-                    (crate::actions::Action::Password(_), Some(pw)) => Some(pw.expose()),
-                    _ => None,
-                });
+            let password = first.credentials.password.as_ref().map(Secret::expose);
             out.push_str(&format!("account    {}\n", r.account));
             if let Some(password) = password {
                 if show_passwords {

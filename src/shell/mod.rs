@@ -5,7 +5,10 @@
 //! templates: program text can only come from this crate's source, and every value substituted
 //! into a template goes through [`quote`]. That is the one quoting function (DESIGN invariant 1).
 
+pub mod protocol;
+
 use crate::secret::Secret;
+use protocol::{PRELUDE, Tag};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
@@ -105,29 +108,6 @@ pub fn substitute(
     Ok(out)
 }
 
-/// The helper functions every script starts with. They print the line protocol that
-/// [`crate::engine`] parses: `fact KEY VALUE`, `check ok|fail ID`, `detail ID TEXT`,
-/// `step begin|done|failed INDEX`. The search path holds system directories only: a program
-/// the lent account planted in `/usr/local` (a `find` or `userdel` that lies) must not stand in
-/// for the system's own in teardown's undo and checks.
-const PRELUDE: &str = r#"set -u
-umask 077
-PATH=/usr/sbin:/usr/bin:/sbin:/bin
-LC_ALL=C
-export PATH LC_ALL
-hv_fact() { printf 'fact %s %s\n' "$1" "$2"; }
-hv_ok() { printf 'check ok %s\n' "$1"; }
-hv_fail() { printf 'check fail %s\n' "$1"; }
-# hv_detail ID: every line of stdin becomes a detail of check ID (at most 50 lines).
-hv_detail() { head -n 50 | while IFS= read -r hv_l; do printf 'detail %s %s\n' "$1" "$hv_l"; done; }
-# hv_expect ID CMD...: check ID passes when CMD succeeds; hv_refute: when it fails.
-hv_expect() { hv_id=$1; shift; if "$@" >/dev/null 2>&1; then hv_ok "$hv_id"; else hv_fail "$hv_id"; fi; }
-hv_refute() { hv_id=$1; shift; if "$@" >/dev/null 2>&1; then hv_fail "$hv_id"; else hv_ok "$hv_id"; fi; }
-# hv_report ID: check ID passes when stdin is empty; otherwise what it holds is the detail.
-hv_report() { hv_out=$(head -n 50); if [ -z "$hv_out" ]; then hv_ok "$1"; else hv_fail "$1"; printf '%s\n' "$hv_out" | hv_detail "$1"; fi; }
-hv_note() { printf 'note %s %s\n' "$1" "$2"; }
-"#;
-
 /// One here-document for [`Script::feed`]: what file descriptor reads it, and whether its
 /// body is secret (redacted in logs).
 pub struct HereDoc<'a> {
@@ -172,6 +152,7 @@ pub enum OnStepFailure {
 pub struct Script {
     text: Zeroizing<String>,
     log_text: String,
+    tag: Tag,
 }
 
 impl Default for Script {
@@ -181,11 +162,20 @@ impl Default for Script {
 }
 
 impl Script {
+    /// A script that starts with the protocol's prelude, under a new random tag.
     pub fn new() -> Self {
+        let tag = Tag::new();
+        let start = format!("hv_run={}\n{PRELUDE}", quote(tag.as_str()));
         Script {
-            text: Zeroizing::new(PRELUDE.to_owned()),
-            log_text: PRELUDE.to_owned(),
+            text: Zeroizing::new(start.clone()),
+            log_text: start,
+            tag,
         }
+    }
+
+    /// The tag of this script's protocol lines ([`protocol::Parsed`] reads them with it).
+    pub fn tag(&self) -> &Tag {
+        &self.tag
     }
 
     fn push(&mut self, line: &str) {
@@ -304,12 +294,12 @@ impl Script {
         body: impl FnOnce(&mut Script),
     ) {
         let index = index.to_string();
-        self.cmd("printf 'step begin %s\\n' {}", &[&index]);
+        self.cmd("hv_step begin {}", &[&index]);
         self.raw("( set -e");
         body(self);
         self.raw(")");
         self.cmd(
-            "hv_rc=$?; if [ \"$hv_rc\" -eq 0 ]; then printf 'step done %s\\n' {}; else printf 'step failed %s %s\\n' {} \"$hv_rc\";",
+            "hv_rc=$?; if [ \"$hv_rc\" -eq 0 ]; then hv_step done {}; else hv_step failed {} \"$hv_rc\";",
             &[&index, &index],
         );
         match on_failure {
@@ -319,7 +309,8 @@ impl Script {
     }
 
     /// Append the program text of `other`, a script built the same way (templates and quoted
-    /// values), for instance to write it to a file on the host. Its prelude comes along.
+    /// values), for instance to write it to a file on the host. Its prelude comes along, with
+    /// its own tag: run it in a subshell, or this script's own lines take that tag too.
     pub fn append(&mut self, other: &Script) -> &mut Self {
         self.text.push_str(&other.text);
         self.log_text.push_str(&other.log_text);
@@ -453,10 +444,18 @@ mod tests {
             .output()
             .expect("run /bin/sh");
         let stdout = String::from_utf8(out.stdout).expect("utf-8");
-        assert_eq!(
-            stdout,
-            "step begin 0\nstep failed 0 1\nstep begin 1\nstep done 1\nstep begin 2\nstep failed 2 7\n"
-        );
+        let expected: String = [
+            "step begin 0",
+            "step failed 0 1",
+            "step begin 1",
+            "step done 1",
+            "step begin 2",
+            "step failed 2 7",
+        ]
+        .iter()
+        .map(|line| format!("{} {line}\n", s.tag().as_str()))
+        .collect();
+        assert_eq!(stdout, expected);
         assert_eq!(out.status.code(), Some(1));
     }
 }

@@ -1,0 +1,141 @@
+//! One file per subcommand: a validated request in, an engine call, the output.
+
+mod audit;
+mod provision;
+mod reap;
+mod teardown;
+
+use crate::cli::{Cli, Command, PlaybooksCommand};
+use crate::error::{Error, ExitStatus};
+use crate::input::InputError;
+use crate::output::{self, Progress, Sealing};
+use crate::playbook::{Playbook, PlaybookError};
+use crate::record::Store;
+use crate::request;
+use crate::seal::VendorKey;
+use crate::text::sanitize;
+use std::path::{Path, PathBuf};
+
+/// Run the command; the exit status of a command that ran, or the error it ended with.
+pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
+    let progress = Progress::auto(cli.quiet, cli.verbose);
+    let state_dir = cli.state_dir;
+    match cli.command {
+        Command::Provision(args) => {
+            let request = request::Provision::from_args(*args, &progress)?;
+            provision::run(request, state_dir, &progress).await
+        }
+        Command::Teardown(args) => {
+            let request = request::Teardown::from_args(args)?;
+            teardown::run(request, state_dir, &progress).await
+        }
+        Command::Audit(args) => {
+            let request = request::Audit::from_args(args)?;
+            audit::run(request, state_dir, &progress).await
+        }
+        Command::Reap(args) => {
+            let request = request::Reap::from_args(args)?;
+            reap::run(request, state_dir, &progress).await
+        }
+        Command::List(args) => {
+            let store = open_store(state_dir)?;
+            output::list(&store.list()?, args.json);
+            Ok(ExitStatus::Success)
+        }
+        Command::Show(args) => {
+            let id = crate::ids::GrantId::parse(&args.grant)?;
+            let store = open_store(state_dir)?;
+            output::show(&store.load(&id)?, args.json);
+            Ok(ExitStatus::Success)
+        }
+        Command::Playbooks(args) => {
+            playbooks(args.command.unwrap_or(PlaybooksCommand::List))?;
+            Ok(ExitStatus::Success)
+        }
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "handover", &mut std::io::stdout());
+            Ok(ExitStatus::Success)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .and_then(|()| std::io::Write::write_all(&mut std::io::stdout(), &page))
+                .map_err(Error::Output)?;
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+/// `handover playbooks [list|show NAME]`.
+fn playbooks(command: PlaybooksCommand) -> Result<(), Error> {
+    match command {
+        PlaybooksCommand::List => output::playbooks()?,
+        PlaybooksCommand::Show { name } => match Playbook::built_in_text(&name) {
+            Some(text) if !name.contains('/') => print!("{text}"),
+            _ => {
+                // Validate before printing, so `show` doubles as a check of a file.
+                Playbook::load(&name)?;
+                let text =
+                    std::fs::read_to_string(&name).map_err(|source| PlaybookError::Read {
+                        path: name.clone(),
+                        source,
+                    })?;
+                print!("{}", sanitize(&text));
+            }
+        },
+    }
+    Ok(())
+}
+
+fn open_store(dir: Option<PathBuf>) -> Result<Store, Error> {
+    let dir = dir
+        .or_else(crate::record::default_state_dir)
+        .ok_or_else(|| {
+            InputError::new(
+                "--state-dir",
+                "",
+                "a directory: set --state-dir or HANDOVER_STATE_DIR (no home directory found)",
+            )
+        })?;
+    Ok(Store::open(&dir)?)
+}
+
+/// `--seal-to`/`--seal-out`: the key is checked and the output file opened before the host
+/// is touched, so a bad key or path fails early.
+fn sealing(seal_to: Option<&str>, seal_out: Option<&Path>) -> Result<Option<Sealing>, Error> {
+    let Some(key) = seal_to.map(VendorKey::parse).transpose()? else {
+        return Ok(None);
+    };
+    let out = match seal_out {
+        Some(path) => Some((path.to_owned(), create_private_file(path)?)),
+        None => None,
+    };
+    Ok(Some(Sealing { key, out }))
+}
+
+/// Create (or truncate) a file only its owner can read.
+fn create_private_file(path: &Path) -> Result<std::fs::File, Error> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    // `mode` only applies to a new file: an existing one is narrowed to 0600 as well.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|file| {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            Ok(file)
+        })
+        .map_err(|e| {
+            InputError::new(
+                "--seal-out",
+                &path.display().to_string(),
+                format!("a file that can be written ({e})"),
+            )
+            .into()
+        })
+}

@@ -1,0 +1,22 @@
+//! Provision, teardown and audit: the flow of DESIGN.md, with the record written ahead of every
+//! change and a rollback when a step fails.
+//!
+//! A provision is two remote executions (facts + preflight + baseline, then apply + verify), a
+//! teardown one (cut off, undo, verify, drift check), an audit one; everything runs over one SSH
+//! connection. Each script's results come back as tagged protocol lines
+//! ([`crate::shell::protocol`]).
+
+mod audit;
+pub mod connect;
+mod provision;
+mod scripts;
+mod teardown;
+
+pub use crate::shell::protocol::CheckResult;
+pub use audit::{AuditReport, audit};
+pub use connect::ConnectOptions;
+pub use provision::{ProvisionRequest, Provisioned, provision};
+pub use teardown::{TeardownReport, teardown};
+
+/// The companion file of a grant record holding its baseline.
+const BASELINE_FILE: &str = "baseline.json";

@@ -1,0 +1,621 @@
+//! Provision in four phases: preflight (facts, every action's checks and the baseline, one
+//! remote execution, nothing changes), journal (the write-ahead record), apply (every action
+//! as a step, journaled as it reports, then verified) and, when a step fails, rollback.
+
+use super::BASELINE_FILE;
+use super::connect::{ConnectOptions, Keys, connect, run};
+use super::scripts::{Fresh, Tail, apply_script};
+use super::teardown::remove;
+use crate::actions::{Action, Checks, Context, Credentials, DbAdmin, ExpiryGuard, SshdMatch, Step};
+use crate::audit::{self, AuditError, Baseline, Collected};
+use crate::error::Error;
+use crate::ids::{BatchId, GrantId};
+use crate::input::{AccountName, AllowFrom, ScopeDir, Ttl, forbidden_scope};
+use crate::playbook::{PlanInput, Playbook, PlaybookError};
+use crate::progress::Progress;
+use crate::record::{
+    ActionRecord, ActionStatus, GrantRecord, GrantState, HostRecord, JumpRecord, RECORD_VERSION,
+    Store,
+};
+use crate::secret::Secret;
+use crate::shell::Script;
+use crate::shell::protocol::{Event, Parsed, event};
+use crate::ssh::config::Route;
+use crate::ssh::{self, Session, SshError};
+use crate::text::remote_stderr;
+use std::collections::BTreeMap;
+use std::time::Instant;
+use time::OffsetDateTime;
+
+/// A validated provision request.
+#[derive(Clone)]
+pub struct ProvisionRequest {
+    /// The host and the jump hosts before it.
+    pub route: Route,
+    pub playbook: Playbook,
+    pub account: AccountName,
+    pub scope: Option<ScopeDir>,
+    pub ttl: Ttl,
+    /// `--param NAME=VALUE` for the playbook's declared parameters.
+    pub params: Vec<(String, String)>,
+    /// `--allow-from`: where the account may log in from; empty: anywhere.
+    pub allow_from: Vec<AllowFrom>,
+    /// Actions the command line adds after the playbook's (`--rotate`, `--db`, …).
+    pub extra_actions: Vec<Action>,
+    /// How database actions reach their server as an administrator (`--db-admin-user`,
+    /// `--db-admin-password-env`); given to the playbook's database actions too.
+    pub db_admin: DbAdmin,
+    /// The administrator's password, read from `db_admin.password_env`.
+    pub db_admin_password: Option<Secret>,
+    pub connect: ConnectOptions,
+    /// Take a baseline of the persistence surface before the first change (`--no-baseline`
+    /// turns it off; teardown then skips the drift report).
+    pub baseline: bool,
+    /// The batch this grant belongs to (several hosts at once), kept in the record.
+    pub batch: Option<BatchId>,
+    /// The temporary account's password, when it must be the same on several hosts; `None`
+    /// makes a fresh one.
+    pub password: Option<Secret>,
+}
+
+/// A grant that was provisioned, with the credentials to hand over (shown once).
+pub struct Provisioned {
+    pub record: GrantRecord,
+    /// What each action that gives a login hands over, its secret with it.
+    pub credentials: Credentials,
+    pub remote_executions: usize,
+}
+
+/// The grant being made: its id and times, fixed before anything happens.
+struct Grant {
+    id: GrantId,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    /// `YYYY-MM-DD`, the first day the host refuses the account.
+    expire_day: String,
+}
+
+impl Grant {
+    fn new(ttl: Ttl) -> Grant {
+        let now = crate::record::now();
+        let ttl = time::Duration::try_from(ttl.duration()).unwrap_or(time::Duration::DAY);
+        let expires_at = now + ttl;
+        Grant {
+            id: GrantId::generate(now),
+            now,
+            expires_at,
+            expire_day: expire_date(expires_at),
+        }
+    }
+
+    fn plan_input<'a>(
+        &'a self,
+        request: &'a ProvisionRequest,
+        scope: Option<&'a ScopeDir>,
+    ) -> PlanInput<'a> {
+        PlanInput {
+            grant: &self.id,
+            account: &request.account,
+            scope,
+            expire_date: &self.expire_day,
+            params: &request.params,
+        }
+    }
+}
+
+/// What preflight established: the plan for the resolved scope, the facts each action keeps
+/// for its undo, and the baseline.
+struct Checked {
+    plan: Vec<Action>,
+    kept: BTreeMap<usize, BTreeMap<String, String>>,
+    baseline: Option<Baseline>,
+}
+
+pub async fn provision(
+    store: &Store,
+    request: ProvisionRequest,
+    progress: &Progress,
+) -> Result<Provisioned, Error> {
+    store.check_writable()?;
+    let grant = Grant::new(request.ttl);
+    let plan = plan(
+        &request,
+        &grant.plan_input(&request, request.scope.as_ref()),
+    )?;
+    progress.say(format!("connecting to {}", request.route.host.target));
+    let mut session = connect(
+        &request.route,
+        Keys::KnownHosts,
+        &request.connect,
+        request.connect.become_root,
+    )
+    .await?;
+    let checked = preflight(&mut session, &request, &grant, plan, progress).await?;
+    // Held from the record's first write to the end of apply or rollback.
+    let _lock = store.lock(&grant.id)?;
+    let mut record = journal(store, &request, &grant, &session, checked)?;
+    let result = apply(store, &mut session, &mut record, &request, progress).await;
+    session.close().await;
+    result
+}
+
+/// The first day (UTC) on which the host refuses the account: the day after the expiry, since
+/// account expiry works in whole days (exact-time removal is a separate action).
+fn expire_date(expires_at: OffsetDateTime) -> String {
+    let day = expires_at.date().next_day().unwrap_or(expires_at.date());
+    format!(
+        "{:04}-{:02}-{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    )
+}
+
+/// The playbook's actions; then, for a new account, its sshd restrictions (no tunnels, and
+/// `--allow-from`); then what the command line adds (`--rotate`, …); then the expiry guard.
+fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Error> {
+    let invalid = |message: String| PlaybookError::Invalid {
+        name: request.playbook.name.clone(),
+        message,
+    };
+    let mut plan = request.playbook.plan(input)?;
+    if request.playbook.creates_account() {
+        plan.push(Action::SshdMatch(SshdMatch::new(
+            input.account,
+            &request.allow_from,
+        )));
+    }
+    plan.extend(request.extra_actions.iter().cloned());
+    let mut seen = Vec::new();
+    for action in &mut plan {
+        if let Action::DbUser(db) = action {
+            // Playbooks name the database; how to reach the server comes from the command line.
+            db.admin = request.db_admin.clone();
+            if seen.contains(&db.engine) {
+                return Err(invalid(format!(
+                    "more than one {} account for the grant (the playbook has one: leave out --db)",
+                    db.engine.label()
+                ))
+                .into());
+            }
+            seen.push(db.engine);
+        }
+    }
+    if plan.is_empty() {
+        return Err(invalid(
+            "nothing to do: it has no actions and none were asked for (--rotate)".to_owned(),
+        )
+        .into());
+    }
+    // Last, so it is undone first: the host removes everything itself at the TTL.
+    plan.push(Action::ExpiryGuard(ExpiryGuard::new(
+        input.grant,
+        input.account,
+    )));
+    Ok(plan)
+}
+
+/// Facts, every action's preflight and the baseline, in one remote execution: nothing on the
+/// host changes. Any failed check is an error naming it, with what the host said.
+async fn preflight(
+    session: &mut Session,
+    request: &ProvisionRequest,
+    grant: &Grant,
+    mut plan: Vec<Action>,
+    progress: &Progress,
+) -> Result<Checked, Error> {
+    let host = request.route.host.target.host.clone();
+    let no_facts = BTreeMap::new();
+    let ctx = Context {
+        grant: &grant.id,
+        account: &request.account,
+        expires_at: grant.expires_at,
+        facts: &no_facts,
+        password: None,
+        removal: None,
+        db_admin_password: request.db_admin_password.as_ref(),
+    };
+    let mut script = Script::new();
+    script.raw("hv_fact uid0 \"$(id -u)\"");
+    script.raw("hv_fact os \"$( . /etc/os-release 2>/dev/null; printf '%s %s' \"${ID:-unknown}\" \"${VERSION_ID:-}\")\"");
+    let mut checks = Checks::default();
+    for (index, action) in plan.iter().enumerate() {
+        checks.for_action(index);
+        script.cmd("hv_action {}", &[&index.to_string()]);
+        action.preflight(&ctx, &mut script, &mut checks);
+    }
+    // What the engine itself needs on the host: the lock that serializes handover runs.
+    checks.for_action(plan.len());
+    script.cmd("hv_action {}", &[&plan.len().to_string()]);
+    crate::actions::require_tools(&mut script, &mut checks, &[("flock", "util-linux")]);
+    // The baseline, in the same remote execution: nothing has changed yet.
+    let salt = crate::secret::random_lower_alnum(24);
+    let mut collector_tag = String::new();
+    if request.baseline {
+        collector_tag = audit::collect(
+            &mut script,
+            &salt,
+            request.scope.as_ref().map(ScopeDir::as_str),
+            false,
+        );
+        progress.say(format!(
+            "preflight: {} checks; baseline of the persistence surface",
+            checks.specs().len()
+        ));
+    } else {
+        progress.say(format!("preflight: {} checks", checks.specs().len()));
+    }
+    let started = Instant::now();
+    let output = run(session, &script, request.connect.auth.interactive, |_| {}).await?;
+    let elapsed = started.elapsed();
+    let parsed = Parsed::from_lines(&output.lines, script.tag());
+    if parsed.facts.get("uid0").map(String::as_str) != Some("0") {
+        return Err(Error::NotRoot {
+            login: request.route.host.target.login.clone(),
+            host,
+        });
+    }
+    // Each failed check with what the host said about it; a check two actions share (sshd
+    // checked for both of them) is listed once.
+    let mut failures: Vec<String> = Vec::new();
+    for r in parsed.results(checks.specs()).into_iter().filter(|r| !r.ok) {
+        let mut line = format!("  ✗ {}", r.check);
+        for detail in &r.details {
+            line.push_str(&format!("\n      {detail}"));
+        }
+        if !failures.contains(&line) {
+            failures.push(line);
+        }
+    }
+    if !failures.is_empty() || !output.success() {
+        let mut failures = failures.join("\n");
+        if !output.success() && !output.stderr.trim().is_empty() {
+            failures.push_str(&remote_stderr(&output.stderr));
+        }
+        return Err(Error::Preflight { host, failures });
+    }
+    let baseline = if request.baseline {
+        let parse_started = Instant::now();
+        let collected = Collected::from_lines(&output.lines, &collector_tag);
+        if !collected.complete {
+            return Err(AuditError::Incomplete {
+                host,
+                stderr: remote_stderr(&output.stderr),
+            }
+            .into());
+        }
+        tracing::info!(
+            "baseline: {} items ({} in the CMS directory), collected in {} ms on the host; preflight and baseline took {} ms, parsing {} ms",
+            collected.surface.len(),
+            collected.surface.cms.len(),
+            collected.remote_ms.unwrap_or(0),
+            elapsed.as_millis(),
+            parse_started.elapsed().as_millis()
+        );
+        if !collected.surface.kind(audit::kind::PRELOAD).is_empty() {
+            progress.say(
+                "warning: the dynamic loader preloads a library on this host (see /etc/ld.so.preload): tools on it may lie, and every drift report will say so",
+            );
+        }
+        Some(Baseline {
+            version: audit::BASELINE_VERSION,
+            grant: grant.id.clone(),
+            taken_at: grant.now,
+            salt,
+            surface: collected.surface,
+        })
+    } else {
+        None
+    };
+    // Work on the resolved scope from here on, so a symlink cannot redirect it later.
+    if let (Some(scope), Some(resolved)) = (&request.scope, parsed.facts.get("scope_resolved")) {
+        if forbidden_scope(resolved) || !resolved.starts_with('/') {
+            return Err(Error::ScopeForbidden {
+                scope: scope.as_str().to_owned(),
+                resolved: resolved.clone(),
+            });
+        }
+        let resolved = ScopeDir::parse(resolved)?;
+        plan = self::plan(request, &grant.plan_input(request, Some(&resolved)))?;
+    }
+    fill_database_names(&mut plan, &parsed.facts, &host)?;
+    Ok(Checked {
+        plan,
+        kept: parsed.kept(),
+        baseline,
+    })
+}
+
+/// Fill in database names read from a CMS config at preflight (`fact db_name`), checked
+/// against the strict pattern again here.
+fn fill_database_names(
+    plan: &mut [Action],
+    facts: &BTreeMap<String, String>,
+    host: &str,
+) -> Result<(), Error> {
+    for action in plan {
+        if let Action::DbUser(db) = action
+            && db.database.is_none()
+        {
+            match facts.get("db_name") {
+                Some(name) if crate::actions::db_sql::valid_db_name(name) => {
+                    db.database = Some(name.clone());
+                    db.database_from = facts.get("db_name_from").cloned();
+                }
+                _ => {
+                    return Err(Error::Preflight {
+                        host: host.to_owned(),
+                        failures: "  ✗ no valid database name was read from the CMS config; pass --db-name".to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The record of the host as connected: its key and the jump hosts' keys, pinned.
+fn host_record(request: &ProvisionRequest, session: &Session) -> Result<HostRecord, Error> {
+    let openssh = |key: &russh::keys::PublicKey, host: &str| {
+        key.to_openssh().map_err(|e| {
+            Error::Ssh(SshError::ConnectionLost {
+                host: format!("{host} ({e})"),
+            })
+        })
+    };
+    let route = &request.route;
+    let target = &route.host.target;
+    Ok(HostRecord {
+        host: target.host.clone(),
+        port: target.port,
+        login: target.login.clone(),
+        become_root: request.connect.become_root,
+        host_key: openssh(session.host_key(), &target.host)?,
+        host_key_fingerprint: ssh::fingerprint(session.host_key()),
+        alias: route.host.alias.clone(),
+        identities: route.host.identities.clone(),
+        identities_only: route.host.identities_only,
+        jumps: route
+            .jumps
+            .iter()
+            .zip(session.jump_keys())
+            .map(|(hop, key)| {
+                Ok(JumpRecord {
+                    host: hop.target.host.clone(),
+                    port: hop.target.port,
+                    login: hop.target.login.clone(),
+                    host_key: openssh(key, &hop.target.host)?,
+                    host_key_fingerprint: ssh::fingerprint(key),
+                    identities: hop.identities.clone(),
+                    identities_only: hop.identities_only,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
+    })
+}
+
+/// Write-ahead: the baseline, then the record with every action pending, before the first
+/// change. A crash from here on leaves a record teardown works from.
+fn journal(
+    store: &Store,
+    request: &ProvisionRequest,
+    grant: &Grant,
+    session: &Session,
+    checked: Checked,
+) -> Result<GrantRecord, Error> {
+    let Checked {
+        plan,
+        mut kept,
+        baseline,
+    } = checked;
+    let scope = plan.iter().find_map(|a| match a {
+        Action::Acl(acl) => Some(acl.scope.clone()),
+        _ => None,
+    });
+    let mut record = GrantRecord {
+        version: RECORD_VERSION,
+        id: grant.id.clone(),
+        state: GrantState::Provisioning,
+        created_at: grant.now,
+        expires_at: grant.expires_at,
+        host: host_record(request, session)?,
+        playbook: request.playbook.name.clone(),
+        level: request.playbook.level.as_str().to_owned(),
+        account: request.account.clone(),
+        scope,
+        actions: plan
+            .into_iter()
+            .enumerate()
+            .map(|(index, action)| ActionRecord {
+                action,
+                status: ActionStatus::Pending,
+                facts: kept.remove(&index).unwrap_or_default(),
+            })
+            .collect(),
+        events: Vec::new(),
+        baseline: baseline.is_some(),
+        batch: request.batch.clone(),
+    };
+    // The baseline is stored before the record that points to it, and both before any change.
+    if let Some(baseline) = &baseline {
+        store.save_companion(&grant.id, BASELINE_FILE, &baseline.to_json())?;
+    }
+    record.event(if record.baseline {
+        "provision started; baseline of the persistence surface stored"
+    } else {
+        "provision started (no baseline)"
+    });
+    store.save(&record)?;
+    crate::failpoint::hit("after-record", 0);
+    Ok(record)
+}
+
+/// Apply every action, then verify it is present; progress is journaled as it arrives. A
+/// failed step or check rolls back what was applied.
+async fn apply(
+    store: &Store,
+    session: &mut Session,
+    record: &mut GrantRecord,
+    request: &ProvisionRequest,
+    progress: &Progress,
+) -> Result<Provisioned, Error> {
+    let id = record.id.clone();
+    let host = record.host.host.clone();
+    let admin = request.db_admin_password.as_ref();
+    let (script, checks, credentials) = apply_script(record, request.password.as_ref(), admin);
+    progress.say(format!(
+        "applying {} actions as grant {id}",
+        record.actions.len()
+    ));
+    let mut save_error = None;
+    let result = {
+        let record = &mut *record;
+        let save_error = &mut save_error;
+        let tag = script.tag().clone();
+        let mut current = None;
+        run(session, &script, request.connect.auth.interactive, |line| {
+            match event(line, &tag) {
+                Event::Begun(index) => current = Some(index),
+                // A fact belongs to the step that printed it.
+                Event::Fact(key, value) => {
+                    if let Some(action) = current.and_then(|i| record.actions.get_mut(i)) {
+                        action.facts.insert(key, value);
+                    }
+                }
+                Event::Done(index) => {
+                    if let Some(action) = record.actions.get_mut(index) {
+                        action.status = ActionStatus::Applied;
+                        if let Err(e) = store.save(record) {
+                            save_error.get_or_insert(e);
+                        }
+                        crate::failpoint::hit("after-step", index);
+                    }
+                }
+                Event::Failed(_) | Event::Other => {}
+            }
+        })
+        .await
+    };
+    let output = match result {
+        Ok(output) => output,
+        Err(e) => {
+            // Lost connection: whatever was applied stays recorded for teardown.
+            record.state = GrantState::Partial;
+            record.event(format!("provision interrupted: {}", e.report()));
+            store.save(record)?;
+            return Err(match e {
+                Error::Ssh(SshError::ConnectionLost { .. } | SshError::Protocol { .. }) => {
+                    Error::ProvisionInterrupted {
+                        grant: id.to_string(),
+                        host,
+                    }
+                }
+                other => other,
+            });
+        }
+    };
+    if let Some(e) = save_error {
+        return Err(e.into());
+    }
+    let parsed = Parsed::from_lines(&output.lines, script.tag());
+    let verified = parsed.results(checks.specs());
+    let all_applied = record
+        .actions
+        .iter()
+        .all(|a| a.status == ActionStatus::Applied);
+    if output.success() && all_applied && verified.iter().all(|c| c.ok) {
+        record.state = GrantState::Active;
+        record.event("provisioned and verified");
+        store.save(record)?;
+        return Ok(Provisioned {
+            remote_executions: session.executions(),
+            record: record.clone(),
+            credentials,
+        });
+    }
+    let step = match parsed.failed {
+        Some(i) => record.actions.get(i).map_or_else(
+            || format!("step {i}"),
+            |a| format!("step {} ({})", i + 1, a.action.kind()),
+        ),
+        None => {
+            let failed: Vec<&str> = verified
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| c.check.as_str())
+                .collect();
+            format!("verification ({})", failed.join("; "))
+        }
+    };
+    let outcome = rollback(store, session, record, request, &step, progress).await?;
+    Err(Error::ApplyFailed {
+        grant: id.to_string(),
+        host,
+        step,
+        stderr: remote_stderr(&output.stderr),
+        outcome,
+    })
+}
+
+/// A step failed: undo everything applied, in reverse, and verify; say how that went.
+async fn rollback(
+    store: &Store,
+    session: &mut Session,
+    record: &mut GrantRecord,
+    request: &ProvisionRequest,
+    step: &str,
+    progress: &Progress,
+) -> Result<String, Error> {
+    let id = record.id.clone();
+    record.event(format!("provision failed at {step}; rolling back"));
+    store.save(record)?;
+    progress.say(format!("{step} failed; rolling back"));
+    // No fresh passwords for a rollback: lent passwords get their originals back.
+    let result = remove(
+        session,
+        record,
+        request.connect.auth.interactive,
+        &mut Fresh::None,
+        request.db_admin_password.as_ref(),
+        Tail::None,
+    )
+    .await;
+    Ok(match result {
+        Ok((report, _)) if report.verified => {
+            store.save(record)?;
+            "rolled back: everything applied was removed and verified absent".to_owned()
+        }
+        Ok((report, _)) => {
+            store.save(record)?;
+            let left: Vec<String> = report
+                .checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| format!("  ✗ {}", c.check))
+                .collect();
+            format!(
+                "rollback incomplete; still present:\n{}\nrun `handover teardown {id}` to retry",
+                left.join("\n")
+            )
+        }
+        Err(e) => {
+            record.state = GrantState::Partial;
+            store.save(record)?;
+            format!(
+                "rollback failed ({}); run `handover teardown {id}`",
+                e.report()
+            )
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_day_is_the_day_after() {
+        let t = time::macros::datetime!(2026-11-23 23:30 UTC);
+        assert_eq!(expire_date(t), "2026-11-24");
+    }
+}

@@ -1,0 +1,265 @@
+//! Teardown: end the window's sessions, undo every action in reverse, verify each absent, and
+//! compare the host with the baseline. Also the rollback of a failed provision (no baseline).
+
+use super::audit::{drift_report, footprint, load_baseline};
+use super::connect::{ConnectOptions, connect_pinned, run};
+use super::scripts::{Fresh, Tail, sweeps_everywhere, teardown_script};
+use crate::actions::Action;
+use crate::audit::{Collected, Drift};
+use crate::error::Error;
+use crate::ids::GrantId;
+use crate::progress::Progress;
+use crate::record::{ActionStatus, GrantRecord, GrantState, Store};
+use crate::secret::Secret;
+use crate::shell::protocol::{CheckResult, Parsed};
+use crate::ssh::Session;
+use crate::text::sanitize;
+use std::time::Instant;
+
+/// What a teardown found.
+#[derive(Debug, serde::Serialize)]
+pub struct TeardownReport {
+    pub grant: String,
+    pub state: GrantState,
+    /// Already revoked before this run: nothing was done.
+    pub already_revoked: bool,
+    pub verified: bool,
+    pub checks: Vec<CheckResult>,
+    /// Files in the scope handed back to the scope's owner.
+    pub reassigned: Vec<String>,
+    /// New passwords set at teardown for lent accounts (`--after rotate`): (account, password).
+    #[serde(skip)]
+    pub new_passwords: Vec<(String, Secret)>,
+    /// Files of the removed account elsewhere on the host's local filesystems, handed to root
+    /// so that no later account with the same uid inherits them.
+    pub reassigned_to_root: Vec<String>,
+    /// What teardown could not do and the customer must do by hand (it does not make the
+    /// grant partial: nothing of the grant is left on the host).
+    pub warnings: Vec<String>,
+    /// The drift report against the baseline (`None` for a rollback or an already revoked
+    /// grant).
+    pub drift: Option<Drift>,
+    #[serde(skip)]
+    pub remote_executions: usize,
+}
+
+impl TeardownReport {
+    /// Everything the grant applied is verified absent and nothing on the persistence surface
+    /// drifted: exit 0.
+    pub fn success(&self) -> bool {
+        self.verified && !self.drift.as_ref().is_some_and(Drift::found)
+    }
+
+    /// The report of a grant revoked before: nothing to do.
+    fn already_revoked(grant: &GrantId) -> TeardownReport {
+        TeardownReport {
+            grant: grant.to_string(),
+            state: GrantState::Revoked,
+            already_revoked: true,
+            verified: true,
+            checks: Vec::new(),
+            reassigned: Vec::new(),
+            new_passwords: Vec::new(),
+            reassigned_to_root: Vec::new(),
+            warnings: Vec::new(),
+            drift: None,
+            remote_executions: 0,
+        }
+    }
+}
+
+/// The database administrator's password for teardown, from the environment variable the
+/// grant was provisioned with (its name is in the record; the value never is).
+fn db_admin_password(record: &GrantRecord) -> Result<Option<Secret>, Error> {
+    let var = record.actions.iter().find_map(|a| match &a.action {
+        Action::DbUser(db) => db.admin.password_env.clone(),
+        Action::RotateDbUser(r) => r.admin.password_env.clone(),
+        _ => None,
+    });
+    let Some(var) = var else { return Ok(None) };
+    match std::env::var(&var) {
+        Ok(value) if !value.is_empty() => Ok(Some(Secret::new(value))),
+        _ => Err(crate::input::InputError::new(
+            "--db-admin-password-env",
+            &var,
+            format!("the grant reaches its database server with the password in ${var}: set it"),
+        )
+        .into()),
+    }
+}
+
+pub async fn teardown(
+    store: &Store,
+    id: &GrantId,
+    options: &ConnectOptions,
+    progress: &Progress,
+) -> Result<TeardownReport, Error> {
+    let _lock = store.lock(id)?;
+    let mut record = store.load(id)?;
+    if record.state == GrantState::Revoked {
+        return Ok(TeardownReport::already_revoked(id));
+    }
+    // A baseline that cannot be read must not keep the access from being removed: teardown
+    // goes on, and the drift report says why it could not be made.
+    let baseline = record.baseline.then(|| load_baseline(store, &record));
+    let db_admin = db_admin_password(&record)?;
+    let mut session = connect_pinned(store, &record, options, progress).await?;
+    let makes_account = record
+        .actions
+        .iter()
+        .any(|a| matches!(a.action, Action::User(_)));
+    progress.say(format!(
+        "{}removing {} actions, verifying{}",
+        if makes_account {
+            format!("ending sessions of `{}`, ", record.account)
+        } else {
+            String::new()
+        },
+        record.actions.len(),
+        if record.baseline {
+            ", comparing with the baseline"
+        } else {
+            ""
+        }
+    ));
+    record.event("teardown started");
+    store.save(&record)?;
+    // Without a baseline (`--no-baseline`), a user-level account's leftovers are looked for
+    // only where any account can write; one that had root's rights, or a grant whose baseline
+    // is lost, gets the walk of every local filesystem.
+    let tail = match &baseline {
+        Some(Ok(baseline)) => Tail::Collect { baseline },
+        Some(Err(_)) => Tail::Sweep { everywhere: true },
+        None => Tail::Sweep {
+            everywhere: sweeps_everywhere(&record),
+        },
+    };
+    // Lent accounts with `--after rotate` get a fresh password, shown once to the customer.
+    let mut fresh = Fresh::Rotate(Vec::new());
+    let result = remove(
+        &mut session,
+        &mut record,
+        options.auth.interactive,
+        &mut fresh,
+        db_admin.as_ref(),
+        tail,
+    )
+    .await;
+    session.close().await;
+    let (mut report, collected) = result?;
+    report.drift = Some(match &baseline {
+        None => Drift::not_checked("the grant was provisioned with --no-baseline"),
+        Some(Err(e)) => {
+            let drift = Drift::failed(e.report());
+            record.event(format!("drift check: not made: {}", e.report()));
+            drift
+        }
+        Some(Ok(baseline)) => {
+            let own = footprint(store, &record);
+            drift_report(
+                &mut record,
+                baseline,
+                collected.as_ref(),
+                &own,
+                "drift check",
+            )
+        }
+    });
+    store.save(&record)?;
+    if let Fresh::Rotate(made) = fresh {
+        report.new_passwords = made;
+    }
+    Ok(report)
+}
+
+/// Run the teardown script on an open session and update the record from what it verified;
+/// with a tail, also what the collector printed.
+pub(super) async fn remove(
+    session: &mut Session,
+    record: &mut GrantRecord,
+    interactive: bool,
+    fresh: &mut Fresh,
+    admin: Option<&Secret>,
+    tail: Tail<'_>,
+) -> Result<(TeardownReport, Option<Collected>), Error> {
+    let (script, checks, tag) = teardown_script(record, fresh, admin, &tail);
+    let started = Instant::now();
+    let output = run(session, &script, interactive, |_| {}).await?;
+    tracing::info!("teardown script took {} ms", started.elapsed().as_millis());
+    crate::failpoint::hit("teardown-after-exec", 0);
+    let parsed = Parsed::from_lines(&output.lines, script.tag());
+    let mut results = Vec::new();
+    for (index, entry) in record.actions.iter_mut().enumerate() {
+        let action_results = parsed.results(&checks.of_action(index));
+        if action_results.iter().all(|r| r.ok) {
+            entry.status = ActionStatus::Undone;
+        }
+        results.extend(action_results);
+    }
+    let mut verified = results.iter().all(|r| r.ok) && !results.is_empty();
+    if !output.success() {
+        verified = false;
+        results.push(CheckResult {
+            check: "the teardown script ran to its end".to_owned(),
+            ok: false,
+            details: output.stderr.lines().take(20).map(sanitize).collect(),
+        });
+    }
+    if let Some(failed) = parsed.failed {
+        tracing::debug!(
+            "teardown step {failed} failed: {}",
+            sanitize(output.stderr.trim())
+        );
+    }
+    let reassigned = parsed.notes("reassigned");
+    if verified {
+        record.state = GrantState::Revoked;
+        record.event("revoked: everything verified absent");
+    } else {
+        record.state = GrantState::Partial;
+        let left: Vec<&str> = results
+            .iter()
+            .filter(|r| !r.ok)
+            .map(|r| r.check.as_str())
+            .collect();
+        record.event(format!("teardown incomplete: {}", left.join("; ")));
+    }
+    for path in &reassigned {
+        record.event(format!("reassigned to the scope's owner: {path}"));
+    }
+    let warnings = parsed.notes("warning");
+    for warning in &warnings {
+        record.event(format!("warning: {warning}"));
+    }
+    let collected = match tail {
+        Tail::None => None,
+        Tail::Sweep { .. } | Tail::Collect { .. } => {
+            Some(Collected::from_lines(&output.lines, &tag))
+        }
+    };
+    let reassigned_to_root = collected
+        .as_ref()
+        .map(|c| c.reassigned.clone())
+        .unwrap_or_default();
+    for path in &reassigned_to_root {
+        record.event(format!(
+            "file of the removed account reassigned to root: {path}"
+        ));
+    }
+    Ok((
+        TeardownReport {
+            grant: record.id.to_string(),
+            state: record.state,
+            already_revoked: false,
+            verified,
+            checks: results,
+            reassigned,
+            new_passwords: Vec::new(),
+            reassigned_to_root,
+            warnings,
+            drift: None,
+            remote_executions: session.executions(),
+        },
+        collected,
+    ))
+}

@@ -1,0 +1,504 @@
+//! The second stage of input: the raw command line ([`crate::cli`]) turned into validated
+//! requests, every value checked once, before the state directory or the network is touched.
+//! Nothing downstream checks input again.
+
+use crate::actions::{
+    self, Action, After, DbAdmin, DbEngine, DbUser, RotateDbUser, RotatePassword,
+};
+use crate::batch;
+use crate::cli::{self, AfterArg, ConnectArgs, DbArg, LevelArg};
+use crate::engine::{ConnectOptions, ProvisionRequest};
+use crate::error::Error;
+use crate::ids::{GrantId, GrantOrBatch};
+use crate::input::{AccountName, AllowFrom, InputError, ScopeDir, Ttl};
+use crate::playbook::{self, Playbook, PlaybookError};
+use crate::progress::Progress;
+use crate::secret::Secret;
+use crate::ssh::AuthOptions;
+use crate::ssh::config::{Route, SshConfig};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `handover provision`, checked: one host or a batch.
+pub struct Provision {
+    /// The grant for the first host; a batch makes one per host from it.
+    pub request: ProvisionRequest,
+    /// Every target as given, with its route; one for a single host.
+    pub hosts: Vec<(String, Route)>,
+    /// Several hosts at once (or `--hosts`).
+    pub batch: Option<batch::BatchOptions>,
+    pub json: bool,
+    pub seal_to: Option<String>,
+    pub seal_out: Option<PathBuf>,
+}
+
+/// `handover teardown`: a grant or a batch.
+pub struct Teardown {
+    pub target: GrantOrBatch,
+    pub connect: ConnectOptions,
+    pub parallel: usize,
+    pub json: bool,
+    pub seal_to: Option<String>,
+    pub seal_out: Option<PathBuf>,
+}
+
+/// `handover audit`.
+pub struct Audit {
+    pub grant: GrantId,
+    pub connect: ConnectOptions,
+    pub json: bool,
+}
+
+/// `handover reap`.
+pub struct Reap {
+    pub connect: ConnectOptions,
+    pub parallel: usize,
+    pub dry_run: bool,
+    pub json: bool,
+}
+
+fn secret_env(name: &str) -> Option<Secret> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
+}
+
+/// How to log in, from the command line and the environment; `known_hosts` is `--known-hosts`.
+pub fn connect_options(
+    args: &ConnectArgs,
+    known_hosts: Option<PathBuf>,
+    accept_new: bool,
+) -> Result<ConnectOptions, Error> {
+    let known_hosts_given = known_hosts.is_some();
+    let known_hosts = match known_hosts {
+        Some(path) => path,
+        None => std::env::home_dir()
+            .map(|home| home.join(".ssh/known_hosts"))
+            .ok_or_else(|| {
+                InputError::new(
+                    "--known-hosts",
+                    "",
+                    "a known_hosts file: there is no home directory to find ~/.ssh/known_hosts in",
+                )
+            })?,
+    };
+    if args.connect_timeout == 0 || args.connect_timeout > 600 {
+        return Err(InputError::new(
+            "--connect-timeout",
+            &args.connect_timeout.to_string(),
+            "seconds from 1 to 600",
+        )
+        .into());
+    }
+    Ok(ConnectOptions {
+        auth: AuthOptions {
+            identity: args.identity.clone(),
+            identities: Vec::new(),
+            identities_only: false,
+            key_passphrase: secret_env("HANDOVER_KEY_PASSPHRASE"),
+            password: secret_env("HANDOVER_SSH_PASSWORD"),
+            interactive: std::io::stdin().is_terminal(),
+        },
+        become_root: args.become_root,
+        become_password: secret_env("HANDOVER_BECOME_PASSWORD"),
+        known_hosts,
+        known_hosts_given,
+        accept_new_host_key: accept_new,
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+    })
+}
+
+/// `--playbook` wins; `--level root` alone means linux-root; both must agree.
+fn playbook_name(playbook: Option<&str>, level: Option<LevelArg>) -> Result<String, Error> {
+    match (playbook, level) {
+        (Some(name), None) => Ok(name.to_owned()),
+        (None, Some(LevelArg::Root)) => Ok("linux-root".to_owned()),
+        (None, _) => Ok(playbook::DEFAULT.to_owned()),
+        (Some(name), Some(level)) => {
+            let level = match level {
+                LevelArg::User => "user",
+                LevelArg::Root => "root",
+            };
+            let loaded = Playbook::load(name)?;
+            if loaded.level.as_str() == level {
+                Ok(name.to_owned())
+            } else {
+                Err(InputError::new(
+                    "--level",
+                    level,
+                    format!(
+                        "the level of playbook `{name}` ({}), or leave --level out",
+                        loaded.level.as_str()
+                    ),
+                )
+                .into())
+            }
+        }
+    }
+}
+
+fn after(arg: AfterArg) -> After {
+    match arg {
+        AfterArg::Restore => After::Restore,
+        AfterArg::Rotate => After::Rotate,
+    }
+}
+
+/// `--rotate ACCOUNT`…: the lent accounts, checked before anything happens.
+fn rotations(accounts: &[String], after: After, allow_root: bool) -> Result<Vec<Action>, Error> {
+    let mut seen = Vec::new();
+    for account in accounts {
+        // Existing accounts may have any name a system allows; the pattern still keeps
+        // shell and option characters out.
+        let ok = account.len() <= 32
+            && account
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && account.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.')
+            });
+        if !ok {
+            return Err(InputError::new(
+                "--rotate",
+                account,
+                "an existing account's name, like `admin`",
+            )
+            .into());
+        }
+        if account == "root" && !allow_root {
+            return Err(InputError::new(
+                "--rotate",
+                account,
+                "an account other than root; lending root's password needs --allow-root-rotation",
+            )
+            .into());
+        }
+        if seen.contains(account) {
+            return Err(InputError::new("--rotate", account, "each account once").into());
+        }
+        seen.push(account.clone());
+    }
+    Ok(seen
+        .into_iter()
+        .map(|account| Action::RotatePassword(RotatePassword { account, after }))
+        .collect())
+}
+
+/// The database actions and how they reach the server, checked before anything happens.
+struct Databases {
+    actions: Vec<Action>,
+    admin: DbAdmin,
+    admin_password: Option<Secret>,
+}
+
+/// `--db-admin-password-env VAR`: the variable's name, and its value.
+fn db_admin_password(var: &str) -> Result<Secret, Error> {
+    let ok = !var.is_empty()
+        && var.len() <= 64
+        && var
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && !var.starts_with(|c: char| c.is_ascii_digit());
+    if !ok {
+        return Err(InputError::new(
+            "--db-admin-password-env",
+            var,
+            "the name of an environment variable, like DB_ADMIN_PASSWORD",
+        )
+        .into());
+    }
+    let Some(password) = secret_env(var) else {
+        return Err(InputError::new(
+            "--db-admin-password-env",
+            var,
+            format!(
+                "a variable that is set: export {var} with the database administrator's password"
+            ),
+        )
+        .into());
+    };
+    // Option and service files end a value at the line's end; PostgreSQL's service files
+    // also drop spaces at either end.
+    if password.expose().contains(['\n', '\r', '\0'])
+        || password.expose().trim() != password.expose()
+    {
+        return Err(InputError::new(
+            "--db-admin-password-env",
+            var,
+            "a password without line breaks or spaces at either end",
+        )
+        .into());
+    }
+    Ok(password)
+}
+
+/// `--db`, `--db-name`, `--rotate-db-user`, `--db-admin-user`, `--db-admin-password-env`.
+fn databases(
+    args: &cli::ProvisionArgs,
+    account: &AccountName,
+    scope: Option<&ScopeDir>,
+    playbook: &Playbook,
+) -> Result<Databases, Error> {
+    use actions::db_sql::{valid_db_host, valid_db_name, valid_db_user};
+    let engine = args.db.map(|db| match db {
+        DbArg::Mysql | DbArg::Mariadb => DbEngine::Mysql,
+        DbArg::Postgres | DbArg::Postgresql => DbEngine::Postgres,
+    });
+    let uses_db = engine.is_some() || !args.rotate_db_user.is_empty() || playbook.has_db_user();
+    if !uses_db && (args.db_admin_user.is_some() || args.db_admin_password_env.is_some()) {
+        return Err(InputError::new(
+            "--db-admin-user",
+            args.db_admin_user.as_deref().unwrap_or(""),
+            "only with --db, --rotate-db-user or a database playbook",
+        )
+        .into());
+    }
+    if let Some(user) = &args.db_admin_user
+        && !valid_db_user(user)
+    {
+        return Err(InputError::new(
+            "--db-admin-user",
+            user,
+            "a database account name matching ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$",
+        )
+        .into());
+    }
+    let admin_password = args
+        .db_admin_password_env
+        .as_deref()
+        .map(db_admin_password)
+        .transpose()?;
+    let admin = DbAdmin {
+        user: args.db_admin_user.clone(),
+        password_env: args.db_admin_password_env.clone(),
+    };
+    let mut list = Vec::new();
+    if let Some(engine) = engine {
+        let database = match &args.db_name {
+            Some(name) if valid_db_name(name) => Some(name.clone()),
+            Some(name) => {
+                return Err(InputError::new(
+                    "--db-name",
+                    name,
+                    "a database name matching ^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$",
+                )
+                .into());
+            }
+            None if scope.is_some() => None,
+            None => {
+                return Err(InputError::new(
+                    "--db",
+                    engine.as_str(),
+                    "--db-name NAME, or --scope pointing at a CMS whose config names its database",
+                )
+                .into());
+            }
+        };
+        list.push(Action::DbUser(DbUser {
+            engine,
+            database,
+            database_from: None,
+            config_dir: scope.map(|s| s.as_str().to_owned()),
+            user: account.to_string(),
+            admin: admin.clone(),
+        }));
+    }
+    let after = after(args.after);
+    let admin_name = args
+        .db_admin_user
+        .clone()
+        .unwrap_or_else(|| DbEngine::Mysql.default_admin().to_owned());
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for value in &args.rotate_db_user {
+        let (user, host) = value.split_once('@').unwrap_or((value, "localhost"));
+        if !valid_db_user(user) || !valid_db_host(host) {
+            return Err(InputError::new(
+                "--rotate-db-user",
+                value,
+                "an existing MariaDB/MySQL account: NAME or NAME@HOST (host `localhost` by default)",
+            )
+            .into());
+        }
+        if user == admin_name {
+            return Err(InputError::new(
+                "--rotate-db-user",
+                value,
+                format!("an account other than `{admin_name}`, which handover itself uses to administer the server"),
+            )
+            .into());
+        }
+        let key = (user.to_owned(), host.to_owned());
+        if seen.contains(&key) {
+            return Err(InputError::new("--rotate-db-user", value, "each account once").into());
+        }
+        seen.push(key);
+        list.push(Action::RotateDbUser(RotateDbUser {
+            user: user.to_owned(),
+            host: host.to_owned(),
+            after,
+            admin: admin.clone(),
+        }));
+    }
+    Ok(Databases {
+        actions: list,
+        admin,
+        admin_password,
+    })
+}
+
+impl Provision {
+    /// Check everything `provision` was given; `progress` hears about skipped ssh config lines.
+    pub fn from_args(args: cli::ProvisionArgs, progress: &Progress) -> Result<Provision, Error> {
+        let default_login = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
+        let ssh_config = SshConfig::load(args.ssh_config.as_deref())?;
+        if let Some(config) = &ssh_config
+            && !config.skipped_match_lines.is_empty()
+        {
+            progress.say(format!(
+                "warning: ssh config `{}`: Match blocks are not supported and were skipped (line {})",
+                config.path().display(),
+                config
+                    .skipped_match_lines
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let hosts = batch::resolve_targets(
+            &args.targets,
+            args.hosts.as_deref(),
+            ssh_config.as_ref(),
+            &default_login,
+        )?;
+        let is_batch = hosts.len() > 1 || args.hosts.is_some();
+        let parallel = batch::parallel(args.parallel)?;
+        let ttl = Ttl::parse(&args.ttl)?;
+        let account = match &args.account {
+            Some(name) => AccountName::parse("--account", name)?,
+            None => AccountName::generate(),
+        };
+        let scope = args.scope.as_deref().map(ScopeDir::parse).transpose()?;
+        let allow_from = AllowFrom::parse_all(&args.allow_from)?;
+        let playbook = Playbook::load(&playbook_name(args.playbook.as_deref(), args.level)?)?;
+        // Only a new account gets the sshd restriction; silently letting a lent account log
+        // in from anywhere would betray what the option promises.
+        if !allow_from.is_empty() && !playbook.creates_account() && !args.open_firewall {
+            return Err(PlaybookError::Invalid {
+                name: playbook.name,
+                message: "it creates no account, so --allow-from has nothing to limit: leave it out, or add --open-firewall to let those addresses through the host's firewall".to_owned(),
+            }
+            .into());
+        }
+        if playbook.requires_scope && scope.is_none() {
+            return Err(PlaybookError::ScopeRequired {
+                name: playbook.name,
+            }
+            .into());
+        }
+        let params = args
+            .params
+            .iter()
+            .map(|p| {
+                p.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .ok_or_else(|| InputError::new("--param", p, "NAME=VALUE"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let connect = connect_options(
+            &args.connect,
+            args.known_hosts.clone(),
+            args.accept_new_host_key,
+        )?;
+        let mut extra_actions =
+            rotations(&args.rotate, after(args.after), args.allow_root_rotation)?;
+        let db = databases(&args, &account, scope.as_ref(), &playbook)?;
+        extra_actions.extend(db.actions);
+        if args.open_firewall {
+            extra_actions.push(Action::Firewall(actions::Firewall {
+                sources: allow_from.iter().map(ToString::to_string).collect(),
+            }));
+        }
+        let batch = is_batch.then_some(batch::BatchOptions {
+            parallel,
+            distinct: args.distinct_credentials,
+            account_given: args.account.is_some(),
+        });
+        let request = ProvisionRequest {
+            route: hosts[0].1.clone(),
+            playbook,
+            account,
+            scope,
+            ttl,
+            params,
+            allow_from,
+            extra_actions,
+            db_admin: db.admin,
+            db_admin_password: db.admin_password,
+            connect,
+            baseline: !args.no_baseline,
+            batch: None,
+            password: None,
+        };
+        Ok(Provision {
+            request,
+            hosts,
+            batch,
+            json: args.json,
+            seal_to: args.seal_to,
+            seal_out: args.seal_out,
+        })
+    }
+}
+
+impl Teardown {
+    pub fn from_args(args: cli::TeardownArgs) -> Result<Teardown, Error> {
+        let target = GrantOrBatch::parse(&args.grant)?;
+        let parallel = match target {
+            GrantOrBatch::Batch(_) => {
+                if args.seal_to.is_some() {
+                    return Err(InputError::new(
+                        "--seal-to",
+                        "",
+                        "a single grant: tear down a batch without --seal-to",
+                    )
+                    .into());
+                }
+                batch::parallel(args.parallel)?
+            }
+            GrantOrBatch::Grant(_) => args.parallel,
+        };
+        Ok(Teardown {
+            target,
+            connect: connect_options(&args.connect, None, false)?,
+            parallel,
+            json: args.json,
+            seal_to: args.seal_to,
+            seal_out: args.seal_out,
+        })
+    }
+}
+
+impl Audit {
+    pub fn from_args(args: cli::AuditArgs) -> Result<Audit, Error> {
+        Ok(Audit {
+            grant: GrantId::parse(&args.grant)?,
+            connect: connect_options(&args.connect, None, false)?,
+            json: args.json,
+        })
+    }
+}
+
+impl Reap {
+    pub fn from_args(args: cli::ReapArgs) -> Result<Reap, Error> {
+        Ok(Reap {
+            parallel: batch::parallel(args.parallel)?,
+            connect: connect_options(&args.connect, None, false)?,
+            dry_run: args.dry_run,
+            json: args.json,
+        })
+    }
+}
