@@ -8,10 +8,7 @@
 //! against their type before they are substituted; in `shell` actions they are substituted
 //! quoted, at script time.
 
-use crate::actions::db_sql::{DbEngine, valid_db_name};
-use crate::actions::{
-    Acl, Action, ConfigLine, DbAdmin, DbUser, Password, SftpJail, Shell, Sudo, User,
-};
+use crate::actions::{Action, ActionTemplate, PlanError, Planning, Template};
 use crate::ids::GrantId;
 use crate::input::{AccountName, ScopeDir};
 pub use crate::shell::substitute;
@@ -169,73 +166,6 @@ pub struct Playbook {
     pub actions: Vec<ActionTemplate>,
 }
 
-/// An action as a playbook states it: its kind and parameters, with `{NAME}` placeholders.
-/// Grant-specific values are filled in by [`Playbook::plan`].
-///
-/// In the file the kind is a field (`kind = "acl"`), but `parse_action` deserializes this
-/// as an externally tagged enum: serde's internally tagged enums buffer the fields, and toml's
-/// errors then lose the line they are about.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub enum ActionTemplate {
-    /// The temporary account.
-    User {
-        #[serde(default = "default_shell")]
-        shell: String,
-    },
-    /// Its random password.
-    Password {},
-    /// Read/write on a directory tree through ACLs.
-    Acl {
-        #[serde(default = "default_acl_path")]
-        path: String,
-        #[serde(default = "default_permissions")]
-        permissions: String,
-    },
-    /// A sudoers drop-in: the account may run `commands` as root with its own password.
-    Sudo {
-        #[serde(default = "default_sudo_commands")]
-        commands: String,
-    },
-    /// One line added to a configuration file, removed again at teardown.
-    ConfigLine { file: String, line: String },
-    /// The playbook author's own commands; parameters are substituted quoted.
-    Shell {
-        description: String,
-        preflight: Option<String>,
-        apply: String,
-        undo: String,
-        verify_present: Option<String>,
-        verify_absent: Option<String>,
-    },
-    /// SFTP only, chrooted into a jail where the scope is bind-mounted.
-    SftpJail {},
-    /// A temporary database account named after the account, with all privileges on one
-    /// database. `engine`: `mysql` (MariaDB/MySQL) or `postgres`; `database`: its name, or
-    /// empty to read it from the CMS config in the scope.
-    DbUser {
-        engine: String,
-        #[serde(default)]
-        database: String,
-    },
-}
-
-fn default_shell() -> String {
-    "/bin/bash".to_owned()
-}
-
-fn default_acl_path() -> String {
-    "{scope}".to_owned()
-}
-
-fn default_permissions() -> String {
-    "rwX".to_owned()
-}
-
-fn default_sudo_commands() -> String {
-    "ALL".to_owned()
-}
-
 /// What a plan is made for: one grant on one host.
 #[derive(Clone, Copy)]
 pub struct PlanInput<'a> {
@@ -365,14 +295,14 @@ impl Playbook {
     pub fn has_db_user(&self) -> bool {
         self.actions
             .iter()
-            .any(|a| matches!(a, ActionTemplate::DbUser { .. }))
+            .any(|a| matches!(a, ActionTemplate::DbUser(_)))
     }
 
     /// Whether the plan creates a Linux account (and so has credentials to hand over).
     pub fn creates_account(&self) -> bool {
         self.actions
             .iter()
-            .any(|a| matches!(a, ActionTemplate::User { .. }))
+            .any(|a| matches!(a, ActionTemplate::User(_)))
     }
 
     /// The values for `{NAME}` placeholders: built-ins, then `--param`s checked against their
@@ -454,141 +384,27 @@ impl Playbook {
             });
         }
         let values = self.values(input)?;
-        let fill = |template: &str| {
-            substitute(template, &values, false).map_err(|message| {
-                if message.contains("`{scope}`") {
-                    PlaybookError::ScopeRequired {
-                        name: self.name.clone(),
-                    }
-                } else {
-                    PlaybookError::Invalid {
-                        name: self.name.clone(),
-                        message,
-                    }
-                }
-            })
+        let planning = Planning {
+            grant: input.grant,
+            account: input.account,
+            scope: input.scope,
+            expire_date: input.expire_date,
+            values: &values,
         };
-        let account = input.account.clone();
-        let mut plan = Vec::with_capacity(self.actions.len());
-        for template in &self.actions {
-            let action = match template {
-                ActionTemplate::User { shell } => Action::User(User {
-                    account: account.clone(),
-                    home: format!("/home/{account}"),
-                    shell: shell.clone(),
-                    expire_date: input.expire_date.to_owned(),
-                    login_dir: input.scope.map(|s| s.as_str().to_owned()),
-                }),
-                ActionTemplate::Password {} => Action::Password(Password {
-                    account: account.clone(),
-                }),
-                ActionTemplate::Acl { path, permissions } => {
-                    let path = fill(path)?;
-                    let scope = ScopeDir::parse(&path).map_err(|e| PlaybookError::Invalid {
+        self.actions
+            .iter()
+            .map(|template| {
+                template.plan(&planning).map_err(|e| match e {
+                    PlanError::ScopeRequired => PlaybookError::ScopeRequired {
                         name: self.name.clone(),
-                        message: format!("acl path: {e}"),
-                    })?;
-                    Action::Acl(Acl {
-                        account: account.clone(),
-                        scope: scope.as_str().to_owned(),
-                        permissions: permissions.clone(),
-                    })
-                }
-                ActionTemplate::Sudo { commands } => Action::Sudo(Sudo {
-                    account: account.clone(),
-                    commands: fill(commands)?,
-                    file: format!("/etc/sudoers.d/handover-{}", input.grant),
-                }),
-                ActionTemplate::ConfigLine { file, line } => Action::ConfigLine(ConfigLine {
-                    file: fill(file)?,
-                    line: fill(line)?,
-                }),
-                ActionTemplate::Shell {
-                    description,
-                    preflight,
-                    apply,
-                    undo,
-                    verify_present,
-                    verify_absent,
-                } => {
-                    // The commands are substituted (quoted) when the script is built; every
-                    // placeholder must have a value now, so a missing --scope is refused here
-                    // and not by the apply step on the host.
-                    let commands = [
-                        Some(apply),
-                        Some(undo),
-                        preflight.as_ref(),
-                        verify_present.as_ref(),
-                        verify_absent.as_ref(),
-                    ];
-                    for code in commands.into_iter().flatten() {
-                        fill(code)?;
-                    }
-                    Action::Shell(Shell {
-                        description: fill(description)?,
-                        preflight: preflight.clone(),
-                        apply: apply.clone(),
-                        undo: undo.clone(),
-                        verify_present: verify_present.clone(),
-                        verify_absent: verify_absent.clone(),
-                        values: values.clone(),
-                    })
-                }
-                ActionTemplate::DbUser { engine, database } => {
-                    let invalid = |message: String| PlaybookError::Invalid {
+                    },
+                    PlanError::Invalid(message) => PlaybookError::Invalid {
                         name: self.name.clone(),
                         message,
-                    };
-                    let engine_name = fill(engine)?;
-                    let engine = DbEngine::parse(&engine_name).ok_or_else(|| {
-                        invalid(format!(
-                            "db-user engine `{}` must be `mysql` or `postgres`",
-                            engine_name.escape_debug()
-                        ))
-                    })?;
-                    let database = fill(database)?;
-                    if database.is_empty() {
-                        if input.scope.is_none() {
-                            return Err(invalid(
-                                "db-user needs a database: pass --param database=NAME, or --scope pointing at a CMS whose config names it".to_owned(),
-                            ));
-                        }
-                    } else if !valid_db_name(&database) {
-                        return Err(invalid(format!(
-                            "database name `{}` must match ^[A-Za-z0-9_][A-Za-z0-9_-]{{0,62}}$",
-                            database.escape_debug()
-                        )));
-                    }
-                    Action::DbUser(DbUser {
-                        engine,
-                        database: (!database.is_empty()).then_some(database),
-                        database_from: None,
-                        config_dir: input.scope.map(|s| s.as_str().to_owned()),
-                        user: account.to_string(),
-                        admin: DbAdmin::default(),
-                    })
-                }
-                ActionTemplate::SftpJail {} => match input.scope {
-                    Some(scope) => Action::SftpJail(SftpJail::new(&account, scope.as_str())),
-                    None => {
-                        return Err(PlaybookError::ScopeRequired {
-                            name: self.name.clone(),
-                        });
-                    }
-                },
-            };
-            plan.push(action);
-        }
-        // Values substituted into data fields must still be valid for the action.
-        for action in &plan {
-            if let Action::Sudo(sudo) = action {
-                check_sudo_commands(&sudo.commands).map_err(|message| PlaybookError::Invalid {
-                    name: self.name.clone(),
-                    message,
-                })?;
-            }
-        }
-        Ok(plan)
+                    },
+                })
+            })
+            .collect()
     }
 }
 
@@ -647,132 +463,9 @@ fn parse_action(
         substitute(value, dummies, false).map_err(|e| at(field_line(field), &named, &e))?;
     }
     template
-        .check_fixed()
+        .check()
         .map_err(|(field, e)| at(field_line(field), &named, &e))?;
     Ok(template)
-}
-
-/// sudo commands must not carry tags (`NOPASSWD:`) or anything that could end the line.
-fn check_sudo_commands(commands: &str) -> Result<(), String> {
-    if commands.is_empty()
-        || commands
-            .chars()
-            .any(|c| c.is_control() || matches!(c, ':' | '#' | '\\' | '!'))
-    {
-        return Err(format!(
-            "sudo commands `{}` must be `ALL` or a comma-separated list of absolute commands, without tags, `:`, `#`, `!` or `\\`",
-            commands.escape_debug()
-        ));
-    }
-    Ok(())
-}
-
-impl ActionTemplate {
-    /// String fields substituted with `{NAME}` values, by field name (checked for stray
-    /// placeholders at load).
-    fn strings(&self) -> Vec<(&'static str, &str)> {
-        match self {
-            ActionTemplate::User { .. }
-            | ActionTemplate::Password {}
-            | ActionTemplate::SftpJail {} => Vec::new(),
-            ActionTemplate::Acl { path, .. } => vec![("path", path)],
-            ActionTemplate::Sudo { commands } => vec![("commands", commands)],
-            ActionTemplate::ConfigLine { file, line } => vec![("file", file), ("line", line)],
-            ActionTemplate::DbUser { engine, database } => {
-                vec![("engine", engine), ("database", database)]
-            }
-            ActionTemplate::Shell {
-                description,
-                preflight,
-                apply,
-                undo,
-                verify_present,
-                verify_absent,
-            } => {
-                let mut all = vec![
-                    ("description", description.as_str()),
-                    ("apply", apply),
-                    ("undo", undo),
-                ];
-                let optional = [
-                    ("preflight", preflight),
-                    ("verify_present", verify_present),
-                    ("verify_absent", verify_absent),
-                ];
-                for (field, value) in optional {
-                    if let Some(value) = value {
-                        all.push((field, value));
-                    }
-                }
-                all
-            }
-        }
-    }
-
-    /// Whether the action works on the temporary account.
-    fn needs_account(&self) -> bool {
-        matches!(
-            self,
-            ActionTemplate::Password {}
-                | ActionTemplate::Acl { .. }
-                | ActionTemplate::Sudo { .. }
-                | ActionTemplate::SftpJail {}
-        )
-    }
-
-    /// Checks of fields that take no placeholders; errors name the field.
-    fn check_fixed(&self) -> Result<(), (&'static str, String)> {
-        match self {
-            ActionTemplate::User { shell } => {
-                let ok = shell.starts_with('/')
-                    && shell
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
-                if !ok {
-                    return Err((
-                        "shell",
-                        format!(
-                            "user shell `{}` is not an absolute path",
-                            shell.escape_debug()
-                        ),
-                    ));
-                }
-            }
-            ActionTemplate::Acl { permissions, .. } => {
-                let ok = !permissions.is_empty()
-                    && permissions.len() <= 4
-                    && permissions
-                        .chars()
-                        .all(|c| matches!(c, 'r' | 'w' | 'x' | 'X' | '-'));
-                if !ok {
-                    return Err((
-                        "permissions",
-                        format!(
-                            "acl permissions `{}` must be letters from rwxX-",
-                            permissions.escape_debug()
-                        ),
-                    ));
-                }
-            }
-            ActionTemplate::ConfigLine { line, .. } if line.is_empty() => {
-                return Err(("line", "config-line `line` is empty".to_owned()));
-            }
-            // Teardown removes the line by exact match with one line of the file: a line
-            // break would add lines that nothing can remove. (Placeholder values hold no
-            // control characters.)
-            ActionTemplate::ConfigLine { line, .. } if line.contains('\n') => {
-                return Err((
-                    "line",
-                    format!(
-                        "config-line `line` `{}` must be one line",
-                        line.escape_debug()
-                    ),
-                ));
-            }
-            _ => {}
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -1025,22 +718,6 @@ mod tests {
             .to_string();
         assert!(err.contains("one line"), "{err}");
         assert!(Playbook::parse("x", &text("a =\\t1")).is_ok());
-    }
-
-    #[test]
-    fn sudo_commands_cannot_carry_tags() {
-        for bad in [
-            "NOPASSWD: ALL",
-            "ALL\nroot ALL=(ALL) ALL",
-            "ALL # x",
-            "!/bin/sh",
-            "",
-        ] {
-            assert!(check_sudo_commands(bad).is_err(), "{bad:?}");
-        }
-        assert!(
-            check_sudo_commands("/usr/bin/systemctl restart php8.2-fpm, /usr/bin/tail").is_ok()
-        );
     }
 
     #[test]

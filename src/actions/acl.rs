@@ -2,8 +2,9 @@
 //! everything under it and a default entry on its directories, so new files stay reachable.
 //! The files keep their owners; nothing outside the scope is touched.
 
+use super::{Action, PlanError, Planning};
 use super::{Checks, Context, Step, require_tools};
-use crate::input::AccountName;
+use crate::input::{AccountName, ScopeDir};
 use crate::shell::Script;
 use serde::{Deserialize, Serialize};
 
@@ -163,6 +164,64 @@ impl Step for Acl {
             "if [ -n \"$hv_uid\" ]; then find {} -xdev \\( -uid \"$hv_uid\" -o -gid \"${hv_gid:-$hv_uid}\" \\) -print | hv_report {}; else hv_ok {}; fi",
             &[scope, &id, &id],
         );
+    }
+}
+
+/// `kind = "acl"`: read/write on a directory tree through ACLs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    #[serde(default = "default_path")]
+    path: String,
+    #[serde(default = "default_permissions")]
+    permissions: String,
+}
+
+fn default_path() -> String {
+    "{scope}".to_owned()
+}
+
+fn default_permissions() -> String {
+    "rwX".to_owned()
+}
+
+impl super::Template for Template {
+    fn strings(&self) -> Vec<(&'static str, &str)> {
+        vec![("path", &self.path)]
+    }
+
+    fn needs_account(&self) -> bool {
+        true
+    }
+
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        let permissions = &self.permissions;
+        let ok = !permissions.is_empty()
+            && permissions.len() <= 4
+            && permissions
+                .chars()
+                .all(|c| matches!(c, 'r' | 'w' | 'x' | 'X' | '-'));
+        if ok {
+            Ok(())
+        } else {
+            Err((
+                "permissions",
+                format!(
+                    "acl permissions `{}` must be letters from rwxX-",
+                    permissions.escape_debug()
+                ),
+            ))
+        }
+    }
+
+    fn plan(&self, p: &Planning) -> Result<Action, PlanError> {
+        let path = p.fill(&self.path)?;
+        let scope = ScopeDir::parse(&path).map_err(|e| PlanError::Invalid(format!("acl path: {e}")))?;
+        Ok(Action::Acl(Acl {
+            account: p.account.clone(),
+            scope: scope.as_str().to_owned(),
+            permissions: self.permissions.clone(),
+        }))
     }
 }
 

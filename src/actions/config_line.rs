@@ -7,6 +7,7 @@
 //! compared with the copy: if someone else changed the file meanwhile, that is reported and the
 //! copy is kept for the customer to compare.
 
+use super::{Action, PlanError, Planning};
 use super::{Checks, Context, Step, require_tools};
 use crate::audit::Footprint;
 use crate::ids::GrantId;
@@ -161,5 +162,45 @@ impl Step for ConfigLine {
             "if [ -f {} ]; then diff -- {} {} 2>&1 | head -n 20 | hv_report {}; else hv_ok {}; fi",
             &[&backup, &backup, f, &id, &id],
         );
+    }
+}
+
+/// `kind = "config-line"`: one line added to a configuration file, removed at teardown.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    file: String,
+    line: String,
+}
+
+impl super::Template for Template {
+    fn strings(&self) -> Vec<(&'static str, &str)> {
+        vec![("file", &self.file), ("line", &self.line)]
+    }
+
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.line.is_empty() {
+            return Err(("line", "config-line `line` is empty".to_owned()));
+        }
+        // Teardown removes the line by exact match with one line of the file: a line break
+        // would add lines that nothing can remove. (Placeholder values hold no control
+        // characters.)
+        if self.line.contains('\n') {
+            return Err((
+                "line",
+                format!(
+                    "config-line `line` `{}` must be one line",
+                    self.line.escape_debug()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn plan(&self, p: &Planning) -> Result<Action, PlanError> {
+        Ok(Action::ConfigLine(ConfigLine {
+            file: p.fill(&self.file)?,
+            line: p.fill(&self.line)?,
+        }))
     }
 }

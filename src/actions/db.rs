@@ -12,9 +12,10 @@
 //! so the customer's data is never dropped — and verifies it is gone from `mysql.user` /
 //! `pg_roles`.
 
+use super::{Action, PlanError, Planning};
 use super::db_sql::{
     Client, DbAdmin, DbEngine, my_account, my_grant_db, my_str, mysql_native_hash, pg_ident,
-    pg_scram_verifier, pg_str,
+    pg_scram_verifier, pg_str, valid_db_name,
 };
 use super::{Checks, Context, Credentials, DbLogin, Step};
 use crate::secret::Secret;
@@ -587,4 +588,52 @@ pub(super) fn kill_mysql_connections(client: &Client, s: &mut Script, ids_sql: &
     );
     s.raw("  sleep 0.1");
     s.raw("done");
+}
+
+/// `kind = "db-user"`: a temporary database account named after the account, with all
+/// privileges on one database. `engine`: `mysql` (MariaDB/MySQL) or `postgres`; `database`:
+/// its name, or empty to read it from the CMS config in the scope.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    engine: String,
+    #[serde(default)]
+    database: String,
+}
+
+impl super::Template for Template {
+    fn strings(&self) -> Vec<(&'static str, &str)> {
+        vec![("engine", &self.engine), ("database", &self.database)]
+    }
+
+    fn plan(&self, p: &Planning) -> Result<Action, PlanError> {
+        let engine_name = p.fill(&self.engine)?;
+        let engine = DbEngine::parse(&engine_name).ok_or_else(|| {
+            PlanError::Invalid(format!(
+                "db-user engine `{}` must be `mysql` or `postgres`",
+                engine_name.escape_debug()
+            ))
+        })?;
+        let database = p.fill(&self.database)?;
+        if database.is_empty() {
+            if p.scope.is_none() {
+                return Err(PlanError::Invalid(
+                    "db-user needs a database: pass --param database=NAME, or --scope pointing at a CMS whose config names it".to_owned(),
+                ));
+            }
+        } else if !valid_db_name(&database) {
+            return Err(PlanError::Invalid(format!(
+                "database name `{}` must match ^[A-Za-z0-9_][A-Za-z0-9_-]{{0,62}}$",
+                database.escape_debug()
+            )));
+        }
+        Ok(Action::DbUser(DbUser {
+            engine,
+            database: (!database.is_empty()).then_some(database),
+            database_from: None,
+            config_dir: p.scope.map(|s| s.as_str().to_owned()),
+            user: p.account.to_string(),
+            admin: DbAdmin::default(),
+        }))
+    }
 }

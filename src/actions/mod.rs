@@ -7,38 +7,15 @@
 //! record stores every applied action with its parameters, so teardown works from the record
 //! alone even if the playbook changed since.
 
-mod acl;
-mod config_line;
 mod credentials;
-mod db;
-mod db_rotate;
 pub mod db_sql;
-mod expiry;
-mod firewall;
-mod password;
-mod rotate;
-mod sftp;
-mod shell;
-mod sshd;
 pub mod sshd_dropin;
-mod sudo;
-mod user;
+mod template;
 
-pub use acl::Acl;
-pub use config_line::ConfigLine;
 pub use credentials::{Credentials, DbLogin};
-pub use db::DbUser;
-pub use db_rotate::RotateDbUser;
 pub use db_sql::{DbAdmin, DbEngine};
-pub use expiry::ExpiryGuard;
-pub use firewall::Firewall;
-pub use password::Password;
-pub use rotate::{After, RotatePassword};
-pub use sftp::SftpJail;
-pub use shell::Shell;
-pub use sshd::SshdMatch;
-pub use sudo::Sudo;
-pub use user::User;
+pub use rotate::After;
+pub use template::{PlanError, Planning, Template};
 
 use crate::audit::Footprint;
 use crate::ids::GrantId;
@@ -106,60 +83,95 @@ pub trait Step {
     fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks);
 }
 
-/// Every action kind, as stored in playbooks (kind only) and records (with parameters).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Action {
-    User(User),
-    Password(Password),
-    Acl(Acl),
-    Sudo(Sudo),
-    ConfigLine(ConfigLine),
-    Shell(Shell),
-    Firewall(Firewall),
-    RotatePassword(RotatePassword),
-    SftpJail(SftpJail),
-    SshdMatch(SshdMatch),
-    ExpiryGuard(ExpiryGuard),
-    DbUser(DbUser),
-    RotateDbUser(RotateDbUser),
+/// The registry of action kinds. Each line is a module of `src/actions/` with its type and
+/// the kind's name in playbooks and records; the kinds a playbook may name also have a
+/// `Template` in their module (their `[[actions]]` fields). Adding a kind is one new file and
+/// one line here.
+macro_rules! kinds {
+    (
+        playbook { $($pm:ident :: $pt:ident = $pn:literal,)* }
+        command_line { $($cm:ident :: $ct:ident = $cn:literal,)* }
+    ) => {
+        $(mod $pm; pub use $pm::$pt;)*
+        $(mod $cm; pub use $cm::$ct;)*
+
+        /// Every action kind, as stored in records (with its parameters).
+        #[derive(Clone, Debug, Serialize, Deserialize)]
+        #[serde(tag = "kind")]
+        pub enum Action {
+            $(#[serde(rename = $pn)] $pt($pt),)*
+            $(#[serde(rename = $cn)] $ct($ct),)*
+        }
+
+        impl Action {
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(Action::$pt(_) => $pn,)*
+                    $(Action::$ct(_) => $cn,)*
+                }
+            }
+
+            fn step(&self) -> &dyn Step {
+                match self {
+                    $(Action::$pt(a) => a,)*
+                    $(Action::$ct(a) => a,)*
+                }
+            }
+        }
+
+        /// An action as a playbook states it: its kind and fields, with `{NAME}`
+        /// placeholders; grant-specific values are filled in when it is planned.
+        ///
+        /// In the file the kind is a field (`kind = "acl"`), but playbooks deserialize this
+        /// as an externally tagged enum: serde's internally tagged enums buffer the fields,
+        /// and toml's errors then lose the line they are about.
+        #[derive(Clone, Debug, Deserialize)]
+        pub enum ActionTemplate {
+            $(#[serde(rename = $pn)] $pt($pm::Template),)*
+        }
+
+        impl ActionTemplate {
+            fn template(&self) -> &dyn Template {
+                match self {
+                    $(ActionTemplate::$pt(t) => t,)*
+                }
+            }
+        }
+    };
 }
 
-impl Action {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Action::User(_) => "user",
-            Action::Password(_) => "password",
-            Action::Acl(_) => "acl",
-            Action::Sudo(_) => "sudo",
-            Action::ConfigLine(_) => "config-line",
-            Action::Shell(_) => "shell",
-            Action::Firewall(_) => "firewall",
-            Action::RotatePassword(_) => "rotate-password",
-            Action::SftpJail(_) => "sftp-jail",
-            Action::SshdMatch(_) => "sshd-match",
-            Action::ExpiryGuard(_) => "expiry-guard",
-            Action::DbUser(_) => "db-user",
-            Action::RotateDbUser(_) => "rotate-db-user",
-        }
+kinds! {
+    playbook {
+        user::User = "user",
+        password::Password = "password",
+        acl::Acl = "acl",
+        sudo::Sudo = "sudo",
+        config_line::ConfigLine = "config-line",
+        shell::Shell = "shell",
+        sftp::SftpJail = "sftp-jail",
+        db::DbUser = "db-user",
     }
+    command_line {
+        firewall::Firewall = "firewall",
+        rotate::RotatePassword = "rotate-password",
+        sshd::SshdMatch = "sshd-match",
+        expiry::ExpiryGuard = "expiry-guard",
+        db_rotate::RotateDbUser = "rotate-db-user",
+    }
+}
 
-    fn step(&self) -> &dyn Step {
-        match self {
-            Action::User(a) => a,
-            Action::Password(a) => a,
-            Action::Acl(a) => a,
-            Action::Sudo(a) => a,
-            Action::ConfigLine(a) => a,
-            Action::Shell(a) => a,
-            Action::Firewall(a) => a,
-            Action::RotatePassword(a) => a,
-            Action::SftpJail(a) => a,
-            Action::SshdMatch(a) => a,
-            Action::ExpiryGuard(a) => a,
-            Action::DbUser(a) => a,
-            Action::RotateDbUser(a) => a,
-        }
+impl Template for ActionTemplate {
+    fn strings(&self) -> Vec<(&'static str, &str)> {
+        self.template().strings()
+    }
+    fn needs_account(&self) -> bool {
+        self.template().needs_account()
+    }
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        self.template().check()
+    }
+    fn plan(&self, p: &Planning) -> Result<Action, PlanError> {
+        self.template().plan(p)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The temporary account's random password, set through `chpasswd` on stdin.
 
+use super::{Action, PlanError, Planning};
 use super::{Checks, Context, Credentials, Step, require_tools};
 use crate::input::AccountName;
 use crate::secret::Secret;
@@ -66,5 +67,22 @@ impl Step for Password {
 
     fn verify_absent(&self, _ctx: &Context, _s: &mut Script, _checks: &mut Checks) {
         // The password lives in the account's shadow entry, verified absent by the user action.
+    }
+}
+
+/// `kind = "password"`: the temporary account's random password.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {}
+
+impl super::Template for Template {
+    fn needs_account(&self) -> bool {
+        true
+    }
+
+    fn plan(&self, p: &Planning) -> Result<Action, PlanError> {
+        Ok(Action::Password(Password {
+            account: p.account.clone(),
+        }))
     }
 }

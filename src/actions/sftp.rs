@@ -14,6 +14,7 @@
 //! `Match User` block) goes through the same drop-in helper as `sshd-match`
 //! ([`super::sshd_dropin`]).
 
+use super::{Action, PlanError, Planning};
 use super::sshd_dropin::{self, DropIn, Expect, Probe};
 use super::{Checks, Context, Step, require_tools};
 use crate::audit::Footprint;
@@ -260,6 +261,21 @@ impl Step for SftpJail {
             "hv_refute {} test -e {} -o -L {}",
             &[&id, &self.jail, &self.jail],
         );
+    }
+}
+
+/// `kind = "sftp-jail"`: SFTP only, chrooted into a jail where the scope is bind-mounted.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {}
+
+impl super::Template for Template {
+    fn needs_account(&self) -> bool {
+        true
+    }
+
+    fn plan(&self, p: &Planning) -> Result<Action, PlanError> {
+        Ok(Action::SftpJail(SftpJail::new(p.account, p.scope()?.as_str())))
     }
 }
 

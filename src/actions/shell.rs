@@ -4,6 +4,7 @@
 //! playbooks you trust). Parameter values are substituted into them shell-quoted, never raw, so
 //! a value given on the command line cannot change what the commands do.
 
+use super::{Action, PlanError, Planning};
 use super::{Checks, Context, Step};
 use crate::shell::{Script, substitute};
 use serde::{Deserialize, Serialize};
@@ -80,5 +81,63 @@ impl Step for Shell {
             let id = checks.add("absent", format!("{}: removed", self.description));
             self.check(s, &id, verify);
         }
+    }
+}
+
+/// `kind = "shell"`: the playbook author's own commands; parameters are substituted quoted.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    description: String,
+    preflight: Option<String>,
+    apply: String,
+    undo: String,
+    verify_present: Option<String>,
+    verify_absent: Option<String>,
+}
+
+impl super::Template for Template {
+    fn strings(&self) -> Vec<(&'static str, &str)> {
+        let mut all = vec![
+            ("description", self.description.as_str()),
+            ("apply", &self.apply),
+            ("undo", &self.undo),
+        ];
+        let optional = [
+            ("preflight", &self.preflight),
+            ("verify_present", &self.verify_present),
+            ("verify_absent", &self.verify_absent),
+        ];
+        for (field, value) in optional {
+            if let Some(value) = value {
+                all.push((field, value));
+            }
+        }
+        all
+    }
+
+    fn plan(&self, p: &Planning) -> Result<Action, PlanError> {
+        // The commands are substituted (quoted) when the script is built; every placeholder
+        // must have a value now, so a missing --scope is refused here and not by the apply
+        // step on the host.
+        let commands = [
+            Some(&self.apply),
+            Some(&self.undo),
+            self.preflight.as_ref(),
+            self.verify_present.as_ref(),
+            self.verify_absent.as_ref(),
+        ];
+        for code in commands.into_iter().flatten() {
+            p.fill(code)?;
+        }
+        Ok(Action::Shell(Shell {
+            description: p.fill(&self.description)?,
+            preflight: self.preflight.clone(),
+            apply: self.apply.clone(),
+            undo: self.undo.clone(),
+            verify_present: self.verify_present.clone(),
+            verify_absent: self.verify_absent.clone(),
+            values: p.values.clone(),
+        }))
     }
 }

@@ -5,6 +5,7 @@
 //! checks syntax only), then renamed into place; the whole configuration is checked again and
 //! the drop-in removed if that fails, so sudo never breaks for the customer.
 
+use super::{Action, PlanError, Planning};
 use super::{Checks, Context, Step, require_tools};
 use crate::audit::Footprint;
 use crate::ids::GrantId;
@@ -132,4 +133,75 @@ impl Step for Sudo {
             &[self.account.as_str(), &id],
         );
     }
+}
+
+/// `kind = "sudo"`: a sudoers drop-in; the account may run `commands` as root with its own
+/// password.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    #[serde(default = "default_commands")]
+    commands: String,
+}
+
+fn default_commands() -> String {
+    "ALL".to_owned()
+}
+
+/// sudo commands must not carry tags (`NOPASSWD:`) or anything that could end the line.
+fn check_commands(commands: &str) -> Result<(), String> {
+    if commands.is_empty()
+        || commands
+            .chars()
+            .any(|c| c.is_control() || matches!(c, ':' | '#' | '\\' | '!'))
+    {
+        return Err(format!(
+            "sudo commands `{}` must be `ALL` or a comma-separated list of absolute commands, without tags, `:`, `#`, `!` or `\\`",
+            commands.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+impl super::Template for Template {
+    fn strings(&self) -> Vec<(&'static str, &str)> {
+        vec![("commands", &self.commands)]
+    }
+
+    fn needs_account(&self) -> bool {
+        true
+    }
+
+    fn plan(&self, p: &Planning) -> Result<Action, PlanError> {
+        // Values substituted into the commands must still be valid commands.
+        let commands = p.fill(&self.commands)?;
+        check_commands(&commands).map_err(PlanError::Invalid)?;
+        Ok(Action::Sudo(Sudo {
+            account: p.account.clone(),
+            commands,
+            file: format!("/etc/sudoers.d/handover-{}", p.grant),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sudo_commands_cannot_carry_tags() {
+        for bad in [
+            "NOPASSWD: ALL",
+            "ALL\nroot ALL=(ALL) ALL",
+            "ALL # x",
+            "!/bin/sh",
+            "",
+        ] {
+            assert!(check_commands(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            check_commands("/usr/bin/systemctl restart php8.2-fpm, /usr/bin/tail").is_ok()
+        );
+    }
+
 }

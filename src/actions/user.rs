@@ -1,6 +1,7 @@
 //! The temporary account: created with its own new home, marked as the grant's own in its
 //! comment field, expiring on the host at the TTL (whole days), its login starting in the scope.
 
+use super::{Action, PlanError, Planning};
 use super::{Checks, Context, Step, require_tools};
 use crate::audit::Footprint;
 use crate::ids::GrantId;
@@ -218,5 +219,48 @@ impl Step for User {
             "if [ -n \"$hv_uid\" ]; then pgrep -l -u \"$hv_uid\" | hv_report {}; else hv_ok {}; fi",
             &[&id, &id],
         );
+    }
+}
+
+/// `kind = "user"`: the temporary account.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    #[serde(default = "default_shell")]
+    shell: String,
+}
+
+fn default_shell() -> String {
+    "/bin/bash".to_owned()
+}
+
+impl super::Template for Template {
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        let shell = &self.shell;
+        let ok = shell.starts_with('/')
+            && shell
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
+        if ok {
+            Ok(())
+        } else {
+            Err((
+                "shell",
+                format!(
+                    "user shell `{}` is not an absolute path",
+                    shell.escape_debug()
+                ),
+            ))
+        }
+    }
+
+    fn plan(&self, p: &Planning) -> Result<Action, PlanError> {
+        Ok(Action::User(User {
+            account: p.account.clone(),
+            home: format!("/home/{}", p.account),
+            shell: self.shell.clone(),
+            expire_date: p.expire_date.to_owned(),
+            login_dir: p.scope.map(|s| s.as_str().to_owned()),
+        }))
     }
 }

@@ -22,6 +22,7 @@ mod host_keys;
 mod lifecycle;
 mod playbooks;
 mod properties;
+mod protocol;
 mod reap;
 mod rollback;
 mod rotate;

@@ -290,3 +290,55 @@ fn identities_only_keeps_the_agent_out() {
         .run()
         .expect_code(0);
 }
+
+/// Regression: in a batch, the connect options were built from the first host's route and
+/// reused as the template for every host, so a host whose ssh config sets no
+/// `UserKnownHostsFile` was checked against the first host's file, and its key was refused as
+/// unknown (exit 4). Each host's key is checked against its own file, or ~/.ssh/known_hosts.
+#[test]
+fn in_a_batch_each_host_key_is_checked_against_its_own_known_hosts_file() {
+    if !host_tests_enabled() {
+        return;
+    }
+    let ws = Workspace::new();
+    let (key, public) = keypair(ws.dir.path(), "id_batch", "");
+    let hosts = TestHost::builder().root_authorized_key(&public).up_many(2);
+    let (first, second) = (&hosts[0], &hosts[1]);
+    // The first alias names a file with only its own key; the second names none, so its key
+    // is looked up in ~/.ssh/known_hosts (HOME is the workspace), which has only the second's.
+    let kh_first = ws.dir.path().join("kh_first");
+    known_hosts(&kh_first, &[first]);
+    let dot_ssh = ws.dir.path().join(".ssh");
+    std::fs::create_dir_all(&dot_ssh).expect("mkdir ~/.ssh");
+    known_hosts(&dot_ssh.join("known_hosts"), &[second]);
+    let config = ws.dir.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host first\n    HostName {}\n    User root\n    IdentityFile {key}\n    UserKnownHostsFile {}\nHost second\n    HostName {}\n    User root\n    IdentityFile {key}\n",
+            first.addr,
+            kh_first.display(),
+            second.addr,
+            key = key.display(),
+        ),
+    )
+    .expect("write config");
+    let out = ws
+        .handover(&[
+            "provision",
+            "first",
+            "second",
+            "-F",
+            config.to_str().expect("utf-8 path"),
+            "--scope",
+            &first.scope,
+            "--no-baseline",
+            "--json",
+        ])
+        .run()
+        .expect_code(0);
+    let json = out.json();
+    assert_eq!(json["succeeded"], 2, "{json}");
+    let batch = json["batch"].as_str().expect("batch").to_owned();
+    ws.handover(&["teardown", &batch]).run().expect_code(0);
+}
