@@ -2,14 +2,15 @@
 //! a table of hosts; teardown reports one after the other, then a summary.
 
 use super::{HostOutcome, TeardownOutcome, combined_status};
+use crate::engine::Provisioned;
 use crate::error::{Error, ExitStatus};
-use crate::ids::BatchId;
-use crate::ids::GrantId;
+use crate::ids::{BatchId, GrantId};
 use crate::output::{self, Sealing, print_json, rfc3339, sanitize};
 use crate::record::Store;
 use crate::secret::Secret;
 use serde_json::json;
 use std::io::Write;
+use std::path::PathBuf;
 
 /// The grant a failed provision left a record of (rolled back, or partial).
 fn grant_of(error: &Error) -> Option<&str> {
@@ -34,25 +35,16 @@ fn status_of(outcome: &HostOutcome) -> ExitStatus {
     }
 }
 
-/// Print a batch provision's results; returns the batch's exit status.
-pub fn print_provisioned(
-    store: &Store,
-    batch: &BatchId,
-    outcomes: &[HostOutcome],
-    json: bool,
+/// Every host's credentials in one document, sealed before anything secret is printed: the
+/// armoured text, and the file it went to with `--seal-out`.
+fn seal_all(
     sealing: Option<Sealing>,
-    distinct: bool,
-) -> std::io::Result<ExitStatus> {
-    let status = combined_status(outcomes.iter().map(status_of));
-    let provisioned: Vec<&crate::engine::Provisioned> = outcomes
-        .iter()
-        .filter_map(|o| o.result.as_ref().ok())
-        .collect();
-    // Every host's credentials in one document, sealed before anything secret is printed.
+    provisioned: &[&Provisioned],
+) -> std::io::Result<(Option<String>, Option<PathBuf>)> {
     let sealed = match &sealing {
         Some(s) if !provisioned.is_empty() => {
             let mut doc = String::new();
-            for p in &provisioned {
+            for p in provisioned {
                 doc.push_str(output::credentials(p).expose());
                 doc.push('\n');
             }
@@ -74,44 +66,33 @@ pub fn print_provisioned(
         }
         _ => None,
     };
-    let show_passwords = sealed.is_none();
+    Ok((sealed, sealed_file))
+}
 
+/// Print a batch provision's results; returns the batch's exit status.
+pub fn print_provisioned(
+    store: &Store,
+    batch: &BatchId,
+    outcomes: &[HostOutcome],
+    json: bool,
+    sealing: Option<Sealing>,
+    distinct: bool,
+) -> std::io::Result<ExitStatus> {
+    let status = combined_status(outcomes.iter().map(status_of));
+    let provisioned: Vec<&Provisioned> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok())
+        .collect();
+    let (sealed, sealed_file) = seal_all(sealing, &provisioned)?;
+    let show_passwords = sealed.is_none();
     if json {
-        let hosts: Vec<serde_json::Value> = outcomes
-            .iter()
-            .map(|o| {
-                let code = status_of(o).code();
-                match &o.result {
-                    Ok(p) => {
-                        let mut value = output::provisioned_value(p, show_passwords);
-                        value["target"] = json!(o.label);
-                        value["alias"] = json!(p.record.host.alias);
-                        value["ok"] = json!(true);
-                        value["exit_code"] = json!(code);
-                        value["error"] = json!(null);
-                        value
-                    }
-                    Err(e) => json!({
-                        "target": o.label,
-                        "host": o.route.host.target.host,
-                        "port": o.route.host.target.port,
-                        "grant": grant_of(e),
-                        // `revoked` when rolled back, `partial` when something remains.
-                        "state": state_of(store, grant_of(e)),
-                        "ok": false,
-                        "exit_code": code,
-                        "error": e.report(),
-                    }),
-                }
-            })
-            .collect();
         let mut value = json!({
             "batch": batch.as_str(),
             "ok": status == ExitStatus::Success,
             "exit_code": status.code(),
             "succeeded": provisioned.len(),
             "failed": outcomes.len() - provisioned.len(),
-            "hosts": hosts,
+            "hosts": provisioned_hosts_json(store, outcomes, show_passwords),
         });
         if let Some(text) = &sealed {
             match &sealed_file {
@@ -122,7 +103,6 @@ pub fn print_provisioned(
         print_json(&value);
         return Ok(status);
     }
-
     for o in outcomes {
         match &o.result {
             Err(e) => eprintln!("handover: error: [{}] {}", o.label, e.report()),
@@ -137,6 +117,60 @@ pub fn print_provisioned(
         // The sealed document alone on stdout, so `> credentials.age` captures exactly it.
         print!("{text}");
     }
+    let out = provisioned_summary(batch, outcomes, &provisioned, distinct, show_passwords);
+    if sealed_file.is_some() || sealed.is_none() {
+        print!("{out}");
+    } else {
+        // stdout holds the sealed document: the summary goes to stderr.
+        eprint!("{out}");
+    }
+    Ok(status)
+}
+
+/// Each host's part of the batch's `--json` document.
+fn provisioned_hosts_json(
+    store: &Store,
+    outcomes: &[HostOutcome],
+    show_passwords: bool,
+) -> Vec<serde_json::Value> {
+    outcomes
+        .iter()
+        .map(|o| {
+            let code = status_of(o).code();
+            match &o.result {
+                Ok(p) => {
+                    let mut value = output::provisioned_value(p, show_passwords);
+                    value["target"] = json!(o.label);
+                    value["alias"] = json!(p.record.host.alias);
+                    value["ok"] = json!(true);
+                    value["exit_code"] = json!(code);
+                    value["error"] = json!(null);
+                    value
+                }
+                Err(e) => json!({
+                    "target": o.label,
+                    "host": o.route.host.target.host,
+                    "port": o.route.host.target.port,
+                    "grant": grant_of(e),
+                    // `revoked` when rolled back, `partial` when something remains.
+                    "state": state_of(store, grant_of(e)),
+                    "ok": false,
+                    "exit_code": code,
+                    "error": e.report(),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// The human summary of a batch provision: the credentials (unless sealed), then a line a host.
+fn provisioned_summary(
+    batch: &BatchId,
+    outcomes: &[HostOutcome],
+    provisioned: &[&Provisioned],
+    distinct: bool,
+    show_passwords: bool,
+) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "batch {batch}: {} of {} hosts provisioned\n",
@@ -147,7 +181,7 @@ pub fn print_provisioned(
         if distinct {
             out.push_str("credentials (one account and password per host):\n\n");
             if show_passwords {
-                for p in &provisioned {
+                for p in provisioned {
                     out.push_str(output::credentials(p).expose());
                     out.push('\n');
                 }
@@ -215,13 +249,7 @@ pub fn print_provisioned(
             "When the work is done: handover teardown {batch}\n"
         ));
     }
-    if sealed_file.is_some() || sealed.is_none() {
-        print!("{out}");
-    } else {
-        // stdout holds the sealed document: the summary goes to stderr.
-        eprint!("{out}");
-    }
-    Ok(status)
+    out
 }
 
 /// Print the teardown reports of many grants; returns their exit status. `extra` adds fields

@@ -21,7 +21,7 @@ use crate::secret::Secret;
 use crate::shell::Script;
 use crate::shell::protocol::{Event, Parsed, event};
 use crate::ssh::config::Route;
-use crate::ssh::{self, Session, SshError};
+use crate::ssh::{self, Output, Session, SshError};
 use crate::text::remote_stderr;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -195,16 +195,16 @@ fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Er
     Ok(plan)
 }
 
-/// Facts, every action's preflight and the baseline, in one remote execution: nothing on the
-/// host changes. Any failed check is an error naming it, with what the host said.
-async fn preflight(
-    session: &mut Session,
-    request: &ProvisionRequest,
-    grant: &Grant,
-    mut plan: Vec<Action>,
-    progress: &Progress,
-) -> Result<Checked, Error> {
-    let host = request.route.host.target.host.clone();
+/// The preflight script: facts, every action's checks, and the collector when a baseline is
+/// asked for (its salt and the tag of its lines).
+struct PreflightScript {
+    script: Script,
+    checks: Checks,
+    salt: String,
+    collector_tag: Option<String>,
+}
+
+fn preflight_script(request: &ProvisionRequest, grant: &Grant, plan: &[Action]) -> PreflightScript {
     let no_facts = BTreeMap::new();
     let ctx = Context {
         grant: &grant.id,
@@ -230,33 +230,25 @@ async fn preflight(
     crate::actions::require_tools(&mut script, &mut checks, &[("flock", "util-linux")]);
     // The baseline, in the same remote execution: nothing has changed yet.
     let salt = crate::secret::random_lower_alnum(24);
-    let mut collector_tag = String::new();
-    if request.baseline {
-        collector_tag = audit::collect(
+    let collector_tag = request.baseline.then(|| {
+        audit::collect(
             &mut script,
             &salt,
             request.scope.as_ref().map(ScopeDir::as_str),
             false,
-        );
-        progress.say(format!(
-            "preflight: {} checks; baseline of the persistence surface",
-            checks.specs().len()
-        ));
-    } else {
-        progress.say(format!("preflight: {} checks", checks.specs().len()));
+        )
+    });
+    PreflightScript {
+        script,
+        checks,
+        salt,
+        collector_tag,
     }
-    let started = Instant::now();
-    let output = run(session, &script, request.connect.auth.interactive, |_| {}).await?;
-    let elapsed = started.elapsed();
-    let parsed = Parsed::from_lines(&output.lines, script.tag());
-    if parsed.facts.get("uid0").map(String::as_str) != Some("0") {
-        return Err(Error::NotRoot {
-            login: request.route.host.target.login.clone(),
-            host,
-        });
-    }
-    // Each failed check with what the host said about it; a check two actions share (sshd
-    // checked for both of them) is listed once.
+}
+
+/// Each failed check with what the host said about it (a check two actions share, sshd
+/// checked for both of them, is listed once), and the host's stderr if the script failed.
+fn preflight_failures(parsed: &Parsed, checks: &Checks, output: &Output) -> Option<String> {
     let mut failures: Vec<String> = Vec::new();
     for r in parsed.results(checks.specs()).into_iter().filter(|r| !r.ok) {
         let mut line = format!("  ✗ {}", r.check);
@@ -267,46 +259,97 @@ async fn preflight(
             failures.push(line);
         }
     }
-    if !failures.is_empty() || !output.success() {
-        let mut failures = failures.join("\n");
-        if !output.success() && !output.stderr.trim().is_empty() {
-            failures.push_str(&remote_stderr(&output.stderr));
+    if failures.is_empty() && output.success() {
+        return None;
+    }
+    let mut failures = failures.join("\n");
+    if !output.success() && !output.stderr.trim().is_empty() {
+        failures.push_str(&remote_stderr(&output.stderr));
+    }
+    Some(failures)
+}
+
+/// The baseline from what the collector printed at preflight.
+fn baseline_of(
+    output: &Output,
+    tag: &str,
+    grant: &Grant,
+    salt: String,
+    host: &str,
+    elapsed: std::time::Duration,
+    progress: &Progress,
+) -> Result<Baseline, Error> {
+    let parse_started = Instant::now();
+    let collected = Collected::from_lines(&output.lines, tag);
+    if !collected.complete {
+        return Err(AuditError::Incomplete {
+            host: host.to_owned(),
+            stderr: remote_stderr(&output.stderr),
         }
+        .into());
+    }
+    tracing::info!(
+        "baseline: {} items ({} in the CMS directory), collected in {} ms on the host; preflight and baseline took {} ms, parsing {} ms",
+        collected.surface.len(),
+        collected.surface.cms.len(),
+        collected.remote_ms.unwrap_or(0),
+        elapsed.as_millis(),
+        parse_started.elapsed().as_millis()
+    );
+    if !collected.surface.kind(audit::kind::PRELOAD).is_empty() {
+        progress.say(
+            "warning: the dynamic loader preloads a library on this host (see /etc/ld.so.preload): tools on it may lie, and every drift report will say so",
+        );
+    }
+    Ok(Baseline {
+        version: audit::BASELINE_VERSION,
+        grant: grant.id.clone(),
+        taken_at: grant.now,
+        salt,
+        surface: collected.surface,
+    })
+}
+
+/// Facts, every action's preflight and the baseline, in one remote execution: nothing on the
+/// host changes. Any failed check is an error naming it, with what the host said.
+async fn preflight(
+    session: &mut Session,
+    request: &ProvisionRequest,
+    grant: &Grant,
+    mut plan: Vec<Action>,
+    progress: &Progress,
+) -> Result<Checked, Error> {
+    let host = request.route.host.target.host.clone();
+    let PreflightScript {
+        script,
+        checks,
+        salt,
+        collector_tag,
+    } = preflight_script(request, grant, &plan);
+    progress.say(if collector_tag.is_some() {
+        format!(
+            "preflight: {} checks; baseline of the persistence surface",
+            checks.specs().len()
+        )
+    } else {
+        format!("preflight: {} checks", checks.specs().len())
+    });
+    let started = Instant::now();
+    let output = run(session, &script, request.connect.auth.interactive, |_| {}).await?;
+    let elapsed = started.elapsed();
+    let parsed = Parsed::from_lines(&output.lines, script.tag());
+    if parsed.facts.get("uid0").map(String::as_str) != Some("0") {
+        return Err(Error::NotRoot {
+            login: request.route.host.target.login.clone(),
+            host,
+        });
+    }
+    if let Some(failures) = preflight_failures(&parsed, &checks, &output) {
         return Err(Error::Preflight { host, failures });
     }
-    let baseline = if request.baseline {
-        let parse_started = Instant::now();
-        let collected = Collected::from_lines(&output.lines, &collector_tag);
-        if !collected.complete {
-            return Err(AuditError::Incomplete {
-                host,
-                stderr: remote_stderr(&output.stderr),
-            }
-            .into());
-        }
-        tracing::info!(
-            "baseline: {} items ({} in the CMS directory), collected in {} ms on the host; preflight and baseline took {} ms, parsing {} ms",
-            collected.surface.len(),
-            collected.surface.cms.len(),
-            collected.remote_ms.unwrap_or(0),
-            elapsed.as_millis(),
-            parse_started.elapsed().as_millis()
-        );
-        if !collected.surface.kind(audit::kind::PRELOAD).is_empty() {
-            progress.say(
-                "warning: the dynamic loader preloads a library on this host (see /etc/ld.so.preload): tools on it may lie, and every drift report will say so",
-            );
-        }
-        Some(Baseline {
-            version: audit::BASELINE_VERSION,
-            grant: grant.id.clone(),
-            taken_at: grant.now,
-            salt,
-            surface: collected.surface,
-        })
-    } else {
-        None
-    };
+    let baseline = collector_tag
+        .map(|tag| baseline_of(&output, &tag, grant, salt, &host, elapsed, progress))
+        .transpose()?;
     // Work on the resolved scope from here on, so a symlink cannot redirect it later.
     if let (Some(scope), Some(resolved)) = (&request.scope, parsed.facts.get("scope_resolved")) {
         if forbidden_scope(resolved) || !resolved.starts_with('/') {
