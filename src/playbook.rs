@@ -744,7 +744,7 @@ mod readme {
     /// The playbook example in the README parses and plans.
     #[test]
     fn readme_example_is_a_valid_playbook() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../docs/playbooks.md");
         let start = readme
             .find("```toml\n")
             .expect("a toml block in the README")
