@@ -11,6 +11,8 @@ pub mod error;
 pub mod failpoint;
 pub mod ids;
 pub mod input;
+#[cfg(test)]
+mod layers;
 pub mod output;
 pub mod playbook;
 pub mod progress;
