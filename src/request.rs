@@ -2,6 +2,7 @@
 //! requests, every value checked once, before the state directory or the network is touched.
 //! Nothing downstream checks input again.
 
+use crate::actions::db_sql::{valid_db_host, valid_db_name, valid_db_user};
 use crate::actions::{
     self, Action, After, DbAdmin, DbEngine, DbUser, RotateDbUser, RotatePassword,
 };
@@ -235,6 +236,48 @@ fn db_admin_password(var: &str) -> Result<Secret, Error> {
     Ok(password)
 }
 
+/// `--rotate-db-user NAME[@HOST]`…: lent MariaDB/MySQL accounts, never the administrator's.
+fn lent_db_users(args: &cli::ProvisionArgs, admin: &DbAdmin) -> Result<Vec<Action>, Error> {
+    let mut list = Vec::new();
+    let after = after(args.after);
+    let admin_name = args
+        .db_admin_user
+        .clone()
+        .unwrap_or_else(|| DbEngine::Mysql.default_admin().to_owned());
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for value in &args.rotate_db_user {
+        let (user, host) = value.split_once('@').unwrap_or((value, "localhost"));
+        if !valid_db_user(user) || !valid_db_host(host) {
+            return Err(InputError::new(
+                "--rotate-db-user",
+                value,
+                "an existing MariaDB/MySQL account: NAME or NAME@HOST (host `localhost` by default)",
+            )
+            .into());
+        }
+        if user == admin_name {
+            return Err(InputError::new(
+                "--rotate-db-user",
+                value,
+                format!("an account other than `{admin_name}`, which handover itself uses to administer the server"),
+            )
+            .into());
+        }
+        let key = (user.to_owned(), host.to_owned());
+        if seen.contains(&key) {
+            return Err(InputError::new("--rotate-db-user", value, "each account once").into());
+        }
+        seen.push(key);
+        list.push(Action::RotateDbUser(RotateDbUser {
+            user: user.to_owned(),
+            host: host.to_owned(),
+            after,
+            admin: admin.clone(),
+        }));
+    }
+    Ok(list)
+}
+
 /// `--db`, `--db-name`, `--rotate-db-user`, `--db-admin-user`, `--db-admin-password-env`.
 fn databases(
     args: &cli::ProvisionArgs,
@@ -242,7 +285,6 @@ fn databases(
     scope: Option<&ScopeDir>,
     playbook: &Playbook,
 ) -> Result<Databases, Error> {
-    use actions::db_sql::{valid_db_host, valid_db_name, valid_db_user};
     let engine = args.db.map(|db| match db {
         DbArg::Mysql | DbArg::Mariadb => DbEngine::Mysql,
         DbArg::Postgres | DbArg::Postgresql => DbEngine::Postgres,
@@ -306,42 +348,7 @@ fn databases(
             admin: admin.clone(),
         }));
     }
-    let after = after(args.after);
-    let admin_name = args
-        .db_admin_user
-        .clone()
-        .unwrap_or_else(|| DbEngine::Mysql.default_admin().to_owned());
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for value in &args.rotate_db_user {
-        let (user, host) = value.split_once('@').unwrap_or((value, "localhost"));
-        if !valid_db_user(user) || !valid_db_host(host) {
-            return Err(InputError::new(
-                "--rotate-db-user",
-                value,
-                "an existing MariaDB/MySQL account: NAME or NAME@HOST (host `localhost` by default)",
-            )
-            .into());
-        }
-        if user == admin_name {
-            return Err(InputError::new(
-                "--rotate-db-user",
-                value,
-                format!("an account other than `{admin_name}`, which handover itself uses to administer the server"),
-            )
-            .into());
-        }
-        let key = (user.to_owned(), host.to_owned());
-        if seen.contains(&key) {
-            return Err(InputError::new("--rotate-db-user", value, "each account once").into());
-        }
-        seen.push(key);
-        list.push(Action::RotateDbUser(RotateDbUser {
-            user: user.to_owned(),
-            host: host.to_owned(),
-            after,
-            admin: admin.clone(),
-        }));
-    }
+    list.extend(lent_db_users(args, &admin)?);
     Ok(Databases {
         actions: list,
         admin,
