@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 pub use crate::progress::Progress;
-pub use crate::text::{remote_stderr, rfc3339, sanitize};
+use crate::text::{rfc3339, sanitize};
 
 pub(crate) fn print_json(value: &serde_json::Value) {
     let mut stdout = std::io::stdout().lock();

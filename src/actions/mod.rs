@@ -6,6 +6,11 @@
 //! the engine sends per phase, so a whole provision is a couple of remote executions. The
 //! record stores every applied action with its parameters, so teardown works from the record
 //! alone even if the playbook changed since.
+//!
+//! An action kind is one file here, holding its whole story: its parameters ([`Step`]), its
+//! playbook shape ([`Template`]), its scripts, its footprint (what the drift report leaves out)
+//! and what it hands over ([`Credentials`]). The registry (`kinds!` below) lists every kind
+//! once; `docs/architecture.md` says how to add one.
 
 mod credentials;
 pub mod db_sql;
@@ -34,12 +39,12 @@ pub struct Context<'a> {
     pub facts: &'a BTreeMap<String, String>,
     /// The fresh password this action asked for (`wants_password`), or the one teardown made
     /// for it (`rotates_at_teardown`); never recorded.
-    pub password: Option<&'a crate::secret::Secret>,
+    pub password: Option<&'a Secret>,
     /// The grant's own teardown (cut off, undo in reverse, verify) without the expiry guard,
     /// for the guard to leave on the host; only while building the apply script.
     pub removal: Option<&'a Script>,
     /// The database administrator's password (`--db-admin-password-env`), if one is needed.
-    pub db_admin_password: Option<&'a crate::secret::Secret>,
+    pub db_admin_password: Option<&'a Secret>,
 }
 
 /// The operations every action kind implements.

@@ -49,7 +49,7 @@ pub async fn run(
                     "{} {} expired {} ({})",
                     r.id,
                     batch::host_label(r),
-                    output::rfc3339(r.expires_at),
+                    crate::text::rfc3339(r.expires_at),
                     r.state.as_str()
                 );
             }
