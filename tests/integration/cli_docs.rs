@@ -36,7 +36,7 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
     ));
     let out = ws
         .provision(
-            &format!("{}@{}", host.admin_user, host.addr),
+            &host.target(&host.admin_user),
             &[
                 "--scope",
                 &host.scope,
@@ -52,19 +52,14 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
         .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
         .run()
         .expect_code(0);
-    let json = out.json();
-    let password = json["password"].as_str().expect("password").to_owned();
-    let lent = json["lent"][&host.nopasswd_user]
-        .as_str()
-        .expect("lent password")
-        .to_owned();
-    let grant = json["grant"].as_str().expect("grant").to_owned();
+    let grant = out.provisioned();
+    let (password, lent) = (grant.password(), grant.lent(&host.nopasswd_user));
     assert!(out.stderr.contains("remote script"), "{}", out.stderr);
     assert!(out.stderr.contains("chpasswd"), "the scripts are shown");
     assert!(out.stderr.contains("[redacted]"));
     for secret in [
-        password.as_str(),
-        lent.as_str(),
+        password,
+        lent,
         host.admin_password.as_str(),
         original_hash.trim(),
     ] {
@@ -72,20 +67,17 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
     }
 
     let out = ws
-        .handover(&["teardown", &grant, "-vv", "--json"])
+        .handover(&["teardown", &grant.id, "-vv", "--json"])
         .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
         .run()
         .expect_code(0);
-    let json = out.json();
-    let new_password = json["new_passwords"][&host.nopasswd_user]
-        .as_str()
-        .expect("new password")
-        .to_owned();
+    let report = out.teardown_report();
+    let new_password = report.new_password(&host.nopasswd_user);
     assert!(out.stderr.contains("remote script"), "{}", out.stderr);
     for secret in [
-        password.as_str(),
-        lent.as_str(),
-        new_password.as_str(),
+        password,
+        lent,
+        new_password,
         host.admin_password.as_str(),
         original_hash.trim(),
     ] {
@@ -101,10 +93,8 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
         .run()
         .expect_code(0);
     assert_eq!(out.stderr, "", "--quiet printed progress");
-    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
     let out = ws
-        .handover(&["teardown", &grant, "--quiet"])
-        .with_root_password(&host)
+        .teardown_as_root(&host, &out.provisioned().id, &["--quiet"])
         .run()
         .expect_code(0);
     assert_eq!(out.stderr, "");

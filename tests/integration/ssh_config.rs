@@ -52,15 +52,17 @@ fn an_alias_resolves_host_name_user_port_identity_and_known_hosts() {
         "{}",
         out.stderr
     );
-    let json = out.json();
-    assert_eq!(json["host"], host.addr.as_str());
-    assert_eq!(json["port"], 22);
-    let grant = json["grant"].as_str().expect("grant").to_owned();
-    let record = ws.record(&grant);
-    assert_eq!(record["host"]["alias"], "cms");
-    assert_eq!(record["host"]["login"], "root");
-    assert_eq!(record["host"]["identities"][0], key.to_str().expect("path"));
-    assert!(record["host"].get("jumps").is_none(), "{record}");
+    let grant = out.provisioned();
+    assert_eq!(grant.host, host.addr);
+    assert_eq!(grant.port, 22);
+    let record = ws.record(&grant.id);
+    assert_eq!(record.host.alias.as_deref(), Some("cms"));
+    assert_eq!(record.host.login, "root");
+    assert_eq!(
+        record.host.identities.first().map(String::as_str),
+        Some(key.to_str().expect("path"))
+    );
+    assert!(record.host.jumps.is_none(), "{record}");
     assert!(
         host.sh("grep 'Accepted publickey for root' /var/log/sshd.log")
             .contains("ED25519"),
@@ -75,8 +77,8 @@ fn an_alias_resolves_host_name_user_port_identity_and_known_hosts() {
     assert!(out.stderr.contains("ProxyCommand"), "{}", out.stderr);
 
     // Teardown finds the host, key and IdentityFile in the record alone.
-    ws.handover(&["teardown", &grant]).run().expect_code(0);
-    assert_eq!(ws.record(&grant)["state"], "revoked");
+    ws.handover(&["teardown", &grant.id]).run().expect_code(0);
+    assert_eq!(ws.record(&grant.id).state, "revoked");
 }
 
 #[test]
@@ -130,41 +132,36 @@ fn a_jump_host_is_verified_pinned_and_used_again_at_teardown() {
 
     known_hosts(&kh, &[jump, target]);
     let out = provision().run().expect_code(0);
-    let json = out.json();
-    assert_eq!(json["host"], target.addr.as_str());
-    let grant = json["grant"].as_str().expect("grant").to_owned();
-    let password = json["password"].as_str().expect("password").to_owned();
-    let account = json["account"].as_str().expect("account").to_owned();
+    let grant = out.provisioned();
+    assert_eq!(grant.host, target.addr);
+    let (account, password) = (grant.account(), grant.password());
     // The target saw the connection come from the jump host, not from this machine.
     let log = target.sh("grep 'Accepted publickey for root' /var/log/sshd.log");
     assert!(log.contains(&format!("from {jump_source} ")), "{log}");
     assert!(!log.contains(&format!("from {} ", target.gateway)), "{log}");
     // The record pins the chain.
-    let record = ws.record(&grant);
-    let jumps = record["host"]["jumps"].as_array().expect("jumps");
+    let record = ws.record(&grant.id);
+    let jumps = record.host.jumps.as_deref().unwrap_or_default();
     assert_eq!(jumps.len(), 1, "{record}");
-    assert_eq!(jumps[0]["host"], jump.addr.as_str());
+    assert_eq!(jumps[0].host, jump.addr);
     let jump_key_line = jump.host_key();
     let jump_key: Vec<&str> = jump_key_line.split_whitespace().take(2).collect();
     assert!(
-        jumps[0]["host_key"]
-            .as_str()
-            .expect("host_key")
-            .starts_with(&jump_key.join(" ")),
+        jumps[0].host_key.starts_with(&jump_key.join(" ")),
         "{record}"
     );
     assert!(
-        target.ssh_as(&account, &password, "true").status.success(),
+        target.logs_in(account, password),
         "the vendor cannot log in"
     );
 
     // A jump host offering another key than the pinned one is refused at teardown.
-    let path = ws.state_dir().join("grants").join(format!("{grant}.json"));
-    let original = std::fs::read_to_string(&path).expect("read record");
+    let path = ws.record_path(&grant.id);
+    let original = ws.record_text(&grant.id);
     let mut tampered: serde_json::Value = serde_json::from_str(&original).expect("json");
     tampered["host"]["jumps"][0]["host_key"] = target.host_key().into();
     std::fs::write(&path, tampered.to_string()).expect("write record");
-    let out = ws.handover(&["teardown", &grant]).run().expect_code(4);
+    let out = ws.handover(&["teardown", &grant.id]).run().expect_code(4);
     assert!(
         out.stderr
             .contains(&format!("host key of `{}` changed", jump.addr)),
@@ -174,9 +171,9 @@ fn a_jump_host_is_verified_pinned_and_used_again_at_teardown() {
     std::fs::write(&path, original).expect("restore record");
 
     // Teardown goes through the same jump host, with nothing but the record.
-    ws.handover(&["teardown", &grant]).run().expect_code(0);
-    assert_eq!(ws.record(&grant)["state"], "revoked");
-    assert!(!target.ok(&format!("getent passwd {account}")));
+    ws.handover(&["teardown", &grant.id]).run().expect_code(0);
+    assert_eq!(ws.record(&grant.id).state, "revoked");
+    assert!(!target.has_account(account));
 }
 
 #[test]
@@ -220,15 +217,16 @@ fn a_chain_of_two_jump_hosts_is_followed_hop_by_hop() {
         ])
         .run()
         .expect_code(0);
-    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
+    let grant = out.provisioned().id;
     let log = target.sh("grep 'Accepted publickey for root' /var/log/sshd.log");
     assert!(log.contains(&format!("from {inner_source} ")), "{log}");
     let record = ws.record(&grant);
-    let jumps: Vec<&str> = record["host"]["jumps"]
-        .as_array()
-        .expect("jumps")
+    let jumps: Vec<&str> = record
+        .host
+        .jumps
         .iter()
-        .map(|j| j["host"].as_str().expect("host"))
+        .flatten()
+        .map(|j| j.host.as_str())
         .collect();
     assert_eq!(jumps, [outer.addr.as_str(), inner.addr.as_str()]);
     ws.handover(&["teardown", &grant]).run().expect_code(0);
@@ -283,8 +281,7 @@ fn identities_only_keeps_the_agent_out() {
     assert_eq!(host.snapshot(), before);
 
     // `IdentitiesOnly no`: the agent's key is offered as well, and works.
-    let out = provision(&config("no")).expect_code(0);
-    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
+    let grant = provision(&config("no")).expect_code(0).provisioned().id;
     ws.handover(&["teardown", &grant])
         .env("SSH_AUTH_SOCK", agent.socket.to_str().expect("utf-8 path"))
         .run()
