@@ -211,7 +211,7 @@ done
         .run()
         .expect_code(3);
     show_timings("teardown", &out);
-    assert!(out.stderr.contains("executions=1"), "{}", out.stderr);
+    out.assert_stderr_contains("executions=1");
     let report = out.teardown_report();
     // The grant's own actions are gone; the exit status is the drift's.
     assert!(report.verified, "{report}");
@@ -244,11 +244,7 @@ done
         .with_root_password(&host)
         .run()
         .expect_code(3);
-    assert!(
-        out.stdout.contains("/etc/cron.d/evil-job"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_contains("/etc/cron.d/evil-job");
     assert!(
         ws.record(grant)
             .has_event(|w| w.contains("changes on the persistence surface")),
@@ -332,7 +328,7 @@ fn without_a_baseline_teardown_skips_the_drift_check_but_still_reassigns_leftove
         .with_root_password(&host)
         .run()
         .expect_code(2);
-    assert!(out.stderr.contains("--no-baseline"), "{}", out.stderr);
+    out.assert_stderr_contains("--no-baseline");
 
     assert!(
         host.ssh_as(grant.account(), grant.password(), "echo x > /tmp/left")

@@ -130,10 +130,13 @@ fn sudo_is_run_by_its_full_path() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let target = host.target(&host.admin_user);
     let grant = ws
-        .provision(&target, &["--scope", &host.scope, "--become", "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .provision_as(
+            &host,
+            &host.admin_user,
+            &host.admin_password,
+            &["--scope", &host.scope, "--become", "--json"],
+        )
         .run()
         .expect_code(0)
         .provisioned()
@@ -145,7 +148,7 @@ chmod 755 /usr/local/bin/sudo",
     );
     let out = ws
         .handover(&["audit", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .with_password(&host.admin_password)
         .run();
     // (3 once the collector reports the planted program.)
     assert!(
@@ -164,10 +167,10 @@ chmod 755 /usr/local/bin/sudo",
     host.sh("mv /usr/bin/sudo /usr/bin/sudo.away");
     let out = ws
         .handover(&["audit", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .with_password(&host.admin_password)
         .run()
         .expect_code(4);
-    assert!(out.stderr.contains("/usr/bin/sudo"), "{}", out.stderr);
+    out.assert_stderr_contains("/usr/bin/sudo");
     assert!(!host.ok("test -e /var/tmp/captured"));
 }
 

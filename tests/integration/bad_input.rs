@@ -44,11 +44,7 @@ fn bad_input_in_every_field_is_refused_and_the_host_is_unchanged() {
          && groupadd existing-grp",
     );
     let dir = ws.dir.path();
-    let file = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).expect("write test file");
-        path.to_str().expect("utf-8 path").to_owned()
-    };
+    let file = |name: &str, text: &str| ws.file(name, text);
     let header = "name = \"t\"\ndescription = \"d\"\nlevel = \"user\"\nrequires-scope = true\n";
     let unknown_field = file(
         "typo.toml",
@@ -238,11 +234,7 @@ fn bad_input_in_every_field_is_refused_and_the_host_is_unchanged() {
                 out.stderr
             );
         }
-        assert!(
-            !out.stderr.contains('\u{1b}') && !out.stderr.contains("panicked"),
-            "{args:?}: {:?}",
-            out.stderr
-        );
+        out.assert_stderr_is_clean(&format!("{args:?}"));
     }
     assert_eq!(before, host.snapshot(), "bad input changed the host");
     // No grant was recorded for any of them.
@@ -322,18 +314,13 @@ fn escape_sequences_from_the_host_never_reach_the_terminal() {
          && kill -HUP \"$(cat /run/sshd.pid)\" && sleep 0.5 \
          && for i in $(seq 100); do ss -ltn | grep -q ':22 ' && break; sleep 0.1; done",
     );
-    let playbook = ws.dir.path().join("noisy.toml");
-    std::fs::write(
-        &playbook,
+    let playbook = ws.file(
+        "noisy.toml",
         "name = \"noisy\"\ndescription = \"fails loudly\"\nlevel = \"user\"\n\n[[actions]]\nkind = \"shell\"\ndescription = \"noise\"\napply = \"printf 'evil\\\\033[2J\\\\033[31m output\\\\n' >&2; exit 3\"\nundo = \"true\"\n",
-    )
-    .expect("write playbook");
+    );
     let before = host.snapshot();
     let out = ws
-        .provision_as_root(
-            &host,
-            &["-v", "--playbook", playbook.to_str().expect("utf-8 path")],
-        )
+        .provision_as_root(&host, &["-v", "--playbook", &playbook])
         .run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(

@@ -22,8 +22,7 @@ fn a_batch_of_twelve_hosts_with_an_unreachable_one_and_a_failing_one() {
     for host in &hosts[2..] {
         file.push_str(&format!("root@{}   # front end\n", host.addr));
     }
-    let hosts_file = ws.dir.path().join("hosts");
-    std::fs::write(&hosts_file, file).expect("write hosts file");
+    let hosts_file = ws.file("hosts", &file);
     let provision_started = Instant::now();
     let out = ws
         .provision(
@@ -31,7 +30,7 @@ fn a_batch_of_twelve_hosts_with_an_unreachable_one_and_a_failing_one() {
             &[
                 &hosts[1].target("root"),
                 "--hosts",
-                hosts_file.to_str().expect("path"),
+                &hosts_file,
                 "-i",
                 &key,
                 "--scope",
@@ -164,13 +163,9 @@ fn distinct_credentials_give_each_host_its_own_account_and_password() {
         .handover(&["teardown", batch, "-i", &key])
         .run()
         .expect_code(0);
-    assert!(
-        out.stdout.contains(&format!(
-            "batch {batch}: 2 of 2 grants torn down and verified"
-        )),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_contains(&format!(
+        "batch {batch}: 2 of 2 grants torn down and verified"
+    ));
 }
 
 #[test]
@@ -179,9 +174,8 @@ fn parallel_bounds_how_many_hosts_work_at_once_and_a_failed_host_is_named() {
         return;
     };
     // Each host notes when its step started and ended (the hosts share this machine's clock).
-    let playbook = ws.dir.path().join("timed.toml");
-    std::fs::write(
-        &playbook,
+    let playbook = ws.file(
+        "timed.toml",
         r#"name = "timed"
 description = "note when the step runs"
 level = "user"
@@ -194,8 +188,7 @@ apply = "date +%s.%N > /root/step-start; sleep 1; date +%s.%N > /root/step-end"
 undo = "rm -f /root/step-start /root/step-end"
 verify_absent = "test ! -e /root/step-start"
 "#,
-    )
-    .expect("write playbook");
+    );
     let mut args: Vec<String> = hosts[1..].iter().map(|h| h.target("root")).collect();
     // Nothing listens there: that host fails on its own and is named.
     args.push("root@127.0.0.1:1".to_owned());
@@ -204,7 +197,7 @@ verify_absent = "test ! -e /root/step-start"
             "-i",
             key.as_str(),
             "--playbook",
-            playbook.to_str().expect("path"),
+            playbook.as_str(),
             "--parallel",
             "2",
             "--no-baseline",
@@ -223,12 +216,7 @@ verify_absent = "test ! -e /root/step-start"
         .find(|l| l.contains("127.0.0.1"))
         .unwrap_or_else(|| panic!("no row for the unreachable host:\n{}", out.stdout));
     assert!(row.contains("exit 4"), "{row}");
-    assert!(
-        out.stderr
-            .contains("handover: error: [root@127.0.0.1:1] could not connect"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("handover: error: [root@127.0.0.1:1] could not connect");
 
     let interval = |host: &TestHost| {
         let read = |file: &str| -> f64 {

@@ -18,7 +18,7 @@ fn completions_and_the_man_page_come_from_the_cli_definition() {
         "{}",
         &out.stdout[..80.min(out.stdout.len())]
     );
-    assert!(out.stdout.contains(".TH handover"), "{}", out.stdout);
+    out.assert_stdout_contains(".TH handover");
     assert!(out.stdout.contains("provision"));
     assert!(out.stdout.contains("teardown"));
 }
@@ -35,8 +35,10 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
         host.nopasswd_user
     ));
     let out = ws
-        .provision(
-            &host.target(&host.admin_user),
+        .provision_as(
+            &host,
+            &host.admin_user,
+            &host.admin_password,
             &[
                 "--scope",
                 &host.scope,
@@ -49,12 +51,11 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
         .run()
         .expect_code(0);
     let grant = out.provisioned();
     let (password, lent) = (grant.password(), grant.lent(&host.nopasswd_user));
-    assert!(out.stderr.contains("remote script"), "{}", out.stderr);
+    out.assert_stderr_contains("remote script");
     assert!(out.stderr.contains("chpasswd"), "the scripts are shown");
     assert!(out.stderr.contains("[redacted]"));
     for secret in [
@@ -68,12 +69,12 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
 
     let out = ws
         .handover(&["teardown", &grant.id, "-vv", "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .with_password(&host.admin_password)
         .run()
         .expect_code(0);
     let report = out.teardown_report();
     let new_password = report.new_password(&host.nopasswd_user);
-    assert!(out.stderr.contains("remote script"), "{}", out.stderr);
+    out.assert_stderr_contains("remote script");
     for secret in [
         password,
         lent,

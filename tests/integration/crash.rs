@@ -83,7 +83,7 @@ fn crash_everywhere(host: &TestHost, extra: &[&str]) {
     // A teardown that crashes after its script ran, before the record learned the outcome:
     // a second teardown finishes the job.
     let out = ws.provision_as_root(host, extra).run().expect_code(0);
-    assert!(out.stdout.contains("grant"), "{}", out.stdout);
+    out.assert_stdout_contains("grant");
     let list = ws.list();
     let active = list.in_state("active");
     assert_eq!(active.len(), 1, "{list}");

@@ -283,23 +283,7 @@ fn a_mariadb_account_for_one_database_then_nothing_left() {
     let Some((host, ws)) = db_host(&["mariadb"]) else {
         return;
     };
-    let (window, grant) = Window::open(
-        &ws,
-        &host,
-        ws.provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--db",
-                "mysql",
-                "--db-name",
-                "cms",
-                "--json",
-                "-v",
-            ],
-        ),
-    );
+    let (window, grant) = Window::open(&ws, &host, db_account(&ws, &host, "mysql", &["-v"]));
     let (account, password) = (grant.account(), grant.password());
     let db_password = grant.database().password();
     assert_eq!(grant.database().name(), "cms");
@@ -484,23 +468,7 @@ fn a_postgres_role_with_a_password_administrator() {
     let (window, grant) = Window::open(
         &ws,
         &host,
-        ws.provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--db",
-                "postgres",
-                "--db-name",
-                "cms",
-                "--db-admin-user",
-                "dbadmin",
-                "--db-admin-password-env",
-                "DB_ADMIN_PW",
-                "--json",
-            ],
-        )
-        .env("DB_ADMIN_PW", admin_password),
+        db_account(&ws, &host, "postgres", ADMIN_FROM_ENV).env("DB_ADMIN_PW", admin_password),
     );
     let (account, password) = (grant.account(), grant.password());
     let db_password = grant.database().password();
@@ -615,8 +583,8 @@ fn the_database_name_comes_from_the_cms_config() {
         .provision_as_root(&host, &["--scope", "/var/www/plain", "--db", "mysql"])
         .run()
         .expect_code(1);
-    assert!(out.stderr.contains("--db-name"), "{}", out.stderr);
-    assert!(out.stderr.contains("preflight"), "{}", out.stderr);
+    out.assert_stderr_contains("--db-name");
+    out.assert_stderr_contains("preflight");
     let after = host.snapshot();
     assert_eq!(
         before
@@ -657,7 +625,7 @@ fn preflight_names_a_missing_database_and_changes_nothing() {
             )
             .run()
             .expect_code(1);
-        assert!(out.stderr.contains(expect), "{}", out.stderr);
+        out.assert_stderr_contains(expect);
         assert!(!host.ok("getent passwd support-nodb"), "the host changed");
     }
     let out = ws
@@ -667,13 +635,38 @@ fn preflight_names_a_missing_database_and_changes_nothing() {
         )
         .run()
         .expect_code(1);
-    assert!(
-        out.stderr.contains("`nobody_here`@`localhost` exists"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("`nobody_here`@`localhost` exists");
     assert_eq!(users_before, mariadb_root(&host, all_accounts));
 }
+
+/// `provision --scope SCOPE --db ENGINE --db-name cms EXTRA… --json` as root: a temporary
+/// account with a temporary database account for `cms`.
+fn db_account(ws: &Workspace, host: &TestHost, engine: &str, extra: &[&str]) -> Run {
+    ws.provision_as_root(
+        host,
+        &[
+            &[
+                "--scope",
+                &host.scope,
+                "--db",
+                engine,
+                "--db-name",
+                "cms",
+                "--json",
+            ],
+            extra,
+        ]
+        .concat(),
+    )
+}
+
+/// The database administrator `dbadmin`, its password in `DB_ADMIN_PW`.
+const ADMIN_FROM_ENV: &[&str] = &[
+    "--db-admin-user",
+    "dbadmin",
+    "--db-admin-password-env",
+    "DB_ADMIN_PW",
+];
 
 /// `provision --playbook lend --rotate-db-user USER EXTRA… --json` as root.
 fn lend_db_user(ws: &Workspace, host: &TestHost, user: &str, extra: &[&str]) -> Run {
@@ -887,30 +880,12 @@ fn after_rotate_with_a_password_administrator() {
     );
     assert!(logs_in(&host, "dbadmin", admin_password));
 
+    let rotate = ["--rotate-db-user", "cmsuser@localhost", "--after", "rotate"];
     let (window, grant) = Window::open(
         &ws,
         &host,
-        ws.provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--db",
-                "mysql",
-                "--db-name",
-                "cms",
-                "--rotate-db-user",
-                "cmsuser@localhost",
-                "--after",
-                "rotate",
-                "--db-admin-user",
-                "dbadmin",
-                "--db-admin-password-env",
-                "DB_ADMIN_PW",
-                "--json",
-            ],
-        )
-        .env("DB_ADMIN_PW", admin_password),
+        db_account(&ws, &host, "mysql", &[&rotate[..], ADMIN_FROM_ENV].concat())
+            .env("DB_ADMIN_PW", admin_password),
     );
     let lent = grant.lent("cmsuser@localhost");
     let db_password = grant.database().password();
@@ -922,7 +897,7 @@ fn after_rotate_with_a_password_administrator() {
         .teardown_as_root(&host, &grant.id, &[])
         .run()
         .expect_code(2);
-    assert!(missing.stderr.contains("DB_ADMIN_PW"), "{}", missing.stderr);
+    missing.assert_stderr_contains("DB_ADMIN_PW");
 
     let closed = window.close(
         ws.teardown_as_root(&host, &grant.id, &["--json"])

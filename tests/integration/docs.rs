@@ -78,6 +78,37 @@ fn present<'a>(value: Option<&'a String>, field: &str, doc: &dyn std::fmt::Displ
         .unwrap_or_else(|| panic!("no `{field}` in {doc}"))
 }
 
+/// The password of `account` in a map of passwords, which this test expects to be there.
+#[track_caller]
+fn password_of<'a>(
+    passwords: &'a BTreeMap<String, Option<String>>,
+    account: &str,
+    doc: &dyn std::fmt::Display,
+) -> &'a str {
+    present(
+        passwords.get(account).and_then(Option::as_ref),
+        account,
+        doc,
+    )
+}
+
+/// `fn FIELD(&self) -> &str` for optional fields a test expects to be there: it panics with
+/// the document when the field is absent.
+macro_rules! expected {
+    ($doc:ident: $($field:ident),+) => {
+        impl $doc {$(
+            #[track_caller]
+            pub fn $field(&self) -> &str {
+                present(self.$field.as_ref(), stringify!($field), self)
+            }
+        )+}
+    };
+}
+
+expected!(Provisioned: account, password);
+expected!(Database: password);
+expected!(BatchHost: grant, account, password, error);
+
 /// `handover provision --json` of one grant (and, with a few more fields, each host of a batch).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Provisioned {
@@ -105,24 +136,10 @@ pub struct Provisioned {
 }
 
 impl Provisioned {
-    #[track_caller]
-    pub fn account(&self) -> &str {
-        present(self.account.as_ref(), "account", self)
-    }
-
-    #[track_caller]
-    pub fn password(&self) -> &str {
-        present(self.password.as_ref(), "password", self)
-    }
-
     /// The password `account` is lent with for the window.
     #[track_caller]
     pub fn lent(&self, account: &str) -> &str {
-        present(
-            self.lent.get(account).and_then(Option::as_ref),
-            account,
-            self,
-        )
+        password_of(&self.lent, account, self)
     }
 
     /// The one temporary database account; its user is the temporary account's name.
@@ -158,11 +175,6 @@ pub struct Database {
 
 impl Database {
     #[track_caller]
-    pub fn password(&self) -> &str {
-        present(self.password.as_ref(), "password", self)
-    }
-
-    #[track_caller]
     pub fn name(&self) -> &str {
         present(self.database.as_ref(), "database", self)
     }
@@ -190,11 +202,7 @@ pub struct TeardownReport {
 impl TeardownReport {
     #[track_caller]
     pub fn new_password(&self, account: &str) -> &str {
-        present(
-            self.new_passwords.get(account).and_then(Option::as_ref),
-            account,
-            self,
-        )
+        password_of(&self.new_passwords, account, self)
     }
 
     #[track_caller]
@@ -297,28 +305,6 @@ pub struct BatchHost {
     pub state: Option<String>,
     pub account: Option<String>,
     pub password: Option<String>,
-}
-
-impl BatchHost {
-    #[track_caller]
-    pub fn grant(&self) -> &str {
-        present(self.grant.as_ref(), "grant", self)
-    }
-
-    #[track_caller]
-    pub fn account(&self) -> &str {
-        present(self.account.as_ref(), "account", self)
-    }
-
-    #[track_caller]
-    pub fn password(&self) -> &str {
-        present(self.password.as_ref(), "password", self)
-    }
-
-    #[track_caller]
-    pub fn error(&self) -> &str {
-        present(self.error.as_ref(), "error", self)
-    }
 }
 
 /// `handover teardown BATCH --json` and `handover reap --json`: the teardown of many grants.

@@ -87,7 +87,7 @@ fn an_unreachable_host_at_teardown_exits_4_and_a_retry_works() {
         .teardown_as_root(&host, &id, &["--connect-timeout", "2"])
         .run()
         .expect_code(4);
-    assert!(out.stderr.contains(&host.addr), "{}", out.stderr);
+    out.assert_stderr_contains(&host.addr);
     assert_eq!(
         ws.record(&id).state,
         "active",
@@ -133,20 +133,12 @@ fn corrupt_truncated_and_edited_records_are_clear_errors() {
                 "{args:?}: the file is not named: {}",
                 out.stderr
             );
-            assert!(
-                !out.stderr.contains("panicked") && !out.stderr.contains('\u{1b}'),
-                "{}",
-                out.stderr
-            );
+            out.assert_stderr_is_clean(&format!("{args:?}"));
         }
     }
     // `list` names the broken files and goes on.
     let out = ws.handover(&["list"]).run().expect_code(0);
-    assert!(
-        out.stderr.contains("20261123-edited.json"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("20261123-edited.json");
 }
 
 #[test]
@@ -239,15 +231,14 @@ fn a_connection_dropped_mid_provision_leaves_a_partial_grant_that_teardown_finis
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let playbook = ws.dir.path().join("pausing.toml");
-    std::fs::write(&playbook, PAUSING_PLAYBOOK).expect("write playbook");
+    let playbook = ws.file("pausing.toml", PAUSING_PLAYBOOK);
     let before = host.snapshot();
 
     let run = ws.provision_as_root(
         &host,
         &[
             "--playbook",
-            playbook.to_str().expect("utf-8 path"),
+            &playbook,
             "--scope",
             "/var/www/cms",
             "--account",
@@ -282,7 +273,7 @@ fn a_connection_dropped_mid_provision_leaves_a_partial_grant_that_teardown_finis
     assert_eq!(record.actions[0].status, "applied", "{record}");
 
     let out = ws.revoke(&host, &grant);
-    assert!(out.stdout.contains("vendor-cut"), "{}", out.stdout);
+    out.assert_stdout_contains("vendor-cut");
     assert_eq!(ws.record(&grant).state, "revoked");
     assert_eq!(before, host.snapshot(), "the host was not restored");
 }

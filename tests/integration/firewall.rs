@@ -81,11 +81,7 @@ fn a_host_without_a_firewall_is_left_alone_and_says_so() {
         ws.provision_as_root(&host, &args).run().expect_code(0)
     };
     let out = provision(false);
-    assert!(
-        out.stdout.contains("no firewall on the host"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_contains("no firewall on the host");
     assert!(host.sh("nft list ruleset").trim().is_empty());
     assert!(!host.sh("iptables -S INPUT").contains("handover"));
     ws.revoke(&host, out.labelled("grant"));
@@ -114,5 +110,5 @@ fn open_firewall_needs_allow_from() {
         )
         .run()
         .expect_code(2);
-    assert!(out.stderr.contains("--allow-from"), "{}", out.stderr);
+    out.assert_stderr_contains("--allow-from");
 }

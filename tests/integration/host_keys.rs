@@ -22,11 +22,7 @@ fn unknown_host_key_is_refused_without_the_flag() {
         "fingerprint {fingerprint} not shown:\n{}",
         out.stderr
     );
-    assert!(
-        out.stderr.contains("--accept-new-host-key"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("--accept-new-host-key");
     assert!(
         !ws.known_hosts().exists()
             || std::fs::read_to_string(ws.known_hosts())
@@ -58,7 +54,7 @@ fn changed_host_key_is_refused_at_provision_and_teardown() {
         .teardown_as_root(&host, &grant.id, &["--json"])
         .run()
         .expect_code(4);
-    assert!(out.stderr.contains("changed"), "{}", out.stderr);
+    out.assert_stderr_contains("changed");
     assert!(out.error_report().error.contains("host key"));
     assert_eq!(
         ws.record(&grant.id).state,
@@ -72,11 +68,7 @@ fn changed_host_key_is_refused_at_provision_and_teardown() {
         .provision_as_root(&host, &["--scope", &host.scope, "--accept-new-host-key"])
         .run()
         .expect_code(4);
-    assert!(
-        out.stderr.contains("not the one recorded"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("not the one recorded");
 
     // With the old keys back, the same teardown succeeds.
     host.sh("cp -a /root/oldkeys/ssh_host_* /etc/ssh/ && rm -rf /root/oldkeys");

@@ -256,7 +256,7 @@ fn provision_use_and_teardown_as_root_with_a_password() {
 
     // Teardown again: already revoked, exit 0, nothing done.
     let again = ws.handover(&["teardown", &grant.id]).run().expect_code(0);
-    assert!(again.stdout.contains("already revoked"), "{}", again.stdout);
+    again.assert_stdout_contains("already revoked");
 
     // The vendor's new files have the permissions a plain creation would give (no ACL
     // artefacts such as group execute); without them the host is exactly as before.
@@ -298,11 +298,7 @@ fn provision_with_a_key_file_and_named_account() {
     ];
     // Without the passphrase and without a terminal: a clear error, no prompt, exit 4.
     let out = ws.provision(&target, &with_key).run().expect_code(4);
-    assert!(
-        out.stderr.contains("HANDOVER_KEY_PASSPHRASE"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("HANDOVER_KEY_PASSPHRASE");
     assert!(!host.has_account("vendor_anna"));
 
     let out = ws
@@ -339,11 +335,7 @@ fn provision_with_a_key_file_and_named_account() {
         .provision(&target, &["--scope", &host.scope])
         .run()
         .expect_code(4);
-    assert!(
-        out.stderr.contains("HANDOVER_SSH_PASSWORD"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("HANDOVER_SSH_PASSWORD");
 
     // The same through an ssh-agent holding another key of the customer's.
     let (agent_key, agent_public) = keypair(ws.dir.path(), "agent_key", "");
@@ -387,25 +379,32 @@ fn provision_as_a_sudo_user_with_become() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let target = host.target(&host.admin_user);
     let before = host.snapshot();
 
     // Without --become a non-root login is a clear usage error, and nothing changes.
     let out = ws
-        .provision(&target, &["--scope", &host.scope])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .provision_as(
+            &host,
+            &host.admin_user,
+            &host.admin_password,
+            &["--scope", &host.scope],
+        )
         .run()
         .expect_code(2);
-    assert!(out.stderr.contains("--become"), "{}", out.stderr);
+    out.assert_stderr_contains("--become");
 
     // A wrong sudo password is refused before anything changes.
     let out = ws
-        .provision(&target, &["--scope", &host.scope, "--become"])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .provision_as(
+            &host,
+            &host.admin_user,
+            &host.admin_password,
+            &["--scope", &host.scope, "--become"],
+        )
         .env("HANDOVER_BECOME_PASSWORD", "wrong-password")
         .run()
         .expect_code(4);
-    assert!(out.stderr.contains("sudo"), "{}", out.stderr);
+    out.assert_stderr_contains("sudo");
     assert_eq!(
         before,
         host.snapshot(),
@@ -414,8 +413,12 @@ fn provision_as_a_sudo_user_with_become() {
 
     // sudo reuses the SSH password.
     let out = ws
-        .provision(&target, &["--scope", &host.scope, "--become", "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .provision_as(
+            &host,
+            &host.admin_user,
+            &host.admin_password,
+            &["--scope", &host.scope, "--become", "--json"],
+        )
         .run()
         .expect_code(0);
     let grant = out.provisioned();
@@ -432,18 +435,19 @@ fn provision_as_a_sudo_user_with_become() {
     let uid = host.uid_of(grant.account());
     // The record remembers --become, so teardown needs only the password.
     ws.handover(&["teardown", &grant.id])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .with_password(&host.admin_password)
         .run()
         .expect_code(0);
     assert_nothing_left(&host, &grant, &uid);
 
     // A NOPASSWD sudoer works without any sudo password.
     let grant = ws
-        .provision(
-            &host.target(&host.nopasswd_user),
+        .provision_as(
+            &host,
+            &host.nopasswd_user,
+            &host.nopasswd_password,
             &["--scope", &host.scope, "--become", "--json"],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
         .env(
             "HANDOVER_BECOME_PASSWORD",
             "not-needed-and-must-not-reach-the-script",
@@ -452,7 +456,7 @@ fn provision_as_a_sudo_user_with_become() {
         .expect_code(0)
         .provisioned();
     ws.handover(&["teardown", &grant.id, "--become"])
-        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
+        .with_password(&host.nopasswd_password)
         .run()
         .expect_code(0);
     assert!(!host.has_account(grant.account()));
@@ -587,11 +591,7 @@ fn become_with_a_key_login_takes_the_sudo_password_from_the_environment() {
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("provision hung instead of failing without a sudo password")
         .expect_code(4);
-    assert!(
-        out.stderr.contains("HANDOVER_BECOME_PASSWORD"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("HANDOVER_BECOME_PASSWORD");
     assert_eq!(
         before,
         host.snapshot(),
@@ -612,11 +612,7 @@ fn become_with_a_key_login_takes_the_sudo_password_from_the_environment() {
         .handover(&["teardown", &grant.id, "-i", key_path])
         .run()
         .expect_code(4);
-    assert!(
-        out.stderr.contains("HANDOVER_BECOME_PASSWORD"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("HANDOVER_BECOME_PASSWORD");
     assert_eq!(ws.record(&grant.id).state, "active");
     assert!(host.has_account(grant.account()));
 

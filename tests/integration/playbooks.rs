@@ -71,24 +71,14 @@ fn a_broken_sudoers_fragment_is_caught_and_rolled_back() {
         return;
     };
     // `ALL,,` passes handover's own checks but not visudo.
-    let playbook = ws.dir.path().join("bad-sudo.toml");
-    std::fs::write(
-        &playbook,
+    let playbook = ws.file(
+        "bad-sudo.toml",
         "name = \"bad-sudo\"\ndescription = \"d\"\nlevel = \"root\"\nrequires-scope = true\n\
          [[actions]]\nkind = \"user\"\n[[actions]]\nkind = \"password\"\n[[actions]]\nkind = \"sudo\"\ncommands = \"ALL,,\"\n",
-    )
-    .expect("write playbook");
+    );
     let before = host.snapshot();
     let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--playbook",
-                playbook.to_str().expect("utf-8"),
-            ],
-        )
+        .provision_as_root(&host, &["--scope", &host.scope, "--playbook", &playbook])
         .run()
         .expect_code(1);
     assert!(
@@ -132,7 +122,7 @@ fn composr_backdoor_adds_one_line_and_teardown_restores_the_file_exactly() {
     // The IP must be one exact address: anything else is refused before connecting.
     for bad in ["203.0.113.0/24", "203.0.113.7'; phpinfo(); //", ""] {
         let out = backdoor(bad).run().expect_code(2);
-        assert!(out.stderr.contains("ip"), "{}", out.stderr);
+        out.assert_stderr_contains("ip");
     }
 
     let grant = backdoor("203.0.113.7")
@@ -193,9 +183,8 @@ fn shell_actions_substitute_parameters_quoted() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let playbook = ws.dir.path().join("marker.toml");
-    std::fs::write(
-        &playbook,
+    let p = &ws.file(
+        "marker.toml",
         r#"name = "marker"
 description = "leave a marker file"
 level = "app"
@@ -214,9 +203,7 @@ undo = "rm -f -- {path}"
 verify_present = "test -f {path}"
 verify_absent = "test ! -e {path}"
 "#,
-    )
-    .expect("write playbook");
-    let p = playbook.to_str().expect("utf-8");
+    );
     ws.handover(&["playbooks", "show", p]).run().expect_code(0);
 
     // A value that would run commands if it were substituted raw: quoted, it is just a name.
@@ -236,12 +223,11 @@ verify_absent = "test ! -e {path}"
     );
 
     // Teardown works from the record alone: the playbook file now says to undo nothing.
-    std::fs::write(
-        &playbook,
+    ws.file(
+        "marker.toml",
         "name = \"marker\"\ndescription = \"changed\"\nlevel = \"app\"\n\
          [[actions]]\nkind = \"shell\"\ndescription = \"d\"\napply = \"true\"\nundo = \"true\"\n",
-    )
-    .expect("rewrite playbook");
+    );
     ws.revoke(&host, &grant.id);
     assert!(
         !host.sh("ls /tmp").contains("marker"),
@@ -252,8 +238,6 @@ verify_absent = "test ! -e {path}"
 #[test]
 fn playbook_files_with_errors_are_refused_with_the_line() {
     let ws = Workspace::new();
-    let playbook = ws.dir.path().join("typo.toml");
-    let p = playbook.to_str().expect("utf-8");
     // Each error is reported at the line of the field at fault, inside whichever action.
     let head = "name = \"t\"\ndescription = \"d\"\nlevel = \"user\"\n\n\
                 [[actions]]\nkind = \"user\"\n";
@@ -286,7 +270,7 @@ fn playbook_files_with_errors_are_refused_with_the_line() {
         ),
     ];
     for (text, expected) in cases {
-        std::fs::write(&playbook, &text).expect("write");
+        let p = &ws.file("typo.toml", &text);
         let out = ws.handover(&["playbooks", "show", p]).run().expect_code(2);
         assert!(out.stderr.contains(expected), "{}\n---\n{text}", out.stderr);
         let out = ws
@@ -305,7 +289,7 @@ fn playbook_files_with_errors_are_refused_with_the_line() {
         )
         .run()
         .expect_code(2);
-    assert!(out.stderr.contains("linux-user"), "{}", out.stderr);
+    out.assert_stderr_contains("linux-user");
 }
 
 #[test]

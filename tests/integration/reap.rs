@@ -42,11 +42,7 @@ fn reap_removes_an_expired_grant_and_leaves_a_live_one() {
 
     // A second run finds nothing to do.
     let out = ws.handover(&["reap"]).run().expect_code(0);
-    assert!(
-        out.stdout.contains("no expired grants (1 live)"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_contains("no expired grants (1 live)");
     let again = ws
         .handover(&["reap", "--json"])
         .run()

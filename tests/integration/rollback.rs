@@ -31,7 +31,7 @@ fn a_scope_where_setfacl_fails_rolls_back() {
         "the failing step is not named:\n{}",
         out.stderr
     );
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    out.assert_stderr_contains("rolled back");
     assert!(
         out.stderr.contains("remote stderr"),
         "setfacl's own error is not shown:\n{}",

@@ -160,11 +160,7 @@ fn rotating_root_needs_the_explicit_flag() {
         )
         .run()
         .expect_code(2);
-    assert!(
-        out.stderr.contains("--allow-root-rotation"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("--allow-root-rotation");
     let out = ws
         .provision(
             "root@127.0.0.1:9",
@@ -172,7 +168,7 @@ fn rotating_root_needs_the_explicit_flag() {
         )
         .run()
         .expect_code(2);
-    assert!(out.stderr.contains("--rotate"), "{}", out.stderr);
+    out.assert_stderr_contains("--rotate");
 }
 
 #[test]
@@ -310,7 +306,7 @@ fn lending_the_login_account_itself_tears_down() {
 
     // The account's password is the lent one until teardown puts the original back.
     ws.handover(&["teardown", &grant.id])
-        .env("HANDOVER_SSH_PASSWORD", lent)
+        .with_password(lent)
         .run()
         .expect_code(0);
 
@@ -330,11 +326,12 @@ fn lend_with_become(
     password: &str,
     account: &str,
 ) -> Run {
-    ws.provision(
-        &host.target(login),
+    ws.provision_as(
+        host,
+        login,
+        password,
         &["--become", "--playbook", "lend", "--rotate", account],
     )
-    .env("HANDOVER_SSH_PASSWORD", password)
 }
 
 /// A host whose logins get no login uid (no pam_loginuid, as in many containers): the window's
@@ -366,7 +363,7 @@ fn a_host_without_login_uids_is_warned_about_not_silently_skipped() {
     let mut session = OpenSession::start(&host, &admin, lent, "sleep 604", "slee[p] 604");
     let report = ws
         .handover(&["teardown", &grant.id, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", helper_password)
+        .with_password(helper_password)
         .run()
         .expect_code(0)
         .teardown_report();
@@ -400,12 +397,7 @@ fn a_host_without_login_uids_is_warned_about_not_silently_skipped() {
 
     // Human output: on stderr, after the credentials, and not in them.
     let out = lend().run();
-    assert!(
-        out.stderr
-            .contains("warning: this host records no login uids"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("warning: this host records no login uids");
     assert!(!out.stdout.contains("login uids"), "{}", out.stdout);
     let human_grant = out
         .stdout
@@ -416,14 +408,10 @@ fn a_host_without_login_uids_is_warned_about_not_silently_skipped() {
 
     let out = ws
         .handover(&["teardown", &human_grant])
-        .env("HANDOVER_SSH_PASSWORD", helper_password)
+        .with_password(helper_password)
         .run()
         .expect_code(0);
-    assert!(
-        out.stdout.contains(&format!(
-            "warning: the sessions of `{admin}` opened during the window were not ended"
-        )),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_contains(&format!(
+        "warning: the sessions of `{admin}` opened during the window were not ended"
+    ));
 }

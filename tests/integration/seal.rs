@@ -182,7 +182,7 @@ fn new_passwords_at_teardown_are_sealed_alone_on_stdout() {
         "{}",
         out.stdout
     );
-    assert!(out.stderr.contains("revoked"), "{}", out.stderr);
+    out.assert_stderr_contains("revoked");
     let doc = age_decrypt(&key, out.stdout.as_bytes());
     assert_eq!(value(&doc, "account"), admin);
     let fresh = value(&doc, "password");

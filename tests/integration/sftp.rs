@@ -202,12 +202,7 @@ fn a_failed_sftp_only_provision_unmounts_and_removes_the_jail() {
         "{}",
         out.stderr
     );
-    assert!(
-        out.stderr
-            .contains("rolled back: everything applied was removed and verified absent"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("rolled back: everything applied was removed and verified absent");
     assert!(!host.ok("test -e /run/handover-sftp-support-sftp2"));
     assert!(
         !host

@@ -247,12 +247,8 @@ fn a_drop_in_that_would_not_take_effect_is_removed_before_sshd_reloads() {
         "the failing step and the reason are not named:\n{}",
         out.stderr
     );
-    assert!(
-        out.stderr.contains("allowtcpforwarding is yes, not no"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    out.assert_stderr_contains("allowtcpforwarding is yes, not no");
+    out.assert_stderr_contains("rolled back");
     // sshd was never reloaded with the fragment; the host is as before; the customer's
     // drop-in is untouched.
     assert_eq!(sighups(&host), reloads, "sshd was reloaded");
@@ -298,12 +294,7 @@ fn preflight_refuses_a_broken_or_unincluded_sshd_config_without_touching_it() {
         .provision_as_root(&host, &["--scope", &host.scope])
         .run()
         .expect_code(1);
-    assert!(
-        out.stderr
-            .contains("includes /etc/ssh/sshd_config.d/*.conf"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("includes /etc/ssh/sshd_config.d/*.conf");
     host.sh("sed -i 's|^#\\(Include /etc/ssh/sshd_config.d\\)|\\1|' /etc/ssh/sshd_config");
 
     // Bad --allow-from values never reach the host.

@@ -520,6 +520,37 @@ impl Finished {
         self.doc()
     }
 
+    /// stdout contains `needle`.
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, needle: &str) {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout does not contain `{needle}`:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+    }
+
+    /// stderr contains `needle`.
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, needle: &str) {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr does not contain `{needle}`:\n{}",
+            self.stderr
+        );
+    }
+
+    /// stderr shows no panic and no escape sequence (`context` says which run in a message).
+    #[track_caller]
+    pub fn assert_stderr_is_clean(&self, context: &str) {
+        assert!(
+            !self.stderr.contains('\u{1b}') && !self.stderr.contains("panicked"),
+            "{context}: a panic or an escape sequence on stderr: {:?}",
+            self.stderr
+        );
+    }
+
     /// The value of the line labelled `label` in the human output on stdout.
     #[track_caller]
     pub fn labelled(&self, label: &str) -> &str {
@@ -597,11 +628,29 @@ impl Workspace {
         self.handover(&args)
     }
 
+    /// `handover provision LOGIN@HOST EXTRA…`, logging in with `password`.
+    pub fn provision_as(
+        &self,
+        host: &TestHost,
+        login: &str,
+        password: &str,
+        extra: &[&str],
+    ) -> Run {
+        self.provision(&host.target(login), extra)
+            .with_password(password)
+    }
+
     /// `handover provision root@HOST EXTRA…` with the host's root password, as the customer
     /// would run it.
     pub fn provision_as_root(&self, host: &TestHost, extra: &[&str]) -> Run {
-        self.provision(&format!("root@{}", host.addr), extra)
-            .with_root_password(host)
+        self.provision_as(host, "root", &host.root_password, extra)
+    }
+
+    /// Write `text` to the file `name` in the workspace; its path.
+    pub fn file(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path.to_str().expect("utf-8 path").to_owned()
     }
 
     /// `provision root@HOST EXTRA… --json` as root, which must succeed: what it printed.
@@ -713,9 +762,14 @@ impl Run {
         self
     }
 
-    /// Authenticate with `host`'s root password (`HANDOVER_SSH_PASSWORD`).
+    /// Log in with `password` (`HANDOVER_SSH_PASSWORD`).
+    pub fn with_password(self, password: &str) -> Self {
+        self.env("HANDOVER_SSH_PASSWORD", password)
+    }
+
+    /// Log in with `host`'s root password.
     pub fn with_root_password(self, host: &TestHost) -> Self {
-        self.env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        self.with_password(&host.root_password)
     }
 
     #[allow(dead_code)]
