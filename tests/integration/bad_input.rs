@@ -242,6 +242,81 @@ fn bad_input_in_every_field_is_refused_and_the_host_is_unchanged() {
     assert!(list.grants.is_empty(), "{list}");
 }
 
+/// The main refusals word for word, with their exit status: each comes before anything
+/// connects, so no host is needed.
+#[test]
+fn the_main_refusals_read_as_they_should() {
+    let ws = Workspace::new();
+    let typo = ws.file(
+        "typo.toml",
+        "name = \"t\"\ndescription = \"d\"\nlevel = \"user\"\n\n[[actions]]\nkind = \"user\"\nshel = \"/bin/sh\"\n",
+    );
+    fn provision<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        [&["provision", "root@127.0.0.1:9"], args].concat()
+    }
+    fn scoped<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        provision(&[&["--scope", "/var/www/cms"], args].concat())
+    }
+    let cases = [
+        ("bad_ttl", scoped(&["--ttl", "1h30m"])),
+        ("bad_account", scoped(&["--account", "bad;name"])),
+        ("reserved_account", scoped(&["--account", "root"])),
+        ("missing_scope", provision(&[])),
+        (
+            "unknown_playbook",
+            scoped(&["--playbook", "no-such-playbook"]),
+        ),
+        ("playbook_error_on_a_line", scoped(&["--playbook", &typo])),
+        ("undeclared_param", scoped(&["--param", "nope=1"])),
+        (
+            "level_playbook_mismatch",
+            scoped(&["--level", "root", "--playbook", "linux-user"]),
+        ),
+        (
+            "allow_from_with_host_bits",
+            scoped(&["--allow-from", "10.0.0.1/8"]),
+        ),
+        (
+            "allow_from_not_a_network",
+            scoped(&["--allow-from", "example.com"]),
+        ),
+        (
+            "allow_from_without_an_account",
+            provision(&[
+                "--playbook",
+                "lend",
+                "--rotate",
+                "helper",
+                "--allow-from",
+                "10.1.0.0/16",
+            ]),
+        ),
+        (
+            "open_firewall_without_allow_from",
+            scoped(&["--open-firewall"]),
+        ),
+        (
+            "rotate_root",
+            provision(&["--playbook", "lend", "--rotate", "root"]),
+        ),
+        ("parallel_zero", scoped(&["--parallel", "0"])),
+        ("bad_grant_id", vec!["teardown", "../../etc/passwd"]),
+        ("bad_batch_id", vec!["teardown", "b-nosuch"]),
+        ("unknown_grant", vec!["show", "20261123-zzzzzz"]),
+        (
+            "unknown_built_in_playbook",
+            vec!["playbooks", "show", "nosuch"],
+        ),
+        (
+            "playbook_file_error_on_a_line",
+            vec!["playbooks", "show", &typo],
+        ),
+    ];
+    for (name, args) in &cases {
+        insta::assert_snapshot!(format!("refused_{name}"), ws.transcript(args));
+    }
+}
+
 #[test]
 fn bad_grant_and_batch_ids_are_usage_errors() {
     let ws = Workspace::new();

@@ -23,6 +23,42 @@ fn completions_and_the_man_page_come_from_the_cli_definition() {
     assert!(out.stdout.contains("teardown"));
 }
 
+/// Every command's `--help`, as a user without `HANDOVER_STATE_DIR` reads it. clap wraps help
+/// to the terminal's width, or to `COLUMNS` when there is no terminal (as here: the run's stdin,
+/// stdout and stderr are pipes); a fixed `COLUMNS` keeps the snapshots stable.
+#[test]
+fn the_help_of_every_command() {
+    let ws = Workspace::new();
+    for command in [
+        &[][..],
+        &["provision"],
+        &["teardown"],
+        &["audit"],
+        &["list"],
+        &["show"],
+        &["playbooks"],
+        &["playbooks", "list"],
+        &["playbooks", "show"],
+        &["reap"],
+        &["completions"],
+        &["man"],
+    ] {
+        let out = ws
+            .handover(&[command, &["--help"]].concat())
+            .env_remove("HANDOVER_STATE_DIR")
+            .env("COLUMNS", "100")
+            .run()
+            .expect_code(0);
+        assert!(
+            out.stdout.lines().all(|l| l.chars().count() <= 100),
+            "{command:?}: not wrapped at 100 columns:\n{}",
+            out.stdout
+        );
+        let name = ["help"].iter().chain(command).copied().collect::<Vec<_>>();
+        insta::assert_snapshot!(name.join("_"), out.stdout);
+    }
+}
+
 #[test]
 fn very_verbose_shows_the_scripts_and_never_a_secret() {
     let Some((host, ws)) = trusted_host() else {

@@ -1,7 +1,9 @@
 //! Provision, use and tear down a `linux-user` grant, checking the host independently.
 
 use crate::docs::{Provisioned, Shown};
-use crate::support::{Agent, TestHost, Workspace, host_tests_enabled, keypair, text, trusted_host};
+use crate::support::{
+    Agent, TestHost, Workspace, host_tests_enabled, keypair, stable_snapshots, text, trusted_host,
+};
 
 /// The `executions=N` that `-v` logs for `operation` (`provision`, `teardown`).
 fn executions(stderr: &str, operation: &str) -> Option<usize> {
@@ -190,6 +192,8 @@ fn provision_use_and_teardown_as_root_with_a_password() {
     assert_eq!(ws.list().grants[0].grant, grant.id);
     let show = ws.handover(&["show", &grant.id]).run().expect_code(0);
     assert!(show.stdout.contains(account) && show.stdout.contains("active"));
+    assert!(!show.stdout.contains(grant.password()), "password in show");
+    stable_snapshots().bind(|| insta::assert_snapshot!("show_an_active_grant", show.stdout));
     let shown_json = ws
         .handover(&["show", &grant.id, "--json"])
         .run()

@@ -324,6 +324,7 @@ fn playbooks_lists_and_shows_the_built_ins() {
         );
     }
     assert_eq!(out.stdout.lines().count(), built_in.len(), "{}", out.stdout);
+    insta::assert_snapshot!("playbooks", out.stdout);
     let list = ws.handover(&["playbooks", "list"]).run().expect_code(0);
     assert_eq!(list.stdout, out.stdout);
 

@@ -615,6 +615,35 @@ impl Workspace {
         }
     }
 
+    /// `handover ARGS…` as a terminal session shows it, for a snapshot: the command line, what
+    /// it printed on stdout and stderr, and its exit status. Paths in the workspace read
+    /// `[WORKSPACE]`.
+    pub fn transcript(&self, args: &[&str]) -> String {
+        let out = self.handover(args).run();
+        let quoted: Vec<String> = args
+            .iter()
+            .map(|a| {
+                let plain = !a.is_empty()
+                    && a.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_./:=@,+-".contains(c));
+                if plain {
+                    (*a).to_owned()
+                } else {
+                    format!("'{}'", a.replace('\'', r"'\''"))
+                }
+            })
+            .collect();
+        let mut text = format!("$ handover {}\n", quoted.join(" "));
+        for (stream, output) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            if !output.is_empty() {
+                text.push_str(&format!("[{stream}]\n{output}"));
+            }
+        }
+        text.push_str(&format!("[exit {}]\n", out.code));
+        let dir = self.dir.path().to_str().expect("utf-8 path");
+        text.replace(dir, "[WORKSPACE]")
+    }
+
     /// `handover provision` against `host` with this workspace's known_hosts.
     pub fn provision(&self, target: &str, extra: &[&str]) -> Run {
         let known_hosts = self.known_hosts();
@@ -832,6 +861,27 @@ impl Run {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
+}
+
+/// Snapshot settings that make what handover prints about a grant stable: ids, times and dates,
+/// generated account names, host addresses and key fingerprints read as placeholders. Secrets
+/// need none: a snapshot never holds one.
+pub fn stable_snapshots() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    for (pattern, placeholder) in [
+        (r"\b\d{8}-[a-z0-9]{6}\b", "[GRANT]"),
+        (
+            r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
+            "[TIME]",
+        ),
+        (r"\b\d{4}-\d{2}-\d{2}\b", "[DATE]"),
+        (r"\bsupport-[a-z0-9]{6}\b", "support-[RANDOM]"),
+        (r"SHA256:[A-Za-z0-9+/]{43}", "SHA256:[FINGERPRINT]"),
+        (r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", "[ADDRESS]"),
+    ] {
+        settings.add_filter(pattern, placeholder);
+    }
+    settings
 }
 
 /// Check `done` every `every` until it holds (then `true`) or `limit` has passed (`false`).
