@@ -241,6 +241,15 @@ pub struct Drift {
 }
 
 impl Drift {
+    /// Whether a persistence item at `path` (at any path for `None`) has a text that says every
+    /// one of `words`.
+    pub fn reports(&self, path: Option<&str>, words: &[&str]) -> bool {
+        self.persistence.iter().any(|item| {
+            path.is_none_or(|path| item.path == path)
+                && words.iter().all(|word| item.text.contains(word))
+        })
+    }
+
     /// The paths of the persistence items, in the order reported.
     pub fn paths(&self) -> Vec<&str> {
         self.persistence.iter().map(|i| i.path.as_str()).collect()
