@@ -131,12 +131,7 @@ fn sudo_is_run_by_its_full_path() {
         return;
     };
     let grant = ws
-        .provision_as(
-            &host,
-            &host.admin_user,
-            &host.admin_password,
-            &["--scope", &host.scope, "--become", "--json"],
-        )
+        .provision_as_admin(&host, &["--scope", &host.scope, "--become", "--json"])
         .run()
         .expect_code(0)
         .provisioned()

@@ -71,10 +71,8 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
         host.nopasswd_user
     ));
     let out = ws
-        .provision_as(
+        .provision_as_admin(
             &host,
-            &host.admin_user,
-            &host.admin_password,
             &[
                 "--scope",
                 &host.scope,

@@ -387,24 +387,14 @@ fn provision_as_a_sudo_user_with_become() {
 
     // Without --become a non-root login is a clear usage error, and nothing changes.
     let out = ws
-        .provision_as(
-            &host,
-            &host.admin_user,
-            &host.admin_password,
-            &["--scope", &host.scope],
-        )
+        .provision_as_admin(&host, &["--scope", &host.scope])
         .run()
         .expect_code(2);
     out.assert_stderr_contains("--become");
 
     // A wrong sudo password is refused before anything changes.
     let out = ws
-        .provision_as(
-            &host,
-            &host.admin_user,
-            &host.admin_password,
-            &["--scope", &host.scope, "--become"],
-        )
+        .provision_as_admin(&host, &["--scope", &host.scope, "--become"])
         .env("HANDOVER_BECOME_PASSWORD", "wrong-password")
         .run()
         .expect_code(4);
@@ -417,12 +407,7 @@ fn provision_as_a_sudo_user_with_become() {
 
     // sudo reuses the SSH password.
     let out = ws
-        .provision_as(
-            &host,
-            &host.admin_user,
-            &host.admin_password,
-            &["--scope", &host.scope, "--become", "--json"],
-        )
+        .provision_as_admin(&host, &["--scope", &host.scope, "--become", "--json"])
         .run()
         .expect_code(0);
     let grant = out.provisioned();

@@ -669,6 +669,11 @@ impl Workspace {
             .with_password(password)
     }
 
+    /// `handover provision ADMIN@HOST EXTRA…` as the host's sudo user, with its password.
+    pub fn provision_as_admin(&self, host: &TestHost, extra: &[&str]) -> Run {
+        self.provision_as(host, &host.admin_user, &host.admin_password, extra)
+    }
+
     /// `handover provision root@HOST EXTRA…` with the host's root password, as the customer
     /// would run it.
     pub fn provision_as_root(&self, host: &TestHost, extra: &[&str]) -> Run {
