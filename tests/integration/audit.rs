@@ -1,14 +1,10 @@
 //! Baseline, drift report and `handover audit`: persistence planted by the temporary account is
 //! reported by path; the vendor's work in the CMS directory is listed, not counted as drift.
 
-use crate::support::{Finished, TestHost, Workspace, host_tests_enabled, keypair, trusted_host};
-
-fn field(json: &serde_json::Value, key: &str) -> String {
-    json[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("no `{key}` in {json}"))
-        .to_owned()
-}
+use crate::docs::Drift;
+use crate::support::{
+    Finished, TestHost, fingerprint, host_with_root_key, keypair, text, trusted_host,
+};
 
 /// Show the timing lines of a `-v` run (the baseline and drift check costs), without judging
 /// them: timings belong in the benchmark.
@@ -35,52 +31,18 @@ fn as_account_with_sudo(host: &TestHost, account: &str, password: &str, script: 
     assert!(
         out.status.success(),
         "the account could not run its script with sudo: {}",
-        String::from_utf8_lossy(&out.stderr)
+        text(&out.stderr)
     );
-}
-
-/// The persistence items of a drift report.
-fn persistence(drift: &serde_json::Value) -> Vec<(String, String)> {
-    drift["persistence"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no persistence list in {drift}"))
-        .iter()
-        .map(|i| (field(i, "path"), field(i, "text")))
-        .collect()
-}
-
-fn strings(value: &serde_json::Value) -> Vec<String> {
-    value
-        .as_array()
-        .unwrap_or_else(|| panic!("not a list: {value}"))
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect()
 }
 
 #[test]
 fn persistence_planted_by_a_root_level_account_is_reported_by_path() {
-    if !host_tests_enabled() {
-        return;
-    }
-    let ws = Workspace::new();
     // The customer's own key is in root's authorized_keys already.
-    let (_, customer_key) = keypair(ws.dir.path(), "customer", "");
-    let host = TestHost::builder().root_authorized_key(&customer_key).up();
-    ws.trust(&host);
-    let (_, planted_key) = keypair(ws.dir.path(), "planted", "");
-    let planted_fingerprint = {
-        let out = std::process::Command::new("ssh-keygen")
-            .arg("-lf")
-            .arg(ws.dir.path().join("planted.pub"))
-            .output()
-            .expect("ssh-keygen -lf");
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .nth(1)
-            .expect("fingerprint")
-            .to_owned()
+    let Some((host, ws, _)) = host_with_root_key() else {
+        return;
     };
+    let (_, planted_key) = keypair(ws.dir.path(), "planted", "");
+    let planted_fingerprint = fingerprint(&planted_key);
 
     let out = ws
         .provision_as_root(
@@ -95,19 +57,15 @@ fn persistence_planted_by_a_root_level_account_is_reported_by_path() {
         "the baseline must not cost a remote execution:\n{}",
         out.stderr
     );
-    let json = out.json();
+    let provisioned = out.provisioned();
     let (grant, account, password) = (
-        field(&json, "grant"),
-        field(&json, "account"),
-        field(&json, "password"),
+        provisioned.id.as_str(),
+        provisioned.account(),
+        provisioned.password(),
     );
-    let baseline = ws
-        .state_dir()
-        .join("grants")
-        .join(format!("{grant}.baseline.json"));
-    let baseline_text = std::fs::read_to_string(&baseline).expect("baseline file");
+    let baseline_text = std::fs::read_to_string(ws.baseline_path(grant)).expect("baseline file");
     assert!(
-        !baseline_text.contains(&host.root_password) && !baseline_text.contains(&password),
+        !baseline_text.contains(&host.root_password) && !baseline_text.contains(password),
         "a password in the baseline"
     );
     let root_hash = host.sh("getent shadow root | cut -d: -f2");
@@ -118,14 +76,14 @@ fn persistence_planted_by_a_root_level_account_is_reported_by_path() {
 
     // Nothing planted yet: the grant's own account, home and sudoers file are not drift.
     let out = ws
-        .handover(&["audit", &grant, "--json", "-v"])
+        .handover(&["audit", grant, "--json", "-v"])
         .with_root_password(&host)
         .run()
         .expect_code(0);
     show_timings("audit", &out);
-    let report = out.json();
-    assert_eq!(report["drift"]["status"], "no drift detected", "{report}");
-    assert!(persistence(&report["drift"]).is_empty(), "{report}");
+    let report = out.audit_report();
+    assert_eq!(report.drift.status, "no drift detected", "{report}");
+    assert!(report.drift.persistence.is_empty(), "{report}");
 
     // The vendor, as the temporary account, leaves back-doors of several kinds behind (from the
     // lists of Linux persistence techniques), each named `evil` where it can be.
@@ -135,8 +93,8 @@ fn persistence_planted_by_a_root_level_account_is_reported_by_path() {
     );
     as_account_with_sudo(
         &host,
-        &account,
-        &password,
+        account,
+        password,
         &format!(
             "set -e
 printf '%s\\n' '{planted_key}' >> /root/.ssh/authorized_keys
@@ -170,15 +128,11 @@ done
     );
     // And leaves files of its own outside the CMS directory, one of them setuid.
     let out = host.ssh_as(
-        &account,
-        &password,
+        account,
+        password,
         "echo notes > /tmp/left-by-vendor && cp /bin/true /tmp/vendor-suid && chmod 4755 /tmp/vendor-suid",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
 
     let planted = [
         "/root/.ssh/authorized_keys",
@@ -195,80 +149,64 @@ done
         "/usr/local/bin/sed",
         "/usr/local/bin/sha256sum",
     ];
-    let check = |drift: &serde_json::Value| {
-        let items = persistence(drift);
+    let check = |drift: &Drift| {
         for path in planted {
             assert!(
-                items.iter().any(|(p, t)| p == path && t.contains(path)),
-                "`{path}` not reported: {items:#?}"
+                drift.reports(Some(path), &[path]),
+                "`{path}` not reported: {drift:#}"
             );
         }
         assert!(
-            items
-                .iter()
-                .any(|(p, t)| p == "/etc/passwd" && t.contains("`evil` uid 0")),
-            "the uid-0 account is not reported: {items:#?}"
+            drift.reports(Some("/etc/passwd"), &["`evil` uid 0"]),
+            "the uid-0 account is not reported: {drift:#}"
         );
         assert!(
-            items.iter().any(|(_, t)| t.contains("1 key added")
-                && t.contains(&planted_fingerprint)
-                && t.contains("evil@handover-test")),
-            "the planted key is not named: {items:#?}"
+            drift.reports(
+                None,
+                &["1 key added", &planted_fingerprint, "evil@handover-test"]
+            ),
+            "the planted key is not named: {drift:#}"
         );
         assert!(
-            items
-                .iter()
-                .any(|(_, t)| t.contains("setuid") && t.contains("/var/tmp/.evil")),
-            "{items:#?}"
+            drift.reports(None, &["setuid", "/var/tmp/.evil"]),
+            "{drift:#}"
         );
         assert!(
-            items
-                .iter()
-                .any(|(p, t)| p == "/usr/sbin/nologin" && t.contains("system executable")),
-            "{items:#?}"
+            drift.reports(Some("/usr/sbin/nologin"), &["system executable"]),
+            "{drift:#}"
         );
         assert!(
-            items
-                .iter()
-                .any(|(p, t)| p == "raw 0.0.0.0:255" && t.contains("evil-listener")),
-            "the raw-socket listener is not reported: {items:#?}"
+            drift.reports(Some("raw 0.0.0.0:255"), &["evil-listener"]),
+            "the raw-socket listener is not reported: {drift:#}"
         );
-        assert_eq!(drift["status"], "drift detected");
+        assert_eq!(drift.status, "drift detected");
     };
 
-    let out = ws
-        .handover(&["audit", &grant, "--json"])
-        .with_root_password(&host)
-        .run()
-        .expect_code(3);
-    check(&out.json()["drift"]);
+    check(&ws.audit(&host, grant, 3).drift);
 
     let out = ws
-        .handover(&["teardown", &grant, "--json", "-v"])
-        .with_root_password(&host)
+        .teardown_as_root(&host, grant, &["--json", "-v"])
         .run()
         .expect_code(3);
     show_timings("teardown", &out);
-    assert!(out.stderr.contains("executions=1"), "{}", out.stderr);
-    let report = out.json();
+    out.assert_stderr_contains("executions=1");
+    let report = out.teardown_report();
     // The grant's own actions are gone; the exit status is the drift's.
-    assert_eq!(report["verified"], true, "{report}");
-    assert_eq!(report["state"], "revoked");
-    check(&report["drift"]);
-    let items = persistence(&report["drift"]);
+    assert!(report.verified, "{report}");
+    assert_eq!(report.state, "revoked");
+    let drift = report.drift();
+    check(drift);
     assert!(
-        items
-            .iter()
-            .any(|(p, t)| p == "/tmp/vendor-suid" && t.contains("setuid")),
-        "{items:#?}"
+        drift.reports(Some("/tmp/vendor-suid"), &["setuid"]),
+        "{drift:#}"
     );
     assert!(
-        !items.iter().any(|(_, t)| t.contains(&account)),
-        "the grant's own account shows as drift: {items:#?}"
+        !drift.reports(None, &[account]),
+        "the grant's own account shows as drift: {drift:#}"
     );
 
     // The account's leftovers belong to root now; the setuid bit did not survive the hand-over.
-    let to_root = strings(&report["reassigned_to_root"]);
+    let to_root = &report.reassigned_to_root;
     for path in ["/tmp/left-by-vendor", "/tmp/vendor-suid"] {
         assert!(to_root.iter().any(|p| p == path), "{to_root:?}");
         assert_eq!(host.sh(&format!("stat -c %u:%g {path}")).trim(), "0:0");
@@ -276,24 +214,16 @@ done
     assert_eq!(host.sh("stat -c %a /tmp/vendor-suid").trim(), "755");
 
     // Teardown again: already revoked. The audit still compares, and still finds the drift.
-    ws.handover(&["teardown", &grant])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
+    ws.revoke(&host, grant);
     let out = ws
-        .handover(&["audit", &grant])
+        .handover(&["audit", grant])
         .with_root_password(&host)
         .run()
         .expect_code(3);
+    out.assert_stdout_contains("/etc/cron.d/evil-job");
     assert!(
-        out.stdout.contains("/etc/cron.d/evil-job"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        ws.record(&grant)["events"]
-            .to_string()
-            .contains("changes on the persistence surface"),
+        ws.record(grant)
+            .has_event(|w| w.contains("changes on the persistence surface")),
         "the drift is not in the grant's history"
     );
 }
@@ -303,20 +233,10 @@ fn the_vendors_work_in_the_cms_directory_is_listed_and_is_not_drift() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let out = ws
-        .provision_as_root(&host, &["--scope", &host.scope, "--json"])
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    let (grant, account, password) = (
-        field(&json, "grant"),
-        field(&json, "account"),
-        field(&json, "password"),
-    );
-
+    let grant = ws.grant(&host, &[]);
     let out = host.ssh_as(
-        &account,
-        &password,
+        grant.account(),
+        grant.password(),
         &format!(
             "cd {} && echo '// fixed' >> index.php && echo '<?php echo 1;' > fix.php \
              && echo 'Options -Indexes' > .htaccess && echo 'display_errors=Off' > .user.ini \
@@ -324,27 +244,13 @@ fn the_vendors_work_in_the_cms_directory_is_listed_and_is_not_drift() {
             host.scope
         ),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
 
     // While the grant is active: the same picture, and exit 0.
-    let out = ws
-        .handover(&["audit", &grant, "--json"])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
-    let active = out.json();
-    assert_eq!(active["drift"]["status"], "no drift detected", "{active}");
+    let active = ws.audit(&host, &grant.id, 0);
+    assert_eq!(active.drift.status, "no drift detected", "{active}");
 
-    let out = ws
-        .handover(&["teardown", &grant])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
-    let text = out.stdout;
+    let text = ws.revoke(&host, &grant.id).stdout;
     assert!(
         text.contains("persistence surface: no drift detected"),
         "{text}"
@@ -368,27 +274,21 @@ fn the_vendors_work_in_the_cms_directory_is_listed_and_is_not_drift() {
     assert!(text.contains("/tmp/vendor-scratch"), "{text}");
 
     // The same as JSON, from an audit after the grant was revoked.
-    let out = ws
-        .handover(&["audit", &grant, "--json"])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
-    let drift = &out.json()["drift"];
-    assert_eq!(drift["status"], "no drift detected", "{drift}");
-    let cms = &drift["cms"];
+    let drift = ws.audit(&host, &grant.id, 0).drift;
+    assert_eq!(drift.status, "no drift detected", "{drift}");
+    let cms = drift.cms();
     let path = |p: &str| format!("{}/{p}", host.scope);
-    let added = strings(&cms["added"]);
     for p in ["fix.php", ".htaccess", ".user.ini", "uploads/notes.txt"] {
-        assert!(added.contains(&path(p)), "{p} not added: {cms}");
+        assert!(cms.added.contains(&path(p)), "{p} not added: {drift}");
     }
-    assert_eq!(strings(&cms["changed"]), vec![path("index.php")], "{cms}");
-    assert!(strings(&cms["removed"]).is_empty(), "{cms}");
-    let mut review = strings(&cms["review"]);
+    assert_eq!(cms.changed, vec![path("index.php")], "{drift}");
+    assert!(cms.removed.is_empty(), "{drift}");
+    let mut review = cms.review.clone();
     review.sort();
     assert_eq!(
         review,
         vec![path(".htaccess"), path(".user.ini"), path("fix.php")],
-        "{cms}"
+        "{drift}"
     );
 }
 
@@ -397,44 +297,22 @@ fn without_a_baseline_teardown_skips_the_drift_check_but_still_reassigns_leftove
     let Some((host, ws)) = trusted_host() else {
         return;
     };
+    let grant = ws.grant(&host, &["--no-baseline"]);
+    assert!(!ws.baseline_path(&grant.id).exists());
     let out = ws
-        .provision_as_root(&host, &["--scope", &host.scope, "--no-baseline", "--json"])
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    let (grant, account, password) = (
-        field(&json, "grant"),
-        field(&json, "account"),
-        field(&json, "password"),
-    );
-    assert!(
-        !ws.state_dir()
-            .join("grants")
-            .join(format!("{grant}.baseline.json"))
-            .exists()
-    );
-    let out = ws
-        .handover(&["audit", &grant])
+        .handover(&["audit", &grant.id])
         .with_root_password(&host)
         .run()
         .expect_code(2);
-    assert!(out.stderr.contains("--no-baseline"), "{}", out.stderr);
+    out.assert_stderr_contains("--no-baseline");
 
     assert!(
-        host.ssh_as(&account, &password, "echo x > /tmp/left")
+        host.ssh_as(grant.account(), grant.password(), "echo x > /tmp/left")
             .status
             .success()
     );
-    let out = ws
-        .handover(&["teardown", &grant, "--json"])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
-    let report = out.json();
-    assert_eq!(report["drift"]["checked"], false, "{report}");
-    assert_eq!(
-        strings(&report["reassigned_to_root"]),
-        vec!["/tmp/left".to_owned()]
-    );
+    let report = ws.revoke_report(&host, &grant.id);
+    assert!(!report.drift().checked, "{report}");
+    assert_eq!(report.reassigned_to_root, ["/tmp/left"]);
     assert_eq!(host.sh("stat -c %u /tmp/left").trim(), "0");
 }

@@ -19,13 +19,14 @@ fn case(args: &[&str], code: i32, says: &'static [&'static str]) -> Case {
     }
 }
 
+/// `--scope /var/www/cms` and `args`.
+fn scoped(args: &[&str], code: i32, says: &'static [&'static str]) -> Case {
+    case(&[&["--scope", "/var/www/cms"], args].concat(), code, says)
+}
+
 /// `--scope /var/www/cms` and one more option.
 fn with_scope(option: &str, value: &str, code: i32, says: &'static [&'static str]) -> Case {
-    case(
-        &["--scope", "/var/www/cms", &format!("{option}={value}")],
-        code,
-        says,
-    )
+    scoped(&[&format!("{option}={value}")], code, says)
 }
 
 const NAME_RULE: &[&str] = &["--account", "^[a-z_][a-z0-9_-]{0,31}$"];
@@ -43,11 +44,7 @@ fn bad_input_in_every_field_is_refused_and_the_host_is_unchanged() {
          && groupadd existing-grp",
     );
     let dir = ws.dir.path();
-    let file = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).expect("write test file");
-        path.to_str().expect("utf-8 path").to_owned()
-    };
+    let file = |name: &str, text: &str| ws.file(name, text);
     let header = "name = \"t\"\ndescription = \"d\"\nlevel = \"user\"\nrequires-scope = true\n";
     let unknown_field = file(
         "typo.toml",
@@ -165,27 +162,13 @@ fn bad_input_in_every_field_is_refused_and_the_host_is_unchanged() {
         with_scope("--playbook", &dir_path, 2, &["not a regular file"]),
         with_scope("--playbook", "no-such-playbook", 2, &["linux-user"]),
         with_scope("--param", "nope=1", 2, &["nope", "not declared"]),
-        case(
-            &[
-                "--scope",
-                "/var/www/cms",
-                "--playbook",
-                &typed,
-                "--param",
-                "port=12a",
-            ],
+        scoped(
+            &["--playbook", &typed, "--param", "port=12a"],
             2,
             &["port", "whole number"],
         ),
-        case(
-            &[
-                "--scope",
-                "/var/www/cms",
-                "--playbook",
-                &typed,
-                "--param",
-                "path=rel/x\u{1b}[2J",
-            ],
+        scoped(
+            &["--playbook", &typed, "--param", "path=rel/x\u{1b}[2J"],
             2,
             &["path"],
         ),
@@ -231,11 +214,7 @@ fn bad_input_in_every_field_is_refused_and_the_host_is_unchanged() {
             &["--hosts", "a readable file of targets"],
         ),
         with_scope("--hosts", &hosts_with_a_bad_line, 2, &["target", "line 2"]),
-        case(
-            &["--scope", "/var/www/cms", &format!("root@{}", host.addr)],
-            2,
-            &["target", "each host once"],
-        ),
+        scoped(&[&host.target("root")], 2, &["target", "each host once"]),
     ];
     assert!(cases.len() >= 30);
 
@@ -255,16 +234,87 @@ fn bad_input_in_every_field_is_refused_and_the_host_is_unchanged() {
                 out.stderr
             );
         }
-        assert!(
-            !out.stderr.contains('\u{1b}') && !out.stderr.contains("panicked"),
-            "{args:?}: {:?}",
-            out.stderr
-        );
+        out.assert_stderr_is_clean(&format!("{args:?}"));
     }
     assert_eq!(before, host.snapshot(), "bad input changed the host");
     // No grant was recorded for any of them.
-    let list = ws.handover(&["list", "--json"]).run().expect_code(0).json();
-    assert_eq!(list["grants"].as_array().map(Vec::len), Some(0), "{list}");
+    let list = ws.list();
+    assert!(list.grants.is_empty(), "{list}");
+}
+
+/// The main refusals word for word, with their exit status: each comes before anything
+/// connects, so no host is needed.
+#[test]
+fn the_main_refusals_read_as_they_should() {
+    let ws = Workspace::new();
+    let typo = ws.file(
+        "typo.toml",
+        "name = \"t\"\ndescription = \"d\"\nlevel = \"user\"\n\n[[actions]]\nkind = \"user\"\nshel = \"/bin/sh\"\n",
+    );
+    fn provision<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        [&["provision", "root@127.0.0.1:9"], args].concat()
+    }
+    fn scoped<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        provision(&[&["--scope", "/var/www/cms"], args].concat())
+    }
+    let cases = [
+        ("bad_ttl", scoped(&["--ttl", "1h30m"])),
+        ("bad_account", scoped(&["--account", "bad;name"])),
+        ("reserved_account", scoped(&["--account", "root"])),
+        ("missing_scope", provision(&[])),
+        (
+            "unknown_playbook",
+            scoped(&["--playbook", "no-such-playbook"]),
+        ),
+        ("playbook_error_on_a_line", scoped(&["--playbook", &typo])),
+        ("undeclared_param", scoped(&["--param", "nope=1"])),
+        (
+            "level_playbook_mismatch",
+            scoped(&["--level", "root", "--playbook", "linux-user"]),
+        ),
+        (
+            "allow_from_with_host_bits",
+            scoped(&["--allow-from", "10.0.0.1/8"]),
+        ),
+        (
+            "allow_from_not_a_network",
+            scoped(&["--allow-from", "example.com"]),
+        ),
+        (
+            "allow_from_without_an_account",
+            provision(&[
+                "--playbook",
+                "lend",
+                "--rotate",
+                "helper",
+                "--allow-from",
+                "10.1.0.0/16",
+            ]),
+        ),
+        (
+            "open_firewall_without_allow_from",
+            scoped(&["--open-firewall"]),
+        ),
+        (
+            "rotate_root",
+            provision(&["--playbook", "lend", "--rotate", "root"]),
+        ),
+        ("parallel_zero", scoped(&["--parallel", "0"])),
+        ("bad_grant_id", vec!["teardown", "../../etc/passwd"]),
+        ("bad_batch_id", vec!["teardown", "b-nosuch"]),
+        ("unknown_grant", vec!["show", "20261123-zzzzzz"]),
+        (
+            "unknown_built_in_playbook",
+            vec!["playbooks", "show", "nosuch"],
+        ),
+        (
+            "playbook_file_error_on_a_line",
+            vec!["playbooks", "show", &typo],
+        ),
+    ];
+    for (name, args) in &cases {
+        insta::assert_snapshot!(format!("refused_{name}"), ws.transcript(args));
+    }
 }
 
 #[test]
@@ -339,18 +389,13 @@ fn escape_sequences_from_the_host_never_reach_the_terminal() {
          && kill -HUP \"$(cat /run/sshd.pid)\" && sleep 0.5 \
          && for i in $(seq 100); do ss -ltn | grep -q ':22 ' && break; sleep 0.1; done",
     );
-    let playbook = ws.dir.path().join("noisy.toml");
-    std::fs::write(
-        &playbook,
+    let playbook = ws.file(
+        "noisy.toml",
         "name = \"noisy\"\ndescription = \"fails loudly\"\nlevel = \"user\"\n\n[[actions]]\nkind = \"shell\"\ndescription = \"noise\"\napply = \"printf 'evil\\\\033[2J\\\\033[31m output\\\\n' >&2; exit 3\"\nundo = \"true\"\n",
-    )
-    .expect("write playbook");
+    );
     let before = host.snapshot();
     let out = ws
-        .provision_as_root(
-            &host,
-            &["-v", "--playbook", playbook.to_str().expect("utf-8 path")],
-        )
+        .provision_as_root(&host, &["-v", "--playbook", &playbook])
         .run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(

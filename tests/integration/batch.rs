@@ -1,25 +1,19 @@
 //! Many hosts at once: one batch, one grant per host, each host on its own.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled, keypair};
+use crate::support::{TestHost, hosts_with_root_key};
 use std::time::Instant;
 
 #[test]
 fn a_batch_of_twelve_hosts_with_an_unreachable_one_and_a_failing_one() {
-    if !host_tests_enabled() {
-        return;
-    }
     let started = Instant::now();
-    let ws = Workspace::new();
-    let (key, public) = keypair(ws.dir.path(), "id_batch", "");
-    let hosts = TestHost::builder().root_authorized_key(&public).up_many(12);
+    let Some((hosts, ws, key)) = hosts_with_root_key(12) else {
+        return;
+    };
     eprintln!("12 hosts up in {:.1}s", started.elapsed().as_secs_f64());
-    for host in &hosts {
-        ws.trust(host);
-    }
     // Host 5 does not answer (its sshd is gone); on host 9 the scope is a ramfs, where
     // setfacl fails after the account was created: that host must be rolled back.
     let (unreachable, failing) = (&hosts[5], &hosts[9]);
-    unreachable.sh("pkill -x sshd; while pgrep -x sshd >/dev/null; do sleep 0.05; done");
+    unreachable.stop_sshd();
     failing.sh("mount -t ramfs ramfs /var/www/cms");
     let before_failing = failing.snapshot();
 
@@ -28,18 +22,17 @@ fn a_batch_of_twelve_hosts_with_an_unreachable_one_and_a_failing_one() {
     for host in &hosts[2..] {
         file.push_str(&format!("root@{}   # front end\n", host.addr));
     }
-    let hosts_file = ws.dir.path().join("hosts");
-    std::fs::write(&hosts_file, file).expect("write hosts file");
+    let hosts_file = ws.file("hosts", &file);
     let provision_started = Instant::now();
     let out = ws
         .provision(
-            &format!("root@{}", hosts[0].addr),
+            &hosts[0].target("root"),
             &[
-                &format!("root@{}", hosts[1].addr),
+                &hosts[1].target("root"),
                 "--hosts",
-                hosts_file.to_str().expect("path"),
+                &hosts_file,
                 "-i",
-                key.to_str().expect("path"),
+                &key,
                 "--scope",
                 "/var/www/cms",
                 "--ttl",
@@ -56,61 +49,50 @@ fn a_batch_of_twelve_hosts_with_an_unreachable_one_and_a_failing_one() {
         "batch provision took {:.1}s",
         provision_started.elapsed().as_secs_f64()
     );
-    let json = out.json();
-    let batch = json["batch"].as_str().expect("batch").to_owned();
+    let json = out.batch();
+    let batch = &json.batch;
     assert!(batch.starts_with("b-"), "{batch}");
-    assert_eq!(json["ok"], false);
-    assert_eq!(json["exit_code"], 4);
-    assert_eq!(json["succeeded"], 10);
-    let results = json["hosts"].as_array().expect("hosts");
-    assert_eq!(results.len(), 12);
+    assert!(!json.ok);
+    assert_eq!(json.exit_code, 4);
+    assert_eq!(json.succeeded, 10);
+    assert_eq!(json.hosts.len(), 12);
     let mut password = None;
     let mut account = None;
-    for (host, result) in hosts.iter().zip(results) {
-        assert_eq!(result["target"], format!("root@{}", host.addr));
-        assert_eq!(result["host"], host.addr.as_str());
+    for (host, result) in hosts.iter().zip(&json.hosts) {
+        assert_eq!(result.target, host.target("root"));
+        assert_eq!(result.host, host.addr);
         if std::ptr::eq(host, unreachable) {
-            assert_eq!(result["ok"], false, "{result}");
-            assert_eq!(result["exit_code"], 4, "{result}");
-            assert!(result["grant"].is_null(), "{result}");
-            assert!(result["state"].is_null(), "{result}");
-            assert!(
-                result["error"]
-                    .as_str()
-                    .expect("error")
-                    .contains("could not connect"),
-                "{result}"
-            );
+            assert!(!result.ok, "{result}");
+            assert_eq!(result.exit_code, 4, "{result}");
+            assert!(result.grant.is_none(), "{result}");
+            assert!(result.state.is_none(), "{result}");
+            assert!(result.error().contains("could not connect"), "{result}");
         } else if std::ptr::eq(host, failing) {
-            assert_eq!(result["ok"], false, "{result}");
-            assert_eq!(result["exit_code"], 1, "{result}");
-            let error = result["error"].as_str().expect("error");
+            assert!(!result.ok, "{result}");
+            assert_eq!(result.exit_code, 1, "{result}");
+            let error = result.error();
             assert!(error.contains("acl"), "{error}");
             assert!(error.contains("rolled back"), "{error}");
-            assert_eq!(result["state"], "revoked", "{result}");
-            let grant = result["grant"].as_str().expect("grant of the failed host");
-            let record = ws.record(grant);
-            assert_eq!(record["state"], "revoked");
-            assert_eq!(record["batch"], batch.as_str());
+            assert_eq!(result.state.as_deref(), Some("revoked"), "{result}");
+            let record = ws.record(result.grant());
+            assert_eq!(record.state, "revoked");
+            assert_eq!(record.batch.as_ref(), Some(batch));
         } else {
-            assert_eq!(result["ok"], true, "{result}");
-            assert_eq!(result["exit_code"], 0);
-            assert!(result["error"].is_null());
-            let grant = result["grant"].as_str().expect("grant");
-            assert_eq!(ws.record(grant)["batch"], batch.as_str());
+            assert!(result.ok, "{result}");
+            assert_eq!(result.exit_code, 0);
+            assert!(result.error.is_none());
+            assert_eq!(ws.record(result.grant()).batch.as_ref(), Some(batch));
             // The same account and password on every host of the batch.
-            let this_password = result["password"].as_str().expect("password").to_owned();
-            let this_account = result["account"].as_str().expect("account").to_owned();
             assert_eq!(
-                password.get_or_insert(this_password.clone()),
-                &this_password
+                *password.get_or_insert(result.password()),
+                result.password()
             );
-            assert_eq!(account.get_or_insert(this_account.clone()), &this_account);
+            assert_eq!(*account.get_or_insert(result.account()), result.account());
         }
     }
     let (account, password) = (account.expect("account"), password.expect("password"));
     for host in [&hosts[0], &hosts[11]] {
-        let login = host.ssh_as(&account, &password, "id -un");
+        let login = host.ssh_as(account, password, "id -un");
         assert!(
             login.status.success(),
             "the vendor cannot log in to {}",
@@ -119,64 +101,46 @@ fn a_batch_of_twelve_hosts_with_an_unreachable_one_and_a_failing_one() {
     }
     // The failing host is as it was.
     assert_eq!(failing.snapshot(), before_failing);
-    assert!(!failing.ok(&format!("getent passwd {account}")));
+    assert!(!failing.has_account(account));
 
     // The whole batch goes with one command.
     let teardown_started = Instant::now();
     let out = ws
-        .handover(&[
-            "teardown",
-            &batch,
-            "-i",
-            key.to_str().expect("path"),
-            "--json",
-        ])
+        .handover(&["teardown", batch, "-i", &key, "--json"])
         .run()
         .expect_code(0);
     eprintln!(
         "batch teardown took {:.1}s",
         teardown_started.elapsed().as_secs_f64()
     );
-    let json = out.json();
-    assert_eq!(json["batch"], batch.as_str());
-    assert_eq!(json["ok"], true);
-    let grants = json["grants"].as_array().expect("grants");
+    let torn = out.teardowns();
+    assert_eq!(torn.batch.as_ref(), Some(batch));
+    assert!(torn.ok);
     // Ten grants and the rolled-back one; the unreachable host never got a grant.
-    assert_eq!(grants.len(), 11, "{json}");
-    for grant in grants {
-        assert_eq!(grant["ok"], true, "{grant}");
-        assert_eq!(grant["state"], "revoked", "{grant}");
-        let id = grant["grant"].as_str().expect("grant");
-        assert_eq!(ws.record(id)["state"], "revoked");
+    assert_eq!(torn.grants().len(), 11, "{torn}");
+    for grant in torn.grants() {
+        assert!(grant.ok, "{grant}");
+        assert_eq!(grant.state.as_deref(), Some("revoked"), "{grant}");
+        assert_eq!(ws.record(&grant.grant).state, "revoked");
     }
     for host in hosts.iter().filter(|h| !std::ptr::eq(*h, unreachable)) {
-        assert!(
-            !host.ok(&format!("getent passwd {account}")),
-            "account left on {}",
-            host.name
-        );
+        assert!(!host.has_account(account), "account left on {}", host.name);
     }
     eprintln!("whole test took {:.1}s", started.elapsed().as_secs_f64());
 }
 
 #[test]
 fn distinct_credentials_give_each_host_its_own_account_and_password() {
-    if !host_tests_enabled() {
+    let Some((hosts, ws, key)) = hosts_with_root_key(2) else {
         return;
-    }
-    let ws = Workspace::new();
-    let (key, public) = keypair(ws.dir.path(), "id_batch", "");
-    let hosts = TestHost::builder().root_authorized_key(&public).up_many(2);
-    for host in &hosts {
-        ws.trust(host);
-    }
+    };
     let out = ws
         .provision(
-            &format!("root@{}", hosts[0].addr),
+            &hosts[0].target("root"),
             &[
-                &format!("root@{}", hosts[1].addr),
+                &hosts[1].target("root"),
                 "-i",
-                key.to_str().expect("path"),
+                &key,
                 "--scope",
                 "/var/www/cms",
                 "--no-baseline",
@@ -186,48 +150,32 @@ fn distinct_credentials_give_each_host_its_own_account_and_password() {
         )
         .run()
         .expect_code(0);
-    let json = out.json();
-    let results = json["hosts"].as_array().expect("hosts");
-    assert_ne!(results[0]["account"], results[1]["account"]);
-    assert_ne!(results[0]["password"], results[1]["password"]);
+    let json = out.batch();
+    let results = &json.hosts;
+    assert_ne!(results[0].account(), results[1].account());
+    assert_ne!(results[0].password(), results[1].password());
     for (host, result) in hosts.iter().zip(results) {
-        let login = host.ssh_as(
-            result["account"].as_str().expect("account"),
-            result["password"].as_str().expect("password"),
-            "true",
-        );
-        assert!(login.status.success());
+        assert!(host.logs_in(result.account(), result.password()));
     }
     // Human output of a batch teardown: each report, then a summary.
-    let batch = json["batch"].as_str().expect("batch");
+    let batch = &json.batch;
     let out = ws
-        .handover(&["teardown", batch, "-i", key.to_str().expect("path")])
+        .handover(&["teardown", batch, "-i", &key])
         .run()
         .expect_code(0);
-    assert!(
-        out.stdout.contains(&format!(
-            "batch {batch}: 2 of 2 grants torn down and verified"
-        )),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_contains(&format!(
+        "batch {batch}: 2 of 2 grants torn down and verified"
+    ));
 }
 
 #[test]
 fn parallel_bounds_how_many_hosts_work_at_once_and_a_failed_host_is_named() {
-    if !host_tests_enabled() {
+    let Some((hosts, ws, key)) = hosts_with_root_key(4) else {
         return;
-    }
-    let ws = Workspace::new();
-    let (key, public) = keypair(ws.dir.path(), "id_batch", "");
-    let hosts = TestHost::builder().root_authorized_key(&public).up_many(4);
-    for host in &hosts {
-        ws.trust(host);
-    }
+    };
     // Each host notes when its step started and ended (the hosts share this machine's clock).
-    let playbook = ws.dir.path().join("timed.toml");
-    std::fs::write(
-        &playbook,
+    let playbook = ws.file(
+        "timed.toml",
         r#"name = "timed"
 description = "note when the step runs"
 level = "user"
@@ -240,20 +188,16 @@ apply = "date +%s.%N > /root/step-start; sleep 1; date +%s.%N > /root/step-end"
 undo = "rm -f /root/step-start /root/step-end"
 verify_absent = "test ! -e /root/step-start"
 "#,
-    )
-    .expect("write playbook");
-    let mut args: Vec<String> = hosts[1..]
-        .iter()
-        .map(|h| format!("root@{}", h.addr))
-        .collect();
+    );
+    let mut args: Vec<String> = hosts[1..].iter().map(|h| h.target("root")).collect();
     // Nothing listens there: that host fails on its own and is named.
     args.push("root@127.0.0.1:1".to_owned());
     args.extend(
         [
             "-i",
-            key.to_str().expect("path"),
+            key.as_str(),
             "--playbook",
-            playbook.to_str().expect("path"),
+            playbook.as_str(),
             "--parallel",
             "2",
             "--no-baseline",
@@ -262,7 +206,7 @@ verify_absent = "test ! -e /root/step-start"
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = ws
-        .provision(&format!("root@{}", hosts[0].addr), &args)
+        .provision(&hosts[0].target("root"), &args)
         .run()
         .expect_code(4);
     // Human output: the table names the host that failed and why, and stderr says it too.
@@ -272,12 +216,7 @@ verify_absent = "test ! -e /root/step-start"
         .find(|l| l.contains("127.0.0.1"))
         .unwrap_or_else(|| panic!("no row for the unreachable host:\n{}", out.stdout));
     assert!(row.contains("exit 4"), "{row}");
-    assert!(
-        out.stderr
-            .contains("handover: error: [root@127.0.0.1:1] could not connect"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("handover: error: [root@127.0.0.1:1] could not connect");
 
     let interval = |host: &TestHost| {
         let read = |file: &str| -> f64 {
@@ -309,7 +248,7 @@ verify_absent = "test ! -e /root/step-start"
         .expect("batch id")
         .trim_end_matches(':')
         .to_owned();
-    ws.handover(&["teardown", &batch, "-i", key.to_str().expect("path")])
+    ws.handover(&["teardown", &batch, "-i", &key])
         .run()
         .expect_code(0);
     for host in &hosts {

@@ -18,9 +18,45 @@ fn completions_and_the_man_page_come_from_the_cli_definition() {
         "{}",
         &out.stdout[..80.min(out.stdout.len())]
     );
-    assert!(out.stdout.contains(".TH handover"), "{}", out.stdout);
+    out.assert_stdout_contains(".TH handover");
     assert!(out.stdout.contains("provision"));
     assert!(out.stdout.contains("teardown"));
+}
+
+/// Every command's `--help`, as a user without `HANDOVER_STATE_DIR` reads it. clap wraps help
+/// to the terminal's width, or to `COLUMNS` when there is no terminal (as here: the run's stdin,
+/// stdout and stderr are pipes); a fixed `COLUMNS` keeps the snapshots stable.
+#[test]
+fn the_help_of_every_command() {
+    let ws = Workspace::new();
+    for command in [
+        &[][..],
+        &["provision"],
+        &["teardown"],
+        &["audit"],
+        &["list"],
+        &["show"],
+        &["playbooks"],
+        &["playbooks", "list"],
+        &["playbooks", "show"],
+        &["reap"],
+        &["completions"],
+        &["man"],
+    ] {
+        let out = ws
+            .handover(&[command, &["--help"]].concat())
+            .env_remove("HANDOVER_STATE_DIR")
+            .env("COLUMNS", "100")
+            .run()
+            .expect_code(0);
+        assert!(
+            out.stdout.lines().all(|l| l.chars().count() <= 100),
+            "{command:?}: not wrapped at 100 columns:\n{}",
+            out.stdout
+        );
+        let name = ["help"].iter().chain(command).copied().collect::<Vec<_>>();
+        insta::assert_snapshot!(name.join("_"), out.stdout);
+    }
 }
 
 #[test]
@@ -35,8 +71,8 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
         host.nopasswd_user
     ));
     let out = ws
-        .provision(
-            &format!("{}@{}", host.admin_user, host.addr),
+        .provision_as_admin(
+            &host,
             &[
                 "--scope",
                 &host.scope,
@@ -49,22 +85,16 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
                 "--json",
             ],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
         .run()
         .expect_code(0);
-    let json = out.json();
-    let password = json["password"].as_str().expect("password").to_owned();
-    let lent = json["lent"][&host.nopasswd_user]
-        .as_str()
-        .expect("lent password")
-        .to_owned();
-    let grant = json["grant"].as_str().expect("grant").to_owned();
-    assert!(out.stderr.contains("remote script"), "{}", out.stderr);
+    let grant = out.provisioned();
+    let (password, lent) = (grant.password(), grant.lent(&host.nopasswd_user));
+    out.assert_stderr_contains("remote script");
     assert!(out.stderr.contains("chpasswd"), "the scripts are shown");
     assert!(out.stderr.contains("[redacted]"));
     for secret in [
-        password.as_str(),
-        lent.as_str(),
+        password,
+        lent,
         host.admin_password.as_str(),
         original_hash.trim(),
     ] {
@@ -72,20 +102,17 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
     }
 
     let out = ws
-        .handover(&["teardown", &grant, "-vv", "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .handover(&["teardown", &grant.id, "-vv", "--json"])
+        .with_password(&host.admin_password)
         .run()
         .expect_code(0);
-    let json = out.json();
-    let new_password = json["new_passwords"][&host.nopasswd_user]
-        .as_str()
-        .expect("new password")
-        .to_owned();
-    assert!(out.stderr.contains("remote script"), "{}", out.stderr);
+    let report = out.teardown_report();
+    let new_password = report.new_password(&host.nopasswd_user);
+    out.assert_stderr_contains("remote script");
     for secret in [
-        password.as_str(),
-        lent.as_str(),
-        new_password.as_str(),
+        password,
+        lent,
+        new_password,
         host.admin_password.as_str(),
         original_hash.trim(),
     ] {
@@ -101,10 +128,8 @@ fn very_verbose_shows_the_scripts_and_never_a_secret() {
         .run()
         .expect_code(0);
     assert_eq!(out.stderr, "", "--quiet printed progress");
-    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
     let out = ws
-        .handover(&["teardown", &grant, "--quiet"])
-        .with_root_password(&host)
+        .teardown_as_root(&host, &out.provisioned().id, &["--quiet"])
         .run()
         .expect_code(0);
     assert_eq!(out.stderr, "");

@@ -9,20 +9,16 @@ const CRASHED: i32 = 86;
 
 /// Tear down every grant of `ws` that is not revoked yet; each teardown must succeed.
 fn teardown_all(ws: &Workspace, host: &TestHost, after: &str) {
-    let list = ws.handover(&["list", "--json"]).run().expect_code(0).json();
-    for grant in list["grants"].as_array().expect("grants") {
-        if grant["state"] == "revoked" {
+    for grant in ws.list().grants {
+        if grant.state == "revoked" {
             continue;
         }
-        let id = grant["grant"].as_str().expect("grant id");
-        let out = ws
-            .handover(&["teardown", id])
-            .with_root_password(host)
-            .run();
+        let id = &grant.grant;
+        let out = ws.teardown_as_root(host, id, &[]).run();
         assert_eq!(
             out.code, 0,
             "after {after}: teardown of {id} ({}) failed:\n{}{}",
-            grant["state"], out.stdout, out.stderr
+            grant.state, out.stdout, out.stderr
         );
     }
 }
@@ -87,25 +83,18 @@ fn crash_everywhere(host: &TestHost, extra: &[&str]) {
     // A teardown that crashes after its script ran, before the record learned the outcome:
     // a second teardown finishes the job.
     let out = ws.provision_as_root(host, extra).run().expect_code(0);
-    assert!(out.stdout.contains("grant"), "{}", out.stdout);
-    let list = ws.handover(&["list", "--json"]).run().expect_code(0).json();
-    let active: Vec<&str> = list["grants"]
-        .as_array()
-        .expect("grants")
-        .iter()
-        .filter(|g| g["state"] == "active")
-        .filter_map(|g| g["grant"].as_str())
-        .collect();
+    out.assert_stdout_contains("grant");
+    let list = ws.list();
+    let active = list.in_state("active");
     assert_eq!(active.len(), 1, "{list}");
     let out = ws
-        .handover(&["teardown", active[0]])
-        .with_root_password(host)
+        .teardown_as_root(host, active[0], &[])
         .env("HANDOVER_FAILPOINT", "teardown-after-exec:0")
         .run();
     assert_eq!(out.code, CRASHED, "{}", out.stderr);
-    assert_eq!(ws.record(active[0])["state"], "active");
+    assert_eq!(ws.record(active[0]).state, "active");
     teardown_all(&ws, host, "teardown-after-exec:0");
-    assert_eq!(ws.record(active[0])["state"], "revoked");
+    assert_eq!(ws.record(active[0]).state, "revoked");
     assert_eq!(before, host.snapshot(), "the host was not restored");
 }
 

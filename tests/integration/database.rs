@@ -4,8 +4,10 @@
 //! and the administrator's password — with every secret kept out of the record, the log and
 //! the host's process list.
 
-use crate::support::{Finished, Run, TestHost, Workspace, host_tests_enabled};
+use crate::docs::Provisioned;
+use crate::support::{Finished, Run, TestHost, Workspace, wait_until};
 use std::process::Output;
+use std::time::Duration;
 
 fn text(out: &Output) -> String {
     format!(
@@ -18,23 +20,53 @@ fn text(out: &Output) -> String {
 /// A test host running `services` and cron, trusted by a fresh workspace; `None` when host
 /// tests are off.
 fn db_host(services: &[&str]) -> Option<(TestHost, Workspace)> {
-    if !host_tests_enabled() {
-        return None;
-    }
-    let host = services
+    services
         .iter()
         .fold(TestHost::builder(), |b, s| b.service(s))
         .service("cron")
-        .up();
-    let ws = Workspace::new();
-    ws.trust(&host);
-    Some((host, ws))
+        .trusted()
 }
 
-/// `handover teardown GRANT EXTRA…` with the host's root password.
-fn teardown(ws: &Workspace, host: &TestHost, grant: &str, extra: &[&str]) -> Run {
-    ws.handover(&[&["teardown", grant][..], extra].concat())
-        .with_root_password(host)
+/// A database server a grant gives an account on.
+#[derive(Clone, Copy)]
+enum Engine {
+    MariaDb,
+    Postgres,
+}
+
+impl Engine {
+    /// How many accounts named `user` exist, and how many sessions of it are open.
+    fn accounts_and_sessions(self, host: &TestHost, user: &str) -> String {
+        match self {
+            Engine::MariaDb => my_accounts_and_sessions(host, user),
+            Engine::Postgres => pg_roles_and_sessions(host, user),
+        }
+    }
+
+    /// A session of `user` kept open (to database `cms`), as a vendor's that must not outlive
+    /// the grant; returns once the server shows it.
+    fn keep_open(self, host: &TestHost, user: &str, password: &str) {
+        in_background(
+            host,
+            &match self {
+                Engine::MariaDb => mariadb_script(user, password, "SELECT SLEEP(600);"),
+                Engine::Postgres => psql_script(user, password, "cms", "SELECT pg_sleep(600);"),
+            },
+        );
+        eventually("the vendor's session", "1\n1\n", || {
+            self.accounts_and_sessions(host, user)
+        });
+    }
+
+    /// The account `user` and every session of it are gone.
+    #[track_caller]
+    fn assert_gone(self, host: &TestHost, user: &str) {
+        assert_eq!(
+            self.accounts_and_sessions(host, user),
+            "0\n0\n",
+            "the account or its session is left"
+        );
+    }
 }
 
 /// Where a MariaDB test client connects: the unix socket (the server sees `localhost`).
@@ -154,69 +186,73 @@ fn assert_nowhere(places: &[(&str, &str)], secrets: &[&str]) {
     }
 }
 
-/// Assert none of `secrets` is in the grant's record, provision's log, teardown's output or
-/// what the host's process list showed.
-#[track_caller]
-fn assert_no_trace(
-    ws: &Workspace,
-    grant: &str,
-    (provisioned, torn): (&Finished, &Finished),
-    seen_on_host: &str,
-    secrets: &[&str],
-) {
-    assert_nowhere(
-        &[
-            ("the record", &record_text(ws, grant)),
-            ("provision's log", &provisioned.stderr),
-            ("teardown's output", &all_output(torn)),
-            ("the host's process list", seen_on_host),
-        ],
-        secrets,
-    );
-}
-
 /// Everything a run wrote.
 fn all_output(run: &Finished) -> String {
     format!("{}{}", run.stdout, run.stderr)
 }
 
-fn record_text(ws: &Workspace, grant: &str) -> String {
-    std::fs::read_to_string(ws.state_dir().join(format!("grants/{grant}.json"))).expect("record")
-}
-
-fn field(json: &serde_json::Value, path: &[&str]) -> String {
-    let mut v = json;
-    for p in path {
-        v = if let Ok(i) = p.parse::<usize>() {
-            &v[i]
-        } else {
-            &v[*p]
-        };
-    }
-    v.as_str()
-        .unwrap_or_else(|| panic!("no {path:?} in {json}"))
-        .to_owned()
-}
-
-/// What `provision --json` printed for a grant with a temporary database account.
-struct DbGrant {
+/// A grant's window with the host's process list watched from before provision to after
+/// teardown, so that every place a secret could show is at hand.
+struct Window<'a> {
+    ws: &'a Workspace,
+    watch: ProcessWatch<'a>,
+    /// What provision printed.
+    provisioned: Finished,
     grant: String,
-    account: String,
-    password: String,
-    db_password: String,
 }
 
-impl DbGrant {
-    fn of(provisioned: &Finished) -> DbGrant {
-        let json = provisioned.json();
-        let grant = DbGrant {
-            grant: field(&json, &["grant"]),
-            account: field(&json, &["account"]),
-            password: field(&json, &["password"]),
-            db_password: field(&json, &["databases", "0", "password"]),
+impl<'a> Window<'a> {
+    /// Start watching `host`, then run `provision` (with `--json`), which must succeed: the
+    /// window, and the grant it printed.
+    fn open(ws: &'a Workspace, host: &'a TestHost, provision: Run) -> (Window<'a>, Provisioned) {
+        let watch = ProcessWatch::start(host);
+        let provisioned = provision.run().expect_code(0);
+        let grant = provisioned.provisioned();
+        let window = Window {
+            ws,
+            watch,
+            provisioned,
+            grant: grant.id.clone(),
         };
-        assert_eq!(field(&json, &["databases", "0", "user"]), grant.account);
-        grant
+        (window, grant)
+    }
+
+    /// Run `teardown`, which must succeed, and stop watching.
+    fn close(self, teardown: Run) -> Closed {
+        let torn = teardown.run().expect_code(0);
+        let seen_on_host = self.watch.stop();
+        Closed {
+            record: self.ws.record_text(&self.grant),
+            provisioned: self.provisioned,
+            torn,
+            seen_on_host,
+        }
+    }
+}
+
+/// A window after teardown.
+struct Closed {
+    record: String,
+    provisioned: Finished,
+    torn: Finished,
+    /// What the host's process list showed during the window.
+    seen_on_host: String,
+}
+
+impl Closed {
+    /// None of `secrets` is in the grant's record, provision's log, teardown's output or what
+    /// the host's process list showed.
+    #[track_caller]
+    fn assert_no_trace(&self, secrets: &[&str]) {
+        assert_nowhere(
+            &[
+                ("the record", &self.record),
+                ("provision's log", &self.provisioned.stderr),
+                ("teardown's output", &all_output(&self.torn)),
+                ("the host's process list", &self.seen_on_host),
+            ],
+            secrets,
+        );
     }
 }
 
@@ -234,18 +270,12 @@ fn in_background(host: &TestHost, script: &str) {
 /// background connections show in the server's process list.
 #[track_caller]
 fn eventually(what: &str, expected: &str, now: impl Fn() -> String) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let seen = now();
-        if seen == expected {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: expected {expected:?}, still {seen:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let mut seen = String::new();
+    let done = wait_until(Duration::from_secs(20), Duration::from_millis(100), || {
+        seen = now();
+        seen == expected
+    });
+    assert!(done, "{what}: expected {expected:?}, still {seen:?}");
 }
 
 #[test]
@@ -253,46 +283,23 @@ fn a_mariadb_account_for_one_database_then_nothing_left() {
     let Some((host, ws)) = db_host(&["mariadb"]) else {
         return;
     };
-    let watch = ProcessWatch::start(&host);
-    let provisioned = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--db",
-                "mysql",
-                "--db-name",
-                "cms",
-                "--json",
-                "-v",
-            ],
-        )
-        .run()
-        .expect_code(0);
-    let DbGrant {
-        grant,
-        account,
-        password,
-        db_password,
-    } = DbGrant::of(&provisioned);
-    assert_eq!(
-        field(&provisioned.json(), &["databases", "0", "database"]),
-        "cms"
-    );
+    let (window, grant) = Window::open(&ws, &host, db_account(&ws, &host, "mysql", &["-v"]));
+    let (account, password) = (grant.account(), grant.password());
+    let db_password = grant.database().password();
+    assert_eq!(grant.database().name(), "cms");
     assert!(
-        provisioned.stderr.contains("executions=2"),
+        window.provisioned.stderr.contains("executions=2"),
         "provision takes 2 remote executions:\n{}",
-        provisioned.stderr
+        window.provisioned.stderr
     );
 
     // The vendor, logged in over SSH, uses the database with the printed password.
     let vendor = |sql: &str| {
         host.ssh_as_with_stdin(
-            &account,
-            &password,
+            account,
+            password,
             "sh -s",
-            mariadb_script(&account, &db_password, sql).as_bytes(),
+            mariadb_script(account, db_password, sql).as_bytes(),
         )
     };
     let out = vendor(
@@ -320,29 +327,20 @@ fn a_mariadb_account_for_one_database_then_nothing_left() {
     );
 
     // A connection the vendor keeps open must not outlive the grant.
-    in_background(
-        &host,
-        &mariadb_script(&account, &db_password, "SELECT SLEEP(600);"),
-    );
-    eventually("the vendor's connection", "1\n1\n", || {
-        my_accounts_and_sessions(&host, &account)
-    });
+    Engine::MariaDb.keep_open(&host, account, db_password);
 
-    let torn = teardown(&ws, &host, &grant, &[]).run().expect_code(0);
+    let closed = window.close(ws.teardown_as_root(&host, &grant.id, &[]));
     assert!(
-        torn.stdout.contains("no MariaDB/MySQL account named"),
+        closed
+            .torn
+            .stdout
+            .contains("no MariaDB/MySQL account named"),
         "{}",
-        torn.stdout
+        closed.torn.stdout
     );
-    let seen_on_host = watch.stop();
-
-    assert_eq!(
-        my_accounts_and_sessions(&host, &account),
-        "0\n0\n",
-        "the account or its connection is left"
-    );
+    Engine::MariaDb.assert_gone(&host, account);
     assert!(
-        !logs_in(&host, &account, &db_password),
+        !logs_in(&host, account, db_password),
         "the database password still logs in"
     );
     // The customer's data stays, including what the vendor added.
@@ -353,14 +351,7 @@ fn a_mariadb_account_for_one_database_then_nothing_left() {
         ),
         "2\npages\nvendor_notes\n"
     );
-
-    assert_no_trace(
-        &ws,
-        &grant,
-        (&provisioned, &torn),
-        &seen_on_host,
-        &[&db_password, &password],
-    );
+    closed.assert_no_trace(&[db_password, password]);
 }
 
 #[test]
@@ -368,9 +359,10 @@ fn a_postgres_role_for_one_database_then_nothing_left() {
     let Some((host, ws)) = db_host(&["postgresql"]) else {
         return;
     };
-    let watch = ProcessWatch::start(&host);
-    let provisioned = ws
-        .provision_as_root(
+    let (window, grant) = Window::open(
+        &ws,
+        &host,
+        ws.provision_as_root(
             &host,
             &[
                 "--playbook",
@@ -381,26 +373,18 @@ fn a_postgres_role_for_one_database_then_nothing_left() {
                 "2h",
                 "--json",
             ],
-        )
-        .run()
-        .expect_code(0);
-    let DbGrant {
-        grant,
-        account,
-        password,
-        db_password,
-    } = DbGrant::of(&provisioned);
-    assert_eq!(
-        field(&provisioned.json(), &["databases", "0", "engine"]),
-        "postgres"
+        ),
     );
+    let (account, password) = (grant.account(), grant.password());
+    let db_password = grant.database().password();
+    assert_eq!(grant.database().engine, "postgres");
 
     let vendor = |db: &str, sql: &str| {
         host.ssh_as_with_stdin(
-            &account,
-            &password,
+            account,
+            password,
             "sh -s",
-            psql_script(&account, &db_password, db, sql).as_bytes(),
+            psql_script(account, db_password, db, sql).as_bytes(),
         )
     };
     let out = vendor(
@@ -428,24 +412,13 @@ fn a_postgres_role_for_one_database_then_nothing_left() {
     assert_eq!(until.trim(), "t", "the role does not expire with the grant");
 
     // A session the vendor keeps open must not outlive the grant.
-    in_background(
-        &host,
-        &psql_script(&account, &db_password, "cms", "SELECT pg_sleep(600);"),
-    );
-    eventually("the vendor's session", "1\n1\n", || {
-        pg_roles_and_sessions(&host, &account)
-    });
+    Engine::Postgres.keep_open(&host, account, db_password);
 
-    let torn = teardown(&ws, &host, &grant, &[]).run().expect_code(0);
-    let seen_on_host = watch.stop();
-    assert_eq!(
-        pg_roles_and_sessions(&host, &account),
-        "0\n0\n",
-        "the role or its session is left"
-    );
+    let closed = window.close(ws.teardown_as_root(&host, &grant.id, &[]));
+    Engine::Postgres.assert_gone(&host, account);
     assert!(
         !host
-            .exec_stdin(&psql_script(&account, &db_password, "cms", "SELECT 1;"))
+            .exec_stdin(&psql_script(account, db_password, "cms", "SELECT 1;"))
             .status
             .success(),
         "the database password still logs in"
@@ -459,13 +432,7 @@ fn a_postgres_role_for_one_database_then_nothing_left() {
         ),
         "cmsowner\nkept\n2\n"
     );
-    assert_no_trace(
-        &ws,
-        &grant,
-        (&provisioned, &torn),
-        &seen_on_host,
-        &[&db_password, &password],
-    );
+    closed.assert_no_trace(&[db_password, password]);
 }
 
 /// Regression: with `--db-admin-password-env`, psql reached PostgreSQL over its unix socket,
@@ -498,36 +465,16 @@ fn a_postgres_role_with_a_password_administrator() {
         "the administrator cannot log in by password"
     );
 
-    let watch = ProcessWatch::start(&host);
-    let provisioned = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--db",
-                "postgres",
-                "--db-name",
-                "cms",
-                "--db-admin-user",
-                "dbadmin",
-                "--db-admin-password-env",
-                "DB_ADMIN_PW",
-                "--json",
-            ],
-        )
-        .env("DB_ADMIN_PW", admin_password)
-        .run()
-        .expect_code(0);
-    let DbGrant {
-        grant,
-        account,
-        password,
-        db_password,
-    } = DbGrant::of(&provisioned);
+    let (window, grant) = Window::open(
+        &ws,
+        &host,
+        db_account(&ws, &host, "postgres", ADMIN_FROM_ENV).env("DB_ADMIN_PW", admin_password),
+    );
+    let (account, password) = (grant.account(), grant.password());
+    let db_password = grant.database().password();
     let out = host.exec_stdin(&psql_script(
-        &account,
-        &db_password,
+        account,
+        db_password,
         "cms",
         "SELECT title FROM pages WHERE id = 1; CREATE TABLE vendor_notes (t text);",
     ));
@@ -537,16 +484,11 @@ fn a_postgres_role_with_a_password_administrator() {
         text(&out)
     );
 
-    let torn = teardown(&ws, &host, &grant, &[])
-        .env("DB_ADMIN_PW", admin_password)
-        .run()
-        .expect_code(0);
-    let seen_on_host = watch.stop();
-    assert_eq!(
-        pg_roles_and_sessions(&host, &account),
-        "0\n0\n",
-        "the role or its session is left"
+    let closed = window.close(
+        ws.teardown_as_root(&host, &grant.id, &[])
+            .env("DB_ADMIN_PW", admin_password),
     );
+    Engine::Postgres.assert_gone(&host, account);
     assert_eq!(
         psql_root(
             &host,
@@ -555,17 +497,14 @@ fn a_postgres_role_with_a_password_administrator() {
         ),
         "cmsowner\n"
     );
-    let record = record_text(&ws, &grant);
-    assert!(record.contains("DB_ADMIN_PW"), "{record}");
-    assert_no_trace(
-        &ws,
-        &grant,
-        (&provisioned, &torn),
-        &seen_on_host,
-        &[admin_password, &db_password, &password],
-    );
+    assert!(closed.record.contains("DB_ADMIN_PW"), "{}", closed.record);
+    closed.assert_no_trace(&[admin_password, db_password, password]);
     // Not even in what provision prints for the customer.
-    assert_absent("provision's output", &provisioned.stdout, &[admin_password]);
+    assert_absent(
+        "provision's output",
+        &closed.provisioned.stdout,
+        &[admin_password],
+    );
 }
 
 #[test]
@@ -582,23 +521,18 @@ fn the_database_name_comes_from_the_cms_config() {
         .provision_as_root(&host, &["--scope", &host.scope, "--db", "mysql", "--json"])
         .run()
         .expect_code(0);
-    let json = out.json();
-    let DbGrant {
-        grant,
-        account,
-        db_password,
-        ..
-    } = DbGrant::of(&out);
-    assert_eq!(field(&json, &["databases", "0", "database"]), "cms");
+    let grant = out.provisioned();
+    let db = grant.database();
+    assert_eq!(db.name(), "cms");
     assert_eq!(
-        field(&json, &["databases", "0", "database_from"]),
-        format!("{}/_config.php", host.scope)
+        db.database_from.as_deref(),
+        Some(format!("{}/_config.php", host.scope).as_str())
     );
     assert!(
         mariadb_as(
             &host,
-            &account,
-            &db_password,
+            grant.account(),
+            db.password(),
             "SELECT COUNT(*) FROM cms.pages;"
         )
         .status
@@ -607,61 +541,40 @@ fn the_database_name_comes_from_the_cms_config() {
     // Only the name was read: the CMS's own database password is nowhere.
     assert_nowhere(
         &[
-            ("the record", &record_text(&ws, &grant)),
+            ("the record", &ws.record_text(&grant.id)),
             ("the output", &out.stdout),
         ],
         &[cms_db_password],
     );
-    teardown(&ws, &host, &grant, &[]).run().expect_code(0);
+    ws.revoke(&host, &grant.id);
 
     // WordPress, through the mariadb-user playbook (a name that GRANT would read as a
     // pattern, had handover not escaped its `_`).
     host.sh(
         "mariadb -e 'CREATE DATABASE wp_site; CREATE DATABASE wpXsite' && mkdir -p /var/www/wp && printf '%s\\n' '<?php' \"define( 'DB_NAME', 'wp_site' );\" \"define( 'DB_PASSWORD', 'WpOwnPassw0rd' );\" > /var/www/wp/wp-config.php",
     );
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--playbook",
-                "mariadb-user",
-                "--scope",
-                "/var/www/wp",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    assert_eq!(field(&json, &["databases", "0", "database"]), "wp_site");
-    let DbGrant {
-        grant,
-        account,
-        db_password,
-        ..
-    } = DbGrant::of(&out);
-    assert!(
+    let grant = ws.provisioned(
+        &host,
+        &["--playbook", "mariadb-user", "--scope", "/var/www/wp"],
+    );
+    let db = grant.database();
+    assert_eq!(db.name(), "wp_site");
+    let creates_a_table_in = |database: &str| {
         mariadb_as(
             &host,
-            &account,
-            &db_password,
-            "CREATE TABLE wp_site.t (a INT);"
+            grant.account(),
+            db.password(),
+            &format!("CREATE TABLE {database}.t (a INT);"),
         )
         .status
         .success()
-    );
+    };
+    assert!(creates_a_table_in("wp_site"));
     assert!(
-        !mariadb_as(
-            &host,
-            &account,
-            &db_password,
-            "CREATE TABLE wpXsite.t (a INT);"
-        )
-        .status
-        .success(),
+        !creates_a_table_in("wpXsite"),
         "`wp_site` was granted as a pattern"
     );
-    assert_absent("the record", &record_text(&ws, &grant), &["WpOwnPassw0rd"]);
+    assert_absent("the record", &ws.record_text(&grant.id), &["WpOwnPassw0rd"]);
 
     // No name to find: preflight says so and nothing changes.
     let before = host.snapshot();
@@ -670,8 +583,8 @@ fn the_database_name_comes_from_the_cms_config() {
         .provision_as_root(&host, &["--scope", "/var/www/plain", "--db", "mysql"])
         .run()
         .expect_code(1);
-    assert!(out.stderr.contains("--db-name"), "{}", out.stderr);
-    assert!(out.stderr.contains("preflight"), "{}", out.stderr);
+    out.assert_stderr_contains("--db-name");
+    out.assert_stderr_contains("preflight");
     let after = host.snapshot();
     assert_eq!(
         before
@@ -712,7 +625,7 @@ fn preflight_names_a_missing_database_and_changes_nothing() {
             )
             .run()
             .expect_code(1);
-        assert!(out.stderr.contains(expect), "{}", out.stderr);
+        out.assert_stderr_contains(expect);
         assert!(!host.ok("getent passwd support-nodb"), "the host changed");
     }
     let out = ws
@@ -722,12 +635,49 @@ fn preflight_names_a_missing_database_and_changes_nothing() {
         )
         .run()
         .expect_code(1);
-    assert!(
-        out.stderr.contains("`nobody_here`@`localhost` exists"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("`nobody_here`@`localhost` exists");
     assert_eq!(users_before, mariadb_root(&host, all_accounts));
+}
+
+/// `provision --scope SCOPE --db ENGINE --db-name cms EXTRA… --json` as root: a temporary
+/// account with a temporary database account for `cms`.
+fn db_account(ws: &Workspace, host: &TestHost, engine: &str, extra: &[&str]) -> Run {
+    ws.provision_as_root(
+        host,
+        &[
+            &[
+                "--scope",
+                &host.scope,
+                "--db",
+                engine,
+                "--db-name",
+                "cms",
+                "--json",
+            ],
+            extra,
+        ]
+        .concat(),
+    )
+}
+
+/// The database administrator `dbadmin`, its password in `DB_ADMIN_PW`.
+const ADMIN_FROM_ENV: &[&str] = &[
+    "--db-admin-user",
+    "dbadmin",
+    "--db-admin-password-env",
+    "DB_ADMIN_PW",
+];
+
+/// `provision --playbook lend --rotate-db-user USER EXTRA… --json` as root.
+fn lend_db_user(ws: &Workspace, host: &TestHost, user: &str, extra: &[&str]) -> Run {
+    ws.provision_as_root(
+        host,
+        &[
+            &["--playbook", "lend", "--rotate-db-user", user, "--json"],
+            extra,
+        ]
+        .concat(),
+    )
 }
 
 /// `cmsuser`@`localhost` with `password`, and a connection of it that was open before the
@@ -811,41 +761,26 @@ fn a_lent_mariadb_account_is_rotated_and_restored() {
     make_cms_user_anywhere(&host, anywhere);
     start_vendorbox(&host);
 
-    let watch = ProcessWatch::start(&host);
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--playbook",
-                "lend",
-                "--rotate-db-user",
-                "cmsuser",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    let grant = field(&json, &["grant"]);
-    let lent = field(&json, &["lent", "cmsuser@localhost"]);
+    let (window, grant) = Window::open(&ws, &host, lend_db_user(&ws, &host, "cmsuser", &[]));
+    let lent = grant.lent("cmsuser@localhost");
     assert!(
         !logs_in(&host, "cmsuser", original),
         "the old password works in the window"
     );
     assert!(
-        logs_in(&host, "cmsuser", &lent),
+        logs_in(&host, "cmsuser", lent),
         "the lent password does not work"
     );
     assert!(logs_in_at(&host, VENDORBOX, "cmsuser", anywhere));
     // The original hash is in the record (mode 0600), the lent password is not.
-    let record = record_text(&ws, &grant);
+    let record = ws.record_text(&grant.id);
     assert!(record.contains(auth_before.trim().split(' ').nth(1).unwrap_or("-")));
-    assert_absent("the record", &record, &[&lent]);
+    assert_absent("the record", &record, &[lent]);
 
     // The vendor opens a connection during the window; so does `cmsuser`@`%`.
     in_background(
         &host,
-        &mariadb_script("cmsuser", &lent, "SELECT SLEEP(602);"),
+        &mariadb_script("cmsuser", lent, "SELECT SLEEP(602);"),
     );
     in_background(
         &host,
@@ -857,14 +792,13 @@ fn a_lent_mariadb_account_is_rotated_and_restored() {
         || cms_sleepers(&host),
     );
 
-    let torn = teardown(&ws, &host, &grant, &[]).run().expect_code(0);
-    let seen_on_host = watch.stop();
+    let closed = window.close(ws.teardown_as_root(&host, &grant.id, &[]));
     assert!(
         logs_in(&host, "cmsuser", original),
         "the original was not restored"
     );
     assert!(
-        !logs_in(&host, "cmsuser", &lent),
+        !logs_in(&host, "cmsuser", lent),
         "the lent password still works"
     );
     assert_eq!(
@@ -879,14 +813,7 @@ fn a_lent_mariadb_account_is_rotated_and_restored() {
         "SELECT SLEEP(601)\nSELECT SLEEP(603)\n",
         "the wrong connections were ended"
     );
-    assert_nowhere(
-        &[
-            ("provision's log", &out.stderr),
-            ("teardown's output", &all_output(&torn)),
-            ("the host's process list", &seen_on_host),
-        ],
-        &[&lent, original],
-    );
+    closed.assert_no_trace(&[lent, original]);
 }
 
 /// Regression: lending `cmsuser`@`%` ended the window's connections of `cmsuser`@`localhost`
@@ -904,28 +831,18 @@ fn lending_a_wildcard_account_leaves_the_more_specific_one_alone() {
     let auth_before = cms_auth(&host, "%");
     start_vendorbox(&host);
 
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--playbook",
-                "lend",
-                "--rotate-db-user",
-                "cmsuser@%",
-                "--json",
-            ],
-        )
+    let grant = lend_db_user(&ws, &host, "cmsuser@%", &[])
         .run()
-        .expect_code(0);
-    let grant = field(&out.json(), &["grant"]);
-    let lent = field(&out.json(), &["lent", "cmsuser@%"]);
-    assert!(logs_in_at(&host, VENDORBOX, "cmsuser", &lent));
+        .expect_code(0)
+        .provisioned();
+    let lent = grant.lent("cmsuser@%");
+    assert!(logs_in_at(&host, VENDORBOX, "cmsuser", lent));
     assert!(logs_in(&host, "cmsuser", own), "cmsuser@localhost changed");
 
     // The vendor, from elsewhere, and the customer's application on the host.
     in_background(
         &host,
-        &mariadb_script_at(VENDORBOX, "cmsuser", &lent, "SELECT SLEEP(602);"),
+        &mariadb_script_at(VENDORBOX, "cmsuser", lent, "SELECT SLEEP(602);"),
     );
     in_background(&host, &mariadb_script("cmsuser", own, "SELECT SLEEP(604);"));
     eventually(
@@ -934,7 +851,7 @@ fn lending_a_wildcard_account_leaves_the_more_specific_one_alone() {
         || cms_sleepers(&host),
     );
 
-    teardown(&ws, &host, &grant, &[]).run().expect_code(0);
+    ws.revoke(&host, &grant.id);
     assert_eq!(
         cms_sleepers(&host),
         "SELECT SLEEP(601)\nSELECT SLEEP(604)\n",
@@ -942,7 +859,7 @@ fn lending_a_wildcard_account_leaves_the_more_specific_one_alone() {
     );
     assert_eq!(auth_before, cms_auth(&host, "%"));
     assert!(logs_in_at(&host, VENDORBOX, "cmsuser", original));
-    assert!(!logs_in_at(&host, VENDORBOX, "cmsuser", &lent));
+    assert!(!logs_in_at(&host, VENDORBOX, "cmsuser", lent));
 }
 
 #[test]
@@ -963,68 +880,53 @@ fn after_rotate_with_a_password_administrator() {
     );
     assert!(logs_in(&host, "dbadmin", admin_password));
 
-    let watch = ProcessWatch::start(&host);
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--db",
-                "mysql",
-                "--db-name",
-                "cms",
-                "--rotate-db-user",
-                "cmsuser@localhost",
-                "--after",
-                "rotate",
-                "--db-admin-user",
-                "dbadmin",
-                "--db-admin-password-env",
-                "DB_ADMIN_PW",
-                "--json",
-            ],
-        )
-        .env("DB_ADMIN_PW", admin_password)
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    let grant = field(&json, &["grant"]);
-    let lent = field(&json, &["lent", "cmsuser@localhost"]);
-    let db_password = field(&json, &["databases", "0", "password"]);
-    assert!(logs_in(&host, "cmsuser", &lent));
-    assert!(logs_in(&host, &field(&json, &["account"]), &db_password));
+    let rotate = ["--rotate-db-user", "cmsuser@localhost", "--after", "rotate"];
+    let (window, grant) = Window::open(
+        &ws,
+        &host,
+        db_account(&ws, &host, "mysql", &[&rotate[..], ADMIN_FROM_ENV].concat())
+            .env("DB_ADMIN_PW", admin_password),
+    );
+    let lent = grant.lent("cmsuser@localhost");
+    let db_password = grant.database().password();
+    assert!(logs_in(&host, "cmsuser", lent));
+    assert!(logs_in(&host, grant.account(), db_password));
 
     // Teardown needs the same variable, and says which.
-    let missing = teardown(&ws, &host, &grant, &[]).run().expect_code(2);
-    assert!(missing.stderr.contains("DB_ADMIN_PW"), "{}", missing.stderr);
-
-    let torn = teardown(&ws, &host, &grant, &["--json"])
-        .env("DB_ADMIN_PW", admin_password)
+    let missing = ws
+        .teardown_as_root(&host, &grant.id, &[])
         .run()
-        .expect_code(0);
-    let seen_on_host = watch.stop();
-    let fresh = field(&torn.json(), &["new_passwords", "cmsuser@localhost"]);
+        .expect_code(2);
+    missing.assert_stderr_contains("DB_ADMIN_PW");
+
+    let closed = window.close(
+        ws.teardown_as_root(&host, &grant.id, &["--json"])
+            .env("DB_ADMIN_PW", admin_password),
+    );
+    let report = closed.torn.teardown_report();
+    let fresh = report.new_password("cmsuser@localhost");
     assert!(
         !logs_in(&host, "cmsuser", original),
         "the old password works after rotate"
     );
     assert!(
-        !logs_in(&host, "cmsuser", &lent),
+        !logs_in(&host, "cmsuser", lent),
         "the lent password works after rotate"
     );
     assert!(
-        logs_in(&host, "cmsuser", &fresh),
+        logs_in(&host, "cmsuser", fresh),
         "the new password does not work"
     );
+    closed.assert_no_trace(&[admin_password, lent, db_password]);
+    // The new password is printed once, on stdout, and is nowhere else.
     assert_nowhere(
         &[
-            ("the record", &record_text(&ws, &grant)),
-            ("provision's log", &out.stderr),
-            ("teardown's log", &torn.stderr),
-            ("the host's process list", &seen_on_host),
+            ("the record", &closed.record),
+            ("provision's log", &closed.provisioned.stderr),
+            ("teardown's log", &closed.torn.stderr),
+            ("the host's process list", &closed.seen_on_host),
         ],
-        &[admin_password, &lent, &db_password, &fresh],
+        &[fresh],
     );
 }
 
@@ -1096,46 +998,28 @@ fn at_the_ttl_the_host_itself_restores_a_lent_mariadb_account() {
     };
     let original = "OriginalCmsPass7";
     let auth_before = make_cms_user(&host, original);
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--playbook",
-                "lend",
-                "--rotate-db-user",
-                "cmsuser",
-                "--ttl",
-                "12s",
-                "--no-baseline",
-                "--json",
-            ],
-        )
+    let grant = lend_db_user(&ws, &host, "cmsuser", &["--ttl", "12s", "--no-baseline"])
         .run()
-        .expect_code(0);
-    let json = out.json();
-    let grant = field(&json, &["grant"]);
-    let lent = field(&json, &["lent", "cmsuser@localhost"]);
-    assert!(logs_in(&host, "cmsuser", &lent));
+        .expect_code(0)
+        .provisioned();
+    let lent = grant.lent("cmsuser@localhost");
+    assert!(logs_in(&host, "cmsuser", lent));
     // Nobody runs teardown: the host's own job puts the original back.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
-    while !logs_in(&host, "cmsuser", original) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the host did not restore the lent account by itself: {}",
-            mariadb_root(&host, "SHOW CREATE USER cmsuser@localhost;")
-        );
-        std::thread::sleep(std::time::Duration::from_secs(1));
-    }
-    assert!(!logs_in(&host, "cmsuser", &lent), "the lent password works");
+    assert!(
+        wait_until(Duration::from_secs(45), Duration::from_secs(1), || {
+            logs_in(&host, "cmsuser", original)
+        }),
+        "the host did not restore the lent account by itself: {}",
+        mariadb_root(&host, "SHOW CREATE USER cmsuser@localhost;")
+    );
+    assert!(!logs_in(&host, "cmsuser", lent), "the lent password works");
     assert_eq!(auth_before, cms_auth(&host, "localhost"));
     assert!(
-        !host.ok(&format!("test -e /var/lib/handover/{grant}-lent")),
+        !host.ok(&format!("test -e /var/lib/handover/{}-lent", grant.id)),
         "the copy of the original was left"
     );
-    let torn = teardown(&ws, &host, &grant, &["--json"])
-        .run()
-        .expect_code(0);
-    assert_eq!(torn.json()["warnings"], serde_json::json!([]));
+    let report = ws.revoke_report(&host, &grant.id);
+    assert!(report.warnings.is_empty(), "{report}");
     assert!(
         logs_in(&host, "cmsuser", original),
         "the original does not work after teardown"

@@ -2,36 +2,9 @@
 //! and within the next minute with cron, leaving nothing behind (the account's files handed to
 //! root); teardown cancels it.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled};
+use crate::docs::Provisioned;
+use crate::support::{TestHost, host_tests_enabled};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-struct Grant {
-    id: String,
-    account: String,
-    password: String,
-    /// Unix time.
-    expires_at: i64,
-}
-
-fn provision(ws: &Workspace, host: &TestHost, ttl: &str, extra: &[&str]) -> Grant {
-    let mut args = vec!["--scope", &host.scope, "--ttl", ttl, "--json"];
-    args.extend_from_slice(extra);
-    let out = ws.provision_as_root(host, &args).run().expect_code(0);
-    let json = out.json();
-    let field = |k: &str| json[k].as_str().expect("field").to_owned();
-    let expires_at = time::OffsetDateTime::parse(
-        &field("expires_at"),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .expect("expires_at is RFC 3339")
-    .unix_timestamp();
-    Grant {
-        id: field("grant"),
-        account: field("account"),
-        password: field("password"),
-        expires_at,
-    }
-}
 
 fn unix_now() -> f64 {
     SystemTime::now()
@@ -65,12 +38,12 @@ fn wait_for(host: &TestHost, what: &str, limit: Duration, mut done: impl FnMut()
     }
 }
 
-fn guard_dir(grant: &Grant) -> String {
+fn guard_dir(grant: &Provisioned) -> String {
     format!("/var/lib/handover/{}", grant.id)
 }
 
 /// The guard as provision left it: a root-only script without the password, and its job.
-fn assert_guard_armed(host: &TestHost, grant: &Grant) {
+fn assert_guard_armed(host: &TestHost, grant: &Provisioned) {
     let dir = guard_dir(grant);
     assert_eq!(
         host.sh(&format!("stat -c %U:%a {dir} {dir}/remove")),
@@ -79,7 +52,7 @@ fn assert_guard_armed(host: &TestHost, grant: &Grant) {
     // The password is nowhere on the host's disk: not in the script, the at spool or cron.
     let hits = host.sh(&format!(
         "grep -rlF -- '{}' /var/lib/handover /var/spool/cron /etc/cron.d 2>/dev/null || true",
-        grant.password
+        grant.password()
     ));
     assert!(
         hits.is_empty(),
@@ -88,7 +61,7 @@ fn assert_guard_armed(host: &TestHost, grant: &Grant) {
 }
 
 /// Nothing of the guard is left: no job, no cron file, no directory, no spool file.
-fn guard_gone(host: &TestHost, grant: &Grant) -> bool {
+fn guard_gone(host: &TestHost, grant: &Provisioned) -> bool {
     host.ok(&format!(
         "test -z \"$(atq)\" && ! test -e /etc/cron.d/handover-{id} && ! test -e /var/lib/handover \
          && test -z \"$(find /var/spool/cron/atjobs /var/spool/cron/atspool -type f ! -name .SEQ)\"",
@@ -108,16 +81,17 @@ fn removed_at_the_ttl_without_teardown(
     late: u64,
     root: bool,
 ) {
-    let host = TestHost::builder().service(service).up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    let Some((host, ws)) = TestHost::builder().service(service).trusted() else {
+        return;
+    };
     let extra = if root {
         vec!["--level", "root", "--allow-from", &host.gateway]
     } else {
         Vec::new()
     };
-    let grant = provision(&ws, &host, ttl, &extra);
-    let a = grant.account.as_str();
+    let grant = ws.grant(&host, &[&["--ttl", ttl], &extra[..]].concat());
+    let expires_at = grant.expires_at().unix_timestamp();
+    let a = grant.account();
     let drop_ins = "ls /etc/ssh/sshd_config.d /etc/sudoers.d | grep handover || true";
     let expected = if root { 2 } else { 1 };
     assert_eq!(
@@ -126,11 +100,9 @@ fn removed_at_the_ttl_without_teardown(
         "drop-ins of the grant: {}",
         host.sh(drop_ins)
     );
-    let uid = host.sh(&format!("id -u {a}")).trim().to_owned();
+    let uid = host.uid_of(a);
     // A session the vendor left running, which the expiry must end.
-    host.sh(&format!(
-        "runuser -u {a} -- sh -c 'nohup sleep 600 >/dev/null 2>&1 &'"
-    ));
+    host.leave_running(a, "sleep 600");
     assert!(
         host.process_starts(&uid, "sleep"),
         "the vendor's session did not start"
@@ -141,15 +113,11 @@ fn removed_at_the_ttl_without_teardown(
     ));
     assert_guard_armed(&host, &grant);
     let record = ws.record(&grant.id);
-    let guard = guard_of(&record);
-    let facts = &guard["facts"];
-    assert_eq!(guard["action"]["kind"], "expiry-guard");
-    assert_eq!(facts["backend"], backend, "{record}");
+    let guard = record.guard();
+    assert_eq!(guard.kind(), "expiry-guard");
+    assert_eq!(guard.fact("backend"), backend, "{record}");
     match backend {
-        "at" => assert_eq!(
-            host.sh("atq | cut -f1").trim(),
-            facts["at_job"].as_str().expect("at_job")
-        ),
+        "at" => assert_eq!(host.sh("atq | cut -f1").trim(), guard.fact("at_job")),
         _ => assert_eq!(
             host.sh(&format!("stat -c %U:%a /etc/cron.d/handover-{}", grant.id)),
             "root:600\n"
@@ -157,20 +125,20 @@ fn removed_at_the_ttl_without_teardown(
     }
 
     // Everything above must happen before the expiry.
-    let margin = grant.expires_at as f64 - unix_now();
+    let margin = expires_at as f64 - unix_now();
     eprintln!("{service}: {margin:.1}s of the TTL left after setting up");
     assert!(
         margin > 0.0,
         "the TTL passed while setting up: {margin:.1}s"
     );
-    let limit = Duration::from_secs((grant.expires_at - unix_now() as i64).max(0) as u64 + late);
+    let limit = Duration::from_secs((expires_at - unix_now() as i64).max(0) as u64 + late);
     let gone = wait_for(&host, "the account removed by the host", limit, || {
-        !host.ok(&format!("getent passwd {a}"))
+        !host.has_account(a)
     });
     assert!(
-        gone >= grant.expires_at as f64,
+        gone >= expires_at as f64,
         "removed {:.1}s before the expiry",
-        grant.expires_at as f64 - gone
+        expires_at as f64 - gone
     );
     wait_for(
         &host,
@@ -191,7 +159,7 @@ fn removed_at_the_ttl_without_teardown(
     assert!(host.ok("sshd -t && visudo -c >/dev/null"));
     let acl = host.sh(&format!("getfacl -R -p -n {} 2>/dev/null", host.scope));
     assert!(!acl.contains(&format!("user:{uid}:")), "ACL left:\n{acl}");
-    assert!(!host.ssh_as(a, &grant.password, "true").status.success());
+    assert!(!host.logs_in(a, grant.password()));
 
     // The uid is free again and the next account gets it: teardown of the expired grant must
     // leave that account, its processes and its ACL entries alone.
@@ -203,19 +171,20 @@ fn removed_at_the_ttl_without_teardown(
     // The new account is itself a change on the persistence surface since the baseline:
     // teardown verifies the grant gone and reports that account (exit 3).
     let report = ws
-        .handover(&["teardown", &grant.id, "--json"])
-        .with_root_password(&host)
+        .teardown_as_root(&host, &grant.id, &["--json"])
         .run()
         .expect_code(3)
-        .json();
-    assert_eq!(report["verified"], true, "{report}");
+        .teardown_report();
+    assert!(report.verified, "{report}");
     assert!(
-        report["drift"]["persistence"]
-            .to_string()
-            .contains("reuser"),
+        report
+            .drift()
+            .persistence
+            .iter()
+            .any(|i| i.to_string().contains("reuser")),
         "{report}"
     );
-    assert_eq!(ws.record(&grant.id)["state"], "revoked");
+    assert_eq!(ws.record(&grant.id).state, "revoked");
     assert!(host.ok("getent passwd reuser && pgrep -u reuser sleep"));
     assert!(
         host.sh(&format!("getfacl -p {}/index.php", host.scope))
@@ -248,21 +217,18 @@ fn teardown_before_the_ttl_cancels_the_job() {
         return;
     }
     for (service, backend) in [("atd", "at"), ("cron", "cron")] {
-        let host = TestHost::builder().service(service).up();
-        let ws = Workspace::new();
-        ws.trust(&host);
+        let Some((host, ws)) = TestHost::builder().service(service).trusted() else {
+            return;
+        };
         let before = host.snapshot();
-        let grant = provision(&ws, &host, "1h", &[]);
+        let grant = ws.grant(&host, &["--ttl", "1h"]);
         assert_guard_armed(&host, &grant);
-        assert_eq!(guard_of(&ws.record(&grant.id))["facts"]["backend"], backend);
+        assert_eq!(ws.record(&grant.id).guard().fact("backend"), backend);
         match backend {
             "at" => assert_eq!(host.sh("atq").lines().count(), 1),
             _ => assert!(host.ok(&format!("test -f /etc/cron.d/handover-{}", grant.id))),
         }
-        ws.handover(&["teardown", &grant.id])
-            .with_root_password(&host)
-            .run()
-            .expect_code(0);
+        ws.revoke(&host, &grant.id);
         assert!(guard_gone(&host, &grant), "{backend}: the guard is left");
         assert_eq!(host.sh("atq"), "");
         assert_eq!(before, host.snapshot(), "{backend}: host changed");
@@ -271,12 +237,9 @@ fn teardown_before_the_ttl_cancels_the_job() {
 
 #[test]
 fn a_host_without_a_scheduler_is_refused_at_preflight() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = TestHost::builder().service("none").trusted() else {
         return;
-    }
-    let host = TestHost::builder().service("none").up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let before = host.snapshot();
     let out = ws
         .provision_as_root(&host, &["--scope", &host.scope])
@@ -294,15 +257,4 @@ fn a_host_without_a_scheduler_is_refused_at_preflight() {
         host.snapshot(),
         "a refused provision changed the host"
     );
-}
-
-/// The expiry guard's entry in a grant record: always the last action.
-fn guard_of(record: &serde_json::Value) -> serde_json::Value {
-    let actions = record["actions"].as_array().expect("actions");
-    let last = actions.last().expect("an action").clone();
-    assert_eq!(
-        last["action"]["kind"], "expiry-guard",
-        "the guard is not last: {record}"
-    );
-    last
 }

@@ -1,9 +1,9 @@
 //! Faults: concurrent runs, a connection dropped mid-provision, an unreachable host, broken
 //! records, a state directory that cannot be written. Nothing half-done, nothing lost.
 
-use crate::support::{Workspace, trusted_host};
+use crate::support::{Workspace, trusted_host, wait_until};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn two_provisions_on_one_host_at_once_both_succeed_with_distinct_accounts() {
@@ -11,40 +11,33 @@ fn two_provisions_on_one_host_at_once_both_succeed_with_distinct_accounts() {
         return;
     };
     let before = host.snapshot();
-    let target = format!("root@{}", host.addr);
     let runs: Vec<_> = (0..2)
         .map(|_| {
-            let run = ws
-                .provision(
-                    &target,
-                    &[
-                        "--scope",
-                        &host.scope,
-                        "--level",
-                        "root",
-                        "--allow-from",
-                        &host.gateway,
-                        "--json",
-                    ],
-                )
-                .with_root_password(&host);
+            let run = ws.provision_as_root(
+                &host,
+                &[
+                    "--scope",
+                    &host.scope,
+                    "--level",
+                    "root",
+                    "--allow-from",
+                    &host.gateway,
+                    "--json",
+                ],
+            );
             thread::spawn(move || run.run())
         })
         .collect();
-    let outs: Vec<_> = runs
+    let grants: Vec<_> = runs
         .into_iter()
-        .map(|t| t.join().expect("thread").expect_code(0))
+        .map(|t| t.join().expect("thread").expect_code(0).provisioned())
         .collect();
-    let grants: Vec<serde_json::Value> = outs.iter().map(|o| o.json()).collect();
-    assert_ne!(grants[0]["account"], grants[1]["account"]);
+    assert_ne!(grants[0].account(), grants[1].account());
     for g in &grants {
-        let (account, password) = (
-            g["account"].as_str().expect("account"),
-            g["password"].as_str().expect("password"),
-        );
         assert!(
-            host.ssh_as(account, password, "true").status.success(),
-            "{account} cannot log in"
+            host.logs_in(g.account(), g.password()),
+            "{} cannot log in",
+            g.account()
         );
     }
     assert!(
@@ -54,12 +47,10 @@ fn two_provisions_on_one_host_at_once_both_succeed_with_distinct_accounts() {
 
     // Two teardowns of the same grant at once: one does the work, the other says it is busy
     // (or, if it comes second, that the grant is already revoked); the record stays readable.
-    let id = grants[0]["grant"].as_str().expect("grant").to_owned();
+    let id = &grants[0].id;
     let runs: Vec<_> = (0..2)
         .map(|_| {
-            let run = ws
-                .handover(&["teardown", &id, "--json"])
-                .with_root_password(&host);
+            let run = ws.teardown_as_root(&host, id, &["--json"]);
             thread::spawn(move || run.run())
         })
         .collect();
@@ -79,12 +70,8 @@ fn two_provisions_on_one_host_at_once_both_succeed_with_distinct_accounts() {
             o.stderr
         );
     }
-    assert_eq!(ws.record(&id)["state"], "revoked");
-    let id2 = grants[1]["grant"].as_str().expect("grant").to_owned();
-    ws.handover(&["teardown", &id2])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
+    assert_eq!(ws.record(id).state, "revoked");
+    ws.revoke(&host, &grants[1].id);
     assert_eq!(before, host.snapshot());
 }
 
@@ -93,21 +80,16 @@ fn an_unreachable_host_at_teardown_exits_4_and_a_retry_works() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let out = ws
-        .provision_as_root(&host, &["--scope", &host.scope, "--json"])
-        .run()
-        .expect_code(0);
-    let id = out.json()["grant"].as_str().expect("grant").to_owned();
+    let id = ws.grant(&host, &[]).id;
 
     host.sh("ip link set eth0 down");
     let out = ws
-        .handover(&["teardown", &id, "--connect-timeout", "2"])
-        .with_root_password(&host)
+        .teardown_as_root(&host, &id, &["--connect-timeout", "2"])
         .run()
         .expect_code(4);
-    assert!(out.stderr.contains(&host.addr), "{}", out.stderr);
+    out.assert_stderr_contains(&host.addr);
     assert_eq!(
-        ws.record(&id)["state"],
+        ws.record(&id).state,
         "active",
         "an unreachable host must leave the grant active"
     );
@@ -116,19 +98,14 @@ fn an_unreachable_host_at_teardown_exits_4_and_a_retry_works() {
     // The link is back; the neighbour entry of the test machine may still say unreachable for
     // a moment (a failed ARP lookup is remembered): wait until sshd answers again.
     let sshd: std::net::SocketAddr = format!("{}:22", host.addr).parse().expect("address");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::net::TcpStream::connect_timeout(&sshd, std::time::Duration::from_secs(1)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the host did not come back"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    ws.handover(&["teardown", &id])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
-    assert_eq!(ws.record(&id)["state"], "revoked");
+    assert!(
+        wait_until(Duration::from_secs(30), Duration::from_millis(200), || {
+            std::net::TcpStream::connect_timeout(&sshd, Duration::from_secs(1)).is_ok()
+        }),
+        "the host did not come back"
+    );
+    ws.revoke(&host, &id);
+    assert_eq!(ws.record(&id).state, "revoked");
 }
 
 #[test]
@@ -156,20 +133,12 @@ fn corrupt_truncated_and_edited_records_are_clear_errors() {
                 "{args:?}: the file is not named: {}",
                 out.stderr
             );
-            assert!(
-                !out.stderr.contains("panicked") && !out.stderr.contains('\u{1b}'),
-                "{}",
-                out.stderr
-            );
+            out.assert_stderr_is_clean(&format!("{args:?}"));
         }
     }
     // `list` names the broken files and goes on.
     let out = ws.handover(&["list"]).run().expect_code(0);
-    assert!(
-        out.stderr.contains("20261123-edited.json"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("20261123-edited.json");
 }
 
 #[test]
@@ -217,16 +186,9 @@ fn detached_and_term_ignoring_processes_of_the_account_are_ended_at_teardown() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let out = ws
-        .provision_as_root(&host, &["--scope", &host.scope, "--json"])
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    let (id, account) = (
-        json["grant"].as_str().expect("grant").to_owned(),
-        json["account"].as_str().expect("account").to_owned(),
-    );
-    let uid = host.sh(&format!("id -u {account}")).trim().to_owned();
+    let grant = ws.grant(&host, &[]);
+    let account = grant.account();
+    let uid = host.uid_of(account);
     // As the vendor would leave them: nohup'd, in a new session, ignoring SIGTERM and SIGHUP.
     host.sh(&format!(
         "runuser -u {account} -- sh -c 'nohup sleep 700 >/dev/null 2>&1 & setsid sh -c \"trap \\\"\\\" TERM HUP; sleep 701\" >/dev/null 2>&1 < /dev/null &'"
@@ -235,15 +197,12 @@ fn detached_and_term_ignoring_processes_of_the_account_are_ended_at_teardown() {
         host.ok(&format!("test $(pgrep -u {uid} | wc -l) -ge 2")),
         "the processes did not start"
     );
-    ws.handover(&["teardown", &id])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
+    ws.revoke(&host, &grant.id);
     assert!(
         !host.ok(&format!("pgrep -u {uid}")),
         "a process of the account survived teardown"
     );
-    assert!(!host.ok(&format!("getent passwd {account}")));
+    assert!(!host.has_account(account));
 }
 
 /// A playbook whose third step waits, so the test can cut the connection in the middle.
@@ -272,15 +231,14 @@ fn a_connection_dropped_mid_provision_leaves_a_partial_grant_that_teardown_finis
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let playbook = ws.dir.path().join("pausing.toml");
-    std::fs::write(&playbook, PAUSING_PLAYBOOK).expect("write playbook");
+    let playbook = ws.file("pausing.toml", PAUSING_PLAYBOOK);
     let before = host.snapshot();
 
     let run = ws.provision_as_root(
         &host,
         &[
             "--playbook",
-            playbook.to_str().expect("utf-8 path"),
+            &playbook,
             "--scope",
             "/var/www/cms",
             "--account",
@@ -290,15 +248,13 @@ fn a_connection_dropped_mid_provision_leaves_a_partial_grant_that_teardown_finis
     let provision = std::thread::spawn(move || run.run());
     // Wait until the account exists and the pause has begun, then kill the session's sshd
     // processes on the host (the listener stays, so the host is reachable again at once).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !host.ok("test -e /run/handover-paused") {
-        assert!(
-            Instant::now() < deadline,
-            "the provision never reached the pause"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(host.ok("getent passwd vendor-cut"));
+    assert!(
+        wait_until(Duration::from_secs(60), Duration::from_millis(50), || {
+            host.ok("test -e /run/handover-paused")
+        }),
+        "the provision never reached the pause"
+    );
+    assert!(host.has_account("vendor-cut"));
     host.sh("pkill -KILL -f '^sshd: root' || true");
     let out = provision.join().expect("provision thread");
     assert_eq!(out.code, 4, "{}", out.stderr);
@@ -313,15 +269,11 @@ fn a_connection_dropped_mid_provision_leaves_a_partial_grant_that_teardown_finis
         .unwrap_or_else(|| panic!("the error does not say how to finish:\n{}", out.stderr))
         .to_owned();
     let record = ws.record(&grant);
-    assert_eq!(record["state"], "partial", "{record}");
-    assert_eq!(record["actions"][0]["status"], "applied", "{record}");
+    assert_eq!(record.state, "partial", "{record}");
+    assert_eq!(record.actions[0].status, "applied", "{record}");
 
-    let out = ws
-        .handover(&["teardown", &grant])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
-    assert!(out.stdout.contains("vendor-cut"), "{}", out.stdout);
-    assert_eq!(ws.record(&grant)["state"], "revoked");
+    let out = ws.revoke(&host, &grant);
+    out.assert_stdout_contains("vendor-cut");
+    assert_eq!(ws.record(&grant).state, "revoked");
     assert_eq!(before, host.snapshot(), "the host was not restored");
 }

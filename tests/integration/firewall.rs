@@ -1,55 +1,38 @@
 //! Firewall allowlist: the vendor's address gets through the host's own firewall for the
 //! grant, by a rule tagged with the grant id that teardown removes.
 
-use crate::support::{
-    IPTABLES_FIREWALL, NFT_FIREWALL, TestHost, Workspace, host_tests_enabled, trusted_host,
-};
+use crate::support::{IPTABLES_FIREWALL, NFT_FIREWALL, Workspace, trusted_host};
 
+/// Let the vendor's address through the customer's firewall (`setup`, listed by `listing`) and
+/// take it back.
 fn grant_through_firewall(setup: &str, listing: &str) {
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
     host.sh(&setup.replace("GATEWAY", &host.gateway));
     let rules_before = host.sh(listing);
     let vendor = format!("{}/32", host.client_addr2);
 
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--allow-from",
-                &vendor,
-                "--open-firewall",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    let grant = json["grant"].as_str().expect("grant").to_owned();
-    let (account, password) = (
-        json["account"].as_str().expect("account").to_owned(),
-        json["password"].as_str().expect("password").to_owned(),
-    );
+    let grant = ws.grant(&host, &["--allow-from", &vendor, "--open-firewall"]);
     let rules = host.sh(listing);
     assert!(
-        rules.contains(&format!("handover-{grant}")),
+        rules.contains(&format!("handover-{}", grant.id)),
         "no tagged rule:\n{rules}"
     );
     // The vendor, from their address, gets through the customer's firewall.
-    let login = host.ssh_as_from(&host.client_addr2, &account, &password, "id -un");
+    let login = host.ssh_as_from(
+        &host.client_addr2,
+        grant.account(),
+        grant.password(),
+        "id -un",
+    );
     assert!(
         login.status.success(),
         "the vendor cannot get through: {}",
         String::from_utf8_lossy(&login.stderr)
     );
 
-    ws.handover(&["teardown", &grant])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
+    ws.revoke(&host, &grant.id);
     assert_eq!(
         rules_before,
         host.sh(listing),
@@ -62,26 +45,18 @@ fn grant_through_firewall(setup: &str, listing: &str) {
         "the vendor's address still gets through"
     );
     assert!(
-        host.ssh_as("root", &host.root_password, "true")
-            .status
-            .success(),
+        host.logs_in("root", &host.root_password),
         "the customer is locked out"
     );
 }
 
 #[test]
 fn nftables_rule_is_inserted_and_removed_by_its_tag() {
-    if !host_tests_enabled() {
-        return;
-    }
     grant_through_firewall(NFT_FIREWALL, "nft list ruleset");
 }
 
 #[test]
 fn iptables_rule_is_inserted_and_removed_by_its_tag() {
-    if !host_tests_enabled() {
-        return;
-    }
     grant_through_firewall(IPTABLES_FIREWALL, "iptables -S INPUT");
 }
 
@@ -105,40 +80,23 @@ fn a_host_without_a_firewall_is_left_alone_and_says_so() {
         }
         ws.provision_as_root(&host, &args).run().expect_code(0)
     };
-    let teardown = |grant: &str| {
-        ws.handover(&["teardown", grant])
-            .with_root_password(&host)
-            .run()
-            .expect_code(0);
-    };
     let out = provision(false);
-    assert!(
-        out.stdout.contains("no firewall on the host"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_contains("no firewall on the host");
     assert!(host.sh("nft list ruleset").trim().is_empty());
     assert!(!host.sh("iptables -S INPUT").contains("handover"));
-    let grant = out
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("grant"))
-        .expect("grant line")
-        .trim()
-        .to_owned();
-    teardown(&grant);
+    ws.revoke(&host, out.labelled("grant"));
     assert_eq!(host.snapshot(), before, "the host changed");
 
     // A runbook learns it from the JSON.
-    let json = provision(true).json();
-    let notes = json["notes"].as_array().expect("notes");
+    let grant = provision(true).provisioned();
     assert!(
-        notes.iter().any(|n| n
-            .as_str()
-            .is_some_and(|n| n.contains("no firewall on the host"))),
-        "{json}"
+        grant
+            .notes
+            .iter()
+            .any(|n| n.contains("no firewall on the host")),
+        "{grant}"
     );
-    teardown(json["grant"].as_str().expect("grant"));
+    ws.revoke(&host, &grant.id);
     assert_eq!(host.snapshot(), before, "the host changed");
 }
 
@@ -152,5 +110,5 @@ fn open_firewall_needs_allow_from() {
         )
         .run()
         .expect_code(2);
-    assert!(out.stderr.contains("--allow-from"), "{}", out.stderr);
+    out.assert_stderr_contains("--allow-from");
 }

@@ -1,27 +1,9 @@
 //! Provision, use and tear down a `linux-user` grant, checking the host independently.
 
-use crate::support::{Agent, TestHost, Workspace, host_tests_enabled, keypair, trusted_host};
-
-/// The grant id, account and password from a `--json` provision.
-struct Grant {
-    id: String,
-    account: String,
-    password: String,
-}
-
-fn grant_from(json: &serde_json::Value) -> Grant {
-    let field = |k: &str| {
-        json[k]
-            .as_str()
-            .unwrap_or_else(|| panic!("no `{k}` in {json}"))
-            .to_owned()
-    };
-    Grant {
-        id: field("grant"),
-        account: field("account"),
-        password: field("password"),
-    }
-}
+use crate::docs::{Provisioned, Shown};
+use crate::support::{
+    Agent, TestHost, Workspace, host_tests_enabled, keypair, stable_snapshots, text, trusted_host,
+};
 
 /// The `executions=N` that `-v` logs for `operation` (`provision`, `teardown`).
 fn executions(stderr: &str, operation: &str) -> Option<usize> {
@@ -48,19 +30,19 @@ fn column_starts(line: &str) -> Vec<usize> {
 }
 
 /// What the vendor does with the printed credentials, and what they must not be able to do.
-fn use_the_account(host: &TestHost, grant: &Grant) {
-    let login = |cmd: &str| host.ssh_as(&grant.account, &grant.password, cmd);
+fn use_the_account(host: &TestHost, grant: &Provisioned) {
+    let login = |cmd: &str| host.ssh_as(grant.account(), grant.password(), cmd);
     let out = login("id -un");
     assert!(
         out.status.success(),
         "login with the printed password failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+        text(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), grant.account);
+    assert_eq!(text(&out.stdout).trim(), grant.account());
 
     // A login shell starts in the scope.
     let out = login("bash -l -c pwd");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), host.scope);
+    assert_eq!(text(&out.stdout).trim(), host.scope);
 
     // It can create and edit files in the scope, including in subdirectories.
     let out = login(&format!(
@@ -70,7 +52,7 @@ fn use_the_account(host: &TestHost, grant: &Grant) {
     assert!(
         out.status.success(),
         "writing in the scope failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+        text(&out.stderr)
     );
     assert!(
         host.sh(&format!("cat {}/index.php", host.scope))
@@ -78,34 +60,23 @@ fn use_the_account(host: &TestHost, grant: &Grant) {
     );
 
     // And nothing privileged.
-    assert!(
-        !login("cat /etc/shadow").status.success(),
-        "the account can read /etc/shadow"
-    );
-    assert!(
-        !login("ls /root").status.success(),
-        "the account can list /root"
-    );
-    assert!(
-        !login("touch /etc/handover-test").status.success(),
-        "the account can write /etc"
-    );
-    assert!(
-        !login("sudo -n true").status.success(),
-        "the account has sudo"
-    );
+    for (command, what) in [
+        ("cat /etc/shadow", "read /etc/shadow"),
+        ("ls /root", "list /root"),
+        ("touch /etc/handover-test", "write /etc"),
+        ("sudo -n true", "use sudo"),
+    ] {
+        assert!(!login(command).status.success(), "the account can {what}");
+    }
 }
 
 /// Nothing of the grant is left, checked on the host without handover.
-fn assert_nothing_left(host: &TestHost, grant: &Grant, uid: &str) {
-    let a = &grant.account;
-    assert!(!host.ok(&format!("getent passwd {a}")), "passwd entry left");
+fn assert_nothing_left(host: &TestHost, grant: &Provisioned, uid: &str) {
+    let a = grant.account();
+    assert!(!host.has_account(a), "passwd entry left");
     assert!(!host.ok(&format!("getent shadow {a}")), "shadow entry left");
     assert!(!host.ok(&format!("getent group {a}")), "group left");
-    assert!(
-        !host.ok(&format!("getent passwd {uid}")),
-        "uid {uid} still has an account"
-    );
+    assert!(!host.has_account(uid), "uid {uid} still has an account");
     assert!(!host.ok(&format!("test -e /home/{a}")), "home left");
     assert!(!host.ok(&format!("pgrep -u {uid}")), "processes left");
     let acl = host.sh(&format!("getfacl -R -p -n {} 2>/dev/null", host.scope));
@@ -123,7 +94,7 @@ fn assert_nothing_left(host: &TestHost, grant: &Grant, uid: &str) {
         "files still owned by the grant's uid:\n{owned}"
     );
     assert!(
-        !host.ssh_as(a, &grant.password, "true").status.success(),
+        !host.logs_in(a, grant.password()),
         "the password still logs in"
     );
 }
@@ -166,13 +137,13 @@ fn provision_use_and_teardown_as_root_with_a_password() {
     ] {
         assert!(!json[key].is_null(), "`{key}` missing from {json}");
     }
-    assert_eq!(json["level"], "user");
-    assert_eq!(json["playbook"], "linux-user");
-    assert_eq!(json["scope"], host.scope.as_str());
-    assert_eq!(json["port"], 22);
-    let grant = grant_from(&json);
-    assert!(grant.account.starts_with("support-"));
-    assert_eq!(grant.password.len(), 22);
+    let grant = provisioned.provisioned();
+    assert_eq!(grant.level, "user");
+    assert_eq!(grant.playbook, "linux-user");
+    assert_eq!(grant.scope.as_deref(), Some(host.scope.as_str()));
+    assert_eq!(grant.port, 22);
+    assert!(grant.account().starts_with("support-"));
+    assert_eq!(grant.password().len(), 22);
     assert_eq!(
         executions(&provisioned.stderr, "provision"),
         Some(2),
@@ -181,125 +152,96 @@ fn provision_use_and_teardown_as_root_with_a_password() {
     );
 
     // The secret is nowhere but stdout: not in the record, not in logs.
-    let record_text = std::fs::read_to_string(
-        ws.state_dir()
-            .join("grants")
-            .join(format!("{}.json", grant.id)),
-    )
-    .expect("record");
+    let record_text = ws.record_text(&grant.id);
     assert!(
-        !record_text.contains(&grant.password),
+        !record_text.contains(grant.password()),
         "password in the record"
     );
     assert!(
-        !provisioned.stderr.contains(&grant.password),
+        !provisioned.stderr.contains(grant.password()),
         "password in the log"
     );
     assert!(
         !record_text.contains(&host.root_password),
         "login password in the record"
     );
-    assert_eq!(ws.record(&grant.id)["state"], "active");
+    assert_eq!(ws.record(&grant.id).state, "active");
 
     // The account as the host sees it: expiry set, in no group but its own, own new home.
-    let uid = host
-        .sh(&format!("id -u {}", grant.account))
-        .trim()
-        .to_owned();
-    assert_eq!(
-        host.sh(&format!("id -Gn {}", grant.account)).trim(),
-        grant.account
-    );
+    let account = grant.account();
+    let uid = host.uid_of(account);
+    assert_eq!(host.sh(&format!("id -Gn {account}")).trim(), account);
     assert!(
         !host
-            .sh(&format!("getent shadow {} | cut -d: -f8", grant.account))
+            .sh(&format!("getent shadow {account} | cut -d: -f8"))
             .trim()
             .is_empty(),
         "no account expiry"
     );
     assert_eq!(
-        host.sh(&format!("stat -c %U /home/{}", grant.account))
-            .trim(),
-        grant.account
+        host.sh(&format!("stat -c %U /home/{account}")).trim(),
+        account
     );
 
     use_the_account(&host, &grant);
 
     // A session the vendor left running is ended by teardown.
-    host.sh(&format!(
-        "runuser -u {} -- sh -c 'nohup sleep 600 >/dev/null 2>&1 &'",
-        grant.account
-    ));
+    host.leave_running(account, "sleep 600");
     assert!(host.process_starts(&uid, "sleep"));
 
-    let list = ws.handover(&["list", "--json"]).run().expect_code(0).json();
-    assert_eq!(list["grants"][0]["grant"], grant.id.as_str());
+    assert_eq!(ws.list().grants[0].grant, grant.id);
     let show = ws.handover(&["show", &grant.id]).run().expect_code(0);
-    assert!(show.stdout.contains(&grant.account) && show.stdout.contains("active"));
-    let shown = ws
+    assert!(show.stdout.contains(account) && show.stdout.contains("active"));
+    assert!(!show.stdout.contains(grant.password()), "password in show");
+    stable_snapshots().bind(|| insta::assert_snapshot!("show_an_active_grant", show.stdout));
+    let shown_json = ws
         .handover(&["show", &grant.id, "--json"])
         .run()
-        .expect_code(0)
-        .json();
-    assert_eq!(shown["grant"], grant.id.as_str());
-    assert_eq!(shown["state"], "active");
-    assert_eq!(shown["account"], grant.account.as_str());
-    assert_eq!(shown["host"], host.addr.as_str());
-    assert_eq!(shown["port"], 22);
-    assert_eq!(shown["login"], "root");
-    assert_eq!(shown["playbook"], "linux-user");
-    assert_eq!(shown["level"], "user");
-    assert_eq!(shown["scope"], host.scope.as_str());
-    assert_eq!(shown["expires_at"], json["expires_at"]);
-    assert!(
-        shown["host_key_fingerprint"]
-            .as_str()
-            .is_some_and(|f| f.starts_with("SHA256:")),
-        "{shown}"
-    );
-    let actions = shown["actions"].as_array().expect("actions");
+        .expect_code(0);
+    let shown: Shown = shown_json.doc();
+    let summary = &shown.summary;
+    assert_eq!(summary.grant, grant.id);
+    assert_eq!(summary.state, "active");
+    assert_eq!(summary.account, account);
+    assert_eq!(summary.host, host.addr);
+    assert_eq!(summary.port, 22);
+    assert_eq!(shown.login, "root");
+    assert_eq!(summary.playbook, "linux-user");
+    assert_eq!(summary.level, "user");
+    assert_eq!(summary.scope.as_deref(), Some(host.scope.as_str()));
+    assert_eq!(summary.expires_at, grant.expires_at);
+    assert!(shown.host_key_fingerprint.starts_with("SHA256:"), "{shown}");
     for kind in ["user", "password", "acl"] {
         assert!(
-            actions.iter().any(|a| a["kind"] == kind),
+            shown.actions.iter().any(|a| a.kind == kind),
             "no `{kind}` action in {shown}"
         );
     }
     assert!(
-        actions
+        shown
+            .actions
             .iter()
-            .all(|a| a["status"] == "applied" && a["what"].as_str().is_some_and(|w| !w.is_empty())),
+            .all(|a| a.status == "applied" && !a.what.is_empty()),
         "{shown}"
     );
+    assert!(!shown.events.is_empty(), "{shown}");
     assert!(
-        shown["events"].as_array().is_some_and(|e| !e.is_empty()),
-        "{shown}"
-    );
-    assert!(
-        !shown.to_string().contains(&grant.password),
+        !shown_json.stdout.contains(grant.password()),
         "password in show"
     );
 
     let teardown = ws
-        .handover(&["teardown", &grant.id, "--json", "-v"])
-        .with_root_password(&host)
+        .teardown_as_root(&host, &grant.id, &["--json", "-v"])
         .run()
         .expect_code(0);
-    let report = teardown.json();
-    assert_eq!(report["verified"], true);
-    assert_eq!(report["state"], "revoked");
+    let report = teardown.teardown_report();
+    assert!(report.verified);
+    assert_eq!(report.state, "revoked");
+    assert!(report.checks.len() >= 8, "{report}");
     assert!(
-        report["checks"].as_array().is_some_and(|c| c.len() >= 8),
-        "{report}"
-    );
-    let reassigned: Vec<&str> = report["reassigned"]
-        .as_array()
-        .expect("reassigned")
-        .iter()
-        .filter_map(|v| v.as_str())
-        .collect();
-    assert!(
-        reassigned.iter().any(|p| p.ends_with("/fix.php")),
-        "fix.php not listed as reassigned: {reassigned:?}"
+        report.reassigned.iter().any(|p| p.ends_with("/fix.php")),
+        "fix.php not listed as reassigned: {:?}",
+        report.reassigned
     );
     assert_eq!(
         executions(&teardown.stderr, "teardown"),
@@ -314,11 +256,11 @@ fn provision_use_and_teardown_as_root_with_a_password() {
             .trim(),
         "www-data:www-data"
     );
-    assert_eq!(ws.record(&grant.id)["state"], "revoked");
+    assert_eq!(ws.record(&grant.id).state, "revoked");
 
     // Teardown again: already revoked, exit 0, nothing done.
     let again = ws.handover(&["teardown", &grant.id]).run().expect_code(0);
-    assert!(again.stdout.contains("already revoked"), "{}", again.stdout);
+    again.assert_stdout_contains("already revoked");
 
     // The vendor's new files have the permissions a plain creation would give (no ACL
     // artefacts such as group execute); without them the host is exactly as before.
@@ -349,42 +291,22 @@ fn provision_with_a_key_file_and_named_account() {
     ws.trust(&host);
 
     let key_path = key.to_str().expect("utf-8 path");
+    let target = host.target("root");
+    let with_key = [
+        "--scope",
+        &host.scope,
+        "-i",
+        key_path,
+        "--account",
+        "vendor_anna",
+    ];
     // Without the passphrase and without a terminal: a clear error, no prompt, exit 4.
-    let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
-            &[
-                "--scope",
-                &host.scope,
-                "-i",
-                key_path,
-                "--account",
-                "vendor_anna",
-            ],
-        )
-        .run()
-        .expect_code(4);
-    assert!(
-        out.stderr.contains("HANDOVER_KEY_PASSPHRASE"),
-        "{}",
-        out.stderr
-    );
-    assert!(!host.ok("getent passwd vendor_anna"));
+    let out = ws.provision(&target, &with_key).run().expect_code(4);
+    out.assert_stderr_contains("HANDOVER_KEY_PASSPHRASE");
+    assert!(!host.has_account("vendor_anna"));
 
     let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
-            &[
-                "--scope",
-                &host.scope,
-                "-i",
-                key_path,
-                "--account",
-                "vendor_anna",
-                "--ttl",
-                "30m",
-            ],
-        )
+        .provision(&target, &[&with_key[..], &["--ttl", "30m"]].concat())
         .env("HANDOVER_KEY_PASSPHRASE", "correct horse")
         .run()
         .expect_code(0);
@@ -404,42 +326,20 @@ fn provision_with_a_key_file_and_named_account() {
             out.stdout
         );
     }
-    let password = out
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("password"))
-        .map(str::trim)
-        .expect("password line")
-        .to_owned();
-    let id = out
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("grant"))
-        .map(str::trim)
-        .expect("grant line")
-        .to_owned();
-    assert!(
-        host.ssh_as("vendor_anna", &password, "true")
-            .status
-            .success()
-    );
+    assert!(host.logs_in("vendor_anna", out.labelled("password")));
 
-    ws.handover(&["teardown", &id, "-i", key_path])
+    ws.handover(&["teardown", out.labelled("grant"), "-i", key_path])
         .env("HANDOVER_KEY_PASSPHRASE", "correct horse")
         .run()
         .expect_code(0);
-    assert!(!host.ok("getent passwd vendor_anna"));
+    assert!(!host.has_account("vendor_anna"));
 
     // No key, no agent, no password and no terminal: a clear error, never a prompt.
     let out = ws
-        .provision(&format!("root@{}", host.addr), &["--scope", &host.scope])
+        .provision(&target, &["--scope", &host.scope])
         .run()
         .expect_code(4);
-    assert!(
-        out.stderr.contains("HANDOVER_SSH_PASSWORD"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("HANDOVER_SSH_PASSWORD");
 
     // The same through an ssh-agent holding another key of the customer's.
     let (agent_key, agent_public) = keypair(ws.dir.path(), "agent_key", "");
@@ -448,15 +348,12 @@ fn provision_with_a_key_file_and_named_account() {
     ));
     let agent = Agent::start(ws.dir.path(), &[&agent_key]);
     let socket = agent.socket.to_str().expect("utf-8 path");
-    let out = ws
-        .provision(
-            &format!("root@{}", host.addr),
-            &["--scope", &host.scope, "--json"],
-        )
+    let grant = ws
+        .provision(&target, &["--scope", &host.scope, "--json"])
         .env("SSH_AUTH_SOCK", socket)
         .run()
-        .expect_code(0);
-    let id = out.json()["grant"].as_str().expect("grant").to_owned();
+        .expect_code(0)
+        .provisioned();
 
     // `list` lines its columns up under the header, whatever the lengths of the account
     // names (vendor_anna, support-xxxxxx) and states (revoked, active).
@@ -475,7 +372,7 @@ fn provision_with_a_key_file_and_named_account() {
         );
     }
 
-    ws.handover(&["teardown", &id])
+    ws.handover(&["teardown", &grant.id])
         .env("SSH_AUTH_SOCK", socket)
         .run()
         .expect_code(0);
@@ -486,25 +383,22 @@ fn provision_as_a_sudo_user_with_become() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let target = format!("{}@{}", host.admin_user, host.addr);
     let before = host.snapshot();
 
     // Without --become a non-root login is a clear usage error, and nothing changes.
     let out = ws
-        .provision(&target, &["--scope", &host.scope])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .provision_as_admin(&host, &["--scope", &host.scope])
         .run()
         .expect_code(2);
-    assert!(out.stderr.contains("--become"), "{}", out.stderr);
+    out.assert_stderr_contains("--become");
 
     // A wrong sudo password is refused before anything changes.
     let out = ws
-        .provision(&target, &["--scope", &host.scope, "--become"])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .provision_as_admin(&host, &["--scope", &host.scope, "--become"])
         .env("HANDOVER_BECOME_PASSWORD", "wrong-password")
         .run()
         .expect_code(4);
-    assert!(out.stderr.contains("sudo"), "{}", out.stderr);
+    out.assert_stderr_contains("sudo");
     assert_eq!(
         before,
         host.snapshot(),
@@ -513,51 +407,48 @@ fn provision_as_a_sudo_user_with_become() {
 
     // sudo reuses the SSH password.
     let out = ws
-        .provision(&target, &["--scope", &host.scope, "--become", "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .provision_as_admin(&host, &["--scope", &host.scope, "--become", "--json"])
         .run()
         .expect_code(0);
-    let grant = grant_from(&out.json());
+    let grant = out.provisioned();
     assert!(!out.stderr.contains(&host.admin_password));
     assert!(
         host.ssh_as(
-            &grant.account,
-            &grant.password,
+            grant.account(),
+            grant.password(),
             &format!("touch {}/by-vendor", host.scope)
         )
         .status
         .success()
     );
-    let uid = host
-        .sh(&format!("id -u {}", grant.account))
-        .trim()
-        .to_owned();
+    let uid = host.uid_of(grant.account());
     // The record remembers --become, so teardown needs only the password.
     ws.handover(&["teardown", &grant.id])
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+        .with_password(&host.admin_password)
         .run()
         .expect_code(0);
     assert_nothing_left(&host, &grant, &uid);
 
     // A NOPASSWD sudoer works without any sudo password.
-    let out = ws
-        .provision(
-            &format!("{}@{}", host.nopasswd_user, host.addr),
+    let grant = ws
+        .provision_as(
+            &host,
+            &host.nopasswd_user,
+            &host.nopasswd_password,
             &["--scope", &host.scope, "--become", "--json"],
         )
-        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
         .env(
             "HANDOVER_BECOME_PASSWORD",
             "not-needed-and-must-not-reach-the-script",
         )
         .run()
-        .expect_code(0);
-    let grant = grant_from(&out.json());
+        .expect_code(0)
+        .provisioned();
     ws.handover(&["teardown", &grant.id, "--become"])
-        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
+        .with_password(&host.nopasswd_password)
         .run()
         .expect_code(0);
-    assert!(!host.ok(&format!("getent passwd {}", grant.account)));
+    assert!(!host.has_account(grant.account()));
 }
 
 #[test]
@@ -588,11 +479,10 @@ fn an_existing_home_without_an_account_is_refused_before_anything_changes() {
         host.snapshot(),
         "a refused provision changed the host"
     );
-    assert!(!host.ok("getent passwd stale-home"));
-    let list = ws.handover(&["list", "--json"]).run().expect_code(0).json();
-    let grants = list["grants"].as_array().expect("grants");
+    assert!(!host.has_account("stale-home"));
+    let list = ws.list();
     assert!(
-        grants.iter().all(|g| g["state"] != "active"),
+        list.in_state("active").is_empty(),
         "a refused provision left an active grant: {list}"
     );
 }
@@ -605,7 +495,7 @@ fn defaults_ttl_account_name_state_dir_and_known_hosts() {
     let home = ws.dir.path();
     std::fs::create_dir(home.join(".ssh")).expect("mkdir ~/.ssh");
     std::fs::write(home.join(".ssh/known_hosts"), host.known_hosts_line()).expect("known_hosts");
-    let target = format!("root@{}", host.addr);
+    let target = host.target("root");
     // No --ttl, --account, --state-dir or --known-hosts, and only HOME in the environment.
     let provision = |extra_env: Option<(&str, &str)>| {
         let mut run = ws
@@ -616,22 +506,18 @@ fn defaults_ttl_account_name_state_dir_and_known_hosts() {
             run = run.env(k, v);
         }
         let started = time::OffsetDateTime::now_utc();
-        let json = run.run().expect_code(0).json();
-        (started, json)
+        let grant = run.run().expect_code(0).provisioned();
+        (started, grant)
     };
 
-    let (started, json) = provision(None);
-    let expires = time::OffsetDateTime::parse(
-        json["expires_at"].as_str().expect("expires_at"),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .expect("expires_at is RFC 3339");
+    let (started, grant) = provision(None);
+    let expires = grant.expires_at();
     let lag = expires - (started + time::Duration::hours(24));
     assert!(
         lag.abs() < time::Duration::minutes(1),
         "expires_at {expires} is not 24h after {started}"
     );
-    let account = json["account"].as_str().expect("account");
+    let account = grant.account();
     let suffix = account.strip_prefix("support-").unwrap_or("");
     assert!(
         suffix.len() == 6
@@ -640,11 +526,10 @@ fn defaults_ttl_account_name_state_dir_and_known_hosts() {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
         "generated account name {account:?}"
     );
-    let grant = json["grant"].as_str().expect("grant");
-    let record = home.join(format!(".local/state/handover/grants/{grant}.json"));
+    let record = home.join(format!(".local/state/handover/grants/{}.json", grant.id));
     assert!(record.is_file(), "no record at {}", record.display());
     assert!(!ws.state_dir().exists());
-    ws.handover(&["teardown", grant])
+    ws.handover(&["teardown", &grant.id])
         .env_remove("HANDOVER_STATE_DIR")
         .with_root_password(&host)
         .run()
@@ -653,18 +538,18 @@ fn defaults_ttl_account_name_state_dir_and_known_hosts() {
     // XDG_STATE_HOME wins over ~/.local/state.
     let xdg = home.join("xdg");
     let xdg_str = xdg.to_str().expect("utf-8 path");
-    let (_, json) = provision(Some(("XDG_STATE_HOME", xdg_str)));
-    let grant = json["grant"].as_str().expect("grant");
+    let (_, grant) = provision(Some(("XDG_STATE_HOME", xdg_str)));
+    let id = &grant.id;
     assert!(
-        xdg.join(format!("handover/grants/{grant}.json")).is_file(),
+        xdg.join(format!("handover/grants/{id}.json")).is_file(),
         "no record under $XDG_STATE_HOME/handover"
     );
     assert!(
         !home
-            .join(format!(".local/state/handover/grants/{grant}.json"))
+            .join(format!(".local/state/handover/grants/{id}.json"))
             .exists()
     );
-    ws.handover(&["teardown", grant])
+    ws.handover(&["teardown", id])
         .env_remove("HANDOVER_STATE_DIR")
         .env("XDG_STATE_HOME", xdg_str)
         .with_root_password(&host)
@@ -682,7 +567,7 @@ fn become_with_a_key_login_takes_the_sudo_password_from_the_environment() {
     let host = TestHost::builder().admin_authorized_key(&public).up();
     ws.trust(&host);
     let key_path = key.to_str().expect("utf-8 path");
-    let target = format!("{}@{}", host.admin_user, host.addr);
+    let target = host.target(&host.admin_user);
     let args = ["--scope", &host.scope, "--become", "-i", key_path, "--json"];
     let before = host.snapshot();
 
@@ -695,11 +580,7 @@ fn become_with_a_key_login_takes_the_sudo_password_from_the_environment() {
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("provision hung instead of failing without a sudo password")
         .expect_code(4);
-    assert!(
-        out.stderr.contains("HANDOVER_BECOME_PASSWORD"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("HANDOVER_BECOME_PASSWORD");
     assert_eq!(
         before,
         host.snapshot(),
@@ -711,29 +592,25 @@ fn become_with_a_key_login_takes_the_sudo_password_from_the_environment() {
         .env("HANDOVER_BECOME_PASSWORD", &host.admin_password)
         .run()
         .expect_code(0);
-    let grant = grant_from(&out.json());
+    let grant = out.provisioned();
     assert!(!out.stderr.contains(&host.admin_password));
-    assert!(host.ok(&format!("getent passwd {}", grant.account)));
+    assert!(host.has_account(grant.account()));
 
     // Teardown needs the sudo password too: without it, the same clear error, grant untouched.
     let out = ws
         .handover(&["teardown", &grant.id, "-i", key_path])
         .run()
         .expect_code(4);
-    assert!(
-        out.stderr.contains("HANDOVER_BECOME_PASSWORD"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(ws.record(&grant.id)["state"], "active");
-    assert!(host.ok(&format!("getent passwd {}", grant.account)));
+    out.assert_stderr_contains("HANDOVER_BECOME_PASSWORD");
+    assert_eq!(ws.record(&grant.id).state, "active");
+    assert!(host.has_account(grant.account()));
 
     ws.handover(&["teardown", &grant.id, "-i", key_path])
         .env("HANDOVER_BECOME_PASSWORD", &host.admin_password)
         .run()
         .expect_code(0);
-    assert!(!host.ok(&format!("getent passwd {}", grant.account)));
-    assert_eq!(ws.record(&grant.id)["state"], "revoked");
+    assert!(!host.has_account(grant.account()));
+    assert_eq!(ws.record(&grant.id).state, "revoked");
 }
 
 #[test]
@@ -741,76 +618,51 @@ fn a_teardown_that_cannot_verify_leaves_the_grant_partial() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let out = ws
-        .provision_as_root(&host, &["--scope", &host.scope, "--json"])
-        .run()
-        .expect_code(0);
-    let grant = grant_from(&out.json());
-    let uid = host
-        .sh(&format!("id -u {}", grant.account))
-        .trim()
-        .to_owned();
+    let grant = ws.grant(&host, &[]);
+    let account = grant.account();
+    let uid = host.uid_of(account);
     // A file of the vendor's that nobody, root included, can change: its ACL entry and owner
     // stay, so teardown cannot verify the scope clean.
     let stuck = format!("{}/stuck.php", host.scope);
     host.sh(&format!(
-        "runuser -u {} -- sh -c 'echo x > {stuck}' && chattr +i {stuck}",
-        grant.account
+        "runuser -u {account} -- sh -c 'echo x > {stuck}' && chattr +i {stuck}"
     ));
 
-    let out = ws
-        .handover(&["teardown", &grant.id, "--json"])
-        .with_root_password(&host)
+    let report = ws
+        .teardown_as_root(&host, &grant.id, &["--json"])
         .run()
-        .expect_code(3);
-    let report = out.json();
-    assert_eq!(report["state"], "partial", "{report}");
-    assert_eq!(report["verified"], false, "{report}");
-    let failed: Vec<&serde_json::Value> = report["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .collect();
+        .expect_code(3)
+        .teardown_report();
+    assert_eq!(report.state, "partial", "{report}");
+    assert!(!report.verified, "{report}");
     assert!(
-        failed.iter().any(|c| c.to_string().contains(&stuck)),
+        report
+            .failed_checks()
+            .iter()
+            .any(|c| c.to_string().contains(&stuck)),
         "no failed check names {stuck}: {report}"
     );
     let record = ws.record(&grant.id);
-    assert_eq!(record["state"], "partial");
+    assert_eq!(record.state, "partial");
     // The record says what is left; the ACL action stays to be undone by the next teardown,
     // the account's is done.
     assert!(
-        record["events"]
-            .as_array()
-            .is_some_and(|events| events.iter().any(|e| {
-                e["what"].as_str().is_some_and(|w| {
-                    w.starts_with("teardown incomplete") && w.contains("owned by the grant's uid")
-                })
-            })),
+        record.has_event(|w| {
+            w.starts_with("teardown incomplete") && w.contains("owned by the grant's uid")
+        }),
         "{record}"
     );
-    let status = |kind: &str| {
-        record["actions"]
-            .as_array()
-            .and_then(|actions| actions.iter().find(|a| a["action"]["kind"] == kind))
-            .map(|a| a["status"].clone())
-    };
-    assert_eq!(status("acl"), Some("applied".into()), "{record}");
-    assert_eq!(status("user"), Some("undone".into()), "{record}");
+    let status = |kind: &str| record.action(kind).map(|a| a.status.as_str());
+    assert_eq!(status("acl"), Some("applied"), "{record}");
+    assert_eq!(status("user"), Some("undone"), "{record}");
     // The account itself is gone; only the file is left.
-    assert!(!host.ok(&format!("getent passwd {}", grant.account)));
+    assert!(!host.has_account(account));
 
     // With the obstacle gone, teardown again finishes the job.
     host.sh(&format!("chattr -i {stuck}"));
-    let report = ws
-        .handover(&["teardown", &grant.id, "--json"])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0)
-        .json();
-    assert_eq!(report["state"], "revoked", "{report}");
-    assert_eq!(ws.record(&grant.id)["state"], "revoked");
+    let report = ws.revoke_report(&host, &grant.id);
+    assert_eq!(report.state, "revoked", "{report}");
+    assert_eq!(ws.record(&grant.id).state, "revoked");
     assert_eq!(host.sh(&format!("stat -c %U {stuck}")).trim(), "www-data");
     assert_nothing_left(&host, &grant, &uid);
 }

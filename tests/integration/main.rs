@@ -5,6 +5,7 @@
     reason = "a test that cannot set up should stop with the reason"
 )]
 
+mod docs;
 mod support;
 
 mod audit;

@@ -1,12 +1,20 @@
 //! Built-in and user playbooks: linux-root, composr-backdoor, the shell action, parameters.
 
-use crate::support::{Workspace, trusted_host};
+use crate::support::{TestHost, Workspace, trusted_host};
 
-fn field(json: &serde_json::Value, key: &str) -> String {
-    json[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("no `{key}` in {json}"))
-        .to_owned()
+/// `sudo -S id -u` as `account`, which logs in and gives sudo `password`.
+fn sudo_as(
+    host: &TestHost,
+    account: &str,
+    password: &str,
+    sudo_password: &str,
+) -> std::process::Output {
+    host.ssh_as_with_stdin(
+        account,
+        password,
+        "sudo -S -p '' id -u",
+        format!("{sudo_password}\n").as_bytes(),
+    )
 }
 
 #[test]
@@ -14,33 +22,15 @@ fn linux_root_gives_sudo_with_the_accounts_password_and_user_level_does_not() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let target = format!("root@{}", host.addr);
     let before = host.snapshot();
 
-    let out = ws
-        .provision(
-            &target,
-            &["--scope", &host.scope, "--level", "root", "--json"],
-        )
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    assert_eq!(json["level"], "root");
-    assert_eq!(json["playbook"], "linux-root");
-    let (grant, account, password) = (
-        field(&json, "grant"),
-        field(&json, "account"),
-        field(&json, "password"),
-    );
+    let grant = ws.grant(&host, &["--level", "root"]);
+    assert_eq!(grant.level, "root");
+    assert_eq!(grant.playbook, "linux-root");
+    let (account, password) = (grant.account(), grant.password());
 
     // sudo works with the account's own password, and only with it.
-    let out = host.ssh_as_with_stdin(
-        &account,
-        &password,
-        "sudo -S -p '' id -u",
-        format!("{password}\n").as_bytes(),
-    );
+    let out = sudo_as(&host, account, password, password);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "0",
@@ -49,54 +39,29 @@ fn linux_root_gives_sudo_with_the_accounts_password_and_user_level_does_not() {
     );
     assert!(
         !host
-            .ssh_as(&account, &password, "sudo -n true")
+            .ssh_as(account, password, "sudo -n true")
             .status
             .success(),
         "sudo without a password"
     );
-    let wrong = host.ssh_as_with_stdin(
-        &account,
-        &password,
-        "sudo -S -p '' id -u",
-        b"not-the-password\n",
-    );
+    let wrong = sudo_as(&host, account, password, "not-the-password");
     assert!(!wrong.status.success(), "sudo with a wrong password");
-    let file = format!("/etc/sudoers.d/handover-{grant}");
+    let file = format!("/etc/sudoers.d/handover-{}", grant.id);
     assert_eq!(host.sh(&format!("stat -c %U:%a {file}")).trim(), "root:440");
     assert!(host.ok("visudo -c"));
 
-    ws.handover(&["teardown", &grant])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
+    ws.revoke(&host, &grant.id);
     assert!(!host.ok(&format!("test -e {file}")));
     assert!(host.ok("visudo -c"));
     assert_eq!(before, host.snapshot());
 
     // A user-level account has no sudo, even with its password.
-    let out = ws
-        .provision(&target, &["--scope", &host.scope, "--json"])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    let (grant, account, password) = (
-        field(&json, "grant"),
-        field(&json, "account"),
-        field(&json, "password"),
-    );
-    let out = host.ssh_as_with_stdin(
-        &account,
-        &password,
-        "sudo -S -p '' id -u",
-        format!("{password}\n").as_bytes(),
-    );
+    let grant = ws.grant(&host, &[]);
+    let (account, password) = (grant.account(), grant.password());
+    let out = sudo_as(&host, account, password, password);
     assert!(!out.status.success(), "a user-level account got root");
     // The user-level grant goes without a trace as well.
-    ws.handover(&["teardown", &grant])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
+    ws.revoke(&host, &grant.id);
     assert_eq!(before, host.snapshot());
 }
 
@@ -106,24 +71,14 @@ fn a_broken_sudoers_fragment_is_caught_and_rolled_back() {
         return;
     };
     // `ALL,,` passes handover's own checks but not visudo.
-    let playbook = ws.dir.path().join("bad-sudo.toml");
-    std::fs::write(
-        &playbook,
+    let playbook = ws.file(
+        "bad-sudo.toml",
         "name = \"bad-sudo\"\ndescription = \"d\"\nlevel = \"root\"\nrequires-scope = true\n\
          [[actions]]\nkind = \"user\"\n[[actions]]\nkind = \"password\"\n[[actions]]\nkind = \"sudo\"\ncommands = \"ALL,,\"\n",
-    )
-    .expect("write playbook");
+    );
     let before = host.snapshot();
     let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--playbook",
-                playbook.to_str().expect("utf-8"),
-            ],
-        )
+        .provision_as_root(&host, &["--scope", &host.scope, "--playbook", &playbook])
         .run()
         .expect_code(1);
     assert!(
@@ -138,9 +93,7 @@ fn a_broken_sudoers_fragment_is_caught_and_rolled_back() {
     );
     assert!(host.ok("visudo -c"), "sudo configuration broken");
     assert!(
-        host.ssh_as("root", &host.root_password, "true")
-            .status
-            .success(),
+        host.logs_in("root", &host.root_password),
         "the customer is locked out"
     );
 }
@@ -150,53 +103,38 @@ fn composr_backdoor_adds_one_line_and_teardown_restores_the_file_exactly() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let target = format!("root@{}", host.addr);
     let config = format!("{}/_config.php", host.scope);
     let original = host.sh(&format!("sha256sum {config}; stat -c %U:%G:%a {config}"));
-
-    // The IP must be one exact address: anything else is refused before connecting.
-    for bad in ["203.0.113.0/24", "203.0.113.7'; phpinfo(); //", ""] {
-        let out = ws
-            .provision(
-                &target,
-                &[
-                    "--scope",
-                    &host.scope,
-                    "--playbook",
-                    "composr-backdoor",
-                    "--param",
-                    &format!("ip={bad}"),
-                ],
-            )
-            .with_root_password(&host)
-            .run()
-            .expect_code(2);
-        assert!(out.stderr.contains("ip"), "{}", out.stderr);
-    }
-
-    let out = ws
-        .provision(
-            &target,
+    let backdoor = |ip: &str| {
+        ws.provision_as_root(
+            &host,
             &[
                 "--scope",
                 &host.scope,
                 "--playbook",
                 "composr-backdoor",
                 "--param",
-                "ip=203.0.113.7",
-                "--json",
+                &format!("ip={ip}"),
             ],
         )
-        .with_root_password(&host)
+    };
+
+    // The IP must be one exact address: anything else is refused before connecting.
+    for bad in ["203.0.113.0/24", "203.0.113.7'; phpinfo(); //", ""] {
+        let out = backdoor(bad).run().expect_code(2);
+        out.assert_stderr_contains("ip");
+    }
+
+    let grant = backdoor("203.0.113.7")
+        .arg("--json")
         .run()
-        .expect_code(0);
-    let json = out.json();
+        .expect_code(0)
+        .provisioned();
     assert!(
-        json["account"].is_null() && json["password"].is_null(),
-        "no account is created: {json}"
+        grant.account.is_none() && grant.password.is_none(),
+        "no account is created: {grant}"
     );
-    assert_eq!(json["level"], "app");
-    let grant = field(&json, "grant");
+    assert_eq!(grant.level, "app");
     let text = host.sh(&format!("cat {config}"));
     assert_eq!(
         text.matches("$SITE_INFO['backdoor_ip'] = '203.0.113.7';")
@@ -209,48 +147,32 @@ fn composr_backdoor_adds_one_line_and_teardown_restores_the_file_exactly() {
         "a Linux account was created"
     );
 
-    ws.handover(&["teardown", &grant])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
+    ws.revoke(&host, &grant.id);
     assert_eq!(
         original,
         host.sh(&format!("sha256sum {config}; stat -c %U:%G:%a {config}")),
         "_config.php differs after teardown"
     );
-    assert!(!host.ok(&format!("test -e /var/lib/handover/{grant}-config")));
+    assert!(!host.ok(&format!("test -e /var/lib/handover/{}-config", grant.id)));
 
     // When someone else edits the file during the window, teardown removes the line, says the
     // file is not as before (exit 3) and keeps the original for comparison.
-    let out = ws
-        .provision(
-            &target,
-            &[
-                "--scope",
-                &host.scope,
-                "--playbook",
-                "composr-backdoor",
-                "--param",
-                "ip=203.0.113.7",
-                "--json",
-            ],
-        )
-        .with_root_password(&host)
+    let grant = backdoor("203.0.113.7")
+        .arg("--json")
         .run()
-        .expect_code(0);
-    let grant = field(&out.json(), "grant");
+        .expect_code(0)
+        .provisioned();
     host.sh(&format!(
         "echo \"\\$SITE_INFO['admin_note'] = 'edited by support';\" >> {config}"
     ));
     let out = ws
-        .handover(&["teardown", &grant, "--json"])
-        .with_root_password(&host)
+        .teardown_as_root(&host, &grant.id, &["--json"])
         .run()
         .expect_code(3);
-    let report = out.json();
-    assert_eq!(report["verified"], false);
+    let report = out.teardown_report();
+    assert!(!report.verified);
     assert!(
-        report.to_string().contains("admin_note"),
+        out.stdout.contains("admin_note"),
         "the other change is not shown: {report}"
     );
     assert!(!host.sh(&format!("cat {config}")).contains("backdoor_ip"));
@@ -261,9 +183,8 @@ fn shell_actions_substitute_parameters_quoted() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let playbook = ws.dir.path().join("marker.toml");
-    std::fs::write(
-        &playbook,
+    let p = &ws.file(
+        "marker.toml",
         r#"name = "marker"
 description = "leave a marker file"
 level = "app"
@@ -282,26 +203,15 @@ undo = "rm -f -- {path}"
 verify_present = "test -f {path}"
 verify_absent = "test ! -e {path}"
 "#,
-    )
-    .expect("write playbook");
-    let p = playbook.to_str().expect("utf-8");
+    );
     ws.handover(&["playbooks", "show", p]).run().expect_code(0);
 
     // A value that would run commands if it were substituted raw: quoted, it is just a name.
     let hostile = "/tmp/marker '$(id -u)' `id -u`; echo injected";
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--playbook",
-                p,
-                "--param",
-                &format!("path={hostile}"),
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0);
+    let grant = ws.provisioned(
+        &host,
+        &["--playbook", p, "--param", &format!("path={hostile}")],
+    );
     let listing = host.sh("ls /tmp");
     assert!(
         listing.contains("marker '$(id -u)' `id -u`; echo injected"),
@@ -311,19 +221,14 @@ verify_absent = "test ! -e {path}"
         !listing.contains("marker 0"),
         "a parameter value was run as a command: {listing}"
     );
-    let grant = field(&out.json(), "grant");
 
     // Teardown works from the record alone: the playbook file now says to undo nothing.
-    std::fs::write(
-        &playbook,
+    ws.file(
+        "marker.toml",
         "name = \"marker\"\ndescription = \"changed\"\nlevel = \"app\"\n\
          [[actions]]\nkind = \"shell\"\ndescription = \"d\"\napply = \"true\"\nundo = \"true\"\n",
-    )
-    .expect("rewrite playbook");
-    ws.handover(&["teardown", &grant])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
+    );
+    ws.revoke(&host, &grant.id);
     assert!(
         !host.sh("ls /tmp").contains("marker"),
         "the marker survived teardown"
@@ -333,8 +238,6 @@ verify_absent = "test ! -e {path}"
 #[test]
 fn playbook_files_with_errors_are_refused_with_the_line() {
     let ws = Workspace::new();
-    let playbook = ws.dir.path().join("typo.toml");
-    let p = playbook.to_str().expect("utf-8");
     // Each error is reported at the line of the field at fault, inside whichever action.
     let head = "name = \"t\"\ndescription = \"d\"\nlevel = \"user\"\n\n\
                 [[actions]]\nkind = \"user\"\n";
@@ -367,7 +270,7 @@ fn playbook_files_with_errors_are_refused_with_the_line() {
         ),
     ];
     for (text, expected) in cases {
-        std::fs::write(&playbook, &text).expect("write");
+        let p = &ws.file("typo.toml", &text);
         let out = ws.handover(&["playbooks", "show", p]).run().expect_code(2);
         assert!(out.stderr.contains(expected), "{}\n---\n{text}", out.stderr);
         let out = ws
@@ -386,7 +289,7 @@ fn playbook_files_with_errors_are_refused_with_the_line() {
         )
         .run()
         .expect_code(2);
-    assert!(out.stderr.contains("linux-user"), "{}", out.stderr);
+    out.assert_stderr_contains("linux-user");
 }
 
 #[test]
@@ -421,6 +324,7 @@ fn playbooks_lists_and_shows_the_built_ins() {
         );
     }
     assert_eq!(out.stdout.lines().count(), built_in.len(), "{}", out.stdout);
+    insta::assert_snapshot!("playbooks", out.stdout);
     let list = ws.handover(&["playbooks", "list"]).run().expect_code(0);
     assert_eq!(list.stdout, out.stdout);
 

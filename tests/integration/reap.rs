@@ -7,77 +7,51 @@ fn reap_removes_an_expired_grant_and_leaves_a_live_one() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let target = format!("root@{}", host.addr);
-    let provision = |ttl: &str| {
-        let out = ws
-            .provision(
-                &target,
-                &[
-                    "--scope",
-                    &host.scope,
-                    "--ttl",
-                    ttl,
-                    "--no-baseline",
-                    "--json",
-                ],
-            )
-            .with_root_password(&host)
-            .run()
-            .expect_code(0);
-        let json = out.json();
-        (
-            json["grant"].as_str().expect("grant").to_owned(),
-            json["account"].as_str().expect("account").to_owned(),
-        )
-    };
-    let (live, live_account) = provision("1h");
-    let (expiring, expiring_account) = provision("2s");
+    let provision = |ttl: &str| ws.grant(&host, &["--ttl", ttl, "--no-baseline"]);
+    let live = provision("1h");
+    let expiring = provision("2s");
     std::thread::sleep(std::time::Duration::from_secs(3));
 
     // --dry-run only lists.
-    let out = ws
+    let dry_run = ws
         .handover(&["reap", "--dry-run", "--json"])
         .run()
-        .expect_code(0);
-    let json = out.json();
-    assert_eq!(json["expired"], serde_json::json!([expiring]), "{json}");
-    assert_eq!(ws.record(&expiring)["state"], "active");
+        .expect_code(0)
+        .teardowns();
+    assert_eq!(
+        dry_run.expired,
+        Some(vec![expiring.id.clone()]),
+        "{dry_run}"
+    );
+    assert_eq!(ws.record(&expiring.id).state, "active");
 
-    let out = ws
+    let reaped = ws
         .handover(&["reap", "--json"])
         .with_root_password(&host)
         .run()
-        .expect_code(0);
-    let json = out.json();
-    assert_eq!(json["ok"], true, "{json}");
-    let reaped: Vec<&str> = json["grants"]
-        .as_array()
-        .expect("grants")
-        .iter()
-        .map(|g| g["grant"].as_str().expect("grant"))
-        .collect();
-    assert_eq!(reaped, [expiring.as_str()]);
-    assert_eq!(json["live"], serde_json::json!([live]));
-    assert_eq!(ws.record(&expiring)["state"], "revoked");
-    assert_eq!(ws.record(&live)["state"], "active");
-    assert!(!host.ok(&format!("getent passwd {expiring_account}")));
-    assert!(host.ok(&format!("getent passwd {live_account}")));
+        .expect_code(0)
+        .teardowns();
+    assert!(reaped.ok, "{reaped}");
+    let grants: Vec<&str> = reaped.grants().iter().map(|g| g.grant.as_str()).collect();
+    assert_eq!(grants, [expiring.id.as_str()]);
+    assert_eq!(reaped.live, Some(vec![live.id.clone()]));
+    assert_eq!(ws.record(&expiring.id).state, "revoked");
+    assert_eq!(ws.record(&live.id).state, "active");
+    assert!(!host.has_account(expiring.account()));
+    assert!(host.has_account(live.account()));
 
     // A second run finds nothing to do.
     let out = ws.handover(&["reap"]).run().expect_code(0);
-    assert!(
-        out.stdout.contains("no expired grants (1 live)"),
-        "{}",
-        out.stdout
-    );
-    let json = ws.handover(&["reap", "--json"]).run().expect_code(0).json();
-    assert_eq!(json["grants"], serde_json::json!([]), "{json}");
-    assert_eq!(json["live"], serde_json::json!([live]), "{json}");
-
-    ws.handover(&["teardown", &live])
-        .with_root_password(&host)
+    out.assert_stdout_contains("no expired grants (1 live)");
+    let again = ws
+        .handover(&["reap", "--json"])
         .run()
-        .expect_code(0);
+        .expect_code(0)
+        .teardowns();
+    assert!(again.grants().is_empty(), "{again}");
+    assert_eq!(again.live, Some(vec![live.id.clone()]), "{again}");
+
+    ws.revoke(&host, &live.id);
 }
 
 #[test]
@@ -85,30 +59,16 @@ fn reap_of_an_unreachable_host_exits_4_and_names_the_grant() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--ttl",
-                "2s",
-                "--no-baseline",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0);
-    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
+    let grant = ws.grant(&host, &["--ttl", "2s", "--no-baseline"]);
     std::thread::sleep(std::time::Duration::from_secs(3));
-    host.sh("pkill -x sshd; while pgrep -x sshd >/dev/null; do sleep 0.05; done");
-    let out = ws
+    host.stop_sshd();
+    let reaped = ws
         .handover(&["reap", "--json"])
         .with_root_password(&host)
         .run()
-        .expect_code(4);
-    let json = out.json();
-    assert_eq!(json["grants"][0]["grant"], grant.as_str());
-    assert_eq!(json["grants"][0]["exit_code"], 4);
-    assert_eq!(ws.record(&grant)["state"], "active");
+        .expect_code(4)
+        .teardowns();
+    assert_eq!(reaped.grants()[0].grant, grant.id);
+    assert_eq!(reaped.grants()[0].exit_code, 4);
+    assert_eq!(ws.record(&grant.id).state, "active");
 }

@@ -31,16 +31,16 @@ fn a_scope_where_setfacl_fails_rolls_back() {
         "the failing step is not named:\n{}",
         out.stderr
     );
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    out.assert_stderr_contains("rolled back");
     assert!(
         out.stderr.contains("remote stderr"),
         "setfacl's own error is not shown:\n{}",
         out.stderr
     );
-    assert!(out.json()["error"].is_string());
+    assert!(!out.error_report().error.is_empty());
 
     assert!(
-        !host.ok("getent passwd support-rollbk"),
+        !host.has_account("support-rollbk"),
         "the account survived the rollback"
     );
     assert!(
@@ -49,15 +49,8 @@ fn a_scope_where_setfacl_fails_rolls_back() {
     );
     assert_eq!(before, host.snapshot(), "the host is not as before");
 
-    let list = ws.handover(&["list", "--json"]).run().expect_code(0).json();
-    assert_eq!(list["grants"][0]["state"], "revoked", "{list}");
-    let grant = list["grants"][0]["grant"]
-        .as_str()
-        .expect("grant")
-        .to_owned();
-    let record = ws.record(&grant);
-    assert!(
-        record["events"].to_string().contains("rolling back"),
-        "{record}"
-    );
+    let list = ws.list();
+    assert_eq!(list.grants[0].state, "revoked", "{list}");
+    let record = ws.record(&list.grants[0].grant);
+    assert!(record.has_event(|w| w.contains("rolling back")), "{record}");
 }

@@ -1,13 +1,9 @@
 //! Lending an existing account: its password is rotated for the window, then restored or
 //! rotated again, and the sessions opened meanwhile are ended.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled, keypair, trusted_host};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn logs_in(host: &TestHost, user: &str, password: &str) -> bool {
-    host.ssh_as(user, password, "true").status.success()
-}
+use crate::support::{Run, TestHost, Workspace, host_with_root_key, trusted_host, wait_until};
+use std::process::Child;
+use std::time::Duration;
 
 /// An SSH login as `user` with `password` that stays open while `command` runs on the host,
 /// as a vendor's session during the window; returns once `command` runs (`pattern` finds it
@@ -16,34 +12,13 @@ struct OpenSession(Child);
 
 impl OpenSession {
     fn start(host: &TestHost, user: &str, password: &str, command: &str, pattern: &str) -> Self {
-        let child = Command::new("sshpass")
-            .arg("-e")
-            .arg("ssh")
-            .args([
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-            ])
-            .args(["-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no"])
-            .args(["-o", "PreferredAuthentications=password"])
-            .arg(format!("{user}@{}", host.addr))
-            .arg(command)
-            .env("SSHPASS", password)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run sshpass ssh");
-        let session = OpenSession(child);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !host.ok(&format!("pgrep -f '{pattern}'")) {
-            assert!(
-                Instant::now() < deadline,
-                "the session never started `{command}`"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let session = OpenSession(host.spawn_ssh(user, password, command));
+        assert!(
+            wait_until(Duration::from_secs(15), Duration::from_millis(100), || {
+                host.ok(&format!("pgrep -f '{pattern}'"))
+            }),
+            "the session never started `{command}`"
+        );
         session
     }
 
@@ -54,14 +29,9 @@ impl OpenSession {
 
     /// Whether the client saw the connection end within a few seconds.
     fn ended(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if matches!(self.0.try_wait(), Ok(Some(_))) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
+        wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
+            matches!(self.0.try_wait(), Ok(Some(_)))
+        })
     }
 }
 
@@ -97,67 +67,45 @@ fn a_lent_password_is_rotated_for_the_window_and_restored() {
     );
     let shadow_before = host.sh(&format!("getent shadow {admin}"));
 
-    let out = ws
-        .provision_as_root(&host, &["--playbook", "lend", "--rotate", &admin, "--json"])
-        .run()
-        .expect_code(0);
-    let json = out.json();
+    let grant = ws.lend(&host, &admin, &[]);
     assert!(
-        json["account"].is_null() && json["password"].is_null(),
-        "lend creates no account: {json}"
+        grant.account.is_none() && grant.password.is_none(),
+        "lend creates no account: {grant}"
     );
-    let lent = json["lent"][&admin]
-        .as_str()
-        .expect("lent password")
-        .to_owned();
-    let grant = json["grant"].as_str().expect("grant").to_owned();
+    let lent = grant.lent(&admin);
     assert!(
-        !logs_in(&host, &admin, &original),
+        !host.logs_in(&admin, &original),
         "the original password still works during the window"
     );
     assert!(
-        logs_in(&host, &admin, &lent),
+        host.logs_in(&admin, lent),
         "the lent password does not work"
     );
-    let record = std::fs::read_to_string(ws.state_dir().join(format!("grants/{grant}.json")))
-        .expect("record");
     assert!(
-        !record.contains(&lent),
+        !ws.record_text(&grant.id).contains(lent),
         "the lent password is in the record"
     );
 
     // A session the vendor opened with the lent password left a process behind.
     assert!(
-        host.ssh_as(&admin, &lent, "nohup sleep 602 >/dev/null 2>&1 &")
+        host.ssh_as(&admin, lent, "nohup sleep 602 >/dev/null 2>&1 &")
             .status
             .success()
     );
-    let report = ws
-        .handover(&["teardown", &grant, "--json"])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0)
-        .json();
+    let report = ws.revoke_report(&host, &grant.id);
     // Teardown verifies the ending too; the customer's session above must not count.
     let sessions = format!("no login session of `{admin}` opened during the window is left");
     assert!(
-        report["checks"]
-            .as_array()
-            .expect("checks")
-            .iter()
-            .any(|c| c["check"] == sessions.as_str() && c["ok"] == true),
+        report.checks.iter().any(|c| c.check == sessions && c.ok),
         "no passing check that the window's sessions ended: {report}"
     );
-    assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
+    assert!(report.warnings.is_empty(), "{report}");
 
     assert!(
-        logs_in(&host, &admin, &original),
+        host.logs_in(&admin, &original),
         "the original password was not restored"
     );
-    assert!(
-        !logs_in(&host, &admin, &lent),
-        "the lent password still works"
-    );
+    assert!(!host.logs_in(&admin, lent), "the lent password still works");
     assert_eq!(
         shadow_before,
         host.sh(&format!("getent shadow {admin}")),
@@ -179,51 +127,25 @@ fn after_rotate_neither_old_nor_lent_password_works() {
         return;
     };
     let admin = host.admin_user.clone();
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--rotate",
-                &admin,
-                "--after",
-                "rotate",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    let lent = json["lent"][&admin]
-        .as_str()
-        .expect("lent password")
-        .to_owned();
-    let grant = json["grant"].as_str().expect("grant").to_owned();
+    let grant = ws.grant(&host, &["--rotate", &admin, "--after", "rotate"]);
+    let lent = grant.lent(&admin);
     assert!(
-        json["password"].is_string(),
+        grant.password.is_some(),
         "the temporary account still gets its own password"
     );
 
-    let out = ws
-        .handover(&["teardown", &grant, "--json"])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
-    let fresh = out.json()["new_passwords"][&admin]
-        .as_str()
-        .expect("new password")
-        .to_owned();
+    let report = ws.revoke_report(&host, &grant.id);
+    let fresh = report.new_password(&admin);
     assert!(
-        !logs_in(&host, &admin, &host.admin_password),
+        !host.logs_in(&admin, &host.admin_password),
         "the old password works after rotate"
     );
     assert!(
-        !logs_in(&host, &admin, &lent),
+        !host.logs_in(&admin, lent),
         "the lent password works after rotate"
     );
     assert!(
-        logs_in(&host, &admin, &fresh),
+        host.logs_in(&admin, fresh),
         "the new password from teardown does not work"
     );
 }
@@ -238,11 +160,7 @@ fn rotating_root_needs_the_explicit_flag() {
         )
         .run()
         .expect_code(2);
-    assert!(
-        out.stderr.contains("--allow-root-rotation"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("--allow-root-rotation");
     let out = ws
         .provision(
             "root@127.0.0.1:9",
@@ -250,69 +168,44 @@ fn rotating_root_needs_the_explicit_flag() {
         )
         .run()
         .expect_code(2);
-    assert!(out.stderr.contains("--rotate"), "{}", out.stderr);
+    out.assert_stderr_contains("--rotate");
 }
 
 #[test]
 fn at_the_ttl_the_host_itself_restores_a_lent_password() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = TestHost::builder().service("atd").trusted() else {
         return;
-    }
-    let host = TestHost::builder().service("atd").up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let admin = host.admin_user.clone();
     let shadow_before = host.sh(&format!("getent shadow {admin}"));
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--playbook",
-                "lend",
-                "--rotate",
-                &admin,
-                "--ttl",
-                "12s",
-                // No baseline walk: on a loaded machine it could eat up the short window
-                // before the lent password is tried.
-                "--no-baseline",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    let grant = json["grant"].as_str().expect("grant").to_owned();
-    let lent = json["lent"][&admin]
-        .as_str()
-        .expect("lent password")
-        .to_owned();
-    assert!(logs_in(&host, &admin, &lent));
+    let grant = ws.lend(
+        &host,
+        &admin,
+        &[
+            "--ttl",
+            "12s",
+            // No baseline walk: on a loaded machine it could eat up the short window
+            // before the lent password is tried.
+            "--no-baseline",
+        ],
+    );
+    assert!(host.logs_in(&admin, grant.lent(&admin)));
     // Nobody runs teardown: the host's own job puts the original back (not a lock).
-    let mut restored = false;
-    for _ in 0..45 {
-        std::thread::sleep(std::time::Duration::from_secs(1));
-        if host.sh(&format!("getent shadow {admin}")) == shadow_before {
-            restored = true;
-            break;
-        }
-    }
     assert!(
-        restored,
+        wait_until(Duration::from_secs(45), Duration::from_secs(1), || {
+            host.sh(&format!("getent shadow {admin}")) == shadow_before
+        }),
         "the host did not restore the lent password by itself"
     );
     assert!(
-        logs_in(&host, &admin, &host.admin_password),
+        host.logs_in(&admin, &host.admin_password),
         "the original password does not work"
     );
     assert!(
-        !host.ok(&format!("test -e /var/lib/handover/{grant}-lent")),
+        !host.ok(&format!("test -e /var/lib/handover/{}-lent", grant.id)),
         "the copy of the hash was left"
     );
-    ws.handover(&["teardown", &grant])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
+    ws.revoke(&host, &grant.id);
 }
 
 /// Regression: teardown of a lent root password ended every root process started during the
@@ -320,14 +213,9 @@ fn at_the_ttl_the_host_itself_restores_a_lent_password() {
 /// retry and root's password stayed lent. Only the window's login sessions as root may end.
 #[test]
 fn lending_root_ends_only_the_window_sessions_of_root() {
-    if !host_tests_enabled() {
+    let Some((host, ws, key)) = host_with_root_key() else {
         return;
-    }
-    let ws = Workspace::new();
-    let (key, public) = keypair(ws.dir.path(), "customer", "");
-    let key = key.to_str().expect("utf-8 path").to_owned();
-    let host = TestHost::builder().root_authorized_key(&public).up();
-    ws.trust(&host);
+    };
     let sshd = pid_of(&host, "-f 'ssh[d]: /usr/sbin/sshd'");
     let cron = pid_of(&host, "-x cron");
     // The customer's root session from before the window, which starts a command during it.
@@ -339,9 +227,9 @@ fn lending_root_ends_only_the_window_sessions_of_root() {
         "/tmp/g[o]",
     );
 
-    let out = ws
+    let grant = ws
         .provision(
-            &format!("root@{}", host.addr),
+            &host.target("root"),
             &[
                 "-i",
                 &key,
@@ -354,19 +242,15 @@ fn lending_root_ends_only_the_window_sessions_of_root() {
             ],
         )
         .run()
-        .expect_code(0);
-    let json = out.json();
-    let grant = json["grant"].as_str().expect("grant").to_owned();
-    let lent = json["lent"]["root"]
-        .as_str()
-        .expect("lent password")
-        .to_owned();
+        .expect_code(0)
+        .provisioned();
+    let lent = grant.lent("root");
 
     // The vendor logs in as root with the lent password: one session still open, one that
     // left a process behind.
-    let mut session = OpenSession::start(&host, "root", &lent, "sleep 600", "slee[p] 600");
+    let mut session = OpenSession::start(&host, "root", lent, "sleep 600", "slee[p] 600");
     assert!(
-        host.ssh_as("root", &lent, "nohup sleep 603 >/dev/null 2>&1 &")
+        host.ssh_as("root", lent, "nohup sleep 603 >/dev/null 2>&1 &")
             .status
             .success()
     );
@@ -374,7 +258,7 @@ fn lending_root_ends_only_the_window_sessions_of_root() {
     host.sh("nohup sleep 604 >/dev/null 2>&1 &");
     host.sh("touch /tmp/go; while ! pgrep -f 'slee[p] 605' >/dev/null; do sleep 0.1; done");
 
-    ws.handover(&["teardown", &grant, "-i", &key])
+    ws.handover(&["teardown", &grant.id, "-i", &key])
         .run()
         .expect_code(0);
 
@@ -384,13 +268,10 @@ fn lending_root_ends_only_the_window_sessions_of_root() {
         "a process of the vendor's sessions survived"
     );
     assert!(
-        logs_in(&host, "root", &host.root_password),
+        host.logs_in("root", &host.root_password),
         "root's original password was not restored"
     );
-    assert!(
-        !logs_in(&host, "root", &lent),
-        "the lent password still works"
-    );
+    assert!(!host.logs_in("root", lent), "the lent password still works");
     assert_eq!(
         sshd,
         pid_of(&host, "-f 'ssh[d]: /usr/sbin/sshd'"),
@@ -415,45 +296,42 @@ fn lending_the_login_account_itself_tears_down() {
         return;
     };
     let admin = host.admin_user.clone();
-    let target = format!("{admin}@{}", host.addr);
-    let out = ws
-        .provision(
-            &target,
-            &[
-                "--become",
-                "--playbook",
-                "lend",
-                "--rotate",
-                &admin,
-                "--json",
-            ],
-        )
-        .env("HANDOVER_SSH_PASSWORD", &host.admin_password)
+    let grant = lend_with_become(&ws, &host, &admin, &host.admin_password, &admin)
+        .arg("--json")
         .run()
-        .expect_code(0);
-    let json = out.json();
-    let grant = json["grant"].as_str().expect("grant").to_owned();
-    let lent = json["lent"][&admin]
-        .as_str()
-        .expect("lent password")
-        .to_owned();
-    let mut session = OpenSession::start(&host, &admin, &lent, "sleep 600", "slee[p] 600");
+        .expect_code(0)
+        .provisioned();
+    let lent = grant.lent(&admin);
+    let mut session = OpenSession::start(&host, &admin, lent, "sleep 600", "slee[p] 600");
 
     // The account's password is the lent one until teardown puts the original back.
-    ws.handover(&["teardown", &grant])
-        .env("HANDOVER_SSH_PASSWORD", &lent)
+    ws.handover(&["teardown", &grant.id])
+        .with_password(lent)
         .run()
         .expect_code(0);
 
     assert!(session.ended(), "the vendor's open session survived");
     assert!(
-        logs_in(&host, &admin, &host.admin_password),
+        host.logs_in(&admin, &host.admin_password),
         "the original password was not restored"
     );
-    assert!(
-        !logs_in(&host, &admin, &lent),
-        "the lent password still works"
-    );
+    assert!(!host.logs_in(&admin, lent), "the lent password still works");
+}
+
+/// `provision LOGIN@HOST --become --playbook lend --rotate ACCOUNT`, logged in with `password`.
+fn lend_with_become(
+    ws: &Workspace,
+    host: &TestHost,
+    login: &str,
+    password: &str,
+    account: &str,
+) -> Run {
+    ws.provision_as(
+        host,
+        login,
+        password,
+        &["--become", "--playbook", "lend", "--rotate", account],
+    )
 }
 
 /// A host whose logins get no login uid (no pam_loginuid, as in many containers): the window's
@@ -468,69 +346,49 @@ fn a_host_without_login_uids_is_warned_about_not_silently_skipped() {
     let admin = host.admin_user.clone();
     // Logged in as the sudo user `helper`: its logins now keep sshd's login uid, which is
     // never helper's.
-    let target = format!("{}@{}", host.nopasswd_user, host.addr);
-    let out = ws
-        .provision(
-            &target,
-            &[
-                "--become",
-                "--playbook",
-                "lend",
-                "--rotate",
-                &admin,
-                "--json",
-            ],
-        )
-        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    let grant = json["grant"].as_str().expect("grant").to_owned();
-    let lent = json["lent"][&admin]
-        .as_str()
-        .expect("lent password")
-        .to_owned();
-    let warning = json["warnings"][0].as_str().unwrap_or_default();
+    let (helper, helper_password) = (&host.nopasswd_user, &host.nopasswd_password);
+    let lend = || lend_with_become(&ws, &host, helper, helper_password, &admin);
+    let grant = lend().arg("--json").run().expect_code(0).provisioned();
+    let lent = grant.lent(&admin);
+    let warning = grant
+        .warnings
+        .first()
+        .map(String::as_str)
+        .unwrap_or_default();
     assert!(
         warning.contains("no login uids") && warning.contains(&format!("`{admin}`")),
-        "no warning for the customer: {json}"
+        "no warning for the customer: {grant}"
     );
-    assert!(
-        json["warnings"].as_array().is_some_and(|w| w.len() == 1),
-        "{json}"
-    );
-    let mut session = OpenSession::start(&host, &admin, &lent, "sleep 604", "slee[p] 604");
+    assert_eq!(grant.warnings.len(), 1, "{grant}");
+    let mut session = OpenSession::start(&host, &admin, lent, "sleep 604", "slee[p] 604");
     let report = ws
-        .handover(&["teardown", &grant, "--json"])
-        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
+        .handover(&["teardown", &grant.id, "--json"])
+        .with_password(helper_password)
         .run()
         .expect_code(0)
-        .json();
-    let warning = report["warnings"][0].as_str().unwrap_or_default();
+        .teardown_report();
+    let warning = report
+        .warnings
+        .first()
+        .map(String::as_str)
+        .unwrap_or_default();
     assert!(
         warning.contains("were not ended") && warning.contains(&format!("`{admin}`")),
         "teardown does not say it ended nothing: {report}"
     );
     assert!(
-        !report["checks"]
-            .as_array()
-            .expect("checks")
+        !report
+            .checks
             .iter()
-            .any(|c| c["check"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("login session")),
+            .any(|c| c.check.contains("login session")),
         "a check claims the sessions ended: {report}"
     );
-    let record = ws.record(&grant);
+    let record = ws.record_text(&grant.id);
     assert!(
-        record.to_string().contains("warning: the sessions of"),
+        record.contains("warning: the sessions of"),
         "the record does not keep the warning: {record}"
     );
-    assert!(
-        !logs_in(&host, &admin, &lent),
-        "the lent password still works"
-    );
+    assert!(!host.logs_in(&admin, lent), "the lent password still works");
     // As the warning says: the session is the customer's to end.
     assert!(
         session.open(),
@@ -538,19 +396,8 @@ fn a_host_without_login_uids_is_warned_about_not_silently_skipped() {
     );
 
     // Human output: on stderr, after the credentials, and not in them.
-    let out = ws
-        .provision(
-            &target,
-            &["--become", "--playbook", "lend", "--rotate", &admin],
-        )
-        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
-        .run();
-    assert!(
-        out.stderr
-            .contains("warning: this host records no login uids"),
-        "{}",
-        out.stderr
-    );
+    let out = lend().run();
+    out.assert_stderr_contains("warning: this host records no login uids");
     assert!(!out.stdout.contains("login uids"), "{}", out.stdout);
     let human_grant = out
         .stdout
@@ -561,14 +408,10 @@ fn a_host_without_login_uids_is_warned_about_not_silently_skipped() {
 
     let out = ws
         .handover(&["teardown", &human_grant])
-        .env("HANDOVER_SSH_PASSWORD", &host.nopasswd_password)
+        .with_password(helper_password)
         .run()
         .expect_code(0);
-    assert!(
-        out.stdout.contains(&format!(
-            "warning: the sessions of `{admin}` opened during the window were not ended"
-        )),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_contains(&format!(
+        "warning: the sessions of `{admin}` opened during the window were not ended"
+    ));
 }

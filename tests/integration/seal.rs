@@ -1,18 +1,15 @@
 //! Sealed handover: credentials encrypted to the vendor's SSH key, decrypted with the real
 //! `age` tool and used to log in.
 
-use crate::support::{keygen, trusted_host};
+use crate::docs::labelled as value;
+use crate::support::{fingerprint, keygen, text, trusted_host};
 use std::path::Path;
 use std::process::Command;
 
 /// Decrypt with the real age CLI and the vendor's SSH private key.
 fn age_decrypt(identity: &Path, armored: &[u8]) -> String {
     let out = age_try_decrypt(identity, armored);
-    assert!(
-        out.status.success(),
-        "age -d failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "age -d failed: {}", text(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
@@ -34,36 +31,6 @@ fn age_try_decrypt(identity: &Path, armored: &[u8]) -> std::process::Output {
         .write_all(armored)
         .expect("write");
     child.wait_with_output().expect("age")
-}
-
-/// `SHA256:…` of the host's key, as `ssh-keygen -l` computes it.
-fn fingerprint(public_key: &str) -> String {
-    let mut child = Command::new("ssh-keygen")
-        .args(["-l", "-E", "sha256", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("ssh-keygen");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(public_key.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("ssh-keygen");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .nth(1)
-        .expect("fingerprint")
-        .to_owned()
-}
-
-fn value<'a>(doc: &'a str, label: &str) -> &'a str {
-    doc.lines()
-        .find_map(|l| l.strip_prefix(label))
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no `{label}` in:\n{doc}"))
 }
 
 #[test]
@@ -130,13 +97,10 @@ fn credentials_sealed_to_an_ed25519_key_open_with_age_and_log_in() {
     );
     assert!(!String::from_utf8_lossy(&wrong.stdout).contains(password));
     assert!(
-        host.ssh_as(account, password, "true").status.success(),
+        host.logs_in(account, password),
         "the sealed password does not log in"
     );
-    ws.handover(&["teardown", grant])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
+    ws.revoke(&host, grant);
 }
 
 #[test]
@@ -167,12 +131,15 @@ fn credentials_sealed_to_an_rsa_key_in_a_file_with_json() {
         )
         .run()
         .expect_code(0);
-    let json = out.json();
+    let grant = out.provisioned();
     assert!(
-        json["password"].is_null(),
-        "password printed despite sealing: {json}"
+        grant.password.is_none(),
+        "password printed despite sealing: {grant}"
     );
-    assert_eq!(json["sealed_file"], sealed.to_str().expect("utf-8"));
+    assert_eq!(
+        grant.sealed_file.as_deref(),
+        Some(sealed.to_str().expect("utf-8"))
+    );
     assert_eq!(
         std::fs::metadata(&sealed)
             .expect("sealed file")
@@ -182,12 +149,8 @@ fn credentials_sealed_to_an_rsa_key_in_a_file_with_json() {
         0o600
     );
     let doc = age_decrypt(&key, &std::fs::read(&sealed).expect("read sealed"));
-    assert_eq!(value(&doc, "grant"), json["grant"].as_str().expect("grant"));
-    assert!(
-        host.ssh_as(value(&doc, "account"), value(&doc, "password"), "true")
-            .status
-            .success()
-    );
+    assert_eq!(value(&doc, "grant"), grant.id);
+    assert!(host.logs_in(value(&doc, "account"), value(&doc, "password")));
 }
 
 #[test]
@@ -198,31 +161,14 @@ fn new_passwords_at_teardown_are_sealed_alone_on_stdout() {
     let key = keygen(ws.dir.path(), "customer", &["-t", "ed25519"]);
     let public = key.with_extension("pub");
     let admin = host.admin_user.clone();
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--playbook",
-                "lend",
-                "--rotate",
-                &admin,
-                "--after",
-                "rotate",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0);
-    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
+    let grant = ws.lend(&host, &admin, &["--after", "rotate"]);
 
     let out = ws
-        .handover(&[
-            "teardown",
-            &grant,
-            "--seal-to",
-            public.to_str().expect("utf-8"),
-        ])
-        .with_root_password(&host)
+        .teardown_as_root(
+            &host,
+            &grant.id,
+            &["--seal-to", public.to_str().expect("utf-8")],
+        )
         .run()
         .expect_code(0);
     // Only the armour on stdout, so `> new-passwords.age` is a file age can open; the report
@@ -236,7 +182,7 @@ fn new_passwords_at_teardown_are_sealed_alone_on_stdout() {
         "{}",
         out.stdout
     );
-    assert!(out.stderr.contains("revoked"), "{}", out.stderr);
+    out.assert_stderr_contains("revoked");
     let doc = age_decrypt(&key, out.stdout.as_bytes());
     assert_eq!(value(&doc, "account"), admin);
     let fresh = value(&doc, "password");
@@ -245,7 +191,7 @@ fn new_passwords_at_teardown_are_sealed_alone_on_stdout() {
         "the new password leaked to stderr"
     );
     assert!(
-        host.ssh_as(&admin, fresh, "true").status.success(),
+        host.logs_in(&admin, fresh),
         "the sealed new password does not log in"
     );
 }

@@ -2,10 +2,32 @@
 //! directory and nothing else; teardown removes the jail and its bind mount and leaves the CMS
 //! files where and as they were.
 
-use crate::support::{TestHost, trusted_host};
+use crate::support::{Run, TestHost, Workspace, text, trusted_host};
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// `provision --playbook sftp-only --scope SCOPE --account ACCOUNT EXTRA…` as root.
+fn sftp_only(ws: &Workspace, host: &TestHost, account: &str, extra: &[&str]) -> Run {
+    ws.provision_as_root(
+        host,
+        &[
+            &[
+                "--playbook",
+                "sftp-only",
+                "--scope",
+                &host.scope,
+                "--account",
+                account,
+            ],
+            extra,
+        ]
+        .concat(),
+    )
+}
+
+/// The customer still logs in as root.
+#[track_caller]
+fn root_still_logs_in(host: &TestHost) {
+    let out = host.ssh_as("root", &host.root_password, "id -un");
+    assert_eq!(text(&out.stdout).trim(), "root", "root cannot log in");
 }
 
 /// The CMS files as they are: path, owner, mode and checksum of every file.
@@ -24,26 +46,13 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
     let before = host.snapshot();
     let files_before = cms_files(&host);
 
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--playbook",
-                "sftp-only",
-                "--scope",
-                &host.scope,
-                "--account",
-                "support-sftp1",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    assert_eq!(json["playbook"], "sftp-only");
-    let grant = json["grant"].as_str().expect("grant").to_owned();
-    let password = json["password"].as_str().expect("password").to_owned();
     let account = "support-sftp1";
+    let grant = sftp_only(&ws, &host, account, &["--json"])
+        .run()
+        .expect_code(0)
+        .provisioned();
+    assert_eq!(grant.playbook, "sftp-only");
+    let password = grant.password();
     assert_eq!(
         host.sh(&format!("getent passwd {account} | cut -d: -f7"))
             .trim(),
@@ -54,7 +63,7 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
 
     // No shell and no command: sshd refuses every session but SFTP.
     for cmd in ["id", "touch /tmp/handover-pwned", "/bin/sh -c id"] {
-        let out = host.ssh_as(account, &password, cmd);
+        let out = host.ssh_as(account, password, cmd);
         assert!(!out.status.success(), "`{cmd}` succeeded");
         assert!(
             !text(&out.stdout).contains("uid="),
@@ -63,11 +72,11 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
         );
     }
     assert!(!host.ok("test -e /tmp/handover-pwned"));
-    let out = host.ssh_with(account, &password, &["-tt"], None);
+    let out = host.ssh_with(account, password, &["-tt"], None);
     assert!(!out.status.success(), "an interactive session opened");
 
     // SFTP: starts in /cms, the jail holds nothing else, and the CMS files are there.
-    let out = host.sftp_batch(account, &password, "pwd\nls -1 /\nls -1 /cms\n");
+    let out = host.sftp_batch(account, password, "pwd\nls -1 /\nls -1 /cms\n");
     let listing = text(&out.stdout);
     assert!(out.status.success(), "sftp failed: {}", text(&out.stderr));
     assert!(
@@ -93,7 +102,7 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
         "cd /root".to_owned(),
         "ls /var/www".to_owned(),
     ] {
-        let out = host.sftp_batch(account, &password, &format!("{cmd}\n"));
+        let out = host.sftp_batch(account, password, &format!("{cmd}\n"));
         assert!(
             !out.status.success(),
             "`{cmd}` worked in the jail: {}",
@@ -101,7 +110,7 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
         );
     }
     assert!(!stolen.exists());
-    let out = host.sftp_batch(account, &password, "ls -1 ../..\n");
+    let out = host.sftp_batch(account, password, "ls -1 ../..\n");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let up = text(&out.stdout);
     assert!(!up.contains("etc") && up.contains("cms"), "{up}");
@@ -112,7 +121,7 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
     let fetched = ws.dir.path().join("index.php");
     let out = host.sftp_batch(
         account,
-        &password,
+        password,
         &format!(
             "put {} upload.txt\nput {} uploads/upload2.txt\nget index.php {}\n",
             local.display(),
@@ -134,21 +143,18 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
     // Forwarding is refused for this account too (the sshd-match action of every grant).
     let out = host.ssh_with(
         account,
-        &password,
+        password,
         &["-W", &format!("{}:22", host.addr)],
         None,
     );
     assert!(!text(&out.stdout).contains("SSH-2.0"), "a -W tunnel opened");
 
-    let report = ws
-        .handover(&["teardown", &grant, "--json"])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0)
-        .json();
-    assert_eq!(report["verified"], true, "{report}");
-    let reassigned = report["reassigned"].to_string();
-    assert!(reassigned.contains("upload.txt"), "{report}");
+    let report = ws.revoke_report(&host, &grant.id);
+    assert!(report.verified, "{report}");
+    assert!(
+        report.reassigned.iter().any(|p| p.contains("upload.txt")),
+        "{report}"
+    );
 
     // The jail and its mount are gone, the sshd drop-ins too, sshd is fine.
     assert!(!host.ok(&format!("test -e {jail}")), "jail left");
@@ -160,7 +166,7 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
     );
     assert!(host.ok("sshd -t"));
     assert!(
-        !host.sftp_batch(account, &password, "ls\n").status.success(),
+        !host.sftp_batch(account, password, "ls\n").status.success(),
         "the account still logs in"
     );
 
@@ -172,9 +178,7 @@ fn sftp_only_account_sees_only_the_cms_and_teardown_removes_the_jail() {
     ));
     assert_eq!(files_before, cms_files(&host), "the CMS files changed");
     assert_eq!(before, host.snapshot(), "the host is not as before");
-
-    let out = host.ssh_as("root", &host.root_password, "id -un");
-    assert_eq!(text(&out.stdout).trim(), "root", "root cannot log in");
+    root_still_logs_in(&host);
 }
 
 #[test]
@@ -190,18 +194,7 @@ fn a_failed_sftp_only_provision_unmounts_and_removes_the_jail() {
     let before = host.snapshot();
     let files_before = cms_files(&host);
 
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--playbook",
-                "sftp-only",
-                "--scope",
-                &host.scope,
-                "--account",
-                "support-sftp2",
-            ],
-        )
+    let out = sftp_only(&ws, &host, "support-sftp2", &[])
         .run()
         .expect_code(1);
     assert!(
@@ -209,12 +202,7 @@ fn a_failed_sftp_only_provision_unmounts_and_removes_the_jail() {
         "{}",
         out.stderr
     );
-    assert!(
-        out.stderr
-            .contains("rolled back: everything applied was removed and verified absent"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("rolled back: everything applied was removed and verified absent");
     assert!(!host.ok("test -e /run/handover-sftp-support-sftp2"));
     assert!(
         !host
@@ -224,6 +212,5 @@ fn a_failed_sftp_only_provision_unmounts_and_removes_the_jail() {
     assert_eq!(before, host.snapshot(), "the host is not as before");
     assert_eq!(files_before, cms_files(&host), "the CMS files changed");
     assert!(host.ok("sshd -t"));
-    let out = host.ssh_as("root", &host.root_password, "id -un");
-    assert_eq!(text(&out.stdout).trim(), "root", "root cannot log in");
+    root_still_logs_in(&host);
 }

@@ -1,7 +1,7 @@
 //! Host aliases from an ssh client configuration (`-F FILE`), directly and through a jump host,
 //! with every host key verified and pinned.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled, keypair};
+use crate::support::{Agent, TestHost, host_with_root_key, hosts_with_root_key, keypair};
 use std::path::Path;
 
 /// A known_hosts file holding the keys of `hosts`.
@@ -12,26 +12,19 @@ fn known_hosts(path: &Path, hosts: &[&TestHost]) {
 
 #[test]
 fn an_alias_resolves_host_name_user_port_identity_and_known_hosts() {
-    if !host_tests_enabled() {
+    let Some((host, ws, key)) = host_with_root_key() else {
         return;
-    }
-    let ws = Workspace::new();
-    let (key, public) = keypair(ws.dir.path(), "id_cms", "");
-    let host = TestHost::builder().root_authorized_key(&public).up();
+    };
     let kh = ws.dir.path().join("kh_from_config");
     known_hosts(&kh, &[&host]);
-    let config = ws.dir.path().join("ssh_config");
-    std::fs::write(
-        &config,
-        format!(
+    let cfg = &ws.file(
+        "ssh_config",
+        &format!(
             "# handover test\nHost cms cms-*\n    HostName {addr}\n    User root\n    Port 22\n    IdentityFile {key}\n    IdentitiesOnly yes\n    UserKnownHostsFile {kh}\n\nHost legacy\n    HostName {addr}\n    ProxyCommand nc %h %p\n\nMatch user nobody\n    Port 2\n",
             addr = host.addr,
-            key = key.display(),
             kh = kh.display()
         ),
-    )
-    .expect("write config");
-    let cfg = config.to_str().expect("utf-8 path");
+    );
 
     // No --known-hosts and no -i: both come from the alias.
     let out = ws
@@ -47,20 +40,18 @@ fn an_alias_resolves_host_name_user_port_identity_and_known_hosts() {
         ])
         .run()
         .expect_code(0);
-    assert!(
-        out.stderr.contains("Match blocks are not supported"),
-        "{}",
-        out.stderr
+    out.assert_stderr_contains("Match blocks are not supported");
+    let grant = out.provisioned();
+    assert_eq!(grant.host, host.addr);
+    assert_eq!(grant.port, 22);
+    let record = ws.record(&grant.id);
+    assert_eq!(record.host.alias.as_deref(), Some("cms"));
+    assert_eq!(record.host.login, "root");
+    assert_eq!(
+        record.host.identities.first().map(String::as_str),
+        Some(key.as_str())
     );
-    let json = out.json();
-    assert_eq!(json["host"], host.addr.as_str());
-    assert_eq!(json["port"], 22);
-    let grant = json["grant"].as_str().expect("grant").to_owned();
-    let record = ws.record(&grant);
-    assert_eq!(record["host"]["alias"], "cms");
-    assert_eq!(record["host"]["login"], "root");
-    assert_eq!(record["host"]["identities"][0], key.to_str().expect("path"));
-    assert!(record["host"].get("jumps").is_none(), "{record}");
+    assert!(record.host.jumps.is_none(), "{record}");
     assert!(
         host.sh("grep 'Accepted publickey for root' /var/log/sshd.log")
             .contains("ED25519"),
@@ -72,38 +63,31 @@ fn an_alias_resolves_host_name_user_port_identity_and_known_hosts() {
         .handover(&["provision", "legacy", "-F", cfg, "--scope", &host.scope])
         .run()
         .expect_code(2);
-    assert!(out.stderr.contains("ProxyCommand"), "{}", out.stderr);
+    out.assert_stderr_contains("ProxyCommand");
 
     // Teardown finds the host, key and IdentityFile in the record alone.
-    ws.handover(&["teardown", &grant]).run().expect_code(0);
-    assert_eq!(ws.record(&grant)["state"], "revoked");
+    ws.handover(&["teardown", &grant.id]).run().expect_code(0);
+    assert_eq!(ws.record(&grant.id).state, "revoked");
 }
 
 #[test]
 fn a_jump_host_is_verified_pinned_and_used_again_at_teardown() {
-    if !host_tests_enabled() {
+    let Some((hosts, ws, key)) = hosts_with_root_key(2) else {
         return;
-    }
-    let ws = Workspace::new();
-    let (key, public) = keypair(ws.dir.path(), "id_ops", "");
-    let hosts = TestHost::builder().root_authorized_key(&public).up_many(2);
+    };
     let (jump, target) = (&hosts[0], &hosts[1]);
     // The target is reachable from the jump host over a link of their own.
     let jump_source = jump.link(target);
     let kh = ws.dir.path().join("known_hosts");
-    let config = ws.dir.path().join("ssh_config");
-    std::fs::write(
-        &config,
-        format!(
+    let cfg = &ws.file(
+        "ssh_config",
+        &format!(
             "Host web\n    HostName {target}\n    User root\n    ProxyJump bastion\nHost bastion\n    HostName {jump}\n    User root\nHost *\n    IdentityFile {key}\n    UserKnownHostsFile {kh}\n",
             target = target.addr,
             jump = jump.addr,
-            key = key.display(),
             kh = kh.display()
         ),
-    )
-    .expect("write config");
-    let cfg = config.to_str().expect("utf-8 path");
+    );
     let provision = || {
         ws.handover(&[
             "provision",
@@ -120,97 +104,76 @@ fn a_jump_host_is_verified_pinned_and_used_again_at_teardown() {
     // The jump host's key is checked too: only the target's is known, so it is refused.
     known_hosts(&kh, &[target]);
     let out = provision().run().expect_code(4);
-    assert!(
-        out.stderr
-            .contains(&format!("host key of `{}` is not known", jump.addr)),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains(&format!("host key of `{}` is not known", jump.addr));
     assert!(!target.ok("grep -q 'Accepted publickey' /var/log/sshd.log"));
 
     known_hosts(&kh, &[jump, target]);
     let out = provision().run().expect_code(0);
-    let json = out.json();
-    assert_eq!(json["host"], target.addr.as_str());
-    let grant = json["grant"].as_str().expect("grant").to_owned();
-    let password = json["password"].as_str().expect("password").to_owned();
-    let account = json["account"].as_str().expect("account").to_owned();
+    let grant = out.provisioned();
+    assert_eq!(grant.host, target.addr);
+    let (account, password) = (grant.account(), grant.password());
     // The target saw the connection come from the jump host, not from this machine.
     let log = target.sh("grep 'Accepted publickey for root' /var/log/sshd.log");
     assert!(log.contains(&format!("from {jump_source} ")), "{log}");
     assert!(!log.contains(&format!("from {} ", target.gateway)), "{log}");
     // The record pins the chain.
-    let record = ws.record(&grant);
-    let jumps = record["host"]["jumps"].as_array().expect("jumps");
+    let record = ws.record(&grant.id);
+    let jumps = record.host.jumps.as_deref().unwrap_or_default();
     assert_eq!(jumps.len(), 1, "{record}");
-    assert_eq!(jumps[0]["host"], jump.addr.as_str());
+    assert_eq!(jumps[0].host, jump.addr);
     let jump_key_line = jump.host_key();
     let jump_key: Vec<&str> = jump_key_line.split_whitespace().take(2).collect();
     assert!(
-        jumps[0]["host_key"]
-            .as_str()
-            .expect("host_key")
-            .starts_with(&jump_key.join(" ")),
+        jumps[0].host_key.starts_with(&jump_key.join(" ")),
         "{record}"
     );
     assert!(
-        target.ssh_as(&account, &password, "true").status.success(),
+        target.logs_in(account, password),
         "the vendor cannot log in"
     );
 
     // A jump host offering another key than the pinned one is refused at teardown.
-    let path = ws.state_dir().join("grants").join(format!("{grant}.json"));
-    let original = std::fs::read_to_string(&path).expect("read record");
+    let path = ws.record_path(&grant.id);
+    let original = ws.record_text(&grant.id);
     let mut tampered: serde_json::Value = serde_json::from_str(&original).expect("json");
     tampered["host"]["jumps"][0]["host_key"] = target.host_key().into();
     std::fs::write(&path, tampered.to_string()).expect("write record");
-    let out = ws.handover(&["teardown", &grant]).run().expect_code(4);
-    assert!(
-        out.stderr
-            .contains(&format!("host key of `{}` changed", jump.addr)),
-        "{}",
-        out.stderr
-    );
+    let out = ws.handover(&["teardown", &grant.id]).run().expect_code(4);
+    out.assert_stderr_contains(&format!("host key of `{}` changed", jump.addr));
     std::fs::write(&path, original).expect("restore record");
 
     // Teardown goes through the same jump host, with nothing but the record.
-    ws.handover(&["teardown", &grant]).run().expect_code(0);
-    assert_eq!(ws.record(&grant)["state"], "revoked");
-    assert!(!target.ok(&format!("getent passwd {account}")));
+    ws.handover(&["teardown", &grant.id]).run().expect_code(0);
+    assert_eq!(ws.record(&grant.id).state, "revoked");
+    assert!(!target.has_account(account));
 }
 
 #[test]
 fn a_chain_of_two_jump_hosts_is_followed_hop_by_hop() {
-    if !host_tests_enabled() {
+    let Some((hosts, ws, key)) = hosts_with_root_key(3) else {
         return;
-    }
-    let ws = Workspace::new();
-    let (key, public) = keypair(ws.dir.path(), "id_ops", "");
-    let hosts = TestHost::builder().root_authorized_key(&public).up_many(3);
+    };
     let (outer, inner, target) = (&hosts[0], &hosts[1], &hosts[2]);
     // outer reaches inner, inner reaches target; this machine only needs outer.
     outer.link(inner);
     let inner_source = inner.link(target);
     let kh = ws.dir.path().join("known_hosts");
     known_hosts(&kh, &[outer, inner, target]);
-    let config = ws.dir.path().join("ssh_config");
-    std::fs::write(
-        &config,
-        format!(
+    let config = ws.file(
+        "ssh_config",
+        &format!(
             "Host db\n    HostName {target}\n    ProxyJump root@{outer},inner\nHost inner\n    HostName {inner}\n    User root\nHost *\n    IdentityFile {key}\n",
             target = target.addr,
             outer = outer.addr,
             inner = inner.addr,
-            key = key.display(),
         ),
-    )
-    .expect("write config");
+    );
     let out = ws
         .handover(&[
             "provision",
             "root@db",
             "-F",
-            config.to_str().expect("path"),
+            &config,
             "--known-hosts",
             kh.to_str().expect("path"),
             "--scope",
@@ -220,15 +183,16 @@ fn a_chain_of_two_jump_hosts_is_followed_hop_by_hop() {
         ])
         .run()
         .expect_code(0);
-    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
+    let grant = out.provisioned().id;
     let log = target.sh("grep 'Accepted publickey for root' /var/log/sshd.log");
     assert!(log.contains(&format!("from {inner_source} ")), "{log}");
     let record = ws.record(&grant);
-    let jumps: Vec<&str> = record["host"]["jumps"]
-        .as_array()
-        .expect("jumps")
+    let jumps: Vec<&str> = record
+        .host
+        .jumps
         .iter()
-        .map(|j| j["host"].as_str().expect("host"))
+        .flatten()
+        .map(|j| j.host.as_str())
         .collect();
     assert_eq!(jumps, [outer.addr.as_str(), inner.addr.as_str()]);
     ws.handover(&["teardown", &grant]).run().expect_code(0);
@@ -236,57 +200,51 @@ fn a_chain_of_two_jump_hosts_is_followed_hop_by_hop() {
 
 #[test]
 fn identities_only_keeps_the_agent_out() {
-    if !host_tests_enabled() {
-        return;
-    }
-    let ws = Workspace::new();
     // The agent holds the only key root accepts; the alias names another key.
-    let (agent_key, agent_public) = keypair(ws.dir.path(), "id_agent", "");
+    let Some((host, ws, agent_key)) = host_with_root_key() else {
+        return;
+    };
     let (other_key, _) = keypair(ws.dir.path(), "id_other", "");
-    let host = TestHost::builder().root_authorized_key(&agent_public).up();
     let kh = ws.dir.path().join("known_hosts_cfg");
     known_hosts(&kh, &[&host]);
-    let agent = crate::support::Agent::start(ws.dir.path(), &[&agent_key]);
+    let agent = Agent::start(ws.dir.path(), &[Path::new(&agent_key)]);
+    let socket = agent.socket.to_str().expect("utf-8 path");
     let config = |only: &str| {
-        let path = ws.dir.path().join(format!("config_{only}"));
-        std::fs::write(
-            &path,
-            format!(
+        ws.file(
+            &format!("config_{only}"),
+            &format!(
                 "Host cms\n    HostName {}\n    User root\n    IdentityFile {}\n    IdentitiesOnly {only}\n    UserKnownHostsFile {}\n",
                 host.addr,
                 other_key.display(),
                 kh.display()
             ),
         )
-        .expect("write config");
-        path
     };
-    let provision = |config: &Path| {
+    let provision = |config: &str| {
         ws.handover(&[
             "provision",
             "cms",
             "-F",
-            config.to_str().expect("utf-8 path"),
+            config,
             "--scope",
             &host.scope,
             "--no-baseline",
             "--json",
         ])
-        .env("SSH_AUTH_SOCK", agent.socket.to_str().expect("utf-8 path"))
+        .env("SSH_AUTH_SOCK", socket)
         .run()
     };
 
     // `IdentitiesOnly yes`: only the named key is offered, and root refuses it.
     let before = host.snapshot();
     let out = provision(&config("yes")).expect_code(4);
-    assert!(out.stderr.contains("authenticat"), "{}", out.stderr);
+    out.assert_stderr_contains("authenticat");
     assert_eq!(host.snapshot(), before);
 
     // `IdentitiesOnly no`: the agent's key is offered as well, and works.
-    let out = provision(&config("no")).expect_code(0);
-    let grant = out.json()["grant"].as_str().expect("grant").to_owned();
+    let grant = provision(&config("no")).expect_code(0).provisioned().id;
     ws.handover(&["teardown", &grant])
-        .env("SSH_AUTH_SOCK", agent.socket.to_str().expect("utf-8 path"))
+        .env("SSH_AUTH_SOCK", socket)
         .run()
         .expect_code(0);
 }

@@ -2,34 +2,10 @@
 //! tunnels for the account, and the safe drop-in mechanism behind it (never lock the customer
 //! out). Each test ends by logging in as root: the customer's own access must always survive.
 
-use crate::support::{TestHost, host_tests_enabled, trusted_host};
+use crate::support::{TestHost, host_tests_enabled, text, trusted_host};
 use handover::actions::sshd_dropin::{self, DropIn, Expect, Probe};
 use handover::shell::{OnStepFailure, Script};
 use std::collections::BTreeMap;
-
-struct Grant {
-    id: String,
-    account: String,
-    password: String,
-}
-
-fn grant_from(json: &serde_json::Value) -> Grant {
-    let field = |k: &str| {
-        json[k]
-            .as_str()
-            .unwrap_or_else(|| panic!("no `{k}` in {json}"))
-            .to_owned()
-    };
-    Grant {
-        id: field("grant"),
-        account: field("account"),
-        password: field("password"),
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// The customer can still log in as root, from the usual and from the second address.
 #[track_caller]
@@ -75,68 +51,50 @@ fn allow_from_admits_the_allowed_source_and_refuses_any_other() {
     octets[3] = "0";
     let network = format!("{}/31", octets.join("."));
 
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--allow-from",
-                &network,
-                "--allow-from",
-                "2001:DB8::/32",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    assert_eq!(
-        json["allow_from"],
-        serde_json::json!([network, "2001:db8::/32"]),
-        "{json}"
+    let grant = ws.grant(
+        &host,
+        &["--allow-from", &network, "--allow-from", "2001:DB8::/32"],
     );
-    let grant = grant_from(&json);
+    assert_eq!(
+        grant.allow_from,
+        [network.as_str(), "2001:db8::/32"],
+        "{grant}"
+    );
+    let (account, password) = (grant.account(), grant.password());
 
     // From the allowed network: in.
-    let out = host.ssh_as_from(&host.gateway, &grant.account, &grant.password, "id -un");
+    let out = host.ssh_as_from(&host.gateway, account, password, "id -un");
     assert!(
         out.status.success(),
         "login from the allowed address failed: {}",
         text(&out.stderr)
     );
-    assert_eq!(text(&out.stdout).trim(), grant.account);
+    assert_eq!(text(&out.stdout).trim(), account);
     // From anywhere else: refused, by our Match block (sshd says why in its log).
-    let out = host.ssh_as_from(
-        &host.client_addr2,
-        &grant.account,
-        &grant.password,
-        "id -un",
-    );
+    let out = host.ssh_as_from(&host.client_addr2, account, password, "id -un");
     assert!(
         !out.status.success(),
         "login from a non-allowed address worked: {}",
         text(&out.stdout)
     );
-    assert!(!text(&out.stdout).contains(&grant.account));
+    assert!(!text(&out.stdout).contains(account));
     let log = host.sh("cat /var/log/sshd.log");
     assert!(
         log.contains(&format!(
-            "User {} from {} not allowed because listed in DenyUsers",
-            grant.account, host.client_addr2
+            "User {account} from {} not allowed because listed in DenyUsers",
+            host.client_addr2
         )),
         "sshd did not refuse the login with our DenyUsers:\n{log}"
     );
     // The effective settings as sshd computes them, independently of handover's own checks.
     let effective = |addr: &str| {
         host.sh(&format!(
-            "sshd -T -C user={a},host={addr},addr={addr}",
-            a = grant.account
+            "sshd -T -C user={account},host={addr},addr={addr}"
         ))
     };
     let denied = effective("192.0.2.55");
     assert!(
-        denied.contains(&format!("denyusers {}\n", grant.account))
+        denied.contains(&format!("denyusers {account}\n"))
             && denied.contains("passwordauthentication no\n")
             && denied.contains("pubkeyauthentication no\n"),
         "{denied}"
@@ -151,14 +109,9 @@ fn allow_from_admits_the_allowed_source_and_refuses_any_other() {
     // Only the temporary account is restricted.
     root_still_logs_in(&host);
 
-    let report = ws
-        .handover(&["teardown", &grant.id, "--json"])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0)
-        .json();
-    assert_eq!(report["verified"], true, "{report}");
-    let checks = report["checks"].to_string();
+    let report = ws.revoke_report(&host, &grant.id);
+    assert!(report.verified, "{report}");
+    let checks: String = report.checks.iter().map(ToString::to_string).collect();
     assert!(
         checks.contains("as before the grant") && checks.contains("reloaded"),
         "{checks}"
@@ -181,23 +134,10 @@ fn the_account_cannot_forward_or_tunnel_but_root_still_can() {
     );
     let sshd_config = host.sh("cat /etc/ssh/sshd_config");
 
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--allow-from",
-                &host.gateway,
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0);
-    let grant = grant_from(&out.json());
-    let acct = |extra: &[&str], cmd: Option<&str>| {
-        host.ssh_with(&grant.account, &grant.password, extra, cmd)
-    };
+    let grant = ws.grant(&host, &["--allow-from", &host.gateway]);
+    let account = grant.account();
+    let acct =
+        |extra: &[&str], cmd: Option<&str>| host.ssh_with(account, grant.password(), extra, cmd);
     // The account logs in and works...
     let out = acct(&[], Some("id -un"));
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -243,8 +183,8 @@ fn the_account_cannot_forward_or_tunnel_but_root_still_can() {
     );
 
     let effective = host.sh(&format!(
-        "sshd -T -C user={},host=x,addr={}",
-        grant.account, host.gateway
+        "sshd -T -C user={account},host=x,addr={}",
+        host.gateway
     ));
     for line in [
         "allowtcpforwarding no",
@@ -263,10 +203,7 @@ fn the_account_cannot_forward_or_tunnel_but_root_still_can() {
         );
     }
 
-    ws.handover(&["teardown", &grant.id])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
+    ws.revoke(&host, &grant.id);
     sshd_config_is_clean(&host);
     assert_eq!(
         sshd_config,
@@ -275,8 +212,8 @@ fn the_account_cannot_forward_or_tunnel_but_root_still_can() {
     );
     // The account's effective settings are the customer's again (their Match all).
     let effective = host.sh(&format!(
-        "sshd -T -C user={},host=x,addr={}",
-        grant.account, host.gateway
+        "sshd -T -C user={account},host=x,addr={}",
+        host.gateway
     ));
     assert!(
         effective.lines().any(|l| l == "allowtcpforwarding yes"),
@@ -310,12 +247,8 @@ fn a_drop_in_that_would_not_take_effect_is_removed_before_sshd_reloads() {
         "the failing step and the reason are not named:\n{}",
         out.stderr
     );
-    assert!(
-        out.stderr.contains("allowtcpforwarding is yes, not no"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    out.assert_stderr_contains("allowtcpforwarding is yes, not no");
+    out.assert_stderr_contains("rolled back");
     // sshd was never reloaded with the fragment; the host is as before; the customer's
     // drop-in is untouched.
     assert_eq!(sighups(&host), reloads, "sshd was reloaded");
@@ -333,7 +266,6 @@ fn preflight_refuses_a_broken_or_unincluded_sshd_config_without_touching_it() {
     let Some((host, ws)) = trusted_host() else {
         return;
     };
-    let target = format!("root@{}", host.addr);
 
     // The customer's configuration is already broken (not yet loaded by sshd): refuse, show
     // sshd's complaint, change nothing, never reload.
@@ -341,8 +273,7 @@ fn preflight_refuses_a_broken_or_unincluded_sshd_config_without_touching_it() {
     let before = host.snapshot();
     let reloads = sighups(&host);
     let out = ws
-        .provision(&target, &["--scope", &host.scope])
-        .with_root_password(&host)
+        .provision_as_root(&host, &["--scope", &host.scope])
         .run()
         .expect_code(1);
     assert!(
@@ -360,16 +291,10 @@ fn preflight_refuses_a_broken_or_unincluded_sshd_config_without_touching_it() {
     // nothing, so refuse.
     host.sh("sed -i 's|^Include /etc/ssh/sshd_config.d|#&|' /etc/ssh/sshd_config && sshd -t");
     let out = ws
-        .provision(&target, &["--scope", &host.scope])
-        .with_root_password(&host)
+        .provision_as_root(&host, &["--scope", &host.scope])
         .run()
         .expect_code(1);
-    assert!(
-        out.stderr
-            .contains("includes /etc/ssh/sshd_config.d/*.conf"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("includes /etc/ssh/sshd_config.d/*.conf");
     host.sh("sed -i 's|^#\\(Include /etc/ssh/sshd_config.d\\)|\\1|' /etc/ssh/sshd_config");
 
     // Bad --allow-from values never reach the host.
@@ -384,8 +309,7 @@ fn preflight_refuses_a_broken_or_unincluded_sshd_config_without_touching_it() {
         ("::ffff:10.0.0.1", "IPv4"),
     ] {
         let out = ws
-            .provision(&target, &["--scope", &host.scope, "--allow-from", bad])
-            .with_root_password(&host)
+            .provision_as_root(&host, &["--scope", &host.scope, "--allow-from", bad])
             .run()
             .expect_code(2);
         assert!(
@@ -395,8 +319,8 @@ fn preflight_refuses_a_broken_or_unincluded_sshd_config_without_touching_it() {
         );
     }
     assert_eq!(clean, host.snapshot());
-    let list = ws.handover(&["list", "--json"]).run().expect_code(0).json();
-    assert_eq!(list["grants"].as_array().map(Vec::len), Some(0), "{list}");
+    let list = ws.list();
+    assert!(list.grants.is_empty(), "{list}");
     root_still_logs_in(&host);
 }
 

@@ -3,6 +3,9 @@
 //! Host tests need root (network and mount namespaces). Without root they fail with a message
 //! saying to run `scripts/test`; `HANDOVER_SKIP_HOST_TESTS=1` skips them for a quick local run.
 
+use crate::docs::{
+    self, AuditReport, Batch, ErrorReport, Listed, Provisioned, Record, TeardownReport, Teardowns,
+};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,13 +36,28 @@ pub fn host_tests_enabled() -> bool {
 
 /// A fresh test host and a workspace that trusts its key; `None` when host tests are off.
 pub fn trusted_host() -> Option<(TestHost, Workspace)> {
+    TestHost::builder().trusted()
+}
+
+/// A workspace holding a key pair of the customer's (no passphrase) and `n` fresh hosts whose
+/// root accepts it, all trusted; with the private key's path. `None` when host tests are off.
+pub fn hosts_with_root_key(n: usize) -> Option<(Vec<TestHost>, Workspace, String)> {
     if !host_tests_enabled() {
         return None;
     }
-    let host = TestHost::up();
     let ws = Workspace::new();
-    ws.trust(&host);
-    Some((host, ws))
+    let (key, public) = keypair(ws.dir.path(), "id_customer", "");
+    let hosts = TestHost::builder().root_authorized_key(&public).up_many(n);
+    for host in &hosts {
+        ws.trust(host);
+    }
+    Some((hosts, ws, key.to_str().expect("utf-8 path").to_owned()))
+}
+
+/// [`hosts_with_root_key`] with one host.
+pub fn host_with_root_key() -> Option<(TestHost, Workspace, String)> {
+    let (mut hosts, ws, key) = hosts_with_root_key(1)?;
+    Some((hosts.remove(0), ws, key))
 }
 
 /// A throwaway host from `scripts/testhost`, destroyed on drop.
@@ -86,8 +104,18 @@ impl TestHostBuilder {
         self
     }
 
+    /// Start the host and a workspace that trusts its key; `None` when host tests are off.
+    pub fn trusted(self) -> Option<(TestHost, Workspace)> {
+        if !host_tests_enabled() {
+            return None;
+        }
+        let host = self.up();
+        let ws = Workspace::new();
+        ws.trust(&host);
+        Some((host, ws))
+    }
+
     /// Start `n` hosts like this one, a few at a time.
-    #[allow(dead_code)]
     pub fn up_many(self, n: usize) -> Vec<TestHost> {
         let mut hosts = Vec::new();
         while hosts.len() < n {
@@ -162,7 +190,6 @@ impl TestHost {
     /// Join this host and `other` with a link of their own (`scripts/testhost link`): each
     /// reaches the other's address over it. Returns this host's address on the link (the
     /// source address `other` sees).
-    #[allow(dead_code)]
     pub fn link(&self, other: &TestHost) -> String {
         let out = Command::new(repo().join("scripts/testhost"))
             .args(["link", &self.name, &other.name])
@@ -190,7 +217,6 @@ impl TestHost {
     }
 
     /// Run `script` with `sh -s` as root inside the host, the script on stdin.
-    #[allow(dead_code)]
     pub fn exec_stdin(&self, script: &str) -> Output {
         let mut child = Command::new(repo().join("scripts/testhost"))
             .args(["exec", &self.name, "--", "sh", "-s"])
@@ -230,6 +256,39 @@ impl TestHost {
     /// Whether `script` succeeds on the host.
     pub fn ok(&self, script: &str) -> bool {
         self.exec(script).status.success()
+    }
+
+    /// `LOGIN@ADDR`, a target for handover.
+    pub fn target(&self, login: &str) -> String {
+        format!("{login}@{}", self.addr)
+    }
+
+    /// Whether the host has an account named `name` (`getent passwd`).
+    pub fn has_account(&self, name: &str) -> bool {
+        self.ok(&format!("getent passwd {name}"))
+    }
+
+    /// The uid of account `name`.
+    pub fn uid_of(&self, name: &str) -> String {
+        self.sh(&format!("id -u {name}")).trim().to_owned()
+    }
+
+    /// Start `command` in the background as `account`, as a session the vendor left running
+    /// (`runuser`, nohup'd).
+    pub fn leave_running(&self, account: &str, command: &str) {
+        self.sh(&format!(
+            "runuser -u {account} -- sh -c 'nohup {command} >/dev/null 2>&1 &'"
+        ));
+    }
+
+    /// Stop the host's sshd (listener included): the host no longer answers.
+    pub fn stop_sshd(&self) {
+        self.sh("pkill -x sshd; while pgrep -x sshd >/dev/null; do sleep 0.05; done");
+    }
+
+    /// Whether `user` logs in with `password` (the real OpenSSH client).
+    pub fn logs_in(&self, user: &str, password: &str) -> bool {
+        self.ssh_as(user, password, "true").status.success()
     }
 
     /// The host's public host key line (`ssh-ed25519 AAAA…`).
@@ -283,7 +342,6 @@ impl TestHost {
     }
 
     /// [`TestHost::ssh_as`] from source address `bind` (`ssh -b`).
-    #[allow(dead_code)]
     pub fn ssh_as_from(&self, bind: &str, user: &str, password: &str, command: &str) -> Output {
         self.ssh_full(user, password, &["-b", bind], Some(command), b"")
     }
@@ -327,9 +385,25 @@ impl TestHost {
         child.wait_with_output().expect("wait for ssh")
     }
 
+    /// The real OpenSSH client as `user` with `password` running `command`, left running in
+    /// the background (no stdin, output discarded): an open session.
+    pub fn spawn_ssh(&self, user: &str, password: &str, command: &str) -> std::process::Child {
+        Command::new("sshpass")
+            .arg("-e")
+            .arg("ssh")
+            .args(Self::client_options())
+            .arg(format!("{user}@{}", self.addr))
+            .arg(command)
+            .env("SSHPASS", password)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run sshpass ssh (apt-get install sshpass openssh-client)")
+    }
+
     /// `sftp -b -` as `user` with `password` (through sshpass: `BatchMode=no` first, since
     /// sftp's `-b` would otherwise forbid password authentication), the batch on stdin.
-    #[allow(dead_code)]
     pub fn sftp_batch(&self, user: &str, password: &str, batch: &str) -> Output {
         let mut child = Command::new("sshpass")
             .arg("-e")
@@ -401,6 +475,88 @@ impl Finished {
         })
     }
 
+    /// stdout as the `--json` document `T`.
+    #[track_caller]
+    pub fn doc<T: serde::de::DeserializeOwned>(&self) -> T {
+        if self.stdout.trim().is_empty() {
+            panic!("no document on stdout; stderr:\n{}", self.stderr);
+        }
+        docs::parse(&self.stdout)
+    }
+
+    /// What `provision --json` printed for one grant.
+    #[track_caller]
+    pub fn provisioned(&self) -> Provisioned {
+        self.doc()
+    }
+
+    /// What `provision --json` printed for a batch.
+    #[track_caller]
+    pub fn batch(&self) -> Batch {
+        self.doc()
+    }
+
+    /// What `teardown GRANT --json` printed.
+    #[track_caller]
+    pub fn teardown_report(&self) -> TeardownReport {
+        self.doc()
+    }
+
+    /// What `teardown BATCH --json` or `reap --json` printed.
+    #[track_caller]
+    pub fn teardowns(&self) -> Teardowns {
+        self.doc()
+    }
+
+    /// What `audit GRANT --json` printed.
+    #[track_caller]
+    pub fn audit_report(&self) -> AuditReport {
+        self.doc()
+    }
+
+    /// What a failed run printed on stdout with `--json`.
+    #[track_caller]
+    pub fn error_report(&self) -> ErrorReport {
+        self.doc()
+    }
+
+    /// stdout contains `needle`.
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, needle: &str) {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout does not contain `{needle}`:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+    }
+
+    /// stderr contains `needle`.
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, needle: &str) {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr does not contain `{needle}`:\n{}",
+            self.stderr
+        );
+    }
+
+    /// stderr shows no panic and no escape sequence (`context` says which run in a message).
+    #[track_caller]
+    pub fn assert_stderr_is_clean(&self, context: &str) {
+        assert!(
+            !self.stderr.contains('\u{1b}') && !self.stderr.contains("panicked"),
+            "{context}: a panic or an escape sequence on stderr: {:?}",
+            self.stderr
+        );
+    }
+
+    /// The value of the line labelled `label` in the human output on stdout.
+    #[track_caller]
+    pub fn labelled(&self, label: &str) -> &str {
+        docs::labelled(&self.stdout, label)
+    }
+
     #[track_caller]
     pub fn expect_code(self, code: i32) -> Self {
         assert_eq!(
@@ -459,6 +615,35 @@ impl Workspace {
         }
     }
 
+    /// `handover ARGS…` as a terminal session shows it, for a snapshot: the command line, what
+    /// it printed on stdout and stderr, and its exit status. Paths in the workspace read
+    /// `[WORKSPACE]`.
+    pub fn transcript(&self, args: &[&str]) -> String {
+        let out = self.handover(args).run();
+        let quoted: Vec<String> = args
+            .iter()
+            .map(|a| {
+                let plain = !a.is_empty()
+                    && a.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_./:=@,+-".contains(c));
+                if plain {
+                    (*a).to_owned()
+                } else {
+                    format!("'{}'", a.replace('\'', r"'\''"))
+                }
+            })
+            .collect();
+        let mut text = format!("$ handover {}\n", quoted.join(" "));
+        for (stream, output) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            if !output.is_empty() {
+                text.push_str(&format!("[{stream}]\n{output}"));
+            }
+        }
+        text.push_str(&format!("[exit {}]\n", out.code));
+        let dir = self.dir.path().to_str().expect("utf-8 path");
+        text.replace(dir, "[WORKSPACE]")
+    }
+
     /// `handover provision` against `host` with this workspace's known_hosts.
     pub fn provision(&self, target: &str, extra: &[&str]) -> Run {
         let known_hosts = self.known_hosts();
@@ -472,25 +657,134 @@ impl Workspace {
         self.handover(&args)
     }
 
+    /// `handover provision LOGIN@HOST EXTRA…`, logging in with `password`.
+    pub fn provision_as(
+        &self,
+        host: &TestHost,
+        login: &str,
+        password: &str,
+        extra: &[&str],
+    ) -> Run {
+        self.provision(&host.target(login), extra)
+            .with_password(password)
+    }
+
+    /// `handover provision ADMIN@HOST EXTRA…` as the host's sudo user, with its password.
+    pub fn provision_as_admin(&self, host: &TestHost, extra: &[&str]) -> Run {
+        self.provision_as(host, &host.admin_user, &host.admin_password, extra)
+    }
+
     /// `handover provision root@HOST EXTRA…` with the host's root password, as the customer
     /// would run it.
     pub fn provision_as_root(&self, host: &TestHost, extra: &[&str]) -> Run {
-        self.provision(&format!("root@{}", host.addr), extra)
+        self.provision_as(host, "root", &host.root_password, extra)
+    }
+
+    /// Write `text` to the file `name` in the workspace; its path.
+    pub fn file(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path.to_str().expect("utf-8 path").to_owned()
+    }
+
+    /// `provision root@HOST EXTRA… --json` as root, which must succeed: what it printed.
+    #[track_caller]
+    pub fn provisioned(&self, host: &TestHost, extra: &[&str]) -> Provisioned {
+        self.provision_as_root(host, &[extra, &["--json"]].concat())
+            .run()
+            .expect_code(0)
+            .provisioned()
+    }
+
+    /// A grant on the host's CMS directory: [`Workspace::provisioned`] with `--scope SCOPE`.
+    #[track_caller]
+    pub fn grant(&self, host: &TestHost, extra: &[&str]) -> Provisioned {
+        self.provisioned(host, &[&["--scope", host.scope.as_str()], extra].concat())
+    }
+
+    /// Lend `account` (`--playbook lend --rotate ACCOUNT EXTRA…`) as root: what provision printed.
+    #[track_caller]
+    pub fn lend(&self, host: &TestHost, account: &str, extra: &[&str]) -> Provisioned {
+        self.provisioned(
+            host,
+            &[&["--playbook", "lend", "--rotate", account], extra].concat(),
+        )
+    }
+
+    /// `handover teardown GRANT EXTRA…` with the host's root password.
+    pub fn teardown_as_root(&self, host: &TestHost, grant: &str, extra: &[&str]) -> Run {
+        self.handover(&[&["teardown", grant], extra].concat())
             .with_root_password(host)
     }
 
-    pub fn record(&self, grant: &str) -> serde_json::Value {
-        let path = self
-            .state_dir()
+    /// Tear `grant` down as root; everything must be verified gone, without drift (exit 0).
+    #[track_caller]
+    pub fn revoke(&self, host: &TestHost, grant: &str) -> Finished {
+        self.teardown_as_root(host, grant, &[]).run().expect_code(0)
+    }
+
+    /// [`Workspace::revoke`] with `--json`: the report.
+    #[track_caller]
+    pub fn revoke_report(&self, host: &TestHost, grant: &str) -> TeardownReport {
+        self.teardown_as_root(host, grant, &["--json"])
+            .run()
+            .expect_code(0)
+            .teardown_report()
+    }
+
+    /// `handover audit GRANT --json` with `host`'s root password, exiting with `code`: the report.
+    #[track_caller]
+    pub fn audit(&self, host: &TestHost, grant: &str, code: i32) -> AuditReport {
+        self.handover(&["audit", grant, "--json"])
+            .with_root_password(host)
+            .run()
+            .expect_code(code)
+            .audit_report()
+    }
+
+    /// `handover list --json`.
+    #[track_caller]
+    pub fn list(&self) -> Listed {
+        self.handover(&["list", "--json"])
+            .run()
+            .expect_code(0)
+            .doc()
+    }
+
+    /// Where the record of `grant` is.
+    pub fn record_path(&self, grant: &str) -> PathBuf {
+        self.state_dir()
             .join("grants")
-            .join(format!("{grant}.json"));
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-        serde_json::from_str(&text).expect("record is JSON")
+            .join(format!("{grant}.json"))
+    }
+
+    /// Where the baseline of `grant` is.
+    pub fn baseline_path(&self, grant: &str) -> PathBuf {
+        self.state_dir()
+            .join("grants")
+            .join(format!("{grant}.baseline.json"))
+    }
+
+    /// The record of `grant` as it is on disk.
+    #[track_caller]
+    pub fn record_text(&self, grant: &str) -> String {
+        let path = self.record_path(grant);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    }
+
+    #[track_caller]
+    pub fn record(&self, grant: &str) -> Record {
+        docs::parse(&self.record_text(grant))
     }
 }
 
 impl Run {
+    /// One more argument (before [`Run::on_terminal`]).
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.cmd.arg(arg);
+        self
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.cmd.env(key, value);
         self
@@ -502,9 +796,14 @@ impl Run {
         self
     }
 
-    /// Authenticate with `host`'s root password (`HANDOVER_SSH_PASSWORD`).
+    /// Log in with `password` (`HANDOVER_SSH_PASSWORD`).
+    pub fn with_password(self, password: &str) -> Self {
+        self.env("HANDOVER_SSH_PASSWORD", password)
+    }
+
+    /// Log in with `host`'s root password.
     pub fn with_root_password(self, host: &TestHost) -> Self {
-        self.env("HANDOVER_SSH_PASSWORD", &host.root_password)
+        self.with_password(&host.root_password)
     }
 
     #[allow(dead_code)]
@@ -567,6 +866,71 @@ impl Run {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
+}
+
+/// Snapshot settings that make what handover prints about a grant stable: ids, times and dates,
+/// generated account names, host addresses and key fingerprints read as placeholders. Secrets
+/// need none: a snapshot never holds one.
+pub fn stable_snapshots() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    for (pattern, placeholder) in [
+        (r"\b\d{8}-[a-z0-9]{6}\b", "[GRANT]"),
+        (
+            r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
+            "[TIME]",
+        ),
+        (r"\b\d{4}-\d{2}-\d{2}\b", "[DATE]"),
+        (r"\bsupport-[a-z0-9]{6}\b", "support-[RANDOM]"),
+        (r"SHA256:[A-Za-z0-9+/]{43}", "SHA256:[FINGERPRINT]"),
+        (r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", "[ADDRESS]"),
+    ] {
+        settings.add_filter(pattern, placeholder);
+    }
+    settings
+}
+
+/// Check `done` every `every` until it holds (then `true`) or `limit` has passed (`false`).
+pub fn wait_until(
+    limit: std::time::Duration,
+    every: std::time::Duration,
+    mut done: impl FnMut() -> bool,
+) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// Bytes a program wrote, as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The `SHA256:…` fingerprint of a public key line, as `ssh-keygen -l` computes it.
+pub fn fingerprint(public_key: &str) -> String {
+    let mut child = Command::new("ssh-keygen")
+        .args(["-l", "-E", "sha256", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run ssh-keygen");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(public_key.as_bytes())
+            .expect("write the key");
+    }
+    let out = child.wait_with_output().expect("wait for ssh-keygen");
+    text(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("no fingerprint of {public_key}"))
+        .to_owned()
 }
 
 /// Generate an ed25519 key pair in `dir` (optionally with a passphrase); returns the private

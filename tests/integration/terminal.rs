@@ -1,21 +1,14 @@
 //! Progress as a person and as a runbook see it: bars redrawn in place on a terminal, one per
 //! host of a batch; plain `handover: [host] …` lines without one; stdout only ever the result.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled, keypair};
+use crate::support::hosts_with_root_key;
 
 #[test]
 fn a_batch_draws_a_bar_per_host_on_a_terminal_and_plain_lines_without() {
-    if !host_tests_enabled() {
+    let Some((hosts, ws, key)) = hosts_with_root_key(2) else {
         return;
-    }
-    let ws = Workspace::new();
-    let (key, public) = keypair(ws.dir.path(), "id_tty", "");
-    let key = key.to_str().expect("path").to_owned();
-    let hosts = TestHost::builder().root_authorized_key(&public).up_many(2);
-    for host in &hosts {
-        ws.trust(host);
-    }
-    let targets: Vec<String> = hosts.iter().map(|h| format!("root@{}", h.addr)).collect();
+    };
+    let targets: Vec<String> = hosts.iter().map(|h| h.target("root")).collect();
 
     let provision = |terminal: Option<&str>| {
         let run = ws.provision(
@@ -57,10 +50,10 @@ fn a_batch_draws_a_bar_per_host_on_a_terminal_and_plain_lines_without() {
 
     let out = provision(Some("xterm"));
     // stdout is the JSON document alone, bars or not.
-    let json = out.json();
-    assert_eq!(json["succeeded"], 2, "{json}");
-    let batch = json["batch"].as_str().expect("batch").to_owned();
-    let password = json["hosts"][0]["password"].as_str().expect("password");
+    let json = out.batch();
+    assert_eq!(json.succeeded, 2, "{json}");
+    let batch = &json.batch;
+    let password = json.hosts[0].password();
     let screen = &out.stderr;
     // The bars are redrawn in place (carriage return, line erasure) ...
     assert!(
@@ -82,7 +75,7 @@ fn a_batch_draws_a_bar_per_host_on_a_terminal_and_plain_lines_without() {
 
     // A terminal that cannot draw (TERM=dumb) gets the plain lines, not nothing.
     let out = ws
-        .handover(&["teardown", &batch, "-i", &key])
+        .handover(&["teardown", batch, "-i", &key])
         .env("TERM", "dumb")
         .on_terminal()
         .run()
@@ -92,7 +85,7 @@ fn a_batch_draws_a_bar_per_host_on_a_terminal_and_plain_lines_without() {
     // Without a terminal (a runbook): the same plain lines.
     let out = provision(None);
     assert_plain("no terminal", &out.stderr);
-    let batch = out.json()["batch"].as_str().expect("batch").to_owned();
+    let batch = out.batch().batch;
     ws.handover(&["teardown", &batch, "-i", &key])
         .run()
         .expect_code(0);
