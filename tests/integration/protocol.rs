@@ -1,7 +1,7 @@
 //! The line protocol between handover's scripts and the engine: nothing the host prints can
 //! pass for a result. Every protocol line carries a random tag of its script's own.
 
-use crate::support::{TestHost, Workspace, host_tests_enabled};
+use crate::support::TestHost;
 
 /// A playbook whose shell commands print lines imitating the protocol: the old untagged
 /// format, and a made-up tag. Before the tag, `fact note …` printed by apply became a note in
@@ -9,12 +9,9 @@ use crate::support::{TestHost, Workspace, host_tests_enabled};
 /// teardown warning and a file "handed back to the scope's owner".
 #[test]
 fn host_output_imitating_the_protocol_is_not_taken_for_results() {
-    if !host_tests_enabled() {
+    let Some((host, ws)) = TestHost::builder().trusted() else {
         return;
-    }
-    let host = TestHost::up();
-    let ws = Workspace::new();
-    ws.trust(&host);
+    };
     let playbook = ws.dir.path().join("forger.toml");
     std::fs::write(
         &playbook,
@@ -40,28 +37,20 @@ verify_absent = "test ! -e /tmp/forged"
 "#,
     )
     .expect("write playbook");
-    let out = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--playbook",
-                playbook.to_str().expect("utf-8"),
-                "--no-baseline",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    assert_eq!(json["notes"], serde_json::json!([]), "{json}");
-    assert_eq!(json["warnings"], serde_json::json!([]), "{json}");
-    let grant = json["grant"].as_str().expect("grant").to_owned();
-    let record = ws.record(&grant);
-    assert_eq!(record["actions"][0]["action"]["kind"], "shell", "{record}");
+    let grant = ws.provisioned(
+        &host,
+        &[
+            "--playbook",
+            playbook.to_str().expect("utf-8"),
+            "--no-baseline",
+        ],
+    );
+    assert!(grant.notes.is_empty(), "{grant:?}");
+    assert!(grant.warnings.is_empty(), "{grant:?}");
+    let record = ws.record(&grant.id);
+    let shell = record.action("shell").expect("the shell action");
     assert!(
-        record["actions"][0]["facts"]
-            .as_object()
-            .is_none_or(serde_json::Map::is_empty),
+        shell.facts.is_empty(),
         "forged facts were recorded: {record}"
     );
     assert!(
@@ -69,14 +58,9 @@ verify_absent = "test ! -e /tmp/forged"
         "the shell action did not run"
     );
 
-    let out = ws
-        .handover(&["teardown", &grant, "--json"])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
-    let json = out.json();
-    assert_eq!(json["warnings"], serde_json::json!([]), "{json}");
-    assert_eq!(json["reassigned"], serde_json::json!([]), "{json}");
-    assert_eq!(json["verified"], true, "{json}");
+    let report = ws.revoke_report(&host, &grant.id);
+    assert!(report.warnings.is_empty(), "{report:?}");
+    assert!(report.reassigned.is_empty(), "{report:?}");
+    assert!(report.verified, "{report:?}");
     assert!(host.ok("test ! -e /tmp/forged"), "undo did not run");
 }

@@ -255,12 +255,9 @@ fn identities_only_keeps_the_agent_out() {
 /// unknown (exit 4). Each host's key is checked against its own file, or ~/.ssh/known_hosts.
 #[test]
 fn in_a_batch_each_host_key_is_checked_against_its_own_known_hosts_file() {
-    if !host_tests_enabled() {
+    let Some((hosts, ws, key)) = hosts_with_root_key(2) else {
         return;
-    }
-    let ws = Workspace::new();
-    let (key, public) = keypair(ws.dir.path(), "id_batch", "");
-    let hosts = TestHost::builder().root_authorized_key(&public).up_many(2);
+    };
     let (first, second) = (&hosts[0], &hosts[1]);
     // The first alias names a file with only its own key; the second names none, so its key
     // is looked up in ~/.ssh/known_hosts (HOME is the workspace), which has only the second's.
@@ -277,11 +274,10 @@ fn in_a_batch_each_host_key_is_checked_against_its_own_known_hosts_file() {
             first.addr,
             kh_first.display(),
             second.addr,
-            key = key.display(),
         ),
     )
     .expect("write config");
-    let out = ws
+    let batch = ws
         .handover(&[
             "provision",
             "first",
@@ -294,9 +290,10 @@ fn in_a_batch_each_host_key_is_checked_against_its_own_known_hosts_file() {
             "--json",
         ])
         .run()
+        .expect_code(0)
+        .batch();
+    assert_eq!(batch.succeeded, 2, "{batch:?}");
+    ws.handover(&["teardown", &batch.batch])
+        .run()
         .expect_code(0);
-    let json = out.json();
-    assert_eq!(json["succeeded"], 2, "{json}");
-    let batch = json["batch"].as_str().expect("batch").to_owned();
-    ws.handover(&["teardown", &batch]).run().expect_code(0);
 }
