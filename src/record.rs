@@ -18,6 +18,18 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
+/// Create or truncate `path` with mode 0600, write `bytes` and fsync them.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
 /// Format version of the record file; bumped when a change is not backward compatible.
 pub const RECORD_VERSION: u32 = 1;
 
@@ -280,16 +292,7 @@ impl Store {
     /// read-only disk.
     pub fn check_writable(&self) -> Result<(), RecordError> {
         let probe = self.grants.join(format!(".probe-{}", std::process::id()));
-        let result = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&probe)?;
-            file.write_all(&[b' '; 64 * 1024])?;
-            file.sync_all()
-        })();
+        let result = write_private(&probe, &[b' '; 64 * 1024]);
         let _ = fs::remove_file(&probe);
         result.map_err(|source| RecordError::Write {
             path: self.grants.clone(),
@@ -384,14 +387,7 @@ impl Store {
             .grants
             .join(format!(".{name}.tmp-{}", std::process::id()));
         let result = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
+            write_private(&tmp, bytes)?;
             fs::rename(&tmp, path)?;
             File::open(&self.grants)?.sync_all()
         })();

@@ -61,30 +61,10 @@ pub struct Session {
 }
 
 impl Session {
-    /// Connect, verify the host key under `policy`, and authenticate as `target.login`.
-    pub async fn connect(
-        target: &Target,
-        policy: HostKeyPolicy,
-        auth: &AuthOptions,
-        become_root: bool,
-        become_password: Option<Secret>,
-        connect_timeout: Duration,
-    ) -> Result<Session, SshError> {
-        Self::connect_via(
-            &[],
-            target,
-            policy,
-            auth,
-            become_root,
-            become_password,
-            connect_timeout,
-        )
-        .await
-    }
-
-    /// [`Session::connect`] through `jumps` (first jump first): each jump host's key is
-    /// verified under its own policy and each is authenticated, then the target is reached
-    /// over a `direct-tcpip` channel of the last jump.
+    /// Connect through `jumps` (first jump first, none for a direct connection), verify each
+    /// host key under its policy, and authenticate as each hop's login: each jump host is
+    /// authenticated, then the target is reached over a `direct-tcpip` channel of the last
+    /// jump.
     pub async fn connect_via(
         jumps: &[Jump],
         target: &Target,
