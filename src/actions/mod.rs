@@ -6,6 +6,12 @@
 //! the engine sends per phase, so a whole provision is a couple of remote executions. The
 //! record stores every applied action with its parameters, so teardown works from the record
 //! alone even if the playbook changed since.
+//!
+//! The shell the actions send lives in `.sh` files next to them (`user.sh`, `sshd_dropin.sh`,
+//! …), included whole. What those fragments share at run time — the variables and functions
+//! one sets for another, across actions and across the phases of a script, and when — is one
+//! contract: `src/actions/shared.sh`. `scripts/test` runs shellcheck over each file, and
+//! `shellcheck_tests` over the scripts they make together.
 
 mod acl;
 mod config_line;
@@ -22,6 +28,9 @@ mod sshd;
 pub mod sshd_dropin;
 mod sudo;
 mod user;
+
+#[cfg(test)]
+mod shellcheck_tests;
 
 pub use acl::Acl;
 pub use config_line::ConfigLine;
@@ -227,6 +236,12 @@ pub const HOST_STATE: &str = "/var/lib/handover";
 /// database accounts alike), for the expiry guard to restore from.
 pub(crate) fn lent_dir(ctx: &Context) -> String {
     format!("{HOST_STATE}/{}-lent", ctx.grant)
+}
+
+/// Make `dir` (one of the grant's entries under [`HOST_STATE`]), and `HOST_STATE` itself if it
+/// is missing, root-only.
+pub(crate) fn make_state_dir(s: &mut Script, dir: &str) {
+    s.cmd("(umask 077 && mkdir -p -- {})", &[dir]);
 }
 
 /// Remove `dir` (one of the grant's entries under [`HOST_STATE`]) if it is empty, then
