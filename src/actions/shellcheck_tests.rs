@@ -422,73 +422,6 @@ fn isolated_phases() -> Vec<(String, String)> {
     out
 }
 
-/// The `hv_…` words of a line of shell, each with whether it is in a command's place (first
-/// in a line, after `;`, `|`, `&&`, `then`, …) and what follows it. Variables (`$hv_x`,
-/// `${hv_x}`) are not words here.
-fn hv_words(line: &str) -> Vec<(usize, &str, bool)> {
-    const COMMAND_BEFORE: &[&str] = &[
-        ";", "&&", "||", "|", "(", ")", "{", "!", "`", "then", "do", "else", "elif", "if", "while",
-        "until",
-    ];
-    let bytes = line.as_bytes();
-    let word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut out = Vec::new();
-    let mut at = 0;
-    while let Some(found) = line[at..].find("hv_") {
-        let start = at + found;
-        let mut end = start + 3;
-        while end < bytes.len() && word_byte(bytes[end]) {
-            end += 1;
-        }
-        at = end;
-        let before = &line[..start];
-        let variable = before.ends_with('$') || before.ends_with("${");
-        if variable || before.bytes().last().is_some_and(word_byte) {
-            continue;
-        }
-        let before = before.trim_end();
-        let command = before.is_empty()
-            || (COMMAND_BEFORE.iter().any(|c| before.ends_with(c)) && !before.ends_with("(("));
-        out.push((end, &line[start..end], command));
-    }
-    out
-}
-
-/// Where `text` calls an `hv_` function (one of `functions`, or any word in a command's place)
-/// that is not defined above the call. Function bodies are left out: they run when they are
-/// called, and may name functions defined after them. (The libraries' functions start at the
-/// start of a line, and end on that line or at a line of only `}` or `)`.)
-fn calls_before_definitions(text: &str, functions: &BTreeSet<String>) -> Vec<String> {
-    let mut defined = BTreeSet::new();
-    let mut problems = Vec::new();
-    let mut in_body = false;
-    for (number, line) in text.lines().enumerate() {
-        if in_body {
-            in_body = line != "}" && line != ")";
-            continue;
-        }
-        if line.trim_start().starts_with('#') {
-            continue;
-        }
-        for (end, word, command) in hv_words(line) {
-            let after = &line[end..];
-            if after.starts_with("()") {
-                defined.insert(word.to_owned());
-                let one_line = line.ends_with('}') || line.ends_with(')');
-                in_body = line.starts_with(word) && !one_line;
-                break;
-            } else if after.starts_with('=') || defined.contains(word) {
-            } else if functions.contains(word) || command {
-                problems.push(format!(
-                    "line {}: `{word}` is not defined yet: {line}",
-                    number + 1
-                ));
-            }
-        }
-    }
-    problems
-}
-
 /// The expiry guard's removal job, as its apply step writes it to the host: the quoted value
 /// of `printf '%s' VALUE > "$hv_dir/remove"`.
 fn guard_job(apply: &str) -> Option<String> {
@@ -521,63 +454,7 @@ fn write_scripts(dir: &Path, scripts: &[(String, String)]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// `shellcheck`, or a failure that says how to get it (in CI as well as locally: a check that
-/// cannot run must not pass).
-fn shellcheck() -> Command {
-    let found = Command::new("shellcheck")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var_os("CI").is_some() {
-            panic!("shellcheck is not installed on this CI machine: run scripts/install-deps");
-        }
-        panic!(
-            "shellcheck is not installed: run scripts/install-deps (Debian package `shellcheck`)"
-        );
-    }
-    Command::new("shellcheck")
-}
-
-#[test]
-fn assembled_scripts_pass_shellcheck_and_sh_n() {
-    let scripts = every_script();
-    let dir = tempfile::tempdir().expect("tempdir");
-    if let Some(keep) = std::env::var_os("HANDOVER_SCRIPTS_OUT") {
-        std::fs::create_dir_all(&keep).expect("mkdir");
-        write_scripts(Path::new(&keep), &scripts);
-    }
-    let paths = write_scripts(dir.path(), &scripts);
-    for (path, (name, _)) in paths.iter().zip(&scripts) {
-        let out = Command::new("/bin/sh")
-            .arg("-n")
-            .arg(path)
-            .output()
-            .expect("run /bin/sh -n");
-        assert!(
-            out.status.success(),
-            "{name}: not valid sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let mut check = shellcheck();
-    check.args(["--shell=sh", "--severity=warning", "--format=gcc"]);
-    if !EXCLUDED.is_empty() {
-        check.arg(format!("--exclude={}", EXCLUDED.join(",")));
-    }
-    let out = check.args(&paths).output().expect("run shellcheck");
-    let report = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        // Keep the scripts for reading the findings against.
-        let kept = dir.keep();
-        panic!(
-            "shellcheck finds problems in the assembled scripts (kept in {}):\n{report}{}",
-            kept.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
+// Reading the scripts: just enough of the shell's words to hold them to the contract.
 
 /// The contract between the fragments (`shared.sh`).
 const CONTRACT: &str = include_str!("shared.sh");
@@ -643,6 +520,124 @@ fn variables(text: &str) -> (BTreeSet<&str>, BTreeSet<&str>) {
         }
     }
     (read, set)
+}
+
+/// The `hv_…` words of a line of shell (not variables: `$hv_x`, `${hv_x}`), each with the
+/// byte offset where it ends and whether it is in a command's place: first in the line, or after
+/// `;`, `|`, `&&`, `(`, `{`, `then`, `do`, ….
+fn hv_words(line: &str) -> Vec<(usize, &str, bool)> {
+    const AFTER_OPERATOR: &[&str] = &[";", "&", "|", "(", ")", "{", "`"];
+    const AFTER_WORD: &[&str] = &["!", "then", "do", "else", "elif", "if", "while", "until"];
+    names(line)
+        .into_iter()
+        .filter(|(_, name)| name.starts_with("hv_"))
+        .filter_map(|(end, name)| {
+            let before = &line[..end - name.len()];
+            if before.ends_with('$') || before.ends_with("${") {
+                return None;
+            }
+            let before = before.trim_end();
+            let last_word = before.rsplit(char::is_whitespace).next().unwrap_or("");
+            let command = before.is_empty()
+                || AFTER_WORD.contains(&last_word)
+                || (AFTER_OPERATOR.iter().any(|o| before.ends_with(o)) && !before.ends_with("(("));
+            Some((end, name, command))
+        })
+        .collect()
+}
+
+/// Where `text` calls an `hv_` function (one of `functions`, or any word in a command's place)
+/// that is not defined above the call. Function bodies are left out: they run when they are
+/// called, and may name functions defined after them. (The libraries' functions start at the
+/// start of a line, and end on that line or at a line of only `}` or `)`.)
+fn calls_before_definitions(text: &str, functions: &BTreeSet<String>) -> Vec<String> {
+    let mut defined = BTreeSet::new();
+    let mut problems = Vec::new();
+    let mut in_body = false;
+    for (number, line) in text.lines().enumerate() {
+        if in_body {
+            in_body = line != "}" && line != ")";
+            continue;
+        }
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        for (end, word, command) in hv_words(line) {
+            let after = &line[end..];
+            if after.starts_with("()") {
+                defined.insert(word.to_owned());
+                let one_line = line.ends_with('}') || line.ends_with(')');
+                in_body = line.starts_with(word) && !one_line;
+                break;
+            }
+            let assigned = after.starts_with('=');
+            if !assigned && !defined.contains(word) && (functions.contains(word) || command) {
+                problems.push(format!(
+                    "line {}: `{word}` is not defined yet: {line}",
+                    number + 1
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// `shellcheck`, or a failure that says how to get it (in CI as well as locally: a check that
+/// cannot run must not pass).
+fn shellcheck() -> Command {
+    let found = Command::new("shellcheck")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!("shellcheck is not installed on this CI machine: run scripts/install-deps");
+        }
+        panic!(
+            "shellcheck is not installed: run scripts/install-deps (Debian package `shellcheck`)"
+        );
+    }
+    Command::new("shellcheck")
+}
+
+#[test]
+fn assembled_scripts_pass_shellcheck_and_sh_n() {
+    let scripts = every_script();
+    let dir = tempfile::tempdir().expect("tempdir");
+    if let Some(keep) = std::env::var_os("HANDOVER_SCRIPTS_OUT") {
+        std::fs::create_dir_all(&keep).expect("mkdir");
+        write_scripts(Path::new(&keep), &scripts);
+    }
+    let paths = write_scripts(dir.path(), &scripts);
+    for (path, (name, _)) in paths.iter().zip(&scripts) {
+        let out = Command::new("/bin/sh")
+            .arg("-n")
+            .arg(path)
+            .output()
+            .expect("run /bin/sh -n");
+        assert!(
+            out.status.success(),
+            "{name}: not valid sh: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut check = shellcheck();
+    check.args(["--shell=sh", "--severity=warning", "--format=gcc"]);
+    if !EXCLUDED.is_empty() {
+        check.arg(format!("--exclude={}", EXCLUDED.join(",")));
+    }
+    let out = check.args(&paths).output().expect("run shellcheck");
+    let report = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        // Keep the scripts for reading the findings against.
+        let kept = dir.keep();
+        panic!(
+            "shellcheck finds problems in the assembled scripts (kept in {}):\n{report}{}",
+            kept.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

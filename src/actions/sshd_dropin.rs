@@ -360,25 +360,11 @@ mod tests {
 
     #[test]
     fn include_check_finds_the_drop_in_directory_before_any_match() {
+        let program = format!("{FUNCS}\nhv_sshd_included \"$1\" /dev/stdin");
         let included = |config: &str| {
-            let mut child = Command::new("/bin/sh")
-                .args([
-                    "-c",
-                    &format!("{FUNCS}\nhv_sshd_included \"$1\" /dev/stdin"),
-                    "sh",
-                    DIR,
-                ])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("run sh");
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(config.as_bytes())
-                .expect("write");
-            child.wait().expect("sh").success()
+            run_sh(&["-c", &program, "sh", DIR], config)
+                .status
+                .success()
         };
         assert!(included("Include /etc/ssh/sshd_config.d/*.conf\nPort 22\n"));
         assert!(included("# comment\n  include sshd_config.d/*.conf\n"));
