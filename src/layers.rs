@@ -8,7 +8,7 @@ use std::path::Path;
 /// layer or above. Every module of `src/` is listed: a new one must be placed here (and in the
 /// architecture page).
 const LAYERS: &[&[&str]] = &[
-    &["text", "secret", "failpoint", "progress", "cli", "layers"],
+    &["text", "secret", "failpoint", "progress", "cli"],
     &["input"],
     &["ids"],
     &["shell"],
@@ -24,9 +24,42 @@ const LAYERS: &[&[&str]] = &[
     &["commands"],
 ];
 
+/// The files of test-only modules (`#[cfg(test)] mod NAME;`), which may import anything.
+fn test_modules(src: &Path) -> BTreeSet<std::path::PathBuf> {
+    let mut found = BTreeSet::new();
+    let mut dirs = vec![src.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src/").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().map(str::trim).collect();
+            for pair in lines.windows(2) {
+                if let ["#[cfg(test)]", declaration] = pair
+                    && let Some(name) = declaration
+                        .strip_prefix("mod ")
+                        .and_then(|d| d.strip_suffix(';'))
+                {
+                    // `lib.rs`, `main.rs` and `mod.rs` declare their own directory's files.
+                    let base = match path.file_stem().and_then(|s| s.to_str()) {
+                        Some("lib" | "main" | "mod") => dir.clone(),
+                        _ => path.with_extension(""),
+                    };
+                    found.insert(base.join(format!("{name}.rs")));
+                }
+            }
+        }
+    }
+    found
+}
+
 /// Each module path of `src/` (`["engine", "provision"]`) with the `crate::` paths its
 /// non-test code names.
 fn imports(src: &Path) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+    let tests = test_modules(src);
     let mut found = BTreeMap::new();
     let mut dirs = vec![src.to_path_buf()];
     while let Some(dir) = dirs.pop() {
@@ -36,7 +69,7 @@ fn imports(src: &Path) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
                 dirs.push(path);
                 continue;
             }
-            if path.extension().is_none_or(|e| e != "rs") {
+            if path.extension().is_none_or(|e| e != "rs") || tests.contains(&path) {
                 continue;
             }
             let relative = path
@@ -180,6 +213,7 @@ fn modules_import_only_lower_layers_and_submodules_form_no_cycle() {
 /// `use super::X` between the files of one directory module: `ssh/jump.rs` naming
 /// `super::session` is an edge `ssh::jump -> ssh::session`.
 fn sibling_imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let tests = test_modules(src);
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for top in std::fs::read_dir(src).expect("read src/").flatten() {
         let dir = top.path();
@@ -193,6 +227,9 @@ fn sibling_imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
             .flatten()
             .filter_map(|e| {
                 let path = e.path();
+                if tests.contains(&path) {
+                    return None;
+                }
                 let stem = path.file_stem()?.to_string_lossy().into_owned();
                 (path.extension()? == "rs").then_some(stem)
             })

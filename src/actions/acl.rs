@@ -8,43 +8,8 @@ use crate::input::{AccountName, ScopeDir};
 use crate::shell::Script;
 use serde::{Deserialize, Serialize};
 
-/// An awk program over `getfacl -R -p -n -E` output that rewrites, for `setfacl --restore`,
-/// every file whose ACL kept a mask or a default ACL but no named entry once the grant's
-/// entries are gone: the mask is dropped with the group entry reduced to what the mask let it
-/// do, and a default ACL without named entries is removed. Files keep exactly the
-/// permissions they had in effect; files without ACLs before the grant end without any.
-/// Files with named entries of their own keep them (their mask is recalculated).
-const NORMALIZE: &str = r##"
-function and3(a, b,    i, r, x, y) {
-  r = ""
-  for (i = 1; i <= 3; i++) { x = substr(a, i, 1); y = substr(b, i, 1); r = r ((x == y) ? x : "-") }
-  return r
-}
-function flush(    i) {
-  if (file == "") return
-  if ((mask != "" && !named) || (def != "" && !dnamed) || (named && mask != "")) {
-    print "# file: " file
-    print "user::" u
-    print "group::" ((mask != "" && !named) ? and3(g, mask) : g)
-    for (i = 1; i <= n; i++) print ents[i]
-    print "other::" o
-    if (def != "" && dnamed) printf "%s", def
-    print ""
-  }
-  file = ""
-}
-/^# file: / { flush(); file = substr($0, 9); u = g = o = mask = def = ""; named = dnamed = 0; n = 0; next }
-/^#/ || /^$/ { next }
-/^user::/ { u = substr($0, 7); next }
-/^group::/ { g = substr($0, 8); next }
-/^other::/ { o = substr($0, 8); next }
-/^mask::/ { mask = substr($0, 7); next }
-/^(user|group):[^:]+:/ { named = 1; ents[++n] = $0; next }
-/^default:mask::/ { next }
-/^default:(user|group):[^:]+:/ { dnamed = 1 }
-/^default:/ { def = def $0 "\n"; next }
-END { flush() }
-"##;
+/// Taking the grant's entries out again, and what they leave behind (`acl.sh`).
+const LIB: &str = include_str!("acl.sh");
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,32 +64,11 @@ impl Step for Acl {
 
     fn undo(&self, _ctx: &Context, s: &mut Script) {
         let scope = self.scope.as_str();
-        s.cmd("if [ -n \"$hv_uid\" ] && [ -d {} ]; then", &[scope]);
-        // `-n`: keep the masks as they were during the window, so NORMALIZE can tell what
-        // the group could effectively do.
-        s.cmd("  setfacl -R -P -n -x \"u:$hv_uid\" -- {}", &[scope]);
+        s.raw(LIB);
         s.cmd(
-            "  find {} -type d -exec setfacl -n -x \"d:u:$hv_uid\" -- {{}} +",
-            &[scope],
-        );
-        s.cmd(
-            "  getfacl -R -P -p -n -E -- {} 2>/dev/null | awk {} | setfacl --restore=-",
-            &[scope, NORMALIZE],
-        );
-        // Files the account created or took over go to the scope's owner, and are listed.
-        s.cmd(
-            "  find {} -xdev \\( -uid \"$hv_uid\" -o -gid \"${hv_gid:-$hv_uid}\" \\) -print | while IFS= read -r hv_f; do hv_note reassigned \"$hv_f\"; done",
-            &[scope],
-        );
-        s.cmd(
-            "  find {} -xdev -uid \"$hv_uid\" -exec chown -h --reference={} -- {{}} +",
+            "if [ -n \"$hv_uid\" ] && [ -d {} ]; then hv_acl_undo {}; fi",
             &[scope, scope],
         );
-        s.cmd(
-            "  find {} -xdev -gid \"${hv_gid:-$hv_uid}\" -exec chgrp -h --reference={} -- {{}} +",
-            &[scope, scope],
-        );
-        s.raw("fi");
     }
 
     fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
@@ -150,12 +94,11 @@ impl Step for Acl {
             "entries",
             format!("no ACL entry for the grant's uid under {scope}"),
         );
-        s.cmd("if [ -n \"$hv_uid\" ]; then", &[]);
+        s.raw(LIB);
         s.cmd(
-            "  getfacl -R -P -p -n -- {} 2>/dev/null | awk -v u=\"$hv_uid\" '/^# file: /{f=substr($0,9)} $0 ~ \"^(default:)?user:\" u \":\" {print f}' | sort -u | hv_report {}",
-            &[scope, &id],
+            "if [ -n \"$hv_uid\" ]; then hv_acl_left {} | hv_report {}; else hv_ok {}; fi",
+            &[scope, &id, &id],
         );
-        s.cmd("else hv_ok {}; fi", &[&id]);
         let id = checks.add(
             "owned",
             format!("no file under {scope} is owned by the grant's uid or group"),
@@ -227,24 +170,24 @@ impl super::Template for Template {
 
 #[cfg(test)]
 mod tests {
-    use super::NORMALIZE;
+    use super::LIB;
     use std::io::Write;
     use std::process::{Command, Stdio};
 
     fn normalize(getfacl: &str) -> String {
-        let mut child = Command::new("awk")
-            .arg(NORMALIZE)
+        let mut child = Command::new("/bin/sh")
+            .args(["-c", &format!("{LIB}\nhv_acl_normalize")])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .expect("run awk");
+            .expect("run sh");
         child
             .stdin
             .take()
             .expect("stdin")
             .write_all(getfacl.as_bytes())
             .expect("write");
-        String::from_utf8(child.wait_with_output().expect("awk output").stdout).expect("utf-8")
+        String::from_utf8(child.wait_with_output().expect("sh output").stdout).expect("utf-8")
     }
 
     #[test]

@@ -22,18 +22,8 @@ pub struct ConfigLine {
     pub line: String,
 }
 
-/// awk: print stdin with ENVIRON["HV_LINE"] inserted before a final `?>` line, or appended.
-const INSERT: &str = r#"{ lines[NR] = $0 }
-END {
-  last = NR
-  while (last > 0 && lines[last] ~ /^[ \t]*$/) last--
-  at = (last > 0 && lines[last] ~ /^[ \t]*\?>[ \t]*$/) ? last : NR + 1
-  for (i = 1; i <= NR; i++) { if (i == at) print ENVIRON["HV_LINE"]; print lines[i] }
-  if (at == NR + 1) print ENVIRON["HV_LINE"]
-}"#;
-
-/// awk: print stdin without the first line equal to ENVIRON["HV_LINE"].
-const REMOVE: &str = r#"!done && $0 == ENVIRON["HV_LINE"] { done = 1; next } { print }"#;
+/// Adding the line, taking it out, replacing the file (`config_line.sh`).
+const LIB: &str = include_str!("config_line.sh");
 
 impl ConfigLine {
     /// Not the expiry guard's `/var/lib/handover/GRANT`, which the guard creates new and
@@ -61,14 +51,7 @@ impl ConfigLine {
 
     /// Shell text that replaces the file with `$hv_new` atomically, keeping owner, mode and ACL.
     fn replace_with_new(&self, s: &mut Script) {
-        let f = self.file.as_str();
-        s.cmd("chown --reference={} -- \"$hv_new\"", &[f]);
-        s.cmd("chmod --reference={} -- \"$hv_new\"", &[f]);
-        s.cmd(
-            "if command -v getfacl >/dev/null 2>&1; then getfacl -p -- {} 2>/dev/null | setfacl --set-file=- -- \"$hv_new\" 2>/dev/null || true; fi",
-            &[f],
-        );
-        s.cmd("mv -f -- \"$hv_new\" {}", &[f]);
+        s.cmd("hv_line_replace {} \"$hv_new\"", &[&self.file]);
     }
 }
 
@@ -101,29 +84,25 @@ impl Step for ConfigLine {
     fn apply(&self, ctx: &Context, s: &mut Script) {
         let f = self.file.as_str();
         let backup = self.backup(ctx);
-        s.cmd("mkdir -p -m 0700 -- {}", &[&Self::state_dir(ctx)]);
+        super::make_state_dir(s, &Self::state_dir(ctx));
         s.cmd("cp -p -- {} {}", &[f, &backup]);
         s.cmd("hv_fact backup {}", &[&backup]);
+        s.raw(LIB);
         s.cmd("hv_new=$(mktemp -- {}.handover-XXXXXX)", &[f]);
-        s.cmd(
-            "HV_LINE={} awk {} < {} > \"$hv_new\"",
-            &[&self.line, INSERT, f],
-        );
+        s.cmd("hv_line_insert {} < {} > \"$hv_new\"", &[&self.line, f]);
         self.replace_with_new(s);
     }
 
     fn undo(&self, ctx: &Context, s: &mut Script) {
         let f = self.file.as_str();
         let backup = self.backup(ctx);
+        s.raw(LIB);
         s.cmd(
             "if [ -f {} ] && grep -Fxq -- {} {}; then",
             &[f, &self.line, f],
         );
         s.cmd("  hv_new=$(mktemp -- {}.handover-XXXXXX)", &[f]);
-        s.cmd(
-            "  HV_LINE={} awk {} < {} > \"$hv_new\"",
-            &[&self.line, REMOVE, f],
-        );
+        s.cmd("  hv_line_remove {} < {} > \"$hv_new\"", &[&self.line, f]);
         self.replace_with_new(s);
         s.raw("fi");
         s.cmd("rm -f -- {}.handover-??????", &[f]);
@@ -143,9 +122,10 @@ impl Step for ConfigLine {
             &[&id, &self.line, f],
         );
         let id = checks.add("only", format!("nothing else in {f} changed"));
+        s.raw(LIB);
         s.cmd(
-            "HV_LINE={} awk {} < {} | cmp -s - {} && hv_ok {} || hv_fail {}",
-            &[&self.line, REMOVE, f, &self.backup(ctx), &id, &id],
+            "hv_line_remove {} < {} | cmp -s - {} && hv_ok {} || hv_fail {}",
+            &[&self.line, f, &self.backup(ctx), &id, &id],
         );
     }
 

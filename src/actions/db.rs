@@ -576,7 +576,7 @@ pub(super) fn kill_mysql_connections(client: &Client, s: &mut Script, ids_sql: &
     s.raw("while :; do");
     client.query(s, "", ids_sql);
     s.raw("  if [ \"$hv_rc\" -ne 0 ]; then printf '%s\\n' \"$hv_q\" >&2; exit 1; fi");
-    s.raw("  hv_ids=$(printf '%s\\n' \"$hv_q\" | grep -x '[0-9][0-9]*' | awk -v a=\"$hv_after\" '$1 > a + 0' || true)");
+    s.raw("  hv_ids=$(hv_db_ids_after || true)");
     s.raw("  if [ -z \"$hv_ids\" ]; then break; fi");
     s.raw("  hv_i=$((hv_i + 1)); if [ \"$hv_i\" -gt 50 ]; then echo 'database connections survive KILL' >&2; exit 1; fi");
     // Ids are digits only (checked above); an id that ended meanwhile is not an error.

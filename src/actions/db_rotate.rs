@@ -121,12 +121,7 @@ impl RotateDbUser {
         let since_id = ctx.facts.get("since_id").map_or("", String::as_str);
         let started = ctx.facts.get("server_start").map_or("", String::as_str);
         client.query(s, "", SERVER_CLOCK_SQL);
-        s.raw("hv_start=$(printf '%s\\n' \"$hv_q\" | awk -F '\\t' '$1 == \"now\" { n = $2 } $1 == \"Uptime\" { u = $2 } END { if (n != \"\" && u != \"\") print n - u }')");
-        s.cmd(
-            "hv_since={}; hv_started={}; hv_after=0",
-            &[since_id, started],
-        );
-        s.raw("case $hv_since:$hv_started:$hv_start in :*|*::*|*:|*[!0-9:]*) ;; *) if [ $((hv_start - hv_started)) -le 2 ] && [ $((hv_started - hv_start)) -le 2 ]; then hv_after=$hv_since; fi ;; esac");
+        s.cmd("hv_db_window {} {}", &[since_id, started]);
     }
 }
 
@@ -142,8 +137,7 @@ fn host_matches(pattern: &str) -> String {
 /// Stop the step unless `$hv_plugin` and `$hv_hash` are values handover records and restores
 /// (the same character classes as `valid_plugin` and `valid_auth_string`): they go into SQL.
 fn require_restorable(s: &mut Script) {
-    s.raw("case $hv_plugin in ''|*[!a-z0-9_]*) echo 'unexpected authentication plugin' >&2; exit 1 ;; esac");
-    s.raw("case $hv_hash in *[!A-Za-z0-9*+/=._\\$-]*) echo 'unexpected authentication string' >&2; exit 1 ;; esac");
+    s.raw("hv_db_restorable || exit 1");
 }
 
 /// The server's clock and uptime: `now N` and `Uptime N` rows.
@@ -225,9 +219,8 @@ impl Step for RotateDbUser {
         // The original, in the write-ahead record: a crash before the apply step reported
         // must not leave teardown without it (only values that pass the apply step's checks).
         client.query(s, "", &self.auth_sql());
-        s.raw("hv_auth=$(printf '%s\\n' \"$hv_q\" | sed -n 's/^auth //p' | head -n 1)");
-        s.raw("hv_plugin=${hv_auth%% *}; hv_hash=${hv_auth#* }");
-        s.raw("case $hv_plugin in ''|*[!a-z0-9_]*) ;; *) case $hv_hash in *[!A-Za-z0-9*+/=._\\$-]*) ;; *) hv_fact keep.plugin \"$hv_plugin\"; hv_fact keep.auth \"$hv_hash\" ;; esac ;; esac");
+        s.raw("hv_db_auth");
+        s.raw("if hv_db_restorable 2>/dev/null; then hv_fact keep.plugin \"$hv_plugin\"; hv_fact keep.auth \"$hv_hash\"; fi");
     }
 
     fn apply(&self, ctx: &Context, s: &mut Script) {
@@ -246,8 +239,7 @@ impl Step for RotateDbUser {
             ),
         );
         s.raw("if [ \"$hv_rc\" -ne 0 ]; then printf '%s\\n' \"$hv_q\" >&2; exit 1; fi");
-        s.raw("hv_auth=$(printf '%s\\n' \"$hv_q\" | sed -n 's/^auth //p' | head -n 1)");
-        s.raw("hv_plugin=${hv_auth%% *}; hv_hash=${hv_auth#* }");
+        s.raw("hv_db_auth");
         // Checked here as well as at preflight: only these values are recorded and restored.
         require_restorable(s);
         s.raw("hv_fact plugin \"$hv_plugin\"");
@@ -256,7 +248,7 @@ impl Step for RotateDbUser {
         s.raw("hv_fact server_start \"$(printf '%s\\n' \"$hv_q\" | awk -F '\\t' '$1 == \"now\" { n = $2 } $1 == \"Uptime\" { u = $2 } END { print n - u }')\"");
         // The copy first: without one, nothing was changed (the guard then restores nothing).
         let (dir, file) = self.host_copy(ctx);
-        s.cmd("mkdir -p -m 0700 -- {}", &[&dir]);
+        super::make_state_dir(s, &dir);
         s.cmd(
             "printf '%s %s\\n' \"$hv_plugin\" \"$hv_hash\" > {}",
             &[&file],
@@ -397,7 +389,7 @@ impl Step for RotateDbUser {
                 ),
             );
             s.cmd(
-                "if [ \"$hv_rc\" -eq 0 ] && [ -z \"$(printf '%s\\n' \"$hv_q\" | grep -x '[0-9][0-9]*' | awk -v a=\"$hv_after\" '$1 > a + 0')\" ]; then hv_ok {}; else hv_fail {}; fi",
+                "if [ \"$hv_rc\" -eq 0 ] && [ -z \"$(hv_db_ids_after)\" ]; then hv_ok {}; else hv_fail {}; fi",
                 &[&id, &id],
             );
         }

@@ -243,12 +243,17 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Shell functions `hv_db_client DATABASE [ARGS…]` for each way of reaching the server; the
-/// output is tab-separated rows without headers. `''` as DATABASE: the server's default.
-const MYSQL_ROOT: &str = r#"hv_db_client() { hv_pd=$1; shift; hv_c=mariadb; command -v mariadb >/dev/null 2>&1 || hv_c=mysql; if [ -n "$hv_pd" ]; then set -- --database="$hv_pd" "$@"; fi; "$hv_c" --default-character-set=utf8mb4 -N -B -r "$@"; }"#;
-const MYSQL_PASSWORD: &str = r#"hv_db_client() { hv_pd=$1; shift; hv_c=mariadb; command -v mariadb >/dev/null 2>&1 || hv_c=mysql; if [ -n "$hv_pd" ]; then set -- --database="$hv_pd" "$@"; fi; "$hv_c" --defaults-extra-file=/dev/fd/3 --default-character-set=utf8mb4 -N -B -r "$@"; }"#;
-const PG_ROOT: &str = r#"hv_db_client() { hv_pd=${1:-postgres}; shift; (cd / && runuser -u postgres -- psql -X -q -w -A -t -F "$(printf '\t')" -v ON_ERROR_STOP=1 --dbname="$hv_pd" "$@"); }"#;
-const PG_PASSWORD: &str = r#"hv_db_client() { hv_pd=${1:-postgres}; shift; PGSERVICEFILE=/dev/fd/3 psql -X -q -w -A -t -F "$(printf '\t')" -v ON_ERROR_STOP=1 "service=handover dbname=$hv_pd" "$@"; }"#;
+/// The clients, one for each way of reaching the server, and what the actions do with the
+/// rows (`db.sh`).
+const LIB: &str = include_str!("db.sh");
+
+/// `hv_db_client DATABASE [ARGS…]`, the client the actions call, for each way of reaching the
+/// server; the output is tab-separated rows without headers. `''` as DATABASE: the server's
+/// default.
+const MYSQL_ROOT: &str = r#"hv_db_client() { hv_db_mysql_root "$@"; }"#;
+const MYSQL_PASSWORD: &str = r#"hv_db_client() { hv_db_mysql_password "$@"; }"#;
+const PG_ROOT: &str = r#"hv_db_client() { hv_db_pg_root "$@"; }"#;
+const PG_PASSWORD: &str = r#"hv_db_client() { hv_db_pg_password "$@"; }"#;
 
 /// How one action talks to its database server in a script.
 pub struct Client<'a> {
@@ -259,9 +264,11 @@ pub struct Client<'a> {
 }
 
 impl Client<'_> {
-    /// Define `hv_db_client` (again: each step runs in its own subshell).
+    /// Define `hv_db_client` and the functions of `db.sh` (again: each step runs in its own
+    /// subshell).
     pub fn define(&self, s: &mut Script) {
         let with_password = self.admin.password_env.is_some();
+        s.raw(LIB);
         s.raw(match (self.engine, with_password) {
             (DbEngine::Mysql, false) => MYSQL_ROOT,
             (DbEngine::Mysql, true) => MYSQL_PASSWORD,

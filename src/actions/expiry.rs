@@ -28,43 +28,9 @@ use std::collections::BTreeMap;
 /// Where guards keep their scripts: root's only, one directory per grant.
 const BASE: &str = super::HOST_STATE;
 
-/// `hv_guard_scheduler`: prints the scheduler the guard uses (`systemd`, `at` or `cron`, in
-/// that order of preference), or fails when none runs.
-const SCHEDULER_PROBE: &str = r#"hv_guard_scheduler() {
-  if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then echo systemd
-  elif command -v at >/dev/null 2>&1 && pgrep -x atd >/dev/null 2>&1; then echo at
-  elif { pgrep -x cron || pgrep -x crond; } >/dev/null 2>&1 && [ -d /etc/cron.d ]; then echo cron
-  else return 1; fi
-}"#;
-
-/// `hv_guard_at_jobs PATH`: the numbers of the at jobs that run PATH (queued or running).
-const AT_JOBS: &str = r#"hv_guard_at_jobs() {
-  command -v atq >/dev/null 2>&1 || return 0
-  atq 2>/dev/null | cut -f1 | while read -r hv_j; do
-    if at -c "$hv_j" 2>/dev/null | grep -qF -- "$1"; then echo "$hv_j"; fi
-  done
-}"#;
-
-/// `hv_guard_wait DIR`: while the guard's job is removing the grant (it renamed `armed` to
-/// `running` and wrote its pid there), wait for it to finish, at most a minute.
-const WAIT: &str = r#"hv_guard_wait() {
-  hv_i=0
-  while [ -e "$1/running" ] && [ "$hv_i" -lt 600 ]; do
-    hv_p=$(cat -- "$1/running" 2>/dev/null || true)
-    if [ -n "$hv_p" ] && ! kill -0 "$hv_p" 2>/dev/null; then return 0; fi
-    sleep 0.1
-    hv_i=$((hv_i + 1))
-  done
-}"#;
-
-/// `hv_guard_base_ok`: `/var/lib/handover` is absent, or a real directory of root's that
-/// nobody else can write (a writable one would let its owner swap the script).
-const BASE_OK: &str = r#"hv_guard_base_ok() {
-  [ ! -e /var/lib/handover ] && [ ! -L /var/lib/handover ] && return 0
-  [ ! -L /var/lib/handover ] && [ -d /var/lib/handover ] &&
-    [ "$(stat -c %u -- /var/lib/handover)" = 0 ] &&
-    [ -z "$(find /var/lib/handover -maxdepth 0 -perm /022)" ]
-}"#;
+/// The guard's shell functions (`expiry.sh`): finding a scheduler, scheduling, the removal
+/// script's own start and end, and cancelling.
+const LIB: &str = include_str!("expiry.sh");
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,16 +76,12 @@ impl ExpiryGuard {
             "handover expiry guard: removes account {} and everything grant {} gave at {} (unix time), unless `handover teardown {}` cancels it first",
             self.account, ctx.grant, when, ctx.grant
         );
-        // Values never go into comments: a quoted value is one word, not one line.
-        s.cmd("hv_about={}", &[&about]);
-        s.cmd("hv_dir={}; hv_when={}", &[&self.dir, &when]);
-        s.raw(
-            r#"hv_now=$(date +%s)
-while [ "$hv_now" -lt "$hv_when" ]; do sleep "$((hv_when - hv_now))"; hv_now=$(date +%s); done
-# Teardown disarms the guard by removing `armed`: whoever takes it first goes on.
-mv -- "$hv_dir/armed" "$hv_dir/running" 2>/dev/null || exit 0
-echo "$$" > "$hv_dir/running""#,
-        );
+        // Values never go into comments: a quoted value is one word, not one line (`:` does
+        // nothing with it).
+        s.cmd(": {}", &[&about]);
+        s.raw(LIB);
+        s.cmd("hv_dir={}", &[&self.dir]);
+        s.cmd("hv_guard_take \"$hv_dir\" {}", &[&when]);
         s.cmd("rm -f -- {} {}", &[&self.cron_file, &self.cron_tmp()]);
         s.raw("(");
         s.append(removal);
@@ -137,10 +99,7 @@ echo "$$" > "$hv_dir/running""#,
             "if [ -z \"$hv_failed\" ]; then hv_msg={}; else hv_msg={}\"$hv_failed\"; fi",
             &[&done, &incomplete],
         );
-        s.raw(
-            r#"if command -v logger >/dev/null 2>&1 && [ -S /dev/log ]; then logger -t handover -- "$hv_msg" || true; fi
-rm -rf -- "$hv_dir""#,
-        );
+        s.raw("hv_guard_end \"$hv_dir\" \"$hv_msg\"");
         s.cmd("rmdir -- {} 2>/dev/null || true", &[BASE]);
         s
     }
@@ -178,8 +137,7 @@ impl Step for ExpiryGuard {
     }
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
-        s.raw(SCHEDULER_PROBE);
-        s.raw(BASE_OK);
+        s.raw(LIB);
         let id = checks.add(
             "scheduler",
             "a scheduler runs on the host to remove the grant at the expiry by itself: \
@@ -207,8 +165,7 @@ impl Step for ExpiryGuard {
             s.raw("echo 'the removal script would hold a secret (internal error)' >&2; exit 1");
             return;
         }
-        s.raw(SCHEDULER_PROBE);
-        s.raw(BASE_OK);
+        s.raw(LIB);
         s.cmd("hv_dir={}", &[&self.dir]);
         s.cmd(
             "if [ ! -e {} ] && [ ! -L {} ]; then mkdir -m 0700 -- {}; fi",
@@ -226,69 +183,38 @@ impl Step for ExpiryGuard {
         s.raw("chmod 0700 -- \"$hv_dir/remove\"");
         s.raw(": > \"$hv_dir/armed\"");
 
-        // Schedule it; at and cron start at the minute at or before the expiry.
+        // Schedule it (`expiry.sh` says how, for each scheduler).
         let command = format!("/bin/sh {} >/dev/null 2>&1", quote(&self.script_path()));
         let when = ctx.expires_at.unix_timestamp().to_string();
-        s.cmd("hv_cmd={}; hv_when={}", &[&command, &when]);
         s.raw("hv_now=$(date +%s); hv_backend=$(hv_guard_scheduler || true)");
         s.raw("case $hv_backend in");
-        s.raw("systemd)");
-        // A calendar time in the past would never fire.
-        s.raw("  hv_t=$hv_when; if [ \"$hv_t\" -le \"$hv_now\" ]; then hv_t=$((hv_now + 1)); fi");
         s.cmd(
-            "  systemd-run --quiet --unit={} --description={} --on-calendar=\"$(date -u -d \"@$hv_t\" '+%Y-%m-%d %H:%M:%S') UTC\" --timer-property=AccuracySec=1s --timer-property=RemainAfterElapse=no --property=CollectMode=inactive-or-failed /bin/sh {}",
+            "systemd) hv_guard_systemd {} \"$hv_now\" {} {} {} ;;",
             &[
+                &when,
                 &self.unit,
                 &format!("handover: remove grant {} at its expiry", ctx.grant),
                 &self.script_path(),
             ],
         );
-        s.cmd("  hv_fact unit {}", &[&self.unit]);
-        s.raw("  ;;");
-        s.raw("at)");
-        // `at -t` reads local time, as `date` prints it without TZ; a clean environment for
-        // both (at also copies the environment into its job).
-        s.raw(
-            r#"  hv_t=$((hv_when - hv_when % 60))
-  if [ "$hv_t" -gt "$hv_now" ]; then set -- -t "$(env -i PATH="$PATH" date -d "@$hv_t" +%Y%m%d%H%M)"; else set -- now; fi
-  hv_out=$(cd / && printf '%s\n' "$hv_cmd" | env -i PATH="$PATH" at -M "$@" 2>&1) || true
-  hv_job=$(printf '%s\n' "$hv_out" | sed -n 's/^job \([0-9][0-9]*\) at .*/\1/p')
-  if [ -z "$hv_job" ]; then printf 'at failed: %s\n' "$hv_out" >&2; exit 1; fi
-  hv_fact at_job "$hv_job"
-  ;;"#,
-        );
-        s.raw("cron)");
-        // cron reads its files at the start of each minute: the entry must be there before.
-        s.raw(
-            r#"  hv_t=$((hv_when - hv_when % 60)); hv_first=$(((hv_now + 61) / 60 * 60))
-  if [ "$hv_t" -lt "$hv_first" ]; then hv_t=$hv_first; fi"#,
-        );
+        s.cmd("at) hv_guard_at {} \"$hv_now\" {} ;;", &[&when, &command]);
         s.cmd(
-            "  printf 'MAILTO=\"\"\\n%s root %s\\n' \"$(env -i PATH=\"$PATH\" date -d \"@$hv_t\" '+%-M %-H %-d %-m *')\" \"$hv_cmd\" > {}",
-            &[&self.cron_tmp()],
+            "cron) hv_guard_cron {} \"$hv_now\" {} {} {} {} ;;",
+            &[
+                &when,
+                &command,
+                &self.cron_tmp(),
+                &self.cron_file,
+                &cron_dir(&self.cron_file),
+            ],
         );
-        // cron sees a new file in /etc/cron.d only when the directory's mtime, in whole
-        // seconds, differs from the one of its last load. If the directory last changed in
-        // this same second, cron may have loaded it already with this second's mtime and would
-        // never see the file: then the directory gets the next second's mtime, which cron
-        // cannot have recorded yet (no waiting).
-        let dir = cron_dir(&self.cron_file);
-        s.cmd("  hv_m0=$(stat -c %Y -- {})", &[&dir]);
-        s.cmd("  mv -f -- {} {}", &[&self.cron_tmp(), &self.cron_file]);
-        s.cmd(
-            "  if [ \"$(stat -c %Y -- {})\" = \"$hv_m0\" ]; then touch -m -d \"@$((hv_m0 + 1))\" -- {}; fi",
-            &[&dir, &dir],
-        );
-        s.cmd("  hv_fact cron_file {}", &[&self.cron_file]);
-        s.raw("  ;;");
         s.raw("*) echo 'no scheduler runs on the host (systemd, atd or cron)' >&2; exit 1 ;;");
         s.raw("esac");
         s.raw("hv_fact backend \"$hv_backend\"; hv_fact starts_at \"$hv_t\"");
     }
 
     fn prepare_teardown(&self, _ctx: &Context, s: &mut Script) {
-        s.raw(AT_JOBS);
-        s.raw(WAIT);
+        s.raw(LIB);
         // A job that is removing the grant right now finishes first.
         s.cmd("hv_guard_wait {}", &[&self.dir]);
     }
@@ -322,7 +248,7 @@ impl Step for ExpiryGuard {
     }
 
     fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
-        s.raw(AT_JOBS);
+        s.raw(LIB);
         let script = self.script_path();
         let id = checks.add(
             "script",
@@ -396,9 +322,11 @@ mod tests {
         assert_eq!(g.cron_tmp(), "/etc/cron.d/.handover-20261123-abcdef.tmp");
         assert_eq!(cron_dir(&g.cron_file), "/etc/cron.d");
         assert_eq!(g.unit, "handover-expiry-20261123-abcdef");
-        for text in [BASE_OK, SCHEDULER_PROBE, AT_JOBS, WAIT] {
-            assert!(!text.contains("/var/lib/") || text.contains(BASE), "{text}");
-        }
+        // The library names the base directory itself: it must be BASE.
+        assert!(
+            LIB.match_indices("/var/lib/")
+                .all(|(at, _)| LIB[at..].starts_with(BASE))
+        );
     }
 
     #[test]

@@ -20,19 +20,8 @@ pub struct Firewall {
     pub sources: Vec<String>,
 }
 
-/// Which firewall the host runs: iptables when INPUT has rules or a DROP policy, else nftables
-/// when a chain hooks input, else none.
-const DETECT: &str = r#"hv_fw=none
-if command -v iptables >/dev/null 2>&1 && { iptables -S INPUT 2>/dev/null; ip6tables -S INPUT 2>/dev/null; } | grep -Eq '^-P INPUT (DROP|REJECT)|^-A INPUT'; then hv_fw=iptables
-elif command -v nft >/dev/null 2>&1 && nft list ruleset 2>/dev/null | grep -q 'hook input'; then hv_fw=nft
-fi
-hv_ports=$(sshd -T 2>/dev/null | awk '$1 == "port" {print $2}' | sort -u | paste -sd, -)
-[ -n "$hv_ports" ] || hv_ports=22"#;
-
-/// awk over `nft list ruleset`: `FAMILY TABLE CHAIN` of every chain hooked at input.
-const NFT_INPUT_CHAINS: &str = r#"$1 == "table" { family = $2; table = $3 }
-$1 == "chain" { chain = $2 }
-/hook input/ && (family == "inet" || family == "ip" || family == "ip6") { print family, table, chain }"#;
+/// Finding the host's firewall and the tagged rules (`firewall.sh`).
+const LIB: &str = include_str!("firewall.sh");
 
 impl Firewall {
     fn tag(ctx: &Context) -> String {
@@ -62,24 +51,8 @@ impl Firewall {
 
     /// Shell text deleting every rule tagged for this grant (idempotent).
     fn remove_rules(&self, ctx: &Context, s: &mut Script) {
-        let tag = Self::tag(ctx);
-        for tool in ["iptables", "ip6tables"] {
-            s.cmd(
-                "if command -v {} >/dev/null 2>&1; then {} -L INPUT -n --line-numbers 2>/dev/null | awk -v t={} 'index($0, \"/* \" t \" */\") {print $1}' | sort -rn | while read -r hv_n; do {} -D INPUT \"$hv_n\"; done; fi",
-                &[tool, tool, &tag, tool],
-            );
-        }
-        s.cmd("if command -v nft >/dev/null 2>&1; then", &[]);
-        s.cmd(
-            "  nft list ruleset 2>/dev/null | awk {} | while read -r hv_f hv_t hv_c; do",
-            &[NFT_INPUT_CHAINS],
-        );
-        s.cmd(
-            "    nft -a list chain \"$hv_f\" \"$hv_t\" \"$hv_c\" | awk -v t={} 'index($0, \"comment \\\"\" t \"\\\"\") {print $NF}' | while read -r hv_h; do nft delete rule \"$hv_f\" \"$hv_t\" \"$hv_c\" handle \"$hv_h\"; done",
-            &[&tag],
-        );
-        s.raw("  done");
-        s.raw("fi");
+        s.raw(LIB);
+        s.cmd("hv_fw_remove {}", &[&Self::tag(ctx)]);
     }
 }
 
@@ -107,14 +80,14 @@ impl Step for Firewall {
         } else {
             s.cmd("hv_ok {}", &[&id]);
         }
-        s.raw(DETECT);
-        s.raw("hv_fact firewall \"$hv_fw\"");
+        s.raw(LIB);
+        s.raw("hv_fw_detect; hv_fact firewall \"$hv_fw\"");
     }
 
     fn apply(&self, ctx: &Context, s: &mut Script) {
         let tag = Self::tag(ctx);
-        s.raw(DETECT);
-        s.raw("hv_fact backend \"$hv_fw\"");
+        s.raw(LIB);
+        s.raw("hv_fw_detect; hv_fact backend \"$hv_fw\"");
         s.raw("if [ \"$hv_fw\" = none ]; then hv_fact note 'no firewall on the host: nothing to open'; fi");
         s.raw("if [ \"$hv_fw\" = iptables ]; then");
         for (tool, sources) in [("iptables", self.v4()), ("ip6tables", self.v6())] {
@@ -127,10 +100,7 @@ impl Step for Firewall {
         }
         s.raw("fi");
         s.raw("if [ \"$hv_fw\" = nft ]; then");
-        s.cmd(
-            "  nft list ruleset | awk {} > \"${TMPDIR:-/tmp}/hv-chains.$$\"",
-            &[NFT_INPUT_CHAINS],
-        );
+        s.raw("  nft list ruleset | hv_fw_chains > \"${TMPDIR:-/tmp}/hv-chains.$$\"");
         s.raw("  while read -r hv_f hv_t hv_c; do");
         let comment = format!("\"{tag}\"");
         for (match_word, families, sources) in [
@@ -162,7 +132,8 @@ impl Step for Firewall {
                 "a firewall rule tagged {tag} accepts the sources (or the host has no firewall)"
             ),
         );
-        s.raw(DETECT);
+        s.raw(LIB);
+        s.raw("hv_fw_detect");
         s.cmd(
             "if [ \"$hv_fw\" = none ] || {{ iptables -S INPUT 2>/dev/null; ip6tables -S INPUT 2>/dev/null; nft list ruleset 2>/dev/null; }} | grep -q -- {}; then hv_ok {}; else hv_fail {}; fi",
             &[&tag, &id, &id],

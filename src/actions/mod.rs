@@ -11,11 +11,20 @@
 //! playbook shape ([`Template`]), its scripts, its footprint (what the drift report leaves out)
 //! and what it hands over ([`Credentials`]). The registry (`kinds!` below) lists every kind
 //! once; `docs/architecture.md` says how to add one.
+//!
+//! The shell the actions send lives in `.sh` files next to them (`user.sh`, `sshd_dropin.sh`,
+//! …), included whole. What those fragments share at run time — the variables and functions
+//! one sets for another, across actions and across the phases of a script, and when — is one
+//! contract: `src/actions/shared.sh`. `scripts/test` runs shellcheck over each file, and
+//! `shellcheck_tests` over the scripts they make together.
 
 mod credentials;
 pub mod db_sql;
 pub mod sshd_dropin;
 mod template;
+
+#[cfg(test)]
+mod shellcheck_tests;
 
 pub use credentials::{Credentials, DbLogin};
 pub use db_sql::{DbAdmin, DbEngine};
@@ -230,6 +239,12 @@ pub const HOST_STATE: &str = "/var/lib/handover";
 /// database accounts alike), for the expiry guard to restore from.
 pub(crate) fn lent_dir(ctx: &Context) -> String {
     format!("{HOST_STATE}/{}-lent", ctx.grant)
+}
+
+/// Make `dir` (one of the grant's entries under [`HOST_STATE`]), and `HOST_STATE` itself if it
+/// is missing, root-only.
+pub(crate) fn make_state_dir(s: &mut Script, dir: &str) {
+    s.cmd("(umask 077 && mkdir -p -- {})", &[dir]);
 }
 
 /// Remove `dir` (one of the grant's entries under [`HOST_STATE`]) if it is empty, then

@@ -71,30 +71,9 @@ impl RotatePassword {
     }
 }
 
-/// `hv_window_pids UID BOOT SESSION`: the processes of the logins as UID opened during the
-/// window. They are told by their login uid (set by pam_loginuid at login, kept across su and
-/// sudo) and audit session: after a reboot (another BOOT) every session was opened during the
-/// window, else those with a later id than SESSION (the kernel numbers sessions in order since
-/// boot), and none when SESSION is '' (a host that keeps no audit sessions). Never by owner:
-/// root's daemons restarted meanwhile have no login uid. Spared: the caller's session and its
-/// ancestry (teardown's own login, as root or as the lent account with `--become`), and
-/// zombies, which are dead already. /proc/PID/loginuid and sessionid end without a newline:
-/// `read` sets the value, then fails.
-const WINDOW_PIDS: &str = r#"hv_window_pids() {
-  hv_ls=$(cat /proc/self/sessionid 2>/dev/null || true)
-  read -r hv_p hv_x </proc/self/stat; hv_keep=' '
-  while [ -n "$hv_p" ] && [ "$hv_p" -gt 1 ]; do hv_keep="$hv_keep$hv_p "; hv_p=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$hv_p/status" 2>/dev/null); done
-  hv_same_boot=; if [ "$(cat /proc/sys/kernel/random/boot_id)" = "$2" ]; then hv_same_boot=1; fi
-  for hv_d in /proc/[0-9]*; do
-    hv_p=${hv_d#/proc/}
-    hv_u=; hv_s=; { read -r hv_u <"$hv_d/loginuid"; read -r hv_s <"$hv_d/sessionid"; } 2>/dev/null || true
-    [ -n "$1" ] && [ "$hv_u" = "$1" ] && [ -n "$hv_s" ] && [ "$hv_s" != "$hv_ls" ] || continue
-    case $hv_keep in *" $hv_p "*) continue ;; esac
-    if [ -n "$hv_same_boot" ]; then [ -n "$3" ] && [ "$hv_s" -gt "$3" ] || continue; fi
-    grep -q '^State:[[:space:]]*Z' "$hv_d/status" 2>/dev/null && continue
-    echo "$hv_p"
-  done
-}"#;
+/// Telling the window's sessions and ending them (`rotate.sh`): defined at teardown's top
+/// level, before any step.
+const LIB: &str = include_str!("rotate.sh");
 
 impl Step for RotatePassword {
     fn footprint(&self, grant: &GrantId, _facts: &BTreeMap<String, String>, own: &mut Footprint) {
@@ -132,7 +111,7 @@ impl Step for RotatePassword {
     }
 
     fn prepare_teardown(&self, _ctx: &Context, s: &mut Script) {
-        s.raw(WINDOW_PIDS);
+        s.raw(LIB);
     }
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
@@ -156,7 +135,7 @@ impl Step for RotatePassword {
         s.raw("hv_fact hash \"$(printf '%s' \"$hv_entry\" | cut -d: -f2)\"");
         s.raw("hv_fact lastchg \"$(printf '%s' \"$hv_entry\" | cut -d: -f3)\"");
         let (dir, file) = self.host_copy(ctx);
-        s.cmd("mkdir -p -m 0700 -- {}", &[&dir]);
+        super::make_state_dir(s, &dir);
         s.cmd(
             "printf '%s\\n' \"$hv_entry\" | cut -d: -f2,3 > {}",
             &[&file],
@@ -225,13 +204,7 @@ impl Step for RotatePassword {
         // Then end the window's sessions: with the lent password gone, none can be reopened.
         if let Some(window) = Self::window(ctx) {
             self.window_args(s, &window);
-            // Until none is left: a session may start new processes while its others die.
-            s.raw(
-                r#"  hv_i=0
-  while hv_w=$(hv_window_pids "$hv_wu" "$hv_wb" "$hv_ws") && [ -n "$hv_w" ] && [ "$hv_i" -lt 50 ]; do
-    kill -KILL $hv_w 2>/dev/null || true; hv_i=$((hv_i + 1)); sleep 0.1
-  done"#,
-            );
+            s.raw("  hv_window_end \"$hv_wu\" \"$hv_wb\" \"$hv_ws\"");
         } else if Self::logins_unrecorded(ctx) {
             s.cmd(
                 "  hv_note warning {}",
@@ -268,7 +241,7 @@ impl Step for RotatePassword {
             );
             self.window_args(s, &window);
             s.cmd(
-                "hv_window_pids \"$hv_wu\" \"$hv_wb\" \"$hv_ws\" | while read -r hv_p; do printf 'process %s (%s)\\n' \"$hv_p\" \"$(cat \"/proc/$hv_p/comm\" 2>/dev/null)\"; done | hv_report {}",
+                "hv_window_list \"$hv_wu\" \"$hv_wb\" \"$hv_ws\" | hv_report {}",
                 &[&id],
             );
         }

@@ -24,6 +24,9 @@ use crate::shell::Script;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Taking the bind mount down (`sftp.sh`).
+const LIB: &str = include_str!("sftp.sh");
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SftpJail {
@@ -203,20 +206,11 @@ impl Step for SftpJail {
         // Only `rmdir`: a jail that is not empty (a mount that would not go) stays, and the
         // scope's files are never at risk.
         sshd_dropin::remove(s, &self.dropin(ctx), ctx.facts);
-        s.cmd("if [ -d {} ] && [ ! -L {} ]; then", &[&mp, &mp]);
-        s.raw("  hv_i=0");
-        s.cmd("  while mountpoint -q -- {}; do", &[&mp]);
+        s.raw(LIB);
         s.cmd(
-            "    umount -- {} 2>/dev/null || umount -l -- {}",
-            &[&mp, &mp],
+            "if [ -d {} ] && [ ! -L {} ]; then hv_sftp_unmount {}; fi",
+            &[&mp, &mp, &mp],
         );
-        s.cmd(
-            "    hv_i=$((hv_i + 1)); if [ \"$hv_i\" -ge 8 ]; then echo {} >&2; exit 1; fi",
-            &[&format!("handover: {mp} stays mounted")],
-        );
-        s.raw("  done");
-        s.cmd("  rmdir -- {}", &[&mp]);
-        s.raw("fi");
         s.cmd(
             "if [ -d {} ] && [ ! -L {} ]; then rmdir -- {}; fi",
             &[&self.jail, &self.jail, &self.jail],

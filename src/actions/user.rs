@@ -10,6 +10,10 @@ use crate::shell::{Script, quote};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// What teardown runs (`user.sh`): the ids it works with, ending the account's processes, its
+/// group. Defined at teardown's top level, so every step after it has them.
+const LIB: &str = include_str!("user.sh");
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct User {
@@ -108,29 +112,12 @@ impl Step for User {
         let name = self.account.as_str();
         let uid = ctx.facts.get("uid").map_or("", String::as_str);
         let gid = ctx.facts.get("gid").map_or("", String::as_str);
-        // The recorded ids, or (after a crash before they were recorded) those of the account
-        // if it carries this grant's mark. Never the ids of an account it did not create.
-        s.cmd("hv_uid={}; hv_gid={}; hv_ours=", &[uid, gid]);
+        // The ids to work with, and whether the account is the grant's (`user.sh`); the
+        // functions stay defined for the steps after this (shared.sh).
+        s.raw(LIB);
         s.cmd(
-            "if hv_entry=$(getent passwd {}) && [ \"$(printf '%s' \"$hv_entry\" | cut -d: -f5)\" = {} ]; then",
-            &[name, &Self::mark(ctx)],
-        );
-        s.raw("  hv_ours=1; hv_uid=$(printf '%s' \"$hv_entry\" | cut -d: -f3); hv_gid=$(printf '%s' \"$hv_entry\" | cut -d: -f4)");
-        s.raw("fi");
-        // The account is gone (its expiry guard removed it, or someone did by hand) and
-        // another account now has its uid (useradd hands out the highest uid + 1 again): that
-        // uid is no longer the grant's, so nothing may end its processes or touch its files.
-        s.raw("if [ -z \"$hv_ours\" ] && [ -n \"$hv_uid\" ] && getent passwd \"$hv_uid\" >/dev/null; then hv_uid=; hv_gid=; fi");
-        s.raw(
-            r#"hv_end_sessions() {
-  hv_i=0
-  while pgrep -u "$1" >/dev/null 2>&1; do
-    pkill -KILL -u "$1" 2>/dev/null || true
-    hv_i=$((hv_i + 1))
-    if [ "$hv_i" -ge 100 ]; then echo "processes of uid $1 survive SIGKILL" >&2; return 1; fi
-    sleep 0.1
-  done
-}"#,
+            "hv_user_ids {} {} {} {}",
+            &[name, &Self::mark(ctx), uid, gid],
         );
     }
 
@@ -163,11 +150,7 @@ impl Step for User {
         );
         s.raw("fi");
         let gid = ctx.facts.get("gid").map_or("", String::as_str);
-        // userdel removes the private group unless someone else joined it.
-        s.cmd(
-            "if [ -n {} ] && [ \"$(getent group {} | cut -d: -f3)\" = {} ]; then groupdel -- {}; fi",
-            &[gid, name, gid, name],
-        );
+        s.cmd("hv_user_groupdel {} {}", &[name, gid]);
         // A home left behind (userdel exit 12, or an account deleted by hand) is removed
         // only if it is still owned by the grant's uid.
         s.cmd(

@@ -299,7 +299,7 @@ impl Script {
         body(self);
         self.raw(")");
         self.cmd(
-            "hv_rc=$?; if [ \"$hv_rc\" -eq 0 ]; then hv_step done {}; else hv_step failed {} \"$hv_rc\";",
+            "hv_rc=$?; if [ \"$hv_rc\" -eq 0 ]; then hv_step 'done' {}; else hv_step 'failed' {} \"$hv_rc\";",
             &[&index, &index],
         );
         match on_failure {
