@@ -12,11 +12,13 @@
 # A name not listed here is scratch (hv_i, hv_p, hv_t, hv_o, hv_out, hv_entry, …): any function
 # may overwrite it, so never keep a value in one across a call to another fragment's function.
 #
-# How a script is built (src/shell.rs, src/engine.rs):
-#   - It starts with the prelude: `set -u`, `umask 077`, a PATH of system directories only,
-#     `LC_ALL=C`, and the protocol functions hv_fact KEY VALUE, hv_note KEY VALUE, hv_ok ID,
-#     hv_fail ID, hv_detail ID (stdin), hv_expect ID CMD…, hv_refute ID CMD…, hv_report ID
-#     (stdin).
+# How a script is built (src/shell/mod.rs, src/engine/scripts.rs):
+#   - It starts with `hv_run=TAG` (random per script) and the prelude (src/shell/prelude.sh):
+#     `set -u`, `umask 077`, a PATH of system directories only, `LC_ALL=C`, and the protocol
+#     functions, which print lines starting with $hv_run: hv_fact KEY VALUE, hv_note KEY VALUE,
+#     hv_ok ID, hv_fail ID, hv_detail ID (stdin), hv_expect ID CMD…, hv_refute ID CMD…,
+#     hv_report ID (stdin), hv_step, hv_action. Never set hv_run: the engine reads only lines
+#     with the script's own tag.
 #   - Each step's text (apply, cut_off, undo) runs as `( set -e … )`: what it defines ends with
 #     it, and a function it calls as a plain command runs under `set -e` as well. After each
 #     step, hv_rc holds its exit status. Checks (preflight, verify_present, verify_absent) and

@@ -10,6 +10,9 @@
 # /usr/local (a `find` or `userdel` that lies) must not stand in for the system's own in
 # teardown's undo and checks.
 set -u
+# hv_run is set just before this text, by Script::new.
+# shellcheck disable=SC2154
+: "$hv_run"
 umask 077
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 LC_ALL=C
