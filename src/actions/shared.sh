@@ -44,8 +44,9 @@
 #                   Set by: user (hv_user_ids). Read by: user cut_off and undo; password undo.
 #                   Every action that needs the account comes with a user action (playbooks
 #                   refuse one without), so these three are set whenever they are read.
-#   user.sh         hv_end_sessions UID, hv_user_groupdel NAME GID: defined by user
-#                   prepare_teardown; called by user cut_off and undo.
+#   user.sh         hv_end_sessions UID, hv_user_groupdel NAME GID, hv_user_jobs NAME UID,
+#                   hv_user_jobs_left NAME UID: defined by user prepare_teardown; called by
+#                   user cut_off, undo and verify_absent.
 #   rotate.sh       hv_window_pids, hv_window_end, hv_window_list UID BOOT SESSION: defined
 #                   by rotate-password prepare_teardown; called by its undo and verify_absent.
 #   expiry.sh       hv_guard_wait DIR, hv_guard_at_jobs PATH, …: defined by expiry-guard

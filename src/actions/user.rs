@@ -128,6 +128,11 @@ impl Step for User {
             "if [ -n \"$hv_ours\" ]; then usermod --lock --expiredate 1 --shell /usr/sbin/nologin -- {} >/dev/null; fi",
             &[name],
         );
+        // Its crontab and at jobs go first, so none starts while its processes end.
+        s.cmd(
+            "if [ -n \"$hv_uid\" ]; then hv_user_jobs {} \"$hv_uid\"; fi",
+            &[name],
+        );
         s.raw("if [ -n \"$hv_uid\" ]; then hv_end_sessions \"$hv_uid\"; fi");
     }
 
@@ -197,6 +202,14 @@ impl Step for User {
         );
         let id = checks.add("home", format!("home {} is gone", self.home));
         s.cmd("hv_refute {} test -e {}", &[&id, &self.home]);
+        let id = checks.add(
+            "jobs",
+            format!("no crontab of `{name}` and no at job of the grant's uid"),
+        );
+        s.cmd(
+            "hv_user_jobs_left {} \"${{hv_uid:-}}\" | hv_report {}",
+            &[name, &id],
+        );
         let id = checks.add("processes", "no process runs with the grant's uid");
         s.cmd(
             "if [ -n \"$hv_uid\" ]; then pgrep -l -u \"$hv_uid\" | hv_report {}; else hv_ok {}; fi",

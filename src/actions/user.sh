@@ -35,3 +35,28 @@ hv_end_sessions() {
 hv_user_groupdel() {
   if [ -n "$2" ] && [ "$(getent group "$1" | cut -d: -f3)" = "$2" ]; then groupdel -- "$1"; fi
 }
+
+# hv_user_jobs NAME UID: the account's own scheduled jobs go with it, before its processes end
+# (a job starting in between would outlive the window): its crontab, where cron keeps it by the
+# account's name (only the file UID owns), and every at job whose spool file UID owns. Handed
+# to root later instead, an at job would run as root.
+hv_user_jobs() {
+  for hv_p in /var/spool/cron/crontabs/"$1" /var/spool/cron/tabs/"$1"; do
+    if [ -f "$hv_p" ] && [ ! -L "$hv_p" ] && [ "$(stat -c %u -- "$hv_p")" = "$2" ]; then rm -f -- "$hv_p"; fi
+  done
+  for hv_p in /var/spool/cron/atjobs /var/spool/at; do
+    if [ -d "$hv_p" ]; then find "$hv_p" -xdev -maxdepth 1 -type f -uid "$2" -exec rm -f -- {} +; fi
+  done
+}
+
+# hv_user_jobs_left NAME UID: the account's crontab and at jobs still there, one a line.
+hv_user_jobs_left() {
+  for hv_p in /var/spool/cron/crontabs/"$1" /var/spool/cron/tabs/"$1"; do
+    if [ -e "$hv_p" ] || [ -L "$hv_p" ]; then printf '%s\n' "$hv_p"; fi
+  done
+  if [ -n "$2" ]; then
+    for hv_p in /var/spool/cron/atjobs /var/spool/at; do
+      if [ -d "$hv_p" ]; then find "$hv_p" -xdev -maxdepth 1 -type f -uid "$2"; fi
+    done
+  fi
+}

@@ -20,6 +20,7 @@ mod expiry;
 mod faults;
 mod firewall;
 mod host_keys;
+mod jobs;
 mod lifecycle;
 mod playbooks;
 mod properties;
