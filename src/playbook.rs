@@ -617,6 +617,37 @@ mod tests {
         assert!(err.contains("{nope}"), "{err}");
     }
 
+    /// The plan of every built-in playbook, as `show` and the credentials describe it: a
+    /// change to what a playbook gives shows up here for review.
+    #[test]
+    fn plans_of_the_built_in_playbooks() {
+        let account = AccountName::parse("--account", "support-abc123").expect("name");
+        let grant = GrantId::parse("20261123-abcdef").expect("grant");
+        let scope = ScopeDir::parse("/var/www/cms").expect("scope");
+        let params = [("ip".to_owned(), "203.0.113.7".to_owned())];
+        let mut out = String::new();
+        for name in Playbook::built_in_names() {
+            let playbook = Playbook::load(name).expect("a built-in");
+            let params = if playbook.params.contains_key("ip") {
+                &params[..]
+            } else {
+                &[]
+            };
+            out.push_str(&format!("{name} ({}):\n", playbook.level.as_str()));
+            let plan = playbook
+                .plan(&input(&grant, &account, Some(&scope), params))
+                .expect("plans");
+            for action in &plan {
+                out.push_str(&format!(
+                    "  {}: {}\n",
+                    action.kind(),
+                    crate::actions::Step::describe(action)
+                ));
+            }
+        }
+        insta::assert_snapshot!(out);
+    }
+
     #[test]
     fn linux_user_plan_needs_a_scope() {
         let playbook = Playbook::load("linux-user").expect("parses");

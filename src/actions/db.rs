@@ -181,7 +181,7 @@ impl Step for DbUser {
         let db = match (&self.database, &self.database_from) {
             (Some(db), Some(from)) => format!("`{db}` (named in {from})"),
             (Some(db), None) => format!("`{db}`"),
-            (None, _) => "the database named in the CMS config".to_owned(),
+            (None, _) => "(the one named in the CMS config)".to_owned(),
         };
         match self.engine {
             DbEngine::Mysql => format!(
