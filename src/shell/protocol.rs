@@ -125,26 +125,34 @@ pub struct Parsed {
     pub notes: Vec<(String, String)>,
     pub done: Vec<usize>,
     pub failed: Option<usize>,
-    pub begun: Vec<usize>,
+    /// The action the facts that follow belong to.
     current: Option<usize>,
+}
+
+/// The words of a protocol line, `(KIND, FIRST, REST)`, if the line carries `tag`.
+fn words<'a>(line: &'a str, tag: &Tag) -> Option<(&'a str, &'a str, &'a str)> {
+    let mut words = tag.strip(line)?.splitn(3, ' ');
+    Some((words.next()?, words.next()?, words.next().unwrap_or("")))
+}
+
+/// A `step begin|done|failed INDEX [STATUS]` line's event.
+fn step(what: &str, rest: &str) -> Event {
+    let Some(index) = rest.split(' ').next().and_then(|i| i.parse().ok()) else {
+        return Event::Other;
+    };
+    match what {
+        "begin" => Event::Begun(index),
+        "done" => Event::Done(index),
+        "failed" => Event::Failed(index),
+        _ => Event::Other,
+    }
 }
 
 /// Read one line: the event it is, if it carries `tag`.
 pub fn event(line: &str, tag: &Tag) -> Event {
-    let Some(line) = tag.strip(line) else {
-        return Event::Other;
-    };
-    let mut words = line.splitn(3, ' ');
-    let (Some(kind), Some(a)) = (words.next(), words.next()) else {
-        return Event::Other;
-    };
-    let rest = words.next().unwrap_or("");
-    let index = || rest.split(' ').next().and_then(|i| i.parse().ok());
-    match (kind, a) {
-        ("fact", key) => Event::Fact(key.to_owned(), sanitize(rest)),
-        ("step", "begin") => index().map_or(Event::Other, Event::Begun),
-        ("step", "done") => index().map_or(Event::Other, Event::Done),
-        ("step", "failed") => index().map_or(Event::Other, Event::Failed),
+    match words(line, tag) {
+        Some(("fact", key, rest)) => Event::Fact(key.to_owned(), sanitize(rest)),
+        Some(("step", what, rest)) => step(what, rest),
         _ => Event::Other,
     }
 }
@@ -159,12 +167,9 @@ impl Parsed {
     }
 
     fn absorb(&mut self, line: &str, tag: &Tag) {
-        let Some(body) = tag.strip(line) else { return };
-        let mut words = body.splitn(3, ' ');
-        let (Some(kind), Some(a)) = (words.next(), words.next()) else {
+        let Some((kind, a, rest)) = words(line, tag) else {
             return;
         };
-        let rest = words.next().unwrap_or("");
         match kind {
             "fact" => {
                 let value = sanitize(rest);
@@ -186,11 +191,8 @@ impl Parsed {
                 .push(sanitize(rest)),
             "note" => self.notes.push((a.to_owned(), sanitize(rest))),
             "action" => self.current = a.parse().ok(),
-            "step" => match event(line, tag) {
-                Event::Begun(i) => {
-                    self.begun.push(i);
-                    self.current = Some(i);
-                }
+            "step" => match step(a, rest) {
+                Event::Begun(i) => self.current = Some(i),
                 Event::Done(i) => self.done.push(i),
                 Event::Failed(i) => self.failed = Some(i),
                 _ => {}
