@@ -100,14 +100,6 @@ pub fn playbooks() -> Result<(), Error> {
     Ok(())
 }
 
-/// Whether the grant created a Linux account (some playbooks only change an application).
-fn has_account(record: &GrantRecord) -> bool {
-    record
-        .actions
-        .iter()
-        .any(|a| matches!(a.action, crate::actions::Action::User(_)))
-}
-
 /// Where sealed credentials go (`--seal-to`, `--seal-out`). The output file is opened before
 /// the host is touched, so a bad path fails early.
 pub struct Sealing {
@@ -151,7 +143,7 @@ pub fn credentials(p: &Provisioned) -> Secret {
     if let Some(scope) = &r.scope {
         line("scope", scope);
     }
-    if has_account(r) {
+    if r.has_account() {
         line("may", &allowed(r));
     }
     line("playbook", &r.playbook);
@@ -206,7 +198,7 @@ pub(crate) fn provisioned_value(p: &Provisioned, show_passwords: bool) -> serde_
         "host": r.host.host,
         "port": r.host.port,
         "host_key_fingerprint": r.host.host_key_fingerprint,
-        "account": has_account(r).then(|| r.account.as_str()),
+        "account": r.has_account().then(|| r.account.as_str()),
         "password": show_passwords
             .then(|| p.credentials.password.as_ref().map(Secret::expose))
             .flatten(),
@@ -238,7 +230,7 @@ pub(crate) fn warnings(r: &GrantRecord) -> Vec<String> {
 
 pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std::io::Result<()> {
     let r = &p.record;
-    let account = has_account(r);
+    let account = r.has_account();
     // Seal first: if that fails, nothing secret has been printed.
     let (sealed, sealed_file) = match sealing {
         Some(s) => s.seal(&credentials(p))?,

@@ -228,6 +228,13 @@ pub struct GrantRecord {
 }
 
 impl GrantRecord {
+    /// Whether the grant created a Linux account (some playbooks only change an application).
+    pub fn has_account(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|a| matches!(a.action, Action::User(_)))
+    }
+
     /// What the grant's actions create on the host's persistence surface.
     pub fn footprint(&self) -> Footprint {
         let mut own = Footprint::default();

@@ -59,13 +59,6 @@ pub struct Reap {
     pub json: bool,
 }
 
-fn secret_env(name: &str) -> Option<Secret> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(Secret::new)
-}
-
 /// How to log in, from the command line and the environment; `known_hosts` is `--known-hosts`.
 pub fn connect_options(
     args: &ConnectArgs,
@@ -98,12 +91,12 @@ pub fn connect_options(
             identity: args.identity.clone(),
             identities: Vec::new(),
             identities_only: false,
-            key_passphrase: secret_env("HANDOVER_KEY_PASSPHRASE"),
-            password: secret_env("HANDOVER_SSH_PASSWORD"),
+            key_passphrase: Secret::from_env("HANDOVER_KEY_PASSPHRASE"),
+            password: Secret::from_env("HANDOVER_SSH_PASSWORD"),
             interactive: std::io::stdin().is_terminal(),
         },
         become_root: args.become_root,
-        become_password: secret_env("HANDOVER_BECOME_PASSWORD"),
+        become_password: Secret::from_env("HANDOVER_BECOME_PASSWORD"),
         known_hosts,
         known_hosts_given,
         accept_new_host_key: accept_new,
@@ -211,7 +204,7 @@ fn db_admin_password(var: &str) -> Result<Secret, Error> {
         )
         .into());
     }
-    let Some(password) = secret_env(var) else {
+    let Some(password) = Secret::from_env(var) else {
         return Err(InputError::new(
             "--db-admin-password-env",
             var,

@@ -22,6 +22,14 @@ impl Secret {
         Secret(Zeroizing::new(value))
     }
 
+    /// The value of environment variable `name`, when it is set and not empty.
+    pub fn from_env(name: &str) -> Option<Self> {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(Secret::new)
+    }
+
     /// The secret's text, for the few places that must send it (stdin of a remote command,
     /// SSH authentication, the one-time credentials output).
     pub fn expose(&self) -> &str {

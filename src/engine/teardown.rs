@@ -77,9 +77,9 @@ fn db_admin_password(record: &GrantRecord) -> Result<Option<Secret>, Error> {
         _ => None,
     });
     let Some(var) = var else { return Ok(None) };
-    match std::env::var(&var) {
-        Ok(value) if !value.is_empty() => Ok(Some(Secret::new(value))),
-        _ => Err(crate::input::InputError::new(
+    match Secret::from_env(&var) {
+        Some(password) => Ok(Some(password)),
+        None => Err(crate::input::InputError::new(
             "--db-admin-password-env",
             &var,
             format!("the grant reaches its database server with the password in ${var}: set it"),
@@ -104,13 +104,9 @@ pub async fn teardown(
     let baseline = record.baseline.then(|| load_baseline(store, &record));
     let db_admin = db_admin_password(&record)?;
     let mut session = connect_pinned(store, &record, options, progress).await?;
-    let makes_account = record
-        .actions
-        .iter()
-        .any(|a| matches!(a.action, Action::User(_)));
     progress.say(format!(
         "{}removing {} actions, verifying{}",
-        if makes_account {
+        if record.has_account() {
             format!("ending sessions of `{}`, ", record.account)
         } else {
             String::new()
