@@ -351,6 +351,8 @@ pub fn teardown(
             "sealed": if sealed_file.is_none() { sealed.as_deref() } else { None },
             "sealed_file": sealed_file,
             "reassigned_to_root": report.reassigned_to_root,
+            "processes_ended": report.ended,
+            "left_running": report.left_running,
             "warnings": report.warnings,
             "drift": report.drift,
         }));
@@ -395,6 +397,23 @@ pub fn teardown(
         for path in &report.reassigned_to_root {
             writeln!(out, "    {}", sanitize(path))?;
         }
+    }
+    if !report.ended.is_empty() {
+        writeln!(
+            out,
+            "processes of the window ended (started from its logins, whatever user they ran as):"
+        )?;
+        for p in &report.ended {
+            writeln!(out, "    {}", p.text())?;
+        }
+    }
+    for p in &report.left_running {
+        writeln!(
+            out,
+            "left running: {} — a system service restarted during the window; restart it cleanly with `{}`",
+            p.text(),
+            p.restart.as_deref().unwrap_or("its service manager")
+        )?;
     }
     for warning in &report.warnings {
         writeln!(out, "warning: {warning}")?;

@@ -22,6 +22,7 @@ mod credentials;
 pub mod db_sql;
 pub mod sshd_dropin;
 mod template;
+mod window;
 
 #[cfg(test)]
 mod shellcheck_tests;
@@ -30,6 +31,7 @@ pub use credentials::{Credentials, DbLogin};
 pub use db_sql::{DbAdmin, DbEngine};
 pub use rotate::After;
 pub use template::{PlanError, Planning, Template};
+pub use window::WindowProcess;
 
 use crate::audit::Footprint;
 use crate::ids::GrantId;

@@ -6,6 +6,7 @@
 //! The original hash is kept in the grant record (mode 0600) as the apply step's fact; it
 //! travels to the host on the script's stdin (`chpasswd -e`), never in argv.
 
+use super::window::{self, Since};
 use super::{Checks, Context, Credentials, Step, require_tools};
 use crate::audit::Footprint;
 use crate::ids::GrantId;
@@ -42,38 +43,14 @@ impl RotatePassword {
         (dir, file)
     }
 
-    /// The window's start as `hv_window_pids` takes it (boot id, then the provisioning login's
-    /// audit session id or '' when the host keeps none), once apply recorded it and if the
-    /// host records login uids at all; `None` otherwise (nothing can be told apart).
-    fn window(ctx: &Context) -> Option<(String, String)> {
-        let boot = ctx.facts.get("boot")?;
-        if Self::logins_unrecorded(ctx) {
-            return None;
-        }
-        let session = match ctx.facts.get("session") {
-            Some(id) if id.parse::<u32>().is_ok_and(|id| id != u32::MAX) => id.clone(),
-            _ => String::new(),
-        };
-        Some((boot.clone(), session))
-    }
-
-    /// Whether apply found that the host's logins get no login uid (no pam_loginuid).
-    fn logins_unrecorded(ctx: &Context) -> bool {
-        ctx.facts.get("logins").is_some_and(|l| l == "unrecorded")
-    }
-
-    /// Set `hv_wu`, `hv_wb`, `hv_ws`: the arguments of `hv_window_pids` for this account.
-    fn window_args(&self, s: &mut Script, (boot, session): &(String, String)) {
-        s.cmd(
-            "  hv_wu=$(id -u {} 2>/dev/null || true); hv_wb={}; hv_ws={}",
-            &[&self.account, boot, session],
-        );
+    /// Set `hv_wu`, `hv_wb`, `hv_ws`: the arguments of the `window.sh` functions for this
+    /// account.
+    fn window_args(&self, s: &mut Script, since: &Since) {
+        s.cmd("  hv_wu=$(id -u {} 2>/dev/null || true)", &[&self.account]);
+        since.set_args(s);
     }
 }
 
-/// Telling the window's sessions and ending them (`rotate.sh`): defined at teardown's top
-/// level, before any step.
-const LIB: &str = include_str!("rotate.sh");
 
 impl Step for RotatePassword {
     fn footprint(&self, grant: &GrantId, _facts: &BTreeMap<String, String>, own: &mut Footprint) {
@@ -111,7 +88,7 @@ impl Step for RotatePassword {
     }
 
     fn prepare_teardown(&self, _ctx: &Context, s: &mut Script) {
-        s.raw(LIB);
+        s.raw(window::LIB);
     }
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
@@ -140,22 +117,12 @@ impl Step for RotatePassword {
             "printf '%s\\n' \"$hv_entry\" | cut -d: -f2,3 > {}",
             &[&file],
         );
-        // When the window began: the audit session id of this login (the kernel numbers login
-        // sessions in order since boot, so later logins have higher ids), and the boot, since
-        // the numbering starts again at a reboot.
-        s.raw("hv_fact session \"$(cat /proc/self/sessionid 2>/dev/null || true)\"");
-        s.raw("hv_fact boot \"$(cat /proc/sys/kernel/random/boot_id)\"");
-        // pam_loginuid gives the login the uid it logged in as (sudo keeps it): without it
-        // the window's sessions cannot be told from others, so the customer must be told now.
-        s.raw("if [ \"$(cat /proc/self/loginuid 2>/dev/null || true)\" != \"${HV_SUDO_UID:-$(id -u)}\" ]; then");
-        s.raw("  hv_fact logins unrecorded");
-        s.cmd(
-            "  hv_fact warning {}",
-            &[&format!(
+        window::record_start(
+            s,
+            &format!(
                 "this host records no login uids (no pam_loginuid in its sshd PAM stack): teardown cannot tell the window's sessions of `{name}` from others and will not end them; log them out by hand afterwards"
-            )],
+            ),
         );
-        s.raw("fi");
         match ctx.password {
             Some(password) => {
                 let line = Secret::new(format!("{name}:{}", password.expose()));
@@ -202,10 +169,10 @@ impl Step for RotatePassword {
             }
         }
         // Then end the window's sessions: with the lent password gone, none can be reopened.
-        if let Some(window) = Self::window(ctx) {
-            self.window_args(s, &window);
-            s.raw("  hv_window_end \"$hv_wu\" \"$hv_wb\" \"$hv_ws\"");
-        } else if Self::logins_unrecorded(ctx) {
+        if let Some(since) = Since::recorded(ctx.facts) {
+            self.window_args(s, &since);
+            s.raw("  hv_window_close \"$hv_wu\" \"$hv_wb\" \"$hv_ws\"");
+        } else if window::logins_unrecorded(ctx.facts) {
             s.cmd(
                 "  hv_note warning {}",
                 &[&format!(
@@ -234,14 +201,14 @@ impl Step for RotatePassword {
 
     fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let name = self.account.as_str();
-        if let Some(window) = Self::window(ctx) {
+        if let Some(since) = Since::recorded(ctx.facts) {
             let id = checks.add(
                 "sessions",
                 format!("no login session of `{name}` opened during the window is left"),
             );
-            self.window_args(s, &window);
+            self.window_args(s, &since);
             s.cmd(
-                "hv_window_list \"$hv_wu\" \"$hv_wb\" \"$hv_ws\" | hv_report {}",
+                "hv_window_left \"$hv_wu\" \"$hv_wb\" \"$hv_ws\" | hv_report {}",
                 &[&id],
             );
         }

@@ -47,8 +47,11 @@
 #   user.sh         hv_end_sessions UID, hv_user_groupdel NAME GID, hv_user_jobs NAME UID,
 #                   hv_user_jobs_left NAME UID: defined by user prepare_teardown; called by
 #                   user cut_off, undo and verify_absent.
-#   rotate.sh       hv_window_pids, hv_window_end, hv_window_list UID BOOT SESSION: defined
-#                   by rotate-password prepare_teardown; called by its undo and verify_absent.
+#   window.sh       hv_window_pids, hv_window_sort, hv_window_close, hv_window_left UID BOOT
+#                   SESSION (and their helpers): defined by user and rotate-password
+#                   prepare_teardown; called by user cut_off and verify_absent, rotate-password
+#                   undo and verify_absent, with BOOT and SESSION in hv_wb and hv_ws (set by
+#                   `Since::set_args`, window.rs, right before). hv_window_sort sets hv_svc.
 #   expiry.sh       hv_guard_wait DIR, hv_guard_at_jobs PATH, …: defined by expiry-guard
 #                   prepare_teardown; called by its undo and verify_absent.
 #

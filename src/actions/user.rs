@@ -1,6 +1,7 @@
 //! The temporary account: created with its own new home, marked as the grant's own in its
 //! comment field, expiring on the host at the TTL (whole days), its login starting in the scope.
 
+use super::window::{self, Since};
 use super::{Action, PlanError, Planning};
 use super::{Checks, Context, Step, require_tools};
 use crate::audit::Footprint;
@@ -32,6 +33,21 @@ impl User {
     /// account only when it carries this mark, never an account it did not create.
     fn mark(ctx: &Context) -> String {
         format!("handover grant {}", ctx.grant)
+    }
+
+    /// Which of the account's logins are the window's: those after the provisioning login
+    /// (a process left from an earlier account that had the same uid is not), or, before
+    /// apply recorded that (the expiry guard's script), all of them: the account is new.
+    fn since<'a>(ctx: &Context<'a>) -> Since<'a> {
+        match Since::recorded(ctx.facts) {
+            Some(Since::Session { session: "", .. }) | None => Since::Always,
+            Some(since) => since,
+        }
+    }
+
+    /// Set `hv_wb` and `hv_ws` for the `window.sh` functions.
+    fn window_args(ctx: &Context, s: &mut Script) {
+        Self::since(ctx).set_args(s);
     }
 }
 
@@ -98,6 +114,12 @@ impl Step for User {
         );
         s.cmd("hv_fact uid \"$(id -u -- {})\"", &[name]);
         s.cmd("hv_fact gid \"$(id -g -- {})\"", &[name]);
+        window::record_start(
+            s,
+            &format!(
+                "this host records no login uids (no pam_loginuid in its sshd PAM stack): teardown cannot tell the processes `{name}` starts as another user (through sudo or su) from others; it ends only those running as `{name}`"
+            ),
+        );
         if let Some(dir) = &self.login_dir {
             // Nobody can log in yet (no password), so writing into the new home is race-free.
             let line = format!("cd -- {} 2>/dev/null || true", quote(dir));
@@ -113,15 +135,17 @@ impl Step for User {
         let uid = ctx.facts.get("uid").map_or("", String::as_str);
         let gid = ctx.facts.get("gid").map_or("", String::as_str);
         // The ids to work with, and whether the account is the grant's (`user.sh`); the
-        // functions stay defined for the steps after this (shared.sh).
+        // functions stay defined for the steps after this (shared.sh), with those that end
+        // the window's processes (`window.sh`).
         s.raw(LIB);
+        s.raw(window::LIB);
         s.cmd(
             "hv_user_ids {} {} {} {}",
             &[name, &Self::mark(ctx), uid, gid],
         );
     }
 
-    fn cut_off(&self, _ctx: &Context, s: &mut Script) {
+    fn cut_off(&self, ctx: &Context, s: &mut Script) {
         let name = self.account.as_str();
         // Lock first so nothing new starts, then end every process until none is left.
         s.cmd(
@@ -133,7 +157,10 @@ impl Step for User {
             "if [ -n \"$hv_uid\" ]; then hv_user_jobs {} \"$hv_uid\"; fi",
             &[name],
         );
-        s.raw("if [ -n \"$hv_uid\" ]; then hv_end_sessions \"$hv_uid\"; fi");
+        // Every process of its logins, whatever user it runs as (a root shell through sudo),
+        // each named, system services left running; then whatever still runs as the account.
+        Self::window_args(ctx, s);
+        s.raw("if [ -n \"$hv_uid\" ]; then hv_window_close \"$hv_uid\" \"$hv_wb\" \"$hv_ws\"; hv_end_sessions \"$hv_uid\"; fi");
     }
 
     fn undo(&self, ctx: &Context, s: &mut Script) {
@@ -187,7 +214,7 @@ impl Step for User {
         );
     }
 
-    fn verify_absent(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+    fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let name = self.account.as_str();
         let id = checks.add("passwd", format!("no passwd entry named `{name}`"));
         s.cmd("hv_refute {} getent passwd {}", &[&id, name]);
@@ -209,6 +236,15 @@ impl Step for User {
         s.cmd(
             "hv_user_jobs_left {} \"${{hv_uid:-}}\" | hv_report {}",
             &[name, &id],
+        );
+        let id = checks.add(
+            "window",
+            format!("no process of `{name}`'s logins is left, whatever user it runs as (but the system services named as left running)"),
+        );
+        Self::window_args(ctx, s);
+        s.cmd(
+            "if [ -n \"$hv_uid\" ]; then hv_window_left \"$hv_uid\" \"$hv_wb\" \"$hv_ws\" | hv_report {}; else hv_ok {}; fi",
+            &[&id, &id],
         );
         let id = checks.add("processes", "no process runs with the grant's uid");
         s.cmd(

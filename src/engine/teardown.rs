@@ -4,7 +4,7 @@
 use super::audit::{drift_report, footprint, load_baseline};
 use super::connect::{ConnectOptions, connect_pinned, run};
 use super::scripts::{Fresh, Tail, sweeps_everywhere, teardown_script};
-use crate::actions::Action;
+use crate::actions::{Action, WindowProcess};
 use crate::audit::{Collected, Drift};
 use crate::error::Error;
 use crate::ids::GrantId;
@@ -33,6 +33,12 @@ pub struct TeardownReport {
     /// Files of the removed account elsewhere on the host's local filesystems, handed to root
     /// so that no later account with the same uid inherits them.
     pub reassigned_to_root: Vec<String>,
+    /// Processes of the window's logins ended (whatever user they ran as).
+    #[serde(rename = "processes_ended")]
+    pub ended: Vec<WindowProcess>,
+    /// Processes of the window's logins left running: system services restarted during the
+    /// window, each with how to restart it cleanly.
+    pub left_running: Vec<WindowProcess>,
     /// What teardown could not do and the customer must do by hand (it does not make the
     /// grant partial: nothing of the grant is left on the host).
     pub warnings: Vec<String>,
@@ -61,6 +67,8 @@ impl TeardownReport {
             reassigned: Vec::new(),
             new_passwords: Vec::new(),
             reassigned_to_root: Vec::new(),
+            ended: Vec::new(),
+            left_running: Vec::new(),
             warnings: Vec::new(),
             drift: None,
             remote_executions: 0,
@@ -223,6 +231,23 @@ pub(super) async fn remove(
     for path in &reassigned {
         record.event(format!("reassigned to the scope's owner: {path}"));
     }
+    let processes = |kind: &str| -> Vec<WindowProcess> {
+        parsed
+            .notes(kind)
+            .iter()
+            .filter_map(|n| WindowProcess::parse(n))
+            .collect()
+    };
+    let (ended, left_running) = (processes("ended"), processes("left-running"));
+    for p in &ended {
+        record.event(format!("process of the window ended: {}", p.text()));
+    }
+    for p in &left_running {
+        record.event(format!(
+            "process of the window left running (a system service): {}",
+            p.text()
+        ));
+    }
     let warnings = parsed.notes("warning");
     for warning in &warnings {
         record.event(format!("warning: {warning}"));
@@ -252,6 +277,8 @@ pub(super) async fn remove(
             reassigned,
             new_passwords: Vec::new(),
             reassigned_to_root,
+            ended,
+            left_running,
             warnings,
             drift: None,
             remote_executions: session.executions(),

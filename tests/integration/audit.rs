@@ -2,9 +2,7 @@
 //! reported by path; the vendor's work in the CMS directory is listed, not counted as drift.
 
 use crate::docs::Drift;
-use crate::support::{
-    Finished, TestHost, fingerprint, host_with_root_key, keypair, text, trusted_host,
-};
+use crate::support::{Finished, fingerprint, host_with_root_key, keypair, text, trusted_host};
 
 /// Show the timing lines of a `-v` run (the baseline and drift check costs), without judging
 /// them: timings belong in the benchmark.
@@ -17,22 +15,6 @@ fn show_timings(what: &str, run: &Finished) {
     }) {
         eprintln!("[{what}] {}", line.trim());
     }
-}
-
-/// Run `script` as root on `host`, logged in as the temporary account with the real ssh client
-/// and becoming root with `sudo -S` and the account's own password.
-fn as_account_with_sudo(host: &TestHost, account: &str, password: &str, script: &str) {
-    let out = host.ssh_as_with_stdin(
-        account,
-        password,
-        "sudo -S -p '' sh -s",
-        format!("{password}\n{script}").as_bytes(),
-    );
-    assert!(
-        out.status.success(),
-        "the account could not run its script with sudo: {}",
-        text(&out.stderr)
-    );
 }
 
 #[test]
@@ -91,8 +73,7 @@ fn persistence_planted_by_a_root_level_account_is_reported_by_path() {
         "{} evil@handover-test",
         planted_key.rsplit_once(' ').expect("key comment").0
     );
-    as_account_with_sudo(
-        &host,
+    host.sudo_as(
         account,
         password,
         &format!(

@@ -195,8 +195,23 @@ pub struct TeardownReport {
     pub sealed: Option<String>,
     pub sealed_file: Option<String>,
     pub reassigned_to_root: Vec<String>,
+    /// Processes of the window's logins ended, whatever user they ran as.
+    pub processes_ended: Vec<WindowProcess>,
+    /// System services restarted during the window, left running.
+    pub left_running: Vec<WindowProcess>,
     pub warnings: Vec<String>,
     pub drift: Option<Drift>,
+}
+
+/// A process of the window, in a teardown report.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowProcess {
+    pub pid: u32,
+    pub user: String,
+    pub command: String,
+    pub sockets: Vec<String>,
+    pub restart: Option<String>,
 }
 
 impl TeardownReport {

@@ -107,6 +107,14 @@ fn removed_at_the_ttl_without_teardown(
         host.process_starts(&uid, "sleep"),
         "the vendor's session did not start"
     );
+    if root {
+        // And one it started as root through sudo, which must end too.
+        host.sudo_as(
+            a,
+            grant.password(),
+            "setsid sh -c 'while :; do sleep 1; done' </dev/null >/dev/null 2>&1 &",
+        );
+    }
     // Files it left where any account can write, one of them setuid.
     host.sh(&format!(
         "runuser -u {a} -- sh -c 'echo notes > /tmp/left && cp /bin/true /var/tmp/suid && chmod 4755 /var/tmp/suid'"
@@ -147,6 +155,10 @@ fn removed_at_the_ttl_without_teardown(
         || guard_gone(&host, &grant),
     );
     assert!(!host.ok(&format!("pgrep -u {uid}")), "processes survived");
+    assert!(
+        !host.ok("pgrep -f '[w]hile :'"),
+        "a process the vendor started as root survived"
+    );
     // Its leftovers are root's before the uid can go to a new account; no setuid bit survived.
     assert_eq!(
         host.sh("stat -c %u:%g /tmp/left /var/tmp/suid"),

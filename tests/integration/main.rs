@@ -33,3 +33,4 @@ mod sftp;
 mod ssh_config;
 mod sshd;
 mod terminal;
+mod window;

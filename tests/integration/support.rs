@@ -385,6 +385,23 @@ impl TestHost {
         child.wait_with_output().expect("wait for ssh")
     }
 
+    /// Run `script` as root on the host, logged in as `account` with the real ssh client and
+    /// becoming root with `sudo -S` and the account's own password, as a root-level vendor
+    /// would; panics unless it succeeds.
+    pub fn sudo_as(&self, account: &str, password: &str, script: &str) {
+        let out = self.ssh_as_with_stdin(
+            account,
+            password,
+            "sudo -S -p '' sh -s",
+            format!("{password}\n{script}").as_bytes(),
+        );
+        assert!(
+            out.status.success(),
+            "{account} could not run its script with sudo: {}",
+            text(&out.stderr)
+        );
+    }
+
     /// The real OpenSSH client as `user` with `password` running `command`, left running in
     /// the background (no stdin, output discarded): an open session.
     pub fn spawn_ssh(&self, user: &str, password: &str, command: &str) -> std::process::Child {
