@@ -52,6 +52,23 @@ hv_snapshot() (
 	set -f
 	IFS='
 '
+	# The walk of every local filesystem (then the scope's) is most of the collector's time: it
+	# runs beside the rest, whose lines are held until it is done (two writers on one pipe would
+	# tear lines apart).
+	{
+		hv_fs all "$hv_su" "$hv_sg"
+		hv_cms
+	} &
+	hv_rest=$(hv_surface)
+	wait
+	printf '%s\n' "$hv_rest"
+	printf 'b ms %s\n' $((($(date +%s%N) - hv_t0) / 1000000))
+	printf 'b end\n'
+)
+
+# Everything but the walks of hv_snapshot's background: accounts, SSH, the system's start paths,
+# homes, Python hooks, executables, firewall, modules, sockets, processes.
+hv_surface() {
 	hv_accounts
 	hv_sshd=$(sshd -T 2>/dev/null) || hv_sshd=
 	printf '%s\n' "$hv_sshd" | sed -n 's/^\([a-z]\)/b sshd \1/p'
@@ -67,7 +84,6 @@ hv_snapshot() (
 	{ hv_homes; hv_keyfiles; } | hv_walk m h 16384k
 	hv_pydirs | hv_walk m h 16384k -P '-maxdepth 1 ( -name *.pth -o -name sitecustomize.py -o -name usercustomize.py )'
 	hv_bins | hv_walk m
-	hv_fs all "$hv_su" "$hv_sg"
 	# The firewall before the module list: reading the ruleset may load modules.
 	hv_firewall
 	awk '{ print "b mod " $1 }' /proc/modules 2>/dev/null
@@ -76,24 +92,25 @@ hv_snapshot() (
 	find /proc/[0-9]*/exe -maxdepth 0 -printf '%l\n' 2>/dev/null |
 		awk '/^\/(tmp|var\/tmp|dev\/shm|run\/user)\// || / \(deleted\)$/ || /^\/memfd:/ { print "b proc " $0 }' | sort -u
 	set -f
-	if [ -n "$hv_scope" ]; then
-		hv_sr=$(readlink -f -- "$hv_scope" 2>/dev/null) || hv_sr=
-		# A scope resolving into a system tree is refused by the engine: never hash one.
-		case $hv_sr in
-		'' | / | /etc | /etc/* | /usr | /usr/* | /var | /var/lib | /var/lib/* | /home | /root | /root/* | \
-			/proc | /proc/* | /sys | /sys/* | /dev | /dev/* | /run | /run/* | /tmp | /bin | /bin/* | \
-			/sbin | /sbin/* | /lib | /lib/* | /lib64 | /lib64/* | /boot | /boot/* | /srv | /opt | /mnt | /media) ;;
-		*)
-			if [ -d "$hv_sr" ]; then
-				printf 'b scope %s\n' "$hv_sr"
-				printf '%s\n' "$hv_sr" | hv_walk cm ch
-			fi
-			;;
-		esac
-	fi
-	printf 'b ms %s\n' $((($(date +%s%N) - hv_t0) / 1000000))
-	printf 'b end\n'
-)
+}
+
+# The scope (hv_scope), every file with its digest, unless it resolves into a system tree.
+hv_cms() {
+	[ -n "$hv_scope" ] || return 0
+	hv_sr=$(readlink -f -- "$hv_scope" 2>/dev/null) || hv_sr=
+	# A scope resolving into a system tree is refused by the engine: never hash one.
+	case $hv_sr in
+	'' | / | /etc | /etc/* | /usr | /usr/* | /var | /var/lib | /var/lib/* | /home | /root | /root/* | \
+		/proc | /proc/* | /sys | /sys/* | /dev | /dev/* | /run | /run/* | /tmp | /bin | /bin/* | \
+		/sbin | /sbin/* | /lib | /lib/* | /lib64 | /lib64/* | /boot | /boot/* | /srv | /opt | /mnt | /media) ;;
+	*)
+		if [ -d "$hv_sr" ]; then
+			printf 'b scope %s\n' "$hv_sr"
+			printf '%s\n' "$hv_sr" | hv_walk cm ch
+		fi
+		;;
+	esac
+}
 
 # Accounts and groups, read from the files themselves (NSS may be redirected). Password fields
 # are never printed: a status, and a salted digest of the whole line.
