@@ -45,17 +45,13 @@ hv_window_package() {
 }
 
 # hv_window_service PID: when PID is a system service's process, print how to restart that
-# service cleanly (then it runs as configured, outside the window's login): a process in a
-# system service's cgroup (a user's own manager, user@UID.service, is not one), or a daemon
-# (detached: parent PID 1, no terminal) whose program an installed package ships together with
-# an init script or a service unit, as `/etc/init.d/NAME restart` leaves it. Fails otherwise.
+# service cleanly (then it runs as configured, outside the window's login): a daemon (detached:
+# parent PID 1, no terminal) whose program an installed package ships together with an init
+# script or a service unit, as `/etc/init.d/NAME restart` leaves it. Fails otherwise. (What the
+# service manager starts carries no login uid, so it is never the window's; and a process of
+# the window in a service's cgroup is a login on a host without pam_systemd, not a service.)
 # shellcheck disable=SC2034 # hv_x takes the fields of /proc/PID/stat that are not wanted
 hv_window_service() {
-  hv_c=$(sed -n 's#^0::.*/\([^/]*\)\.service$#\1#p; s#^[0-9]*:name=systemd:.*/\([^/]*\)\.service$#\1#p' "/proc/$1/cgroup" 2>/dev/null | head -n 1) || true
-  case $hv_c in
-  '' | user@*) ;;
-  *) printf 'systemctl restart %s\n' "$hv_c"; return 0 ;;
-  esac
   hv_st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
   # The fields after the command name (which may hold spaces and parentheses): state, parent,
   # process group, session, terminal.
