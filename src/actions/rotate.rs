@@ -36,7 +36,9 @@ pub struct RotatePassword {
 impl RotatePassword {
     /// Where the original hash and last-change date are also kept ON THE HOST, root-only, for
     /// the expiry guard's removal script: it is built before the original is known and holds
-    /// no secret, and it restores from here. (The hash came from /etc/shadow on that host.)
+    /// no secret, and it restores from here (`HASH:LASTCHG:BOOT:SESSION`: with the window's
+    /// start, so the guard ends the window's sessions too). (The hash came from /etc/shadow on
+    /// that host.)
     fn host_copy(&self, ctx: &Context) -> (String, String) {
         let dir = super::lent_dir(ctx);
         let file = format!("{dir}/{}", self.account);
@@ -114,7 +116,7 @@ impl Step for RotatePassword {
         let (dir, file) = self.host_copy(ctx);
         super::make_state_dir(s, &dir);
         s.cmd(
-            "printf '%s\\n' \"$hv_entry\" | cut -d: -f2,3 > {}",
+            "printf '%s:%s:%s\\n' \"$(printf '%s' \"$hv_entry\" | cut -d: -f2,3)\" \"$(cat /proc/sys/kernel/random/boot_id)\" \"$(cat /proc/self/sessionid 2>/dev/null || true)\" > {}",
             &[&file],
         );
         window::record_start(
@@ -159,7 +161,9 @@ impl Step for RotatePassword {
                 // password was never changed, or was restored already: nothing to put back.
                 let (_, file) = self.host_copy(ctx);
                 s.cmd("  if [ -f {} ]; then", &[&file]);
-                s.cmd("    IFS=: read -r hv_h hv_d < {}", &[&file]);
+                // With the window's start (boot, session; none in a copy an older handover
+                // wrote), so that the guard ends the window's sessions too.
+                s.cmd("    IFS=: read -r hv_h hv_d hv_wb hv_ws < {}", &[&file]);
                 s.cmd("    printf '%s:%s\\n' {} \"$hv_h\" | chpasswd -e", &[name]);
                 s.cmd(
                     "    if [ -n \"$hv_d\" ]; then chage -d \"$hv_d\" -- {}; fi",
@@ -172,6 +176,12 @@ impl Step for RotatePassword {
         if let Some(since) = Since::recorded(ctx.facts) {
             self.window_args(s, &since);
             s.raw("  hv_window_close \"$hv_wu\" \"$hv_wb\" \"$hv_ws\"");
+        } else if ctx.password.is_none() && !ctx.facts.contains_key("hash") {
+            // The expiry guard's script: the window's start is in the host's copy.
+            s.cmd(
+                "  if [ -n \"${{hv_wb:-}}\" ]; then hv_wu=$(id -u {} 2>/dev/null || true); hv_window_close \"$hv_wu\" \"$hv_wb\" \"$hv_ws\"; fi",
+                &[name],
+            );
         } else if window::logins_unrecorded(ctx.facts) {
             s.cmd(
                 "  hv_note warning {}",

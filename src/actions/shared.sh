@@ -47,11 +47,12 @@
 #   user.sh         hv_end_sessions UID, hv_user_groupdel NAME GID, hv_user_jobs NAME UID,
 #                   hv_user_jobs_left NAME UID: defined by user prepare_teardown; called by
 #                   user cut_off, undo and verify_absent.
-#   window.sh       hv_window_pids, hv_window_sort, hv_window_close, hv_window_left UID BOOT
+#   window.sh       hv_window_pids, hv_window_scan, hv_window_close, hv_window_left UID BOOT
 #                   SESSION (and their helpers): defined by user and rotate-password
 #                   prepare_teardown; called by user cut_off and verify_absent, rotate-password
 #                   undo and verify_absent, with BOOT and SESSION in hv_wb and hv_ws (set by
-#                   `Since::set_args`, window.rs, right before). hv_window_sort sets hv_svc.
+#                   `Since::set_args`, window.rs, right before). hv_window_scan sets hv_all,
+#                   hv_seen and hv_svc.
 #   expiry.sh       hv_guard_wait DIR, hv_guard_at_jobs PATH, …: defined by expiry-guard
 #                   prepare_teardown; called by its undo and verify_absent.
 #
@@ -76,4 +77,4 @@
 #
 # Within one action (documented where they are set): hv_fw and hv_ports (hv_fw_detect,
 # firewall.sh), hv_new (config-line), hv_dir (expiry-guard), hv_wu hv_wb hv_ws
-# (rotate-password), hv_db and hv_db_from (db-user preflight).
+# (rotate-password; the expiry guard reads hv_wb and hv_ws from the host's copy), hv_db and hv_db_from (db-user preflight).

@@ -80,25 +80,36 @@ hv_window_served_by() {
   return 1
 }
 
-# hv_window_sort UID BOOT SESSION: the window's processes (hv_window_pids), one a line:
-# `service PID HOW-TO-RESTART` for a system service's and `service PID part of pid N` for its
-# children, `end PID` for every other.
-hv_window_sort() {
+# hv_window_scan UID BOOT SESSION [note]: hv_all = the window's processes (hv_window_pids);
+# those not seen before (hv_seen, ' PID PID ') are sorted, each once: a system service's
+# (hv_window_service), then its children, go to hv_svc, and with `note` each is named: `hv_note
+# left-running DESCRIPTION<TAB>HOW` for those, `hv_note ended DESCRIPTION` for every other (see
+# hv_window_describe). Start with hv_seen=' ' hv_svc=' '.
+hv_window_scan() {
   hv_all=$(hv_window_pids "$1" "$2" "$3")
-  hv_svc=' '
   for hv_q in $hv_all; do
+    case $hv_seen in *" $hv_q "*) continue ;; esac
     if hv_r=$(hv_window_service "$hv_q"); then
-      hv_svc="$hv_svc$hv_q "
-      printf 'service %s %s\n' "$hv_q" "$hv_r"
+      hv_seen="$hv_seen$hv_q " hv_svc="$hv_svc$hv_q "
+      if [ "${4:-}" = note ]; then hv_note left-running "$(hv_window_describe "$hv_q")	$hv_r"; fi
     fi
   done
   for hv_q in $hv_all; do
-    case $hv_svc in *" $hv_q "*) continue ;; esac
+    case $hv_seen in *" $hv_q "*) continue ;; esac
+    hv_seen="$hv_seen$hv_q "
     if hv_r=$(hv_window_served_by "$hv_q"); then
-      printf 'service %s part of pid %s\n' "$hv_q" "$hv_r"
-    else
-      printf 'end %s\n' "$hv_q"
+      hv_svc="$hv_svc$hv_q "
+      if [ "${4:-}" = note ]; then hv_note left-running "$(hv_window_describe "$hv_q")	part of pid $hv_r"; fi
+    elif [ "${4:-}" = note ]; then
+      hv_note ended "$(hv_window_describe "$hv_q")"
     fi
+  done
+}
+
+# hv_window_ends: the pids of hv_all that are not in hv_svc, on one line.
+hv_window_ends() {
+  for hv_q in $hv_all; do
+    case $hv_svc in *" $hv_q "*) ;; *) printf '%s ' "$hv_q" ;; esac
   done
 }
 
@@ -118,31 +129,15 @@ hv_window_describe() {
   printf '%s\t%s\t%s\t%s\n' "$1" "${hv_n:-$hv_u}" "${hv_c% }" "$hv_k"
 }
 
-# hv_window_close UID BOOT SESSION: end the window's processes, each named first (`hv_note ended
-# DESCRIPTION`, see hv_window_describe), but leave a system service's running, named with how
-# to restart it (`hv_note left-running DESCRIPTION<TAB>HOW`): taking the customer's services
-# down would be a surprise. Again until none is left, as a session may start new processes
-# while its others die (at most 5 s).
+# hv_window_close UID BOOT SESSION: end the window's processes, each named first, but leave a
+# system service's running, named with how to restart it: taking the customer's services down
+# would be a surprise (hv_window_scan). Again until none is left, as a session may start new
+# processes while its others die (at most 5 s).
 hv_window_close() {
-  hv_seen=' ' hv_i=0
+  hv_seen=' ' hv_svc=' ' hv_i=0
   while [ "$hv_i" -lt 50 ]; do
-    hv_kill=
-    hv_sorted=$(hv_window_sort "$1" "$2" "$3")
-    while read -r hv_what hv_q hv_how; do
-      [ -n "$hv_q" ] || continue
-      case $hv_seen in *" $hv_q "*) ;; *)
-        hv_seen="$hv_seen$hv_q "
-        if [ "$hv_what" = service ]; then
-          hv_note left-running "$(hv_window_describe "$hv_q")	$hv_how"
-        else
-          hv_note ended "$(hv_window_describe "$hv_q")"
-        fi
-        ;;
-      esac
-      [ "$hv_what" = service ] || hv_kill="$hv_kill $hv_q"
-    done <<EOF
-$hv_sorted
-EOF
+    hv_window_scan "$1" "$2" "$3" note
+    hv_kill=$(hv_window_ends)
     [ -n "$hv_kill" ] || return 0
     # shellcheck disable=SC2086 # one pid a word
     kill -KILL $hv_kill 2>/dev/null || true
@@ -153,7 +148,7 @@ EOF
 # hv_window_left UID BOOT SESSION: the window's processes still running but the services', one
 # description a line.
 hv_window_left() {
-  hv_window_sort "$1" "$2" "$3" | while read -r hv_what hv_q hv_how; do
-    if [ "$hv_what" = end ]; then hv_window_describe "$hv_q"; fi
-  done
+  hv_seen=' ' hv_svc=' '
+  hv_window_scan "$1" "$2" "$3"
+  for hv_p in $(hv_window_ends); do hv_window_describe "$hv_p"; done
 }

@@ -190,6 +190,14 @@ fn at_the_ttl_the_host_itself_restores_a_lent_password() {
         ],
     );
     assert!(host.logs_in(&admin, grant.lent(&admin)));
+    // A session the vendor leaves open, and a root process it starts from it through sudo.
+    let mut session =
+        OpenSession::start(&host, &admin, grant.lent(&admin), "sleep 600", "^sleep 600");
+    host.sudo_as(
+        &admin,
+        grant.lent(&admin),
+        "setsid sh -c 'while :; do sleep 1; done' </dev/null >/dev/null 2>&1 &",
+    );
     // Nobody runs teardown: the host's own job puts the original back (not a lock).
     assert!(
         wait_until(Duration::from_secs(45), Duration::from_secs(1), || {
@@ -201,9 +209,18 @@ fn at_the_ttl_the_host_itself_restores_a_lent_password() {
         host.logs_in(&admin, &host.admin_password),
         "the original password does not work"
     );
+    // The guard goes on after restoring: the copy goes last.
     assert!(
-        !host.ok(&format!("test -e /var/lib/handover/{}-lent", grant.id)),
+        wait_until(Duration::from_secs(15), Duration::from_millis(200), || {
+            !host.ok(&format!("test -e /var/lib/handover/{}-lent", grant.id))
+        }),
         "the copy of the hash was left"
+    );
+    // The window's sessions ended with it, the root process too.
+    assert!(session.ended(), "the vendor's session outlived the window");
+    assert!(
+        !host.ok("pgrep -f '[w]hile :'"),
+        "a process started through sudo outlived the window"
     );
     ws.revoke(&host, &grant.id);
 }
