@@ -88,6 +88,9 @@ hv_surface() {
 	hv_firewall
 	awk '{ print "b mod " $1 }' /proc/modules 2>/dev/null
 	hv_listen
+	hv_conns
+	hv_packages
+	hv_webroots
 	set +f
 	find /proc/[0-9]*/exe -maxdepth 0 -printf '%l\n' 2>/dev/null |
 		awk '/^\/(tmp|var\/tmp|dev\/shm|run\/user)\// || / \(deleted\)$/ || /^\/memfd:/ { print "b proc " $0 }' | sort -u
@@ -466,4 +469,209 @@ hv_listen() {
 			s = substr(s, RSTART + RLENGTH)
 		}
 		print "b listen " $1 " " addr ":" port "\t" progs }' | sort -u
+}
+
+# Established connections (TCP, and UDP sockets with a peer), by peer: `b conn PROTO
+# PEER:PORT<TAB>PROGRAMS` (the local port is ephemeral). The clients of the host's own services
+# are left out: a connection whose local port is one the host listens on (a web visitor, an SSH
+# session, handover's own), and a local client's side of it (a peer that is the local end of
+# such a connection, or a listening port on loopback). One `ss` for all: the listening ports may
+# come after the connections. IPv4-mapped addresses read as IPv4.
+hv_conns() {
+	command -v ss >/dev/null 2>&1 || return 0
+	ss -H -tunap 2>/dev/null | awk 'function port(ep,    n, a) { n = split(ep, a, ":"); return a[n] }
+		function norm(ep,    p, ad) {
+			p = port(ep); ad = substr(ep, 1, length(ep) - length(p) - 1)
+			if (ad ~ /^\[::ffff:[0-9.]+\]$/) ad = substr(ad, 9, length(ad) - 9)
+			return ad ":" p
+		}
+		$2 == "LISTEN" || $2 == "UNCONN" { lp[$1 ":" port($5)] = 1; next }
+		$2 == "ESTAB" { e[++m] = $0 }
+		END {
+			for (i = 1; i <= m; i++) {
+				split(e[i], f, /[ \t]+/)
+				if ((f[1] ":" port(f[5])) in lp) { srv[f[1] " " norm(f[5])] = 1; continue }
+				c[++o] = e[i]
+			}
+			for (i = 1; i <= o; i++) {
+				split(c[i], f, /[ \t]+/); k = f[1] " " norm(f[6])
+				if (k in srv) continue
+				if ((f[1] ":" port(f[6])) in lp && (k ~ /^[a-z]+ 127\./ || k ~ /^[a-z]+ \[::1\]:/)) continue
+				s = c[i]
+				if (!(k in r)) r[k] = ""
+				while (match(s, /\("[^"]*"/)) {
+					p = substr(s, RSTART + 2, RLENGTH - 3)
+					if (index(" " r[k] " ", " " p " ") == 0) r[k] = r[k] (r[k] == "" ? "" : " ") p
+					s = substr(s, RSTART + RLENGTH)
+				}
+			}
+			for (k in r) print "b conn " k "\t" r[k]
+		}'
+}
+
+# Installed packages: `b pkg NAME:ARCH<TAB>VERSION STATUS` from dpkg's status file, for every
+# package whose files are on the disk (any status but not-installed and config-files), and
+# dpkg's maintainer scripts by metadata (`b dm`, as `b m`: an edited postinst runs as root at
+# the next upgrade or removal); without dpkg, rpm's database (`NAME.ARCH`, no scripts).
+hv_packages() {
+	if [ -f /var/lib/dpkg/status ]; then
+		hv_dpkg /var/lib/dpkg/status
+		find /var/lib/dpkg/info -maxdepth 1 \( -name '*.preinst' -o -name '*.postinst' -o -name '*.prerm' \
+			-o -name '*.postrm' -o -name '*.config' \) -type f -printf 'b dm f %m %U %G %s %i %C@ %p\0' 2>/dev/null |
+			tr '\n\t\r\0' '???\n'
+	elif command -v rpm >/dev/null 2>&1; then
+		rpm -qa --qf 'b pkg %{NAME}.%{ARCH}\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE} installed\n' 2>/dev/null
+	fi
+}
+
+# hv_dpkg STATUS-FILE: `b pkg NAME:ARCH<TAB>VERSION STATUS` for each package of a dpkg status file
+# whose files are on the disk (grep first: awk reads a tenth of the file).
+hv_dpkg() {
+	grep -E '^(Package|Architecture|Version|Status):|^$' "$1" | awk 'function flush() {
+			if (p != "" && st != "not-installed" && st != "config-files") print "b pkg " p ":" a "\t" v " " st
+			p = a = v = st = ""
+		}
+		$1 == "Package:" { p = $2 } $1 == "Architecture:" { a = $2 } $1 == "Version:" { v = $2 }
+		$1 == "Status:" { st = $NF } $0 == "" { flush() } END { flush() }'
+}
+
+# The web servers' document roots and aliases, read from their configuration files (Apache,
+# nginx, lighttpd, PHP-FPM pools' chdir), as `b webroot DIR<TAB>web|cgi SOURCES`, and in each
+# the files a web server would run (`b wm`, see hv_webfiles). Roots are resolved (`cd -P`, no
+# program to run per root); a system tree is refused, and the CMS directory is hashed on its
+# own (left out, pruned where a root holds it). A subshell: it changes directory.
+hv_webroots() (
+	CDPATH=
+	hv_ws=
+	if [ -n "$hv_scope" ] && cd -P -- "$hv_scope" 2>/dev/null; then hv_ws=$PWD; fi
+	hv_wr=$(find /etc/apache2 /etc/httpd /etc/nginx /etc/lighttpd /etc/php /etc/php-fpm.d /etc/php-fpm.conf \
+		-xdev -type f -size -1024k \( -path '/etc/nginx/*' -o -path '/etc/php*' -path '*fpm*' -name '*.conf' -o \
+		! -path '/etc/php*' \( -name '*.conf' -o -path '*/sites-*/*' \) \) -print0 2>/dev/null | hv_webconf |
+		while IFS='	' read -r hv_k hv_d hv_s; do
+			[ -n "$hv_d" ] || continue
+			cd -P -- "$hv_d" 2>/dev/null || continue
+			case $PWD in
+			/ | /usr | /usr/share | /usr/lib | /usr/local | /var | /var/lib | /etc | /home | /root | /proc | /proc/* | \
+				/sys | /sys/* | /dev | /dev/* | /run | /tmp | /boot) continue ;;
+			esac
+			if [ -n "$hv_ws" ]; then
+				case $PWD in "$hv_ws" | "$hv_ws"/*) continue ;; esac
+			fi
+			printf '%s\t%s\t%s\n' "$hv_k" "$PWD" "$hv_s"
+		done | awk -F '\t' 'NF >= 3 {
+			if (!($2 in k)) { o[++n] = $2; k[$2] = $1; s[$2] = $3; next }
+			if ($1 == "cgi") k[$2] = "cgi"
+			if (index("; " s[$2] "; ", "; " $3 "; ") == 0) s[$2] = s[$2] "; " $3
+		} END {
+			# A root inside another of its kind is walked with it (0: walk it).
+			for (i = 1; i <= n; i++) {
+				d = o[i]; inner = 0
+				for (j = 1; j <= n; j++) if (o[j] != d && k[o[j]] == k[d] && index(d, o[j] "/") == 1) inner = 1
+				print k[d] "\t" d "\t" s[d] "\t" inner
+			}
+		}')
+	hv_wweb='' hv_wcgi=''
+	for hv_l in $hv_wr; do
+		hv_k=${hv_l%%	*} hv_l=${hv_l#*	}
+		hv_d=${hv_l%%	*} hv_l=${hv_l#*	}
+		printf 'b webroot %s\t%s %s\n' "$hv_d" "$hv_k" "${hv_l%	*}"
+		[ "${hv_l##*	}" = 0 ] || continue
+		if [ "$hv_k" = cgi ]; then
+			hv_wcgi="$hv_wcgi$hv_d
+"
+		else
+			hv_wweb="$hv_wweb$hv_d
+"
+		fi
+	done
+	# shellcheck disable=SC2086 # split at newlines on purpose
+	hv_webfiles web $hv_wweb
+	# shellcheck disable=SC2086
+	hv_webfiles cgi $hv_wcgi
+)
+
+# hv_webconf < NUL-TERMINATED FILE NAMES: `KIND<TAB>DIR<TAB>DIRECTIVE in FILE` for each document
+# root or alias the files name, the dialect told by the file's path (nginx, lighttpd, PHP-FPM,
+# else Apache). KIND is `cgi` for ScriptAlias (every file there runs), else `web`. Only plain
+# absolute paths: variables (`${APACHE_DOCUMENT_ROOT}`, nginx `$document_root`, FPM `$pool`)
+# cannot be resolved and are skipped; a regex alias's target is cut before its first `$N`.
+# shellcheck disable=SC2016 # awk's own $
+hv_webconf() {
+	xargs -0 -r awk 'BEGIN { al["alias"] = "Alias"; al["aliasmatch"] = "AliasMatch"
+			al["scriptalias"] = "ScriptAlias"; al["scriptaliasmatch"] = "ScriptAliasMatch" }
+		# The next word of `rest` (quoted, or up to the regex sep), taken off it.
+		function word(sep,    c, j, w) {
+			sub(/^[ \t]+/, "", rest)
+			if (rest == "") return ""
+			c = substr(rest, 1, 1)
+			if (c == "\"" || c == "\047") {
+				rest = substr(rest, 2); j = index(rest, c)
+				if (j == 0) j = length(rest) + 1
+				w = substr(rest, 1, j - 1); rest = substr(rest, j + 1)
+				return w
+			}
+			if (match(rest, sep)) { w = substr(rest, 1, RSTART - 1); rest = substr(rest, RSTART) }
+			else { w = rest; rest = "" }
+			return w
+		}
+		function root(kind, dir, what,    f) {
+			if (dir !~ /^\// || index(dir, "${")) return
+			if (match(dir, /\$[0-9]/)) { dir = substr(dir, 1, RSTART - 1); sub(/[^\/]*$/, "", dir) }
+			else if (index(dir, "$")) return
+			f = FILENAME; gsub(/[\t\r\n]/, "?", f); gsub(/[\t\r\n]/, "?", dir)
+			print kind "\t" dir "\t" what " in " f
+		}
+		FNR == 1 {
+			d = FILENAME ~ /\/nginx\// ? "nginx" : FILENAME ~ /\/lighttpd\// ? "lighttpd" : FILENAME ~ /fpm/ ? "fpm" : "apache"
+			buf = ""
+		}
+		{ sub(/\r$/, "") }
+		d == "apache" && $0 !~ /^[ \t]*#/ {
+			rest = $0; w = tolower(word("[ \t]"))
+			if (w == "documentroot") root("web", word("[ \t]"), "DocumentRoot")
+			else if (w in al) {
+				a = word("[ \t]"); b = word("[ \t]")
+				root(w ~ /^script/ ? "cgi" : "web", b == "" ? a : b, al[w])
+			}
+		}
+		d == "nginx" {
+			if ($0 ~ /^[ \t]*#/) $0 = ""
+			else if (match($0, /[ \t;{}]#/)) $0 = substr($0, 1, RSTART)
+			buf = buf " " $0
+			while (match(buf, /[;{}]/)) {
+				rest = substr(buf, 1, RSTART - 1); buf = substr(buf, RSTART + 1)
+				w = word("[ \t]")
+				if (w == "root" || w == "alias") root("web", word("[ \t]"), w)
+			}
+		}
+		d == "lighttpd" && $0 !~ /^[ \t]*#/ {
+			if ($0 ~ /^[ \t]*server\.document-root[ \t]*\+?=/) {
+				rest = $0; sub(/^[^=]*=/, "", rest); root("web", word("[ \t]"), "server.document-root")
+			} else if ($0 ~ /alias\.url/) {
+				s = $0
+				while (match(s, /=>[ \t]*"[^"]*"/)) {
+					rest = substr(s, RSTART + 2, RLENGTH - 2); s = substr(s, RSTART + RLENGTH)
+					root("web", word("[ \t]"), "alias.url")
+				}
+			}
+		}
+		d == "fpm" && $0 ~ /^[ \t]*chdir[ \t]*=/ { rest = $0; sub(/^[^=]*=/, "", rest); root("web", word("[ \t;]"), "chdir") }
+	' 2>/dev/null
+}
+
+# hv_webfiles web|cgi ROOT...: the files (and links) under the ROOTs a web server would run, by
+# metadata (`b wm`, as `b m`; no digest, to keep it cheap): with `web`, those named like what
+# it runs (src/audit/classify.rs `server_executes`, which the report applies; this regex only
+# narrows the walk), with `cgi` every one. The CMS directory ($hv_ws) is pruned.
+hv_webfiles() {
+	hv_wk=$1
+	shift
+	[ $# -gt 0 ] || return 0
+	set -- "$@" -xdev -regextype posix-extended
+	if [ -n "${hv_ws:-}" ] && [ -d "$hv_ws" ]; then set -- "$@" -samefile "$hv_ws" -prune -o; fi
+	set -- "$@" \( -type f -o -type l \)
+	[ "$hv_wk" = cgi ] ||
+		set -- "$@" -iregex '.*/([^/]*\.(php[0-9]?|phtml|pht|phar|phps|shtml|f?cgi|pl|py|sh|aspx?|jsp)(\.[^/]*)?|\.htaccess|\.user\.ini|php\.ini)'
+	find -P "$@" -printf '%y %m %U %G %s %i %C@ %p\0%l\0' 2>/dev/null |
+		tr '\n\t\r\0' '???\n' | awk 'NR % 2 { m = $0; next } { print "b wm " m "\t" $0 }'
 }

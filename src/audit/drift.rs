@@ -3,6 +3,9 @@
 
 mod accounts;
 mod files;
+mod packages;
+mod runtime;
+mod web_roots;
 
 use super::classify::ignored_rule;
 use super::surface::{Surface, kind};
@@ -271,7 +274,9 @@ impl Footprint {
                 kind::SUBID => !key
                     .split_once(':')
                     .is_some_and(|(_, name)| self.owns_account(name)),
-                kind::FILE | kind::SETUID => !self.owns_path(key),
+                kind::FILE | kind::SETUID | kind::MAINTAINER_SCRIPT | kind::WEB_FILE => {
+                    !self.owns_path(key)
+                }
                 kind::AUTHORIZED_KEY => {
                     !self.owns_path(key.split_once('\t').map_or(key.as_str(), |(file, _)| file))
                 }
@@ -317,6 +322,9 @@ pub fn compare(baseline: &Surface, now: &Surface, own: &Footprint) -> Drift {
     report.files(baseline, now, own, &handled);
     report.setuid(baseline, now, own);
     report.simple(baseline, now, own);
+    report.connections(baseline, now);
+    report.packages(baseline, now);
+    report.web_roots(baseline, now, own);
     let cms = report.cms(baseline, now);
     let found = !report.items.is_empty();
     Drift {

@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 /// a baseline of another version cannot be compared item by item (every newly covered file
 /// would read as added), so the drift check says it could not be made instead. 2: the wider
 /// surface (system executables, tmpfiles.d, Python hooks, …; subordinate ids per account).
-pub const BASELINE_VERSION: u32 = 2;
+/// 3: established connections, packages and their maintainer scripts, other web roots.
+pub const BASELINE_VERSION: u32 = 3;
 
 /// The kinds of items in a [`Surface`], as stored.
 pub mod kind {
@@ -50,6 +51,22 @@ pub mod kind {
     pub const FIREWALL: &str = "firewall";
     /// A running executable in a temporary directory, deleted, or in memory only.
     pub const PROCESS: &str = "process";
+    /// `PROTO PEER-ADDRESS:PEER-PORT` -> program names (sorted, space-separated; empty when
+    /// `ss` shows none): an established TCP connection or a UDP socket with a peer, but the
+    /// clients of the host's own services (either end at a port the host listens on).
+    pub const CONNECTION: &str = "connection";
+    /// `NAME:ARCH` (dpkg) or `NAME.ARCH` (rpm) -> `VERSION STATUS`: a package whose files are
+    /// on the disk (dpkg's status `installed`, or `unpacked`, `half-installed`, … midway).
+    pub const PACKAGE: &str = "package";
+    /// Path -> the state of a dpkg maintainer script (`/var/lib/dpkg/info/NAME.postinst`, …),
+    /// as for `file` items, by inode and change time.
+    pub const MAINTAINER_SCRIPT: &str = "maintainer-script";
+    /// A web server's document root or alias (resolved) -> `web|cgi SOURCES`: `cgi` when
+    /// every file there runs (ScriptAlias), the sources naming the directives and files.
+    pub const WEB_ROOT: &str = "web-root";
+    /// Path -> the state of a file under a [`WEB_ROOT`] a web server would run, as for `file`
+    /// items, by inode and change time.
+    pub const WEB_FILE: &str = "web-file";
 }
 
 /// One snapshot of the persistence surface: compact items (digests, modes, owners, listings),
@@ -248,6 +265,7 @@ impl Collected {
         let (mut metas, mut hashes, mut cms_metas, mut cms_hashes) =
             (Vec::new(), BTreeMap::new(), Vec::new(), BTreeMap::new());
         let mut setuid = Vec::new();
+        let (mut script_metas, mut web_metas) = (Vec::new(), Vec::new());
         for line in lines {
             let Some(rest) = line.strip_prefix(tag).and_then(|l| l.strip_prefix(" b ")) else {
                 continue;
@@ -291,6 +309,17 @@ impl Collected {
                 "listen" => surface.insert(kind::LISTENING, tabbed().0, tabbed().1),
                 "fw" => surface.insert(kind::FIREWALL, body, ""),
                 "proc" => surface.insert(kind::PROCESS, body, ""),
+                "conn" => {
+                    let (peer, programs) = tabbed();
+                    let mut programs: Vec<&str> = programs.split_whitespace().collect();
+                    programs.sort_unstable();
+                    programs.dedup();
+                    surface.insert(kind::CONNECTION, peer, programs.join(" "));
+                }
+                "pkg" => surface.insert(kind::PACKAGE, tabbed().0, tabbed().1),
+                "dm" => script_metas.extend(Meta::parse(body)),
+                "webroot" => surface.insert(kind::WEB_ROOT, tabbed().0, tabbed().1),
+                "wm" => web_metas.extend(Meta::parse(body)),
                 "own" => collected.reassigned.push(body.to_owned()),
                 "scope" => surface.scope = Some(body.to_owned()),
                 "ms" => collected.remote_ms = body.trim().parse().ok(),
@@ -301,6 +330,17 @@ impl Collected {
         for meta in metas {
             if let Some((path, state)) = meta.state(&hashes) {
                 surface.insert(kind::FILE, path, state.text());
+            }
+        }
+        // Maintainer scripts and web files are recorded by metadata only (no digests).
+        for (item_kind, metas) in [
+            (kind::MAINTAINER_SCRIPT, script_metas),
+            (kind::WEB_FILE, web_metas),
+        ] {
+            for meta in metas {
+                if let Some((path, state)) = meta.state(&BTreeMap::new()) {
+                    surface.insert(item_kind, path, state.text());
+                }
             }
         }
         for meta in cms_metas {
@@ -454,6 +494,49 @@ mod tests {
                 Some(text)
             );
         }
+    }
+
+    #[test]
+    fn connections_packages_and_web_roots_become_items() {
+        let out = lines(
+            "b conn tcp 10.201.1.2:7777\tsocat bash bash\n\
+             b conn udp 192.0.2.53:53\t\n\
+             b pkg hv-probe:all\t1.0 installed\n\
+             b pkg libc6:amd64\t2.36-9 half-configured\n\
+             b dm f 755 0 0 120 501 7.25 /var/lib/dpkg/info/hv-probe.postinst\t\n\
+             b webroot /srv/other\tweb DocumentRoot in /etc/apache2/sites-available/other.conf\n\
+             b wm f 644 33 33 5 601 8.5 /srv/other/shell.php\t\n\
+             b wm l 777 0 0 11 602 8.5 /srv/other/p.php\t/etc/passwd\n\
+             b end\n",
+        );
+        let c = Collected::from_lines(&out, "hvtag");
+        let s = &c.surface;
+        // Program names sorted, once each.
+        assert_eq!(
+            s.kind(kind::CONNECTION)["tcp 10.201.1.2:7777"],
+            "bash socat"
+        );
+        assert_eq!(s.kind(kind::CONNECTION)["udp 192.0.2.53:53"], "");
+        assert_eq!(s.kind(kind::PACKAGE)["hv-probe:all"], "1.0 installed");
+        assert_eq!(
+            s.kind(kind::PACKAGE)["libc6:amd64"],
+            "2.36-9 half-configured"
+        );
+        assert_eq!(
+            s.kind(kind::MAINTAINER_SCRIPT)["/var/lib/dpkg/info/hv-probe.postinst"],
+            "f 755 0:0 120 inode:501 ctime:7.25"
+        );
+        assert_eq!(
+            s.kind(kind::WEB_ROOT)["/srv/other"],
+            "web DocumentRoot in /etc/apache2/sites-available/other.conf"
+        );
+        assert_eq!(
+            s.kind(kind::WEB_FILE)["/srv/other/shell.php"],
+            "f 644 33:33 5 inode:601 ctime:8.5"
+        );
+        assert_eq!(s.kind(kind::WEB_FILE)["/srv/other/p.php"], "l /etc/passwd");
+        // None of them is a file of the persistence surface's walk.
+        assert!(s.kind(kind::FILE).is_empty());
     }
 
     #[test]

@@ -16,7 +16,7 @@ fn owner_words(owner: &str) -> String {
     }
 }
 
-fn describe_new(state: &FileState) -> String {
+pub(super) fn describe_new(state: &FileState) -> String {
     match state {
         FileState::File { mode, owner, .. } => {
             format!("mode {mode:o}, owner {}", owner_words(owner))
@@ -28,7 +28,11 @@ fn describe_new(state: &FileState) -> String {
 
 /// What differs between two states of one path; with `ignore_group`, the group permission bits
 /// (the ACL mask while the grant's ACL entries are in place) are not compared.
-fn state_changes(before: &FileState, after: &FileState, ignore_group: bool) -> Vec<String> {
+pub(super) fn state_changes(
+    before: &FileState,
+    after: &FileState,
+    ignore_group: bool,
+) -> Vec<String> {
     let mask = if ignore_group { !0o070 } else { !0 };
     let mut out = Vec::new();
     match (before, after) {
