@@ -3,6 +3,8 @@
 
 mod accounts;
 mod files;
+mod git;
+mod payloads;
 
 use super::classify::ignored_rule;
 use super::surface::{Surface, kind};
@@ -276,6 +278,13 @@ impl Footprint {
                     !self.owns_path(key.split_once('\t').map_or(key.as_str(), |(file, _)| file))
                 }
                 kind::FIREWALL => !self.owns_rule(key),
+                kind::GIT_HOOK | kind::PAYLOAD => !key
+                    .split_once('\t')
+                    .is_some_and(|(a, b)| self.owns_path(a) || self.owns_path(b)),
+                kind::GIT_CONFIG => !self.owns_path(
+                    key.split_once('\t')
+                        .map_or(key.as_str(), |(config, _)| config),
+                ),
                 _ => true,
             });
         }
@@ -316,6 +325,8 @@ pub fn compare(baseline: &Surface, now: &Surface, own: &Footprint) -> Drift {
     let handled = report.authorized_keys(baseline, now, own);
     report.files(baseline, now, own, &handled);
     report.setuid(baseline, now, own);
+    report.git(baseline, now, own);
+    report.payloads(baseline, now, own);
     report.simple(baseline, now, own);
     let cms = report.cms(baseline, now);
     let found = !report.items.is_empty();

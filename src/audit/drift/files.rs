@@ -1,6 +1,7 @@
 //! The files part of the comparison: authorized keys, files on the persistence surface,
 //! setuid and setgid files, and the CMS directory.
 
+use super::payloads::runs;
 use super::{Change, CmsChanges, Footprint, Report, delta};
 use crate::audit::classify::{
     SYSTEM_EXECUTABLES, classify, config_hook, ignored_path, server_executes,
@@ -28,7 +29,11 @@ fn describe_new(state: &FileState) -> String {
 
 /// What differs between two states of one path; with `ignore_group`, the group permission bits
 /// (the ACL mask while the grant's ACL entries are in place) are not compared.
-fn state_changes(before: &FileState, after: &FileState, ignore_group: bool) -> Vec<String> {
+pub(super) fn state_changes(
+    before: &FileState,
+    after: &FileState,
+    ignore_group: bool,
+) -> Vec<String> {
     let mask = if ignore_group { !0o070 } else { !0 };
     let mut out = Vec::new();
     match (before, after) {
@@ -268,10 +273,15 @@ impl Report {
             match (b, a) {
                 (None, Some(FileState::Dir { .. })) | (Some(FileState::Dir { .. }), None) => {}
                 (None, Some(state)) => {
+                    // A file that runs something names what it runs.
+                    let what = match runs(now, path) {
+                        Some(runs) => format!("{}; {runs}", describe_new(&state)),
+                        None => describe_new(&state),
+                    };
                     let text = if category == "sudoers" {
-                        format!("sudoers: {path} added ({})", describe_new(&state))
+                        format!("sudoers: {path} added ({what})")
                     } else {
-                        format!("new {noun} {path} ({})", describe_new(&state))
+                        format!("new {noun} {path} ({what})")
                     };
                     self.push(category, path, Change::Added, text);
                 }
@@ -288,10 +298,14 @@ impl Report {
                     if changes.is_empty() {
                         continue;
                     }
+                    let changes = match runs(now, path) {
+                        Some(runs) => format!("{}; {runs}", changes.join(", ")),
+                        None => changes.join(", "),
+                    };
                     let text = if category == "sudoers" {
-                        format!("sudoers: {path} changed ({})", changes.join(", "))
+                        format!("sudoers: {path} changed ({changes})")
                     } else {
-                        format!("{noun} {path} changed ({})", changes.join(", "))
+                        format!("{noun} {path} changed ({changes})")
                     };
                     self.push(category, path, Change::Changed, text);
                 }
