@@ -242,11 +242,13 @@ hv_pydirs() {
 # Git repositories: a hook, or a config entry that runs a program, runs as whoever next uses
 # git there (often root). For every git directory the walk met ($hv_gits: `objects` beside a
 # `HEAD`, or a directory named `*.git` holding a `HEAD`; worktrees and submodules share or have
-# one of those), and for the global configuration files: `b gcfg CONFIG<TAB>KEY<TAB>VALUE` per
-# entry that runs a program (hv_gitconfig), `b gdir CONFIG<TAB>DIR` per hooks directory (the git
-# directory's own, and the one core.hooksPath names), and each hook in it but the `*.sample`
-# files as `b gm`/`b gh` lines (like hv_walk's; a link is followed: what git would run). The
-# report names the repository after CONFIG's path. Sets $hv_gc and $hv_gw for hv_payloads.
+# one of those), for the global configuration files and the files all these include: `b gcfg
+# CONFIG<TAB>KEY<TAB>VALUE` per entry that runs a program (hv_gitconfig); `b gdir CONFIG<TAB>DIR`
+# per hooks directory holding more than samples (the git directory's own, the one a
+# core.hooksPath names, and git's templates', whose CONFIG is the templates directory), and each
+# hook in it but the `*.sample` files as `b gm`/`b gh` lines (like hv_walk's; a link is
+# followed: what git would run). The report names the repository after CONFIG's path. Sets
+# $hv_gc and $hv_gw for hv_payloads.
 hv_git() {
 	hv_gw=''
 	hv_gd=$(for hv_c in $hv_gits; do
@@ -263,7 +265,9 @@ hv_git() {
 	hv_gc=$(printf '%s\n' "$hv_gf" | hv_gitconfig)
 	# The files they include, and those these include (git stops at 10 levels; 3 here).
 	hv_new=$hv_gc
+	case $hv_gc in *"	include.path	"* | *"	includeif."*) ;; *) hv_new='' ;; esac
 	for hv_i in 1 2 3; do
+		[ -n "$hv_new" ] || break
 		hv_new=$(printf '%s\n' "$hv_new" | hv_gitpaths include | cut -f2 | while IFS= read -r hv_c; do
 			case "
 $hv_gf
@@ -281,15 +285,22 @@ $hv_new"
 	done
 	[ -z "$hv_gc" ] || printf '%s\n' "$hv_gc"
 	# Hooks: each git directory's own, those of git's templates (copied into every repository
-	# made from then on), and those a core.hooksPath names.
+	# made from then on), and those a core.hooksPath names; only directories holding more than
+	# the samples git puts there are walked (most hold nothing else).
 	hv_gh=$({
 		for hv_c in $hv_gd /usr/share/git-core/templates /usr/local/share/git-core/templates; do
-			[ -d "$hv_c/hooks" ] || continue
-			case $hv_c in */templates) printf '%s\t%s\n' "$hv_c" "$hv_c/hooks" ;;
+			case $hv_c in */git-core/templates) printf '%s\t%s\n' "$hv_c" "$hv_c/hooks" ;;
 			*) printf '%s\t%s\n' "$hv_c/config" "$hv_c/hooks" ;; esac
 		done
-		printf '%s\n' "$hv_gc" | hv_gitpaths hooks
-	})
+		case $hv_gc in *"	core.hookspath	"*) printf '%s\n' "$hv_gc" | hv_gitpaths hooks ;; esac
+	} | while IFS='	' read -r hv_c hv_d; do
+		set +f
+		for hv_f in "$hv_d"/*; do
+			case $hv_f in *.sample) ;; *) [ -e "$hv_f" ] || [ -L "$hv_f" ] || continue
+				printf '%s\t%s\n' "$hv_c" "$hv_d"; break ;;
+			esac
+		done
+	done)
 	[ -n "$hv_gh" ] || return 0
 	printf '%s\n' "$hv_gh" | sed 's/^/b gdir /'
 	hv_gw=$(printf '%s\n' "$hv_gh" | cut -f2 | sort -u | hv_walk gm gh 16384k -L '-maxdepth 1 ! -name *.sample')
@@ -441,7 +452,7 @@ hv_gitconfig() {
 			emit(file, base, name, v, has)
 		}
 	}
-	{
+	$0 != "" {
 		buf = ""; n = 0
 		while ((getline l < $0) > 0) { buf = buf l "\n"; n += length(l) + 1; if (n > 1048576) break }
 		close($0)

@@ -29,7 +29,7 @@ pub enum Change {
 /// One change on the persistence surface.
 #[derive(Clone, Debug, Serialize)]
 pub struct DriftItem {
-    /// `accounts`, `sudoers`, `ssh`, `authorized_keys`, `cron`, `systemd`, `setuid`, …
+    /// `accounts`, `sudoers`, `ssh`, `authorized_keys`, `cron`, `systemd`, `setuid`, `git`, …
     pub category: &'static str,
     /// The file or place that changed.
     pub path: String,
