@@ -124,6 +124,8 @@ pub(super) fn classify(path: &str) -> (&'static str, &'static str) {
         ("/etc/securetty", "accounts", "root terminal list"),
         ("/etc/default/useradd", "accounts", "account defaults"),
         ("/etc/aliases", "mail", "mail aliases (may run a program)"),
+        ("/etc/gitconfig", "git", GITCONFIG),
+        ("/usr/local/etc/gitconfig", "git", GITCONFIG),
         ("/etc/default/grub", "boot", "boot loader configuration"),
         ("/etc/grub.d", "boot", "boot loader script"),
         ("/boot/", "boot", "boot loader configuration"),
@@ -279,7 +281,7 @@ pub(super) fn classify(path: &str) -> (&'static str, &'static str) {
         );
     }
     if name == ".gitconfig" || path.contains("/.config/git/") {
-        return ("git", "git configuration (may run commands)");
+        return ("git", GITCONFIG);
     }
     if name == ".vimrc" {
         return ("login hooks", "vim startup file (may run commands)");
@@ -287,6 +289,7 @@ pub(super) fn classify(path: &str) -> (&'static str, &'static str) {
     ("login hooks", "shell startup file")
 }
 
+const GITCONFIG: &str = "git configuration (may run commands)";
 const TMPFILES: &str = "tmpfiles.d entry (creates files and links at boot)";
 const BINFMT: &str = "binfmt_misc registration (an interpreter for a file format)";
 const SAVED_RULES: &str = "saved firewall rules";
@@ -397,6 +400,7 @@ mod tests {
                 ),
             ),
             ("/etc/hosts", ("network", "host access file")),
+            ("/etc/gitconfig", ("git", GITCONFIG)),
             (
                 "/root/.rhosts",
                 (

@@ -127,18 +127,245 @@ mod tests {
         );
     }
 
-    /// Run `script` after the collector's functions, as the collector runs them (newline IFS,
-    /// no globbing), with a system-only PATH; its stdout.
-    fn run_collector(script: &str) -> String {
+    /// Git's own reading of a configuration file: sections and keys case-insensitive,
+    /// subsections as written, quotes, escapes, inline comments, continued lines; only the
+    /// entries that run something.
+    #[test]
+    fn git_config_entries_are_read_as_git_reads_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("config");
+        std::fs::write(
+            &config,
+            concat!(
+                "\u{feff}[core]\n",
+                "\tfsmonitor = /tmp/x.sh\n",
+                "\tfilemode = true\n",
+                "[Core] FSMonitor=\"/tmp/a b.sh\" # an inline comment\n",
+                "# [core] pager = commented out\n",
+                "[alias]\n",
+                "\tx = !sh -c \\\"echo hi\\\" ; trailing comment\n",
+                "\tst = \"!f() { echo \\\"a;b\\\"; }; f\"\n",
+                "\tls = log\n",
+                "[core]\n",
+                "\tpager = less \\\n",
+                "  -R\n",
+                "[filter \"lfs\"]\n",
+                "\tclean = git-lfs clean -- %f\n",
+                "[diff \"Sub\"]\n",
+                "\ttextconv = /opt/conv\n",
+                "[remote.Origin]\n",
+                "\treceivepack = /x/rp\n",
+                "\turl = https://example.org/r.git\n",
+                "[includeIf \"gitdir:/srv/\"]\n",
+                "\tpath = /etc/x.inc\n",
+                "[core]\n",
+                "\teditor\n",
+                "[pager]\n",
+                "\tlog = false\n",
+                "\tdiff = less -S\n",
+                "[credential \"https://a.b.c\"]\n",
+                "\thelper = store\n",
+                "[core]\r\n",
+                "\tsshCommand = \"ssh\\t-i\\n key\"   \r\n",
+                "; fsmonitor = commented out\n",
+                "\teditor = \"vim # not a comment\"\n",
+                "\tgitproxy = \\q\n",
+                "\tpager = after a line git refuses\n",
+            ),
+        )
+        .expect("write");
+        let lines = collector_lines("printf '%s\\n' \"$1\" | hv_gitconfig", &[&config]);
+        let file = config.display().to_string();
+        let entries: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                l.strip_prefix(&format!("b gcfg {file}\t"))
+                    .unwrap_or_else(|| panic!("not an entry of the file: {l}"))
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                "core.fsmonitor\t/tmp/x.sh",
+                "core.fsmonitor\t/tmp/a b.sh",
+                "alias.x\t!sh -c \"echo hi\"",
+                "alias.st\t!f() { echo \"a;b\"; }; f",
+                "core.pager\tless   -R",
+                "filter.lfs.clean\tgit-lfs clean -- %f",
+                "diff.Sub.textconv\t/opt/conv",
+                "remote.origin.receivepack\t/x/rp",
+                "includeif.gitdir:/srv/.path\t/etc/x.inc",
+                "core.editor\ttrue",
+                "pager.diff\tless -S",
+                "credential.https://a.b.c.helper\tstore",
+                "core.sshcommand\tssh\\t-i\\n key",
+                "core.editor\tvim # not a comment",
+            ]
+        );
+        // Where git is installed, it reads the same values (it stops at the same line).
+        let git = Command::new("git")
+            .args(["config", "--file"])
+            .arg(&config)
+            .args(["--list", "-z"])
+            .output();
+        if let Ok(git) = git {
+            let listed = String::from_utf8_lossy(&git.stdout).into_owned();
+            let listed: Vec<&str> = listed.split('\0').collect();
+            for entry in &entries {
+                let (key, value) = entry.split_once('\t').expect("key and value");
+                let value = value.replace("\\t", "\t").replace("\\n", "\n");
+                let want = if value == "true" && key == "core.editor" {
+                    key.to_owned()
+                } else {
+                    format!("{key}\n{value}")
+                };
+                assert!(
+                    listed.contains(&want.as_str()),
+                    "git reads no `{want}`: {listed:?}"
+                );
+            }
+        }
+    }
+
+    /// The walk hands back git directories on fd 3; hv_git records each one's hooks (not the
+    /// samples) and entries, the hooks of a `core.hooksPath` too; hv_payloads what they run.
+    #[test]
+    fn repositories_hooks_and_payloads_are_collected() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path();
+        let write = |path: &str, text: &str, mode: u32| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, text).expect("write");
+            let mut perms = std::fs::metadata(&path).expect("stat").permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut perms, mode);
+            std::fs::set_permissions(&path, perms).expect("chmod");
+        };
+        let r = root.display().to_string();
+        write("app/.git/HEAD", "ref: refs/heads/main\n", 0o644);
+        std::fs::create_dir_all(root.join("app/.git/objects")).expect("mkdir");
+        write(
+            "app/.git/config",
+            &format!(
+                "[core]\n\tfsmonitor = {r}/x.sh\n\thooksPath = shared\n[include]\n\tpath = inc/a.inc\n"
+            ),
+            0o644,
+        );
+        // Included files are read too (relative to the including file), once each.
+        write("app/.git/inc/a.inc", "[include]\n\tpath = b.inc\n", 0o644);
+        write(
+            "app/.git/inc/b.inc",
+            "[alias]\n\ty = !true\n[include]\n\tpath = a.inc\n",
+            0o644,
+        );
+        write(
+            "app/.git/hooks/post-checkout",
+            &format!("#!/bin/sh\n{r}/payload.sh --now\n# {r}/commented.sh\n"),
+            0o755,
+        );
+        write("app/.git/hooks/pre-commit.sample", "#!/bin/sh\n", 0o755);
+        write("app/shared/post-merge", "#!/bin/sh\n", 0o755);
+        write("srv.git/HEAD", "ref: refs/heads/main\n", 0o644);
+        write("srv.git/config", "[core]\n\tbare = true\n", 0o644);
+        write("srv.git/hooks/update", "#!/bin/sh\n", 0o700);
+        // Not a repository: no HEAD.
+        write("other/objects/x", "", 0o644);
+        write("x.sh", "#!/bin/sh\n", 0o755);
+        write("payload.sh", "#!/bin/sh\n", 0o644);
+        write("commented.sh", "#!/bin/sh\n", 0o755);
+        let lines = collector_lines(
+            "set -f; IFS='\n'; hv_salt=s\n\
+             { hv_gits=$(hv_fs all '' '' \"$1\" 3>&1 >&4); } 4>&1 >/dev/null\n\
+             hv_git; hv_payloads",
+            &[root],
+        );
+        // The host's own configuration and hooks are in the output too: only the tree's.
+        let ours: Vec<String> = lines
+            .iter()
+            .filter(|l| l.contains(&r))
+            .map(|l| format!("t {l}"))
+            .collect();
+        let c = super::super::Collected::from_lines(&ours, "t");
+        let s = &c.surface;
+        let hooks: Vec<&String> = s.kind(super::super::kind::GIT_HOOK).keys().collect();
+        assert_eq!(
+            hooks,
+            [
+                &format!("{r}/app/.git/config\t{r}/app/.git/hooks/post-checkout"),
+                &format!("{r}/app/.git/config\t{r}/app/shared/post-merge"),
+                &format!("{r}/srv.git/config\t{r}/srv.git/hooks/update"),
+            ],
+            "{lines:#?}"
+        );
+        let hook = &s.kind(super::super::kind::GIT_HOOK)[hooks[0]];
+        assert!(hook.starts_with("f 755 "), "{hook}");
+        assert!(hook.contains(" sha256:"), "{hook}");
+        let config = s.kind(super::super::kind::GIT_CONFIG);
+        assert_eq!(
+            config[&format!("{r}/app/.git/config\tcore.fsmonitor")],
+            format!("{r}/x.sh")
+        );
+        assert_eq!(
+            config[&format!("{r}/app/.git/config\tcore.hookspath")],
+            "shared"
+        );
+        let entry = |file: &str, key: &str| config[&format!("{r}/app/.git/{file}\t{key}")].as_str();
+        assert_eq!(entry("config", "include.path"), "inc/a.inc");
+        assert_eq!(entry("inc/a.inc", "include.path"), "b.inc");
+        assert_eq!(entry("inc/b.inc", "alias.y"), "!true");
+        assert_eq!(entry("inc/b.inc", "include.path"), "a.inc");
+        assert_eq!(config.len(), 6, "{config:#?}");
+        let payloads: Vec<&String> = s.kind(super::super::kind::PAYLOAD).keys().collect();
+        assert_eq!(
+            payloads,
+            [
+                &format!("{r}/app/.git/config\t{r}/x.sh"),
+                &format!("{r}/app/.git/hooks/post-checkout\t{r}/payload.sh"),
+            ],
+            "{lines:#?}"
+        );
+        let digest = |name: &str| {
+            let out = Command::new("sha256sum")
+                .arg(root.join(name))
+                .output()
+                .expect("sha256sum");
+            format!("sha256:{}", &String::from_utf8_lossy(&out.stdout)[..64])
+        };
+        assert_eq!(
+            s.kind(super::super::kind::PAYLOAD)[payloads[1]],
+            digest("payload.sh")
+        );
+    }
+
+    /// Run `script` after the collector's functions, as the collector runs them (`set -u`,
+    /// newline IFS, no globbing, the C locale, a clean environment and a system-only PATH),
+    /// with `args` as `$1`…; its stdout.
+    fn run_collector_with(script: &str, args: &[&std::path::Path]) -> String {
         let out = Command::new("/bin/sh")
             .arg("-c")
-            .arg(format!("{COLLECTOR}\nset -f\nIFS='\n'\n{script}"))
+            .arg(format!("set -u\n{COLLECTOR}\nset -f\nIFS='\n'\n{script}"))
+            .arg("sh")
+            .args(args)
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("LC_ALL", "C")
             .output()
             .expect("run the collector");
         assert!(out.status.success(), "{out:?}");
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn run_collector(script: &str) -> String {
+        run_collector_with(script, &[])
+    }
+
+    /// [`run_collector_with`]'s output lines.
+    fn collector_lines(script: &str, args: &[&std::path::Path]) -> Vec<String> {
+        run_collector_with(script, args)
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     fn quote(path: &std::path::Path) -> String {

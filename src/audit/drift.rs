@@ -3,7 +3,9 @@
 
 mod accounts;
 mod files;
+mod git;
 mod packages;
+mod payloads;
 mod runtime;
 mod web_roots;
 
@@ -30,7 +32,7 @@ pub enum Change {
 /// One change on the persistence surface.
 #[derive(Clone, Debug, Serialize)]
 pub struct DriftItem {
-    /// `accounts`, `sudoers`, `ssh`, `authorized_keys`, `cron`, `systemd`, `setuid`, …
+    /// `accounts`, `sudoers`, `ssh`, `authorized_keys`, `cron`, `systemd`, `setuid`, `git`, …
     pub category: &'static str,
     /// The file or place that changed.
     pub path: String,
@@ -281,6 +283,13 @@ impl Footprint {
                     !self.owns_path(key.split_once('\t').map_or(key.as_str(), |(file, _)| file))
                 }
                 kind::FIREWALL => !self.owns_rule(key),
+                kind::GIT_HOOK | kind::PAYLOAD => !key
+                    .split_once('\t')
+                    .is_some_and(|(a, b)| self.owns_path(a) || self.owns_path(b)),
+                kind::GIT_CONFIG => !self.owns_path(
+                    key.split_once('\t')
+                        .map_or(key.as_str(), |(config, _)| config),
+                ),
                 _ => true,
             });
         }
@@ -321,6 +330,8 @@ pub fn compare(baseline: &Surface, now: &Surface, own: &Footprint) -> Drift {
     let handled = report.authorized_keys(baseline, now, own);
     report.files(baseline, now, own, &handled);
     report.setuid(baseline, now, own);
+    report.git(baseline, now, own);
+    report.payloads(baseline, now, own);
     report.simple(baseline, now, own);
     report.connections(baseline, now);
     report.packages(baseline, now);

@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 /// a baseline of another version cannot be compared item by item (every newly covered file
 /// would read as added), so the drift check says it could not be made instead. 2: the wider
 /// surface (system executables, tmpfiles.d, Python hooks, …; subordinate ids per account).
-/// 3: established connections, packages and their maintainer scripts, other web roots.
+/// 3: established connections, packages and their maintainer scripts, other web roots, git
+/// repositories (hooks and config entries that run programs) and the payloads hooks name.
 pub const BASELINE_VERSION: u32 = 3;
 
 /// The kinds of items in a [`Surface`], as stored.
@@ -49,6 +50,20 @@ pub mod kind {
     pub const LISTENING: &str = "listening";
     /// A firewall rule, without counters.
     pub const FIREWALL: &str = "firewall";
+    /// `CONFIG<TAB>HOOK-PATH` -> the hook's state as for `file` items (a link followed: what git
+    /// runs): a hook of a git repository, in its git directory's `hooks` (CONFIG is the
+    /// repository's `config` there) or in the directory a `core.hooksPath` of CONFIG names.
+    /// `*.sample` files are not hooks.
+    pub const GIT_HOOK: &str = "git-hook";
+    /// `CONFIG<TAB>KEY` -> the values (one per line, in the order set): an entry that runs a
+    /// program (`core.fsmonitor`, `alias.x = !…`, filter and diff drivers, `include.path`, …) in
+    /// a repository's `config` or a global git configuration file; KEY as git normalizes it
+    /// (section and name lowercased, a subsection as written).
+    pub const GIT_CONFIG: &str = "git-config";
+    /// `HOOK<TAB>PATH` -> `sha256:HEX`: a program or script (PATH) that a file on the surface
+    /// which runs something (HOOK: a unit's `Exec…=`, a cron line, a git hook or config entry,
+    /// …) names by its absolute path.
+    pub const PAYLOAD: &str = "payload";
     /// A running executable in a temporary directory, deleted, or in memory only.
     pub const PROCESS: &str = "process";
     /// `PROTO PEER-ADDRESS:PEER-PORT` -> program names (sorted, space-separated; empty when
@@ -265,6 +280,8 @@ impl Collected {
         let (mut metas, mut hashes, mut cms_metas, mut cms_hashes) =
             (Vec::new(), BTreeMap::new(), Vec::new(), BTreeMap::new());
         let mut setuid = Vec::new();
+        let (mut git_metas, mut git_hashes, mut git_dirs) =
+            (Vec::new(), BTreeMap::new(), Vec::new());
         let (mut script_metas, mut web_metas) = (Vec::new(), Vec::new());
         for line in lines {
             let Some(rest) = line.strip_prefix(tag).and_then(|l| l.strip_prefix(" b ")) else {
@@ -309,6 +326,37 @@ impl Collected {
                 "listen" => surface.insert(kind::LISTENING, tabbed().0, tabbed().1),
                 "fw" => surface.insert(kind::FIREWALL, body, ""),
                 "proc" => surface.insert(kind::PROCESS, body, ""),
+                "gcfg" => {
+                    let (config, rest) = tabbed();
+                    if let Some((key, value)) = rest.split_once('\t') {
+                        let values = surface
+                            .items
+                            .entry(kind::GIT_CONFIG.to_owned())
+                            .or_default()
+                            .entry(format!("{config}\t{key}"))
+                            .or_default();
+                        if !values.is_empty() {
+                            values.push('\n');
+                        }
+                        values.push_str(value);
+                    }
+                }
+                "gdir" => {
+                    let (config, dir) = tabbed();
+                    git_dirs.push((config.to_owned(), dir.to_owned()));
+                }
+                "gm" => git_metas.extend(Meta::parse(body)),
+                "gh" => git_hashes.extend(hash_line(body)),
+                "payload" => {
+                    let (hook, rest) = tabbed();
+                    if let Some((path, digest)) = rest.rsplit_once(' ') {
+                        surface.insert(
+                            kind::PAYLOAD,
+                            format!("{hook}\t{path}"),
+                            format!("sha256:{digest}"),
+                        );
+                    }
+                }
                 "conn" => {
                     let (peer, programs) = tabbed();
                     let mut programs: Vec<&str> = programs.split_whitespace().collect();
@@ -346,6 +394,19 @@ impl Collected {
         for meta in cms_metas {
             if let Some((path, state)) = meta.state(&cms_hashes) {
                 surface.cms.insert(path, state.text());
+            }
+        }
+        // A hook belongs to every configuration whose hooks directory holds it.
+        for meta in git_metas {
+            if meta.kind == 'd' {
+                continue;
+            }
+            let Some((path, state)) = meta.state(&git_hashes) else {
+                continue;
+            };
+            let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+            for (config, _) in git_dirs.iter().filter(|(_, d)| d == dir) {
+                surface.insert(kind::GIT_HOOK, format!("{config}\t{path}"), state.text());
             }
         }
         for (path, value) in setuid {
@@ -543,5 +604,63 @@ mod tests {
     fn output_cut_short_is_incomplete() {
         let c = Collected::from_lines(&lines("b acct root\t0:0:x:/bin/bash:/root\n"), "hvtag");
         assert!(!c.complete);
+    }
+
+    #[test]
+    fn git_and_payload_lines_become_items() {
+        let hash = "b".repeat(64);
+        let out = lines(&format!(
+            "b gcfg /srv/app/.git/config\tcore.fsmonitor\t/tmp/x.sh\n\
+             b gcfg /etc/gitconfig\tinclude.path\t/etc/a\n\
+             b gcfg /etc/gitconfig\tinclude.path\t/etc/b\n\
+             b gdir /srv/app/.git/config\t/srv/app/.git/hooks\n\
+             b gdir /srv/app/.git/config\t/opt/hooks\n\
+             b gdir /srv/other/.git/config\t/opt/hooks\n\
+             b gm d 755 0 0 4096 1 1.5 /srv/app/.git/hooks\t\n\
+             b gm f 755 0 0 20 2 1.5 /srv/app/.git/hooks/post-merge\t\n\
+             b gh {hash}  /srv/app/.git/hooks/post-merge\n\
+             b gm f 700 0 0 9 3 1.5 /opt/hooks/pre-push\t/opt/real\n\
+             b gh {hash}  /opt/hooks/pre-push\n\
+             b payload /etc/cron.d/backup one\t/opt/tools/run.sh {hash}\n\
+             b end\n"
+        ));
+        let s = Collected::from_lines(&out, "hvtag").surface;
+        assert_eq!(
+            s.kind(kind::GIT_CONFIG)["/srv/app/.git/config\tcore.fsmonitor"],
+            "/tmp/x.sh"
+        );
+        assert_eq!(
+            s.kind(kind::GIT_CONFIG)["/etc/gitconfig\tinclude.path"],
+            "/etc/a\n/etc/b"
+        );
+        let hooks: Vec<(&str, &str)> = s
+            .kind(kind::GIT_HOOK)
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let state = |mode, size| format!("f {mode} 0:0 {size} sha256:{hash}");
+        assert_eq!(
+            hooks,
+            [
+                (
+                    "/srv/app/.git/config\t/opt/hooks/pre-push",
+                    state(700, 9).as_str()
+                ),
+                (
+                    "/srv/app/.git/config\t/srv/app/.git/hooks/post-merge",
+                    state(755, 20).as_str()
+                ),
+                (
+                    "/srv/other/.git/config\t/opt/hooks/pre-push",
+                    state(700, 9).as_str()
+                ),
+            ]
+        );
+        assert_eq!(
+            s.kind(kind::PAYLOAD)["/etc/cron.d/backup one\t/opt/tools/run.sh"],
+            format!("sha256:{hash}")
+        );
+        // Hooks are not files of the surface.
+        assert!(s.kind(kind::FILE).is_empty());
     }
 }

@@ -16,6 +16,7 @@ mod cli_docs;
 #[cfg(feature = "failpoints")]
 mod crash;
 mod database;
+mod drift_git;
 mod drift_runtime;
 mod expiry;
 mod faults;

@@ -1,6 +1,7 @@
 //! The files part of the comparison: authorized keys, files on the persistence surface,
 //! setuid and setgid files, and the CMS directory.
 
+use super::payloads::runs;
 use super::{Change, CmsChanges, Footprint, Report, delta};
 use crate::audit::classify::{
     SYSTEM_EXECUTABLES, classify, config_hook, ignored_path, server_executes,
@@ -272,10 +273,15 @@ impl Report {
             match (b, a) {
                 (None, Some(FileState::Dir { .. })) | (Some(FileState::Dir { .. }), None) => {}
                 (None, Some(state)) => {
+                    // A file that runs something names what it runs.
+                    let what = match runs(now, path) {
+                        Some(runs) => format!("{}; {runs}", describe_new(&state)),
+                        None => describe_new(&state),
+                    };
                     let text = if category == "sudoers" {
-                        format!("sudoers: {path} added ({})", describe_new(&state))
+                        format!("sudoers: {path} added ({what})")
                     } else {
-                        format!("new {noun} {path} ({})", describe_new(&state))
+                        format!("new {noun} {path} ({what})")
                     };
                     self.push(category, path, Change::Added, text);
                 }
@@ -292,10 +298,14 @@ impl Report {
                     if changes.is_empty() {
                         continue;
                     }
+                    let changes = match runs(now, path) {
+                        Some(runs) => format!("{}; {runs}", changes.join(", ")),
+                        None => changes.join(", "),
+                    };
                     let text = if category == "sudoers" {
-                        format!("sudoers: {path} changed ({})", changes.join(", "))
+                        format!("sudoers: {path} changed ({changes})")
                     } else {
-                        format!("{noun} {path} changed ({})", changes.join(", "))
+                        format!("{noun} {path} changed ({changes})")
                     };
                     self.push(category, path, Change::Changed, text);
                 }
