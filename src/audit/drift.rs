@@ -114,6 +114,17 @@ impl Drift {
     }
 }
 
+#[cfg(test)]
+impl Drift {
+    /// (category, path, text) of each persistence item, for tests.
+    pub(crate) fn triples(&self) -> Vec<(&str, &str, &str)> {
+        self.persistence
+            .iter()
+            .map(|i| (i.category, i.path.as_str(), i.text.as_str()))
+            .collect()
+    }
+}
+
 /// What the grant itself created: excluded from the comparison, so an audit during the window
 /// does not report the grant's own account, files, expiry job and firewall rules (at teardown
 /// they are gone anyway, and a leftover is reported by the action's own verification).
@@ -535,14 +546,7 @@ mod tests {
     use super::*;
 
     fn surface(items: &[(&str, &str, &str)]) -> Surface {
-        let mut s = Surface::default();
-        for (kind, key, value) in items {
-            s.items
-                .entry((*kind).to_owned())
-                .or_default()
-                .insert((*key).to_owned(), (*value).to_owned());
-        }
-        s
+        Surface::of(items)
     }
 
     fn texts(drift: &Drift) -> Vec<String> {

@@ -124,6 +124,18 @@ impl Surface {
     }
 }
 
+#[cfg(test)]
+impl Surface {
+    /// A surface of `(kind, key, value)` items, for tests.
+    pub(crate) fn of(items: &[(&str, &str, &str)]) -> Surface {
+        let mut s = Surface::default();
+        for (kind, key, value) in items {
+            s.insert(kind, *key, *value);
+        }
+        s
+    }
+}
+
 /// The state of one file, link or directory, as stored in a [`Surface`]:
 /// `f MODE UID:GID SIZE sha256:HEX` (or `inode:I ctime:C` for a file too large to hash),
 /// `l TARGET`, `d MODE UID:GID`.

@@ -7,22 +7,6 @@
 use crate::docs::Drift;
 use crate::support::{TestHost, text, trusted_host};
 
-/// Run `script` as root on `host`, logged in as the temporary account with the real ssh client
-/// and becoming root with `sudo -S` and the account's own password.
-fn as_account_with_sudo(host: &TestHost, account: &str, password: &str, script: &str) {
-    let out = host.ssh_as_with_stdin(
-        account,
-        password,
-        "sudo -S -p '' sh -s",
-        format!("{password}\n{script}").as_bytes(),
-    );
-    assert!(
-        out.status.success(),
-        "the account could not run its script with sudo: {}",
-        text(&out.stderr)
-    );
-}
-
 /// The SHA-256 of `path` on the host, as the report writes it.
 fn digest(host: &TestHost, path: &str) -> String {
     let out = host.sh(&format!("sha256sum {path}"));
@@ -142,8 +126,7 @@ fn a_global_alias_and_a_hook_elsewhere_planted_by_a_root_level_vendor_are_drift(
     customer_repository(&host, "/srv/app");
     let grant = ws.grant(&host, &["--level", "root"]);
     // Quoted as people write it, with an inline comment.
-    as_account_with_sudo(
-        &host,
+    host.sudo_as(
         grant.account(),
         grant.password(),
         r#"set -e
@@ -186,8 +169,7 @@ fn the_programs_hooks_run_are_named_with_their_digests() {
          && echo '0 3 * * * root /opt/tools/run.sh >> /var/log/backup.log 2>&1' > /etc/cron.d/backup",
     );
     let grant = ws.grant(&host, &["--level", "root"]);
-    as_account_with_sudo(
-        &host,
+    host.sudo_as(
         grant.account(),
         grant.password(),
         "set -e

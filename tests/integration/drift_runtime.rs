@@ -6,22 +6,6 @@ use crate::docs::Drift;
 use crate::support::{TestHost, text, trusted_host, wait_until};
 use std::time::Duration;
 
-/// Run `script` as root on `host`, logged in as the temporary account with the real ssh client
-/// and becoming root with `sudo -S` and the account's own password.
-fn as_account_with_sudo(host: &TestHost, account: &str, password: &str, script: &str) {
-    let out = host.ssh_as_with_stdin(
-        account,
-        password,
-        "sudo -S -p '' sh -s",
-        format!("{password}\n{script}").as_bytes(),
-    );
-    assert!(
-        out.status.success(),
-        "the account could not run its script with sudo: {}",
-        text(&out.stderr)
-    );
-}
-
 /// The persistence items of `category`: (path, text).
 fn items<'a>(drift: &'a Drift, category: &str) -> Vec<(&'a str, &'a str)> {
     drift
@@ -71,8 +55,7 @@ fn a_connection_left_open_is_named_with_its_program_and_peer() {
         format!("{}:7778", other.addr),
     );
 
-    as_account_with_sudo(
-        &host,
+    host.sudo_as(
         grant.account(),
         grant.password(),
         &format!(
@@ -144,8 +127,7 @@ fn packages_and_maintainer_scripts_changed_by_the_vendor_are_named() {
     ));
     let grant = ws.grant(&host, &["--level", "root"]);
 
-    as_account_with_sudo(
-        &host,
+    host.sudo_as(
         grant.account(),
         grant.password(),
         &format!(
@@ -241,8 +223,7 @@ chmod 1777 /srv/site2/uploads",
 
     // A root-level vendor, through sudo.
     let root = ws.grant(&host, &["--level", "root"]);
-    as_account_with_sudo(
-        &host,
+    host.sudo_as(
         root.account(),
         root.password(),
         "echo '<?php system($_GET[\"c\"]);' > /srv/other/shell.php && echo x > /srv/assets/x.phtml",

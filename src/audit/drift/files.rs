@@ -436,14 +436,11 @@ mod tests {
     use crate::audit::drift::compare;
 
     fn surface(items: &[(&str, &str)]) -> Surface {
-        let mut s = Surface::default();
-        for (path, state) in items {
-            s.items
-                .entry(kind::FILE.to_owned())
-                .or_default()
-                .insert((*path).to_owned(), (*state).to_owned());
-        }
-        s
+        let items: Vec<_> = items
+            .iter()
+            .map(|(path, state)| (kind::FILE, *path, *state))
+            .collect();
+        Surface::of(&items)
     }
 
     #[test]

@@ -176,14 +176,7 @@ mod tests {
     use crate::audit::drift::compare;
 
     fn surface(items: &[(&str, &str, &str)]) -> Surface {
-        let mut s = Surface::default();
-        for (kind, key, value) in items {
-            s.items
-                .entry((*kind).to_owned())
-                .or_default()
-                .insert((*key).to_owned(), (*value).to_owned());
-        }
-        s
+        Surface::of(items)
     }
 
     fn texts(before: &Surface, after: &Surface, own: &Footprint) -> Vec<String> {

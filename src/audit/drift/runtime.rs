@@ -33,14 +33,11 @@ mod tests {
     use crate::audit::surface::{Surface, kind};
 
     fn surface(items: &[(&str, &str)]) -> Surface {
-        let mut s = Surface::default();
-        for (peer, programs) in items {
-            s.items
-                .entry(kind::CONNECTION.to_owned())
-                .or_default()
-                .insert((*peer).to_owned(), (*programs).to_owned());
-        }
-        s
+        let items: Vec<_> = items
+            .iter()
+            .map(|(peer, programs)| (kind::CONNECTION, *peer, *programs))
+            .collect();
+        Surface::of(&items)
     }
 
     #[test]
@@ -56,11 +53,7 @@ mod tests {
             ("udp 198.51.100.7:53", ""),
         ]);
         let drift = compare(&before, &after, &Footprint::default());
-        let items: Vec<(&str, &str, &str)> = drift
-            .persistence
-            .iter()
-            .map(|i| (i.category, i.path.as_str(), i.text.as_str()))
-            .collect();
+        let items = drift.triples();
         assert_eq!(
             items,
             [

@@ -169,11 +169,7 @@ mod tests {
             ],
         );
         let drift = compare(&before, &after, &Footprint::default());
-        let items: Vec<(&str, &str, &str)> = drift
-            .persistence
-            .iter()
-            .map(|i| (i.category, i.path.as_str(), i.text.as_str()))
-            .collect();
+        let items = drift.triples();
         assert_eq!(
             items,
             [
