@@ -153,6 +153,13 @@ pub struct ProvisionArgs {
     #[arg(long, requires = "allow_from")]
     pub open_firewall: bool,
 
+    /// Let this account alone log in with its password where the host's SSH policy refuses
+    /// password logins (PasswordAuthentication, AuthenticationMethods, AllowUsers,
+    /// AllowGroups): settings in the grant's own Match block, removed at teardown. Preflight
+    /// says when it is needed
+    #[arg(long)]
+    pub password_login: bool,
+
     #[command(flatten)]
     pub connect: ConnectArgs,
 

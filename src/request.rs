@@ -435,6 +435,7 @@ impl Provision {
             ttl,
             params,
             allow_from,
+            password_login: args.password_login,
             extra_actions,
             db_admin: db.admin,
             db_admin_password: db.admin_password,

@@ -20,6 +20,7 @@
 
 mod credentials;
 pub mod db_sql;
+mod login;
 pub mod sshd_dropin;
 mod template;
 mod window;

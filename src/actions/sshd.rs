@@ -6,6 +6,7 @@
 //! [`super::sshd_dropin`] (validated with `sshd -t` before sshd reloads it, confirmed with
 //! `sshd -T -C`).
 
+use super::login::{self, Login};
 use super::sshd_dropin::{self, DropIn, Expect, Probe};
 use super::{Checks, Context, Step};
 use crate::audit::Footprint;
@@ -49,6 +50,16 @@ const AUTH_OFF: &[(&str, &str, bool)] = &[
     ("KerberosAuthentication", "kerberosauthentication", false),
 ];
 
+/// What `--password-login` sets for the account alone (ACCOUNT is its name; its own group has
+/// its name too).
+const PASSWORD_LOGIN: &[(&str, &str)] = &[
+    ("PasswordAuthentication", "yes"),
+    ("KbdInteractiveAuthentication", "yes"),
+    ("AuthenticationMethods", "any"),
+    ("AllowUsers", "ACCOUNT"),
+    ("AllowGroups", "ACCOUNT"),
+];
+
 /// Addresses to ask `sshd -T` about when looking for one the allow list does not cover
 /// (documentation and special-use ranges, IPv4 then IPv6).
 const PROBE_CANDIDATES: &[&str] = &[
@@ -71,14 +82,32 @@ pub struct SshdMatch {
     pub allow_from: Vec<AllowFrom>,
     /// The drop-in file.
     pub dropin: String,
+    /// `--password-login`: the account alone may log in with its password where the host's
+    /// policy refuses it (PasswordAuthentication, AuthenticationMethods, AllowUsers/Groups).
+    #[serde(default)]
+    pub password_login: bool,
 }
 
 impl SshdMatch {
-    pub fn new(account: &AccountName, allow_from: &[AllowFrom]) -> Self {
+    pub fn new(account: &AccountName, allow_from: &[AllowFrom], password_login: bool) -> Self {
         SshdMatch {
             account: account.clone(),
             allow_from: allow_from.to_vec(),
             dropin: sshd_dropin::path_for(account.as_str()),
+            password_login,
+        }
+    }
+
+    /// The addresses a login of the account may come from, to ask the host about: each
+    /// `--allow-from` network's own address, or a typical one without it.
+    fn allowed_probes(&self) -> Vec<String> {
+        if self.allow_from.is_empty() {
+            vec![PROBE_CANDIDATES[0].to_owned()]
+        } else {
+            self.allow_from
+                .iter()
+                .map(|a| a.network().to_string())
+                .collect()
         }
     }
 
@@ -125,6 +154,19 @@ impl SshdMatch {
                 text.push_str(&format!("\t{key} no\n"));
             }
         }
+        if self.password_login {
+            // Last: sshd keeps the first value it reads, so from an address not allowed the
+            // block above still turns every way to authenticate off. AllowUsers and AllowGroups
+            // in a Match block replace the host's lists for this login alone.
+            text.push_str(&format!(
+                "# --password-login: the host's policy refuses password logins; {account} alone may.\n"
+            ));
+            text.push_str(&format!("Match User {account}\n"));
+            for (key, value) in PASSWORD_LOGIN {
+                let value = value.replace("ACCOUNT", account);
+                text.push_str(&format!("\t{key} {value}\n"));
+            }
+        }
         text
     }
 
@@ -158,22 +200,17 @@ impl SshdMatch {
                 .collect()
         };
         let mut probes = Vec::new();
-        if self.allow_from.is_empty() {
+        for addr in self.allowed_probes() {
             let mut expect = forwarding();
             expect.push(Expect::NotLists("denyusers", account.clone()));
-            probes.push(Probe {
-                addr: PROBE_CANDIDATES[0].to_owned(),
-                expect,
-            });
-        } else {
-            for allowed in &self.allow_from {
-                let mut expect = forwarding();
-                expect.push(Expect::NotLists("denyusers", account.clone()));
-                probes.push(Probe {
-                    addr: allowed.network().to_string(),
-                    expect,
-                });
+            if self.password_login {
+                expect.push(Expect::Is("passwordauthentication", "yes".to_owned()));
+                expect.push(Expect::Is("authenticationmethods", "any".to_owned()));
+                expect.push(Expect::Lists("allowusers", account.clone()));
             }
+            probes.push(Probe { addr, expect });
+        }
+        if !self.allow_from.is_empty() {
             for denied in self.denied_probes() {
                 let mut expect = forwarding();
                 expect.push(Expect::Lists("denyusers", account.clone()));
@@ -188,6 +225,9 @@ impl SshdMatch {
         }
         let mut keys: Vec<&'static str> = NO_FORWARDING.iter().map(|(_, k, _)| *k).collect();
         keys.push("denyusers");
+        if self.password_login {
+            keys.extend(["authenticationmethods", "allowusers"]);
+        }
         keys.extend(
             AUTH_OFF
                 .iter()
@@ -219,11 +259,32 @@ impl Step for SshdMatch {
             let list: Vec<String> = self.allow_from.iter().map(ToString::to_string).collect();
             text.push_str(&format!(", logins only from {}", list.join(", ")));
         }
+        if self.password_login {
+            text.push_str(&format!(
+                "; a change to the host's SSH policy for `{}` alone: password logins allowed (--password-login)",
+                self.account
+            ));
+        }
         text
     }
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         sshd_dropin::preflight(s, checks, &self.dropin);
+        let remedy = if self.password_login {
+            ""
+        } else {
+            " (where only the host's password policy refuses it, --password-login lets this account alone log in with its password)"
+        };
+        login::functions(s);
+        for addr in self.allowed_probes() {
+            let login = Login {
+                account: self.account.as_str(),
+                existing: false,
+                addr,
+                password_login: self.password_login,
+            };
+            login::preflight(s, checks, &login, remedy);
+        }
     }
 
     fn apply(&self, ctx: &Context, s: &mut Script) {
@@ -270,7 +331,7 @@ mod tests {
             removal: None,
             db_admin_password: None,
         };
-        let m = SshdMatch::new(&account, &[]);
+        let m = SshdMatch::new(&account, &[], false);
         assert_eq!(
             m.dropin,
             "/etc/ssh/sshd_config.d/00-handover-support-abc123.conf"
@@ -297,6 +358,35 @@ mod tests {
         assert_eq!(d.probes.len(), 1);
     }
 
+    /// `--password-login` comes last: from an address not allowed, the block before it (read
+    /// first, and sshd keeps the first value) still turns password logins off.
+    #[test]
+    fn password_login_is_the_last_block_for_the_account_alone() {
+        let (grant, account) = ctx_parts();
+        let facts = BTreeMap::new();
+        let ctx = Context {
+            grant: &grant,
+            account: &account,
+            expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            facts: &facts,
+            password: None,
+            removal: None,
+            db_admin_password: None,
+        };
+        let allow = AllowFrom::parse_all(&["192.0.2.0/24".into()]).expect("allow");
+        let m = SshdMatch::new(&account, &allow, true);
+        let text = m.content(&ctx);
+        let deny = text.find("\tPasswordAuthentication no").expect("deny block");
+        let open = text
+            .find("Match User support-abc123\n\tPasswordAuthentication yes\n\tKbdInteractiveAuthentication yes\n\tAuthenticationMethods any\n\tAllowUsers support-abc123\n\tAllowGroups support-abc123\n")
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(deny < open, "{text}");
+        assert!(m.describe().contains("password logins allowed (--password-login)"));
+        // After the change, sshd -T -C must show it from the allowed network.
+        let d = m.dropin(&ctx);
+        assert!(d.probes[0].expect.iter().any(|e| matches!(e, Expect::Is("authenticationmethods", v) if v == "any")));
+    }
+
     #[test]
     fn allow_from_denies_every_other_address_with_a_star_first() {
         let (grant, account) = ctx_parts();
@@ -312,7 +402,7 @@ mod tests {
         };
         let allow =
             AllowFrom::parse_all(&["192.0.2.0/24".into(), "2001:db8::/32".into()]).expect("allow");
-        let m = SshdMatch::new(&account, &allow);
+        let m = SshdMatch::new(&account, &allow, false);
         assert_eq!(m.denied_pattern(), "*,!192.0.2.0/24,!2001:db8::/32");
         let text = m.content(&ctx);
         assert!(

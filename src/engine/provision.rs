@@ -40,6 +40,9 @@ pub struct ProvisionRequest {
     pub params: Vec<(String, String)>,
     /// `--allow-from`: where the account may log in from; empty: anywhere.
     pub allow_from: Vec<AllowFrom>,
+    /// `--password-login`: the account alone may log in with its password where the host's
+    /// SSH policy refuses it.
+    pub password_login: bool,
     /// Actions the command line adds after the playbook's (`--rotate`, `--db`, …).
     pub extra_actions: Vec<Action>,
     /// How database actions reach their server as an administrator (`--db-admin-user`,
@@ -163,6 +166,7 @@ fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Er
         plan.push(Action::SshdMatch(SshdMatch::new(
             input.account,
             &request.allow_from,
+            request.password_login,
         )));
     }
     plan.extend(request.extra_actions.iter().cloned());

@@ -24,6 +24,7 @@ mod firewall;
 mod host_keys;
 mod jobs;
 mod lifecycle;
+mod login_policy;
 mod playbooks;
 mod properties;
 mod protocol;
