@@ -181,3 +181,21 @@ hv_login_pam() {
       esac
     done
 }
+
+# hv_session_peer: the address this script's SSH login comes from, as the host sees it: the peer
+# of the connection its sshd process holds ('' when there is no sshd among its ancestors or no
+# `ss`).
+# shellcheck disable=SC2034 # hv_x takes the rest of /proc/self/stat: only the pid is wanted
+hv_session_peer() {
+  read -r hv_p hv_x </proc/self/stat
+  while [ -n "$hv_p" ] && [ "$hv_p" -gt 1 ]; do
+    case $(cat "/proc/$hv_p/comm" 2>/dev/null) in
+    sshd | sshd-session)
+      ss -H -tnp state established 2>/dev/null | awk -v p="pid=$hv_p," 'index($0, p) {
+        a = $4; sub(/:[0-9]+$/, "", a); gsub(/^\[|\]$/, "", a); sub(/^::ffff:/, "", a); print a; exit }'
+      return 0
+      ;;
+    esac
+    hv_p=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$hv_p/status" 2>/dev/null)
+  done
+}

@@ -289,6 +289,10 @@ impl Step for SshdMatch {
 
     fn apply(&self, ctx: &Context, s: &mut Script) {
         sshd_dropin::install(s, &self.dropin(ctx));
+        // Where this login comes from as the host sees it: whether the vendor's first login can
+        // be tried from here with `--allow-from` (engine/provision.rs).
+        login::functions(s);
+        s.raw("hv_fact client \"$(hv_session_peer)\"");
     }
 
     fn undo(&self, ctx: &Context, s: &mut Script) {

@@ -4,6 +4,7 @@
 //! password once on a terminal when sudo wants one.
 
 use crate::error::Error;
+use crate::input::Target;
 use crate::progress::Progress;
 use crate::record::Store;
 use crate::record::{GrantRecord, JumpRecord, RecordError};
@@ -84,21 +85,8 @@ pub async fn connect(
         Keys::KnownHosts => (None, options.known_hosts_policy(&route.host)),
         Keys::Pinned { jumps, host } => (Some(jumps), HostKeyPolicy::Pinned(host)),
     };
-    let jumps: Vec<Jump> = route
-        .jumps
-        .iter()
-        .enumerate()
-        .map(|(index, hop)| Jump {
-            target: hop.target.clone(),
-            policy: match jump_keys.as_ref().and_then(|keys| keys.get(index)) {
-                Some(key) => HostKeyPolicy::Pinned(key.clone()),
-                None => options.known_hosts_policy(hop),
-            },
-            auth: options.auth_for(hop),
-        })
-        .collect();
     Ok(Session::connect_via(
-        &jumps,
+        &jumps(route, jump_keys.as_deref(), options),
         &route.host.target,
         host_policy,
         &options.auth_for(&route.host),
@@ -107,6 +95,58 @@ pub async fn connect(
         options.connect_timeout,
     )
     .await?)
+}
+
+/// The route's jump hosts, each with its pinned key (when given) and the customer's credentials.
+fn jumps(route: &Route, keys: Option<&[PublicKey]>, options: &ConnectOptions) -> Vec<Jump> {
+    route
+        .jumps
+        .iter()
+        .enumerate()
+        .map(|(index, hop)| Jump {
+            target: hop.target.clone(),
+            policy: match keys.and_then(|keys| keys.get(index)) {
+                Some(key) => HostKeyPolicy::Pinned(key.clone()),
+                None => options.known_hosts_policy(hop),
+            },
+            auth: options.auth_for(hop),
+        })
+        .collect()
+}
+
+/// Log in once as `login` with `password` alone, as the vendor will: through the same jump
+/// hosts (with the customer's credentials) to the host whose keys `session` saw, by password
+/// or keyboard-interactive, no key and no agent. The connection closes at once.
+pub async fn prove_login(
+    route: &Route,
+    session: &Session,
+    options: &ConnectOptions,
+    login: &str,
+    password: &Secret,
+) -> Result<(), Error> {
+    let vendor = AuthOptions {
+        identity: None,
+        identities: Vec::new(),
+        identities_only: true,
+        key_passphrase: None,
+        password: Some(password.clone()),
+        interactive: false,
+    };
+    let target = Target {
+        login: login.to_owned(),
+        ..route.host.target.clone()
+    };
+    Session::connect_via(
+        &jumps(route, Some(session.jump_keys()), options),
+        &target,
+        HostKeyPolicy::Pinned(session.host_key().clone()),
+        &vendor,
+        false,
+        None,
+        options.connect_timeout,
+    )
+    .await?;
+    Ok(())
 }
 
 /// The route of a grant's host as the record has it, and its pinned keys.

@@ -3,7 +3,7 @@
 //! as a step, journaled as it reports, then verified) and, when a step fails, rollback.
 
 use super::BASELINE_FILE;
-use super::connect::{ConnectOptions, Keys, connect, run};
+use super::connect::{ConnectOptions, Keys, connect, prove_login, run};
 use super::scripts::{Fresh, Tail, apply_script};
 use super::teardown::remove;
 use crate::actions::{Action, Checks, Context, Credentials, DbAdmin, ExpiryGuard, SshdMatch, Step};
@@ -571,6 +571,17 @@ async fn apply(
         .iter()
         .all(|a| a.status == ActionStatus::Applied);
     if output.success() && all_applied && verified.iter().all(|c| c.ok) {
+        if let Err(reason) = prove(session, record, request, &credentials, progress).await {
+            let step = format!("the login as the vendor ({reason})");
+            let outcome = rollback(store, session, record, request, &step, progress).await?;
+            return Err(Error::ApplyFailed {
+                grant: id.to_string(),
+                host,
+                step,
+                stderr: String::new(),
+                outcome,
+            });
+        }
         record.state = GrantState::Active;
         record.event("provisioned and verified");
         store.save(record)?;
@@ -602,6 +613,55 @@ async fn apply(
         stderr: remote_stderr(&output.stderr),
         outcome,
     })
+}
+
+/// Log in once as the vendor will, the new account with its password, before the credentials
+/// go out: what preflight read of the host's settings is only what it could see. Not tried
+/// when the plan creates no account, or when `--allow-from` leaves out the address the host
+/// sees this machine at (sshd's own `--allow-from` rules would refuse it): the customer is told.
+async fn prove(
+    session: &Session,
+    record: &mut GrantRecord,
+    request: &ProvisionRequest,
+    credentials: &Credentials,
+    progress: &Progress,
+) -> Result<(), String> {
+    let Some(password) = credentials
+        .password
+        .as_ref()
+        .filter(|_| record.has_account())
+    else {
+        return Ok(());
+    };
+    let account = request.account.as_str();
+    if !request.allow_from.is_empty() {
+        let sshd = record
+            .actions
+            .iter_mut()
+            .find(|a| matches!(a.action, Action::SshdMatch(_)));
+        if let Some(sshd) = sshd {
+            let client = sshd.facts.get("client").cloned().unwrap_or_default();
+            let seen = client.parse::<std::net::IpAddr>().ok();
+            if !seen.is_some_and(|ip| request.allow_from.iter().any(|a| a.contains(ip))) {
+                let at = if client.is_empty() {
+                    "unknown".to_owned()
+                } else {
+                    client
+                };
+                sshd.facts.insert(
+                    "warning".to_owned(),
+                    format!("the login as `{account}` was not tried from here: --allow-from leaves out this machine's address as the host sees it ({at}), so only the host's settings were checked"),
+                );
+                return Ok(());
+            }
+        }
+    }
+    progress.say(format!(
+        "logging in as `{account}` with its password, as the vendor will"
+    ));
+    prove_login(&request.route, session, &request.connect, account, password)
+        .await
+        .map_err(|e| e.report())
 }
 
 /// A step failed: undo everything applied, in reverse, and verify; say how that went.

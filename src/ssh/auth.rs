@@ -6,7 +6,7 @@ use super::SshError;
 use super::client::Client;
 use crate::secret::Secret;
 use russh::MethodKind;
-use russh::client::{AuthResult, Handle};
+use russh::client::{AuthResult, Handle, KeyboardInteractiveAuthResponse};
 use russh::keys::PrivateKeyWithHashAlg;
 use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
@@ -46,6 +46,8 @@ impl AuthOptions {
         };
         let mut tried: Vec<String> = Vec::new();
         let mut password_allowed = true;
+        // Known only once the server has refused a method and listed what remains.
+        let mut kbd_allowed = false;
 
         if let Some(path) = &self.identity {
             let key = self.load_key(path)?;
@@ -53,14 +55,20 @@ impl AuthOptions {
             if result.success() {
                 return Ok(None);
             }
-            password_allowed = allows_password(&result);
+            password_allowed = allows(&result, MethodKind::Password);
+            kbd_allowed = allows(&result, MethodKind::KeyboardInteractive);
             tried.push(format!("key `{}`", path.display()));
         } else {
             if !self.identities_only && std::env::var_os("SSH_AUTH_SOCK").is_some() {
                 match try_agent(handle, login).await {
                     Ok(AgentOutcome::Success) => return Ok(None),
-                    Ok(AgentOutcome::Rejected { offered, password }) => {
+                    Ok(AgentOutcome::Rejected {
+                        offered,
+                        password,
+                        kbd,
+                    }) => {
                         password_allowed = password;
+                        kbd_allowed = kbd;
                         tried.push(format!("{offered} agent key(s)"));
                     }
                     Err(reason) => {
@@ -82,26 +90,41 @@ impl AuthOptions {
                 if result.success() {
                     return Ok(None);
                 }
-                password_allowed = allows_password(&result);
+                password_allowed = allows(&result, MethodKind::Password);
+                kbd_allowed = allows(&result, MethodKind::KeyboardInteractive);
                 tried.push(format!("key `{}`", path.display()));
             }
         }
 
-        if password_allowed {
+        if password_allowed || kbd_allowed {
             let password = match &self.password {
                 Some(p) => Some(p.clone()),
                 None if self.interactive => Some(prompt(&format!("{login}@{host}'s password: "))?),
                 None => None,
             };
             if let Some(password) = password {
-                let result = handle
-                    .authenticate_password(login, password.expose())
-                    .await
-                    .map_err(protocol)?;
-                if result.success() {
-                    return Ok(Some(password));
+                if password_allowed {
+                    let result = handle
+                        .authenticate_password(login, password.expose())
+                        .await
+                        .map_err(protocol)?;
+                    if result.success() {
+                        return Ok(Some(password));
+                    }
+                    kbd_allowed = allows(&result, MethodKind::KeyboardInteractive);
+                    tried.push("password".to_owned());
                 }
-                tried.push("password".to_owned());
+                // Where sshd asks for the password through PAM only (PasswordAuthentication no,
+                // KbdInteractiveAuthentication yes), as OpenSSH's and PuTTY's clients answer it.
+                if kbd_allowed {
+                    if keyboard_interactive(handle, login, &password)
+                        .await
+                        .map_err(protocol)?
+                    {
+                        return Ok(Some(password));
+                    }
+                    tried.push("keyboard-interactive".to_owned());
+                }
             } else {
                 tried.push(
                     "password (none given: set HANDOVER_SSH_PASSWORD, or use -i or an ssh-agent)"
@@ -153,18 +176,59 @@ async fn try_key(
         .await
 }
 
-fn allows_password(result: &AuthResult) -> bool {
+/// Whether the server, refusing a method, still offers `kind`.
+fn allows(result: &AuthResult, kind: MethodKind) -> bool {
     match result {
         AuthResult::Success => false,
         AuthResult::Failure {
             remaining_methods, ..
-        } => remaining_methods.contains(&MethodKind::Password),
+        } => remaining_methods.contains(&kind),
     }
+}
+
+/// keyboard-interactive with `password`: each hidden prompt is answered with it, each shown
+/// one (a message, a question PAM echoes) with nothing; whether the server let the login in.
+async fn keyboard_interactive(
+    handle: &mut Handle<Client>,
+    login: &str,
+    password: &Secret,
+) -> Result<bool, russh::Error> {
+    let mut reply = handle
+        .authenticate_keyboard_interactive_start(login, None::<String>)
+        .await?;
+    // PAM asks once for a password, maybe after a message or two: a server asking on and on
+    // is not let to keep the client.
+    for _ in 0..8 {
+        match reply {
+            KeyboardInteractiveAuthResponse::Success => return Ok(true),
+            KeyboardInteractiveAuthResponse::Failure { .. } => return Ok(false),
+            KeyboardInteractiveAuthResponse::InfoRequest { prompts, .. } => {
+                let answers = prompts
+                    .iter()
+                    .map(|p| {
+                        if p.echo {
+                            String::new()
+                        } else {
+                            password.expose().to_owned()
+                        }
+                    })
+                    .collect();
+                reply = handle
+                    .authenticate_keyboard_interactive_respond(answers)
+                    .await?;
+            }
+        }
+    }
+    Ok(false)
 }
 
 enum AgentOutcome {
     Success,
-    Rejected { offered: usize, password: bool },
+    Rejected {
+        offered: usize,
+        password: bool,
+        kbd: bool,
+    },
 }
 
 async fn try_agent(handle: &mut Handle<Client>, login: &str) -> Result<AgentOutcome, String> {
@@ -176,7 +240,7 @@ async fn try_agent(handle: &mut Handle<Client>, login: &str) -> Result<AgentOutc
         .await
         .map_err(|e| e.to_string())?;
     let mut offered = 0;
-    let mut password = true;
+    let (mut password, mut kbd) = (true, false);
     for identity in identities {
         let AgentIdentity::PublicKey { key, .. } = identity else {
             continue;
@@ -196,11 +260,18 @@ async fn try_agent(handle: &mut Handle<Client>, login: &str) -> Result<AgentOutc
             .await
         {
             Ok(AuthResult::Success) => return Ok(AgentOutcome::Success),
-            Ok(result) => password = allows_password(&result),
+            Ok(result) => {
+                password = allows(&result, MethodKind::Password);
+                kbd = allows(&result, MethodKind::KeyboardInteractive);
+            }
             Err(e) => tracing::debug!("agent could not sign: {e}"),
         }
     }
-    Ok(AgentOutcome::Rejected { offered, password })
+    Ok(AgentOutcome::Rejected {
+        offered,
+        password,
+        kbd,
+    })
 }
 
 /// Ask on the terminal without echo. Only called when stdin is a terminal.

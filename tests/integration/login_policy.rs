@@ -164,3 +164,83 @@ fn what_the_account_alone_cannot_be_let_through_is_refused_even_with_password_lo
     host.sh("touch /etc/nologin");
     refused(&ws, &host, &key, &[], &["/etc/nologin exists"]);
 }
+
+/// Where sshd asks for passwords through PAM only (keyboard-interactive), the host lets the
+/// account in: provision logs in that way before handing the credentials over, and so does the
+/// vendor's OpenSSH client.
+#[test]
+fn a_host_asking_for_passwords_through_pam_only_is_proven_by_keyboard_interactive() {
+    let Some((host, ws, key)) = host_with_root_key() else {
+        return;
+    };
+    harden(
+        &host,
+        "PasswordAuthentication no\nKbdInteractiveAuthentication yes",
+    );
+    let out = provision(&ws, &host, &key, &["--json"])
+        .run()
+        .expect_code(0);
+    assert!(
+        out.stderr.contains("logging in as `"),
+        "the login was not tried:\n{}",
+        out.stderr
+    );
+    let grant = out.provisioned();
+    let ok = host.ssh_as(grant.account(), grant.password(), "true");
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    revoke(&ws, &grant.id, &key);
+}
+
+/// A refusal preflight cannot see (a PAM rule it does not read) is caught by the login as the
+/// vendor: everything is rolled back and no credentials go out.
+#[test]
+fn a_login_the_host_refuses_rolls_the_grant_back_before_the_credentials_go_out() {
+    let Some((host, ws, key)) = host_with_root_key() else {
+        return;
+    };
+    // Only system accounts (and root, with its key) may log in.
+    host.sh("sed -i '1i account required pam_succeed_if.so uid < 1000' /etc/pam.d/sshd");
+    let out = provision(&ws, &host, &key, &["--account", "support-proof1"])
+        .run()
+        .expect_code(1);
+    for needle in ["the login as the vendor", "support-proof1", "rolled back"] {
+        assert!(
+            out.stderr.contains(needle),
+            "`{needle}` missing:\n{}",
+            out.stderr
+        );
+    }
+    assert!(
+        !out.stdout.contains("password"),
+        "credentials went out:\n{}",
+        out.stdout
+    );
+    assert!(!host.has_account("support-proof1"), "the account was left");
+}
+
+/// With `--allow-from` leaving out this machine, the login cannot be tried from here: the
+/// customer is told, and the settings check stands.
+#[test]
+fn a_login_from_elsewhere_only_is_not_tried_and_the_customer_is_told() {
+    let Some((host, ws, key)) = host_with_root_key() else {
+        return;
+    };
+    let grant = provision(
+        &ws,
+        &host,
+        &key,
+        &["--allow-from", "192.0.2.0/24", "--json"],
+    )
+    .run()
+    .expect_code(0)
+    .provisioned();
+    assert!(
+        grant
+            .warnings
+            .iter()
+            .any(|w| w.contains("was not tried from here") && w.contains(&host.gateway)),
+        "{:?}",
+        grant.warnings
+    );
+    revoke(&ws, &grant.id, &key);
+}

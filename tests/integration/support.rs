@@ -452,7 +452,7 @@ impl TestHost {
             "-o",
             "PubkeyAuthentication=no",
             "-o",
-            "PreferredAuthentications=password",
+            "PreferredAuthentications=password,keyboard-interactive",
             "-o",
             "ConnectTimeout=10",
         ]
