@@ -160,6 +160,12 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub password_login: bool,
 
+    /// The vendor's SSH public key (ssh-ed25519 or RSA ≥ 2048; a .pub file or the key text):
+    /// the account also logs in with it, from a file it cannot change (restricted; `from=`
+    /// with --allow-from); the password stays for sudo. Default: the --seal-to key
+    #[arg(long, value_name = "FILE|KEY")]
+    pub vendor_key: Option<String>,
+
     #[command(flatten)]
     pub connect: ConnectArgs,
 

@@ -59,6 +59,16 @@ pub struct Reap {
     pub json: bool,
 }
 
+/// `--vendor-key`, else the `--seal-to` key (the vendor's either way): its `TYPE BASE64`.
+fn vendor_key(given: Option<&str>, seal_to: Option<&str>) -> Result<Option<String>, Error> {
+    let key = match (given, seal_to) {
+        (Some(key), _) => crate::seal::VendorKey::parse("--vendor-key", key)?,
+        (None, Some(key)) => crate::seal::VendorKey::parse("--seal-to", key)?,
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(key.openssh))
+}
+
 /// How to log in, from the command line and the environment; `known_hosts` is `--known-hosts`.
 pub fn connect_options(
     args: &ConnectArgs,
@@ -436,6 +446,7 @@ impl Provision {
             params,
             allow_from,
             password_login: args.password_login,
+            vendor_key: vendor_key(args.vendor_key.as_deref(), args.seal_to.as_deref())?,
             extra_actions,
             db_admin: db.admin,
             db_admin_password: db.admin_password,

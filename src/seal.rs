@@ -16,6 +16,8 @@ pub struct VendorKey {
     recipient: age::ssh::Recipient,
     /// `SHA256:…`, shown so the customer can confirm it with the vendor.
     pub fingerprint: String,
+    /// `TYPE BASE64`, without the comment: as an authorized_keys line takes it.
+    pub openssh: String,
 }
 
 impl std::fmt::Debug for VendorKey {
@@ -27,9 +29,10 @@ impl std::fmt::Debug for VendorKey {
 const EXPECTED: &str = "the vendor's SSH public key, ssh-ed25519 or ssh-rsa of at least 2048 bits: a .pub file or the key text";
 
 impl VendorKey {
-    /// `arg` is the key text (`ssh-ed25519 AAAA… comment`) or the path of a file holding it.
-    pub fn parse(arg: &str) -> Result<VendorKey, InputError> {
-        let err = |why: &str| InputError::new("--seal-to", arg, format!("{EXPECTED} ({why})"));
+    /// `arg` is the key text (`ssh-ed25519 AAAA… comment`) or the path of a file holding it,
+    /// given as `option` (`--seal-to`, `--vendor-key`).
+    pub fn parse(option: &'static str, arg: &str) -> Result<VendorKey, InputError> {
+        let err = |why: &str| InputError::new(option, arg, format!("{EXPECTED} ({why})"));
         let is_text = ["ssh-", "ecdsa-", "-----"]
             .iter()
             .any(|p| arg.starts_with(p))
@@ -64,12 +67,18 @@ impl VendorKey {
                 _ => "not a valid public key",
             })
         })?;
-        let fingerprint = russh::keys::PublicKey::from_openssh(line)
-            .map(|k| crate::ssh::fingerprint(&k))
+        let key = russh::keys::PublicKey::from_openssh(line)
             .map_err(|_| err("not a valid public key"))?;
+        let mut openssh = key.clone();
+        openssh.set_comment("");
         Ok(VendorKey {
             recipient,
-            fingerprint,
+            fingerprint: crate::ssh::fingerprint(&key),
+            openssh: openssh
+                .to_openssh()
+                .map_err(|_| err("not a valid public key"))?
+                .trim()
+                .to_owned(),
         })
     }
 
@@ -96,7 +105,7 @@ mod tests {
 
     #[test]
     fn accepts_ed25519_text_and_seals() {
-        let key = VendorKey::parse(ED25519).expect("valid key");
+        let key = VendorKey::parse("--seal-to", ED25519).expect("valid key");
         assert!(key.fingerprint.starts_with("SHA256:"));
         let sealed = key
             .seal(&Secret::new("password: hunter2".into()))
@@ -117,9 +126,10 @@ mod tests {
             "",
             "/nonexistent/vendor.pub",
         ] {
-            assert!(VendorKey::parse(bad).is_err(), "{bad:?}");
+            assert!(VendorKey::parse("--seal-to", bad).is_err(), "{bad:?}");
         }
         let private = VendorKey::parse(
+            "--seal-to",
             "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----",
         );
         assert!(
@@ -130,6 +140,7 @@ mod tests {
         );
         // A real 1024-bit RSA key: too weak.
         let weak = VendorKey::parse(
+            "--seal-to",
             "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDq1a52/7udvnC2P/jgWSLNqEKs2rmkxSsr8YTfcq7F74rJ1FI4bpfjVSUi4AZkwx0uIYHY6Ii1wthYjRn24iWWa6Rsnk6geMe75QPwk4a92lplcnR02gFMFnr4yUFdl1KPlAu5MNQojBqlA+yeI5PKFtz4LHHF5qc08ahiC1/KAw== root@vm",
         );
         assert!(

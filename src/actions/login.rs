@@ -6,6 +6,9 @@
 use super::Checks;
 use crate::shell::Script;
 
+/// Where a login comes from when nothing says where: an address of the documentation range.
+pub(super) const TYPICAL_ADDR: &str = "192.0.2.1";
+
 /// The functions (`login.sh`).
 const LIB: &str = include_str!("login.sh");
 
@@ -19,6 +22,36 @@ pub(super) struct Login<'a> {
     pub addr: String,
     /// `--password-login`: the grant's own Match block lets the account log in with its password.
     pub password_login: bool,
+    /// `--vendor-key`: the account also logs in with the vendor's key.
+    pub key: bool,
+}
+
+impl Login<'_> {
+    /// The FLAGS of `hv_login_refusals`.
+    fn flags(&self) -> String {
+        let mut flags = Vec::new();
+        if self.password_login {
+            flags.push("password-login");
+        }
+        if self.key {
+            flags.push("key");
+        }
+        flags.join(",")
+    }
+}
+
+/// With a vendor key, whether the password alone would also let the account in (fact
+/// `keep.password`: `admitted` or `refused`): provision logs in with it only then.
+pub(super) fn password_fact(s: &mut Script, login: &Login) {
+    let flags = if login.password_login {
+        "password-login"
+    } else {
+        ""
+    };
+    s.cmd(
+        "if [ -z \"$(hv_login_refusals {} {} {} {})\" ]; then hv_fact keep.password admitted; else hv_fact keep.password refused; fi",
+        &[login.account, &login.addr, login.account, flags],
+    );
 }
 
 /// Define the functions, once per script, before any [`preflight`] check.
@@ -35,20 +68,16 @@ pub(super) fn preflight(s: &mut Script, checks: &mut Checks, login: &Login, reme
             login.account, login.addr
         ),
     );
-    let fix = if login.password_login {
-        "password-login"
-    } else {
-        ""
-    };
+    let flags = login.flags();
     if login.existing {
         s.cmd(
             "hv_login_refusals {} {} \"$(id -Gn -- {} 2>/dev/null)\" {} | hv_report {}",
-            &[login.account, &login.addr, login.account, fix, &id],
+            &[login.account, &login.addr, login.account, &flags, &id],
         );
     } else {
         s.cmd(
             "hv_login_refusals {} {} {} {} | hv_report {}",
-            &[login.account, &login.addr, login.account, fix, &id],
+            &[login.account, &login.addr, login.account, &flags, &id],
         );
     }
 }

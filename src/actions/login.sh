@@ -30,12 +30,13 @@ hv_login_where() {
     BEGIN { scan("/etc/ssh/sshd_config"); print global != "" ? global : inmatch }'
 }
 
-# hv_login_refusals USER ADDR GROUPS [password-login]: why the host would refuse USER (in the
-# space-separated GROUPS) a login with its password from ADDR, one reason a line, naming the
-# setting and where it is set; nothing when it would let it in. From the effective settings
-# for that login (`sshd -T -C`), /etc/nologin, and the PAM modules that visibly restrict
-# logins in sshd's stack (pam_access, pam_listfile). With `password-login`, what the grant's own
-# Match block then sets for USER alone (password logins, AuthenticationMethods, AllowUsers,
+# hv_login_refusals USER ADDR GROUPS [FLAGS]: why the host would refuse USER (in the
+# space-separated GROUPS) a login from ADDR, one reason a line, naming the setting and where it
+# is set; nothing when it would let it in. From the effective settings for that login (`sshd -T
+# -C`), /etc/nologin, and the PAM modules that visibly restrict logins in sshd's stack
+# (pam_access, pam_listfile). The login is with the account's password, and with FLAGS holding
+# `key` (comma-separated) with a key too (--vendor-key); with `password-login`, what the grant's
+# own Match block then sets for USER alone (password logins, AuthenticationMethods, AllowUsers,
 # AllowGroups) no longer refuses it.
 hv_login_refusals() {
   if ! hv_t=$(sshd -T -C "user=$1,host=$2,addr=$2" 2>/dev/null); then
@@ -44,10 +45,10 @@ hv_login_refusals() {
   fi
   {
     printf '%s\n' "$hv_t"
-    for hv_k in allowusers denyusers allowgroups denygroups passwordauthentication kbdinteractiveauthentication usepam authenticationmethods; do
+    for hv_k in allowusers denyusers allowgroups denygroups passwordauthentication kbdinteractiveauthentication usepam authenticationmethods permitrootlogin pubkeyauthentication; do
       printf 'where %s %s\n' "$hv_k" "$(hv_login_where "$hv_k")"
     done
-  } | awk -v u="$1" -v a="$2" -v g="$3" -v fix="${4:-}" '
+  } | awk -v u="$1" -v a="$2" -v g="$3" -v flags=",${4:-}," '
     # sshd patterns: * and ?.
     function glob(s, p,   c, i) {
       while (p != "") {
@@ -85,9 +86,10 @@ hv_login_refusals() {
     END {
       n = split(v["denyusers"], e, " ")
       for (i = 1; i <= n; i++) if (user_matches(e[i])) print "DenyUsers `" e[i] "` refuses `" u "`" at("denyusers") ": choose another --account name"
+      if (u == "root" && v["permitrootlogin"] != "yes") print "PermitRootLogin " v["permitrootlogin"] at("permitrootlogin") ": root may not log in with a password"
       n = split(v["denygroups"], e, " ")
       for (i = 1; i <= n; i++) if (group_matches(e[i])) print "DenyGroups `" e[i] "` refuses `" u "`" at("denygroups")
-      if (fix != "password-login") {
+      if (index(flags, ",password-login,") == 0) {
         if (seen["allowusers"]) {
           n = split(v["allowusers"], e, " "); ok = 0
           for (i = 1; i <= n; i++) if (user_matches(e[i])) ok = 1
@@ -100,19 +102,28 @@ hv_login_refusals() {
         }
         pw = v["passwordauthentication"] == "yes"
         kbd = v["kbdinteractiveauthentication"] == "yes" && v["usepam"] == "yes"
-        if (!pw && !kbd) print "PasswordAuthentication " v["passwordauthentication"] at("passwordauthentication") " and KbdInteractiveAuthentication " v["kbdinteractiveauthentication"] at("kbdinteractiveauthentication") ": no password logins"
-        else if (v["authenticationmethods"] != "any" && v["authenticationmethods"] != "") {
-          n = split(v["authenticationmethods"], e, " "); ok = 0
+        key = index(flags, ",key,") > 0
+        pk = key && v["pubkeyauthentication"] == "yes"
+        m = v["authenticationmethods"]; ok = 0
+        if (m == "any" || m == "") ok = pw || kbd || pk
+        else {
+          n = split(m, e, " ")
           for (i = 1; i <= n; i++) {
-            m = split(e[i], f, ","); all = 1
-            for (j = 1; j <= m; j++) {
+            c = split(e[i], f, ","); all = 1
+            for (j = 1; j <= c; j++) {
               if (f[j] == "password") { if (!pw) all = 0 }
               else if (f[j] ~ /^keyboard-interactive/) { if (!kbd) all = 0 }
+              else if (f[j] ~ /^publickey/) { if (!pk) all = 0 }
               else all = 0
             }
             if (all) ok = 1
           }
-          if (!ok) print "AuthenticationMethods " v["authenticationmethods"] at("authenticationmethods") ": a password alone is not enough"
+        }
+        if (!ok && !pw && !kbd && !pk) {
+          print "PasswordAuthentication " v["passwordauthentication"] at("passwordauthentication") " and KbdInteractiveAuthentication " v["kbdinteractiveauthentication"] at("kbdinteractiveauthentication") ": no password logins"
+          if (key) print "PubkeyAuthentication " v["pubkeyauthentication"] at("pubkeyauthentication") ": no key logins"
+        } else if (!ok) {
+          print "AuthenticationMethods " m at("authenticationmethods") ": " (key ? "the account'"'"'s password and the vendor'"'"'s key are not enough" : "a password alone is not enough")
         }
       }
     }'

@@ -6,6 +6,7 @@
 //! The original hash is kept in the grant record (mode 0600) as the apply step's fact; it
 //! travels to the host on the script's stdin (`chpasswd -e`), never in argv.
 
+use super::login::{self, Login};
 use super::window::{self, Since};
 use super::{Checks, Context, Credentials, Step, require_tools};
 use crate::audit::Footprint;
@@ -95,6 +96,21 @@ impl Step for RotatePassword {
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         require_tools(s, checks, &[("chpasswd", "passwd"), ("chage", "passwd")]);
+        // The lent password must work where the vendor uses it: an SSH login.
+        login::functions(s);
+        let login = Login {
+            account: &self.account,
+            existing: true,
+            addr: login::TYPICAL_ADDR.to_owned(),
+            password_login: false,
+            key: false,
+        };
+        login::preflight(
+            s,
+            checks,
+            &login,
+            " (the lent password would not work: lend another account, or change the host's policy)",
+        );
         let name = self.account.as_str();
         let id = checks.add(
             "exists",

@@ -81,7 +81,7 @@ impl Grant {
         };
         let mut plan = playbook.plan(&input).expect("plan");
         if playbook.creates_account() {
-            plan.push(Action::SshdMatch(SshdMatch::new(&self.account, &[], false)));
+            plan.push(Action::SshdMatch(SshdMatch::new(&self.account, &[])));
         }
         plan.extend(extra);
         plan.push(Action::ExpiryGuard(ExpiryGuard::new(
@@ -123,7 +123,7 @@ impl Grant {
         let mut values = BTreeMap::new();
         values.insert("scope".to_owned(), self.scope.as_str().to_owned());
         vec![
-            Action::SshdMatch(SshdMatch::new(&self.account, &allow, false)),
+            Action::SshdMatch(SshdMatch::new(&self.account, &allow)),
             Action::RotatePassword(RotatePassword {
                 account: "admin".to_owned(),
                 after: After::Restore,

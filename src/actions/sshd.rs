@@ -50,6 +50,10 @@ const AUTH_OFF: &[(&str, &str, bool)] = &[
     ("KerberosAuthentication", "kerberosauthentication", false),
 ];
 
+/// Where vendor keys are kept, one file per account (root's, mode 0644: sshd reads it as the
+/// account).
+const KEYS_DIR: &str = "/etc/ssh/handover-keys";
+
 /// What `--password-login` sets for the account alone (ACCOUNT is its name; its own group has
 /// its name too).
 const PASSWORD_LOGIN: &[(&str, &str)] = &[
@@ -86,23 +90,52 @@ pub struct SshdMatch {
     /// policy refuses it (PasswordAuthentication, AuthenticationMethods, AllowUsers/Groups).
     #[serde(default)]
     pub password_login: bool,
+    /// `--vendor-key`: `TYPE BASE64` of the vendor's SSH public key, which the account also
+    /// logs in with, from [`SshdMatch::key_file`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_key: Option<String>,
 }
 
 impl SshdMatch {
-    pub fn new(account: &AccountName, allow_from: &[AllowFrom], password_login: bool) -> Self {
+    pub fn new(account: &AccountName, allow_from: &[AllowFrom]) -> Self {
         SshdMatch {
             account: account.clone(),
             allow_from: allow_from.to_vec(),
             dropin: sshd_dropin::path_for(account.as_str()),
-            password_login,
+            password_login: false,
+            vendor_key: None,
         }
+    }
+
+    /// Where the vendor's key is: root's, outside the account's home, so the account can
+    /// neither change it nor add keys of its own (`AuthorizedKeysFile` points only there).
+    pub fn key_file(&self) -> String {
+        format!("{KEYS_DIR}/{}", self.account)
+    }
+
+    /// The vendor key's `SHA256:…` fingerprint.
+    fn key_fingerprint(&self) -> Option<String> {
+        let key = russh::keys::PublicKey::from_openssh(self.vendor_key.as_deref()?).ok()?;
+        Some(crate::ssh::fingerprint(&key))
+    }
+
+    /// The line of the key file: the key restricted (no forwarding, no pty is left to the
+    /// Match block; `restrict` turns every extra off), from the allowed networks only.
+    fn key_line(&self, ctx: &Context) -> Option<String> {
+        let key = self.vendor_key.as_deref()?;
+        let mut options = "restrict,pty".to_owned();
+        if !self.allow_from.is_empty() {
+            let list: Vec<String> = self.allow_from.iter().map(ToString::to_string).collect();
+            options.push_str(&format!(",from=\"{}\"", list.join(",")));
+        }
+        Some(format!("{options} {key} handover-{}", ctx.grant))
     }
 
     /// The addresses a login of the account may come from, to ask the host about: each
     /// `--allow-from` network's own address, or a typical one without it.
     fn allowed_probes(&self) -> Vec<String> {
         if self.allow_from.is_empty() {
-            vec![PROBE_CANDIDATES[0].to_owned()]
+            vec![login::TYPICAL_ADDR.to_owned()]
         } else {
             self.allow_from
                 .iter()
@@ -143,6 +176,9 @@ impl SshdMatch {
         text.push_str(&format!("Match User {account}\n"));
         for (key, _, value) in NO_FORWARDING {
             text.push_str(&format!("\t{key} {value}\n"));
+        }
+        if self.vendor_key.is_some() {
+            text.push_str(&format!("\tAuthorizedKeysFile {}\n", self.key_file()));
         }
         if !self.allow_from.is_empty() {
             text.push_str(&format!(
@@ -203,6 +239,9 @@ impl SshdMatch {
         for addr in self.allowed_probes() {
             let mut expect = forwarding();
             expect.push(Expect::NotLists("denyusers", account.clone()));
+            if self.vendor_key.is_some() {
+                expect.push(Expect::Is("authorizedkeysfile", self.key_file()));
+            }
             if self.password_login {
                 expect.push(Expect::Is("passwordauthentication", "yes".to_owned()));
                 expect.push(Expect::Is("authenticationmethods", "any".to_owned()));
@@ -228,6 +267,9 @@ impl SshdMatch {
         if self.password_login {
             keys.extend(["authenticationmethods", "allowusers"]);
         }
+        if self.vendor_key.is_some() {
+            keys.push("authorizedkeysfile");
+        }
         keys.extend(
             AUTH_OFF
                 .iter()
@@ -248,6 +290,9 @@ impl SshdMatch {
 impl Step for SshdMatch {
     fn footprint(&self, _grant: &GrantId, _facts: &BTreeMap<String, String>, own: &mut Footprint) {
         own.path(&self.dropin);
+        if self.vendor_key.is_some() {
+            own.path(&self.key_file());
+        }
     }
 
     fn describe(&self) -> String {
@@ -258,6 +303,12 @@ impl Step for SshdMatch {
         if !self.allow_from.is_empty() {
             let list: Vec<String> = self.allow_from.iter().map(ToString::to_string).collect();
             text.push_str(&format!(", logins only from {}", list.join(", ")));
+        }
+        if let Some(fingerprint) = self.key_fingerprint() {
+            text.push_str(&format!(
+                "; logins also with the vendor's key {fingerprint} (from {})",
+                self.key_file()
+            ));
         }
         if self.password_login {
             text.push_str(&format!(
@@ -270,24 +321,40 @@ impl Step for SshdMatch {
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         sshd_dropin::preflight(s, checks, &self.dropin);
-        let remedy = if self.password_login {
-            ""
-        } else {
-            " (where only the host's password policy refuses it, --password-login lets this account alone log in with its password)"
+        let remedy = match (self.password_login, self.vendor_key.is_some()) {
+            (false, false) => {
+                " (where only the host's policy on how to log in refuses it: --vendor-key lets the vendor log in with their own SSH key, --password-login lets this account alone log in with its password)"
+            }
+            (false, true) => {
+                " (where only the host's policy on how to log in refuses it, --password-login lets this account alone log in with its password)"
+            }
+            (true, _) => "",
         };
         login::functions(s);
-        for addr in self.allowed_probes() {
+        for (index, addr) in self.allowed_probes().into_iter().enumerate() {
             let login = Login {
                 account: self.account.as_str(),
                 existing: false,
                 addr,
                 password_login: self.password_login,
+                key: self.vendor_key.is_some(),
             };
             login::preflight(s, checks, &login, remedy);
+            if index == 0 && login.key {
+                login::password_fact(s, &login);
+            }
         }
     }
 
     fn apply(&self, ctx: &Context, s: &mut Script) {
+        // The key first: the drop-in that names its file takes effect when sshd reloads.
+        if let Some(line) = self.key_line(ctx) {
+            let file = self.key_file();
+            s.cmd("install -d -m 0755 -o root -g root {}", &[KEYS_DIR]);
+            s.cmd("rm -f -- {}.tmp", &[&file]);
+            s.cmd("printf '%s\\n' {} > {}.tmp", &[&line, &file]);
+            s.cmd("chmod 0644 {}.tmp && mv -f -- {}.tmp {}", &[&file, &file, &file]);
+        }
         sshd_dropin::install(s, &self.dropin(ctx));
         // Where this login comes from as the host sees it: whether the vendor's first login can
         // be tried from here with `--allow-from` (engine/provision.rs).
@@ -297,15 +364,36 @@ impl Step for SshdMatch {
 
     fn undo(&self, ctx: &Context, s: &mut Script) {
         sshd_dropin::remove(s, &self.dropin(ctx), ctx.facts);
+        if self.vendor_key.is_some() {
+            let file = self.key_file();
+            s.cmd("rm -f -- {} {}.tmp", &[&file, &file]);
+            s.cmd("rmdir -- {} 2>/dev/null || true", &[KEYS_DIR]);
+        }
         sshd_dropin::fail_if_remove_failed(s);
     }
 
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         sshd_dropin::verify_present(s, checks, &self.dropin(ctx));
+        if let Some(fingerprint) = self.key_fingerprint() {
+            let file = self.key_file();
+            let id = checks.add(
+                "vendor-key",
+                format!("{file} holds the vendor's key {fingerprint}, is root's and only root may change it"),
+            );
+            s.cmd(
+                "hv_expect {} test \"$(stat -c %U:%G:%a -- {} 2>/dev/null)\" = root:root:644 -a \"$(ssh-keygen -l -f {} 2>/dev/null | cut -d' ' -f2)\" = {}",
+                &[&id, &file, &file, &fingerprint],
+            );
+        }
     }
 
     fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         sshd_dropin::verify_absent(s, checks, &self.dropin(ctx), ctx.facts);
+        if self.vendor_key.is_some() {
+            let file = self.key_file();
+            let id = checks.add("vendor-key", format!("{file} is gone"));
+            s.cmd("hv_refute {} test -e {} -o -L {}", &[&id, &file, &file]);
+        }
     }
 }
 
@@ -335,7 +423,7 @@ mod tests {
             removal: None,
             db_admin_password: None,
         };
-        let m = SshdMatch::new(&account, &[], false);
+        let m = SshdMatch::new(&account, &[]);
         assert_eq!(
             m.dropin,
             "/etc/ssh/sshd_config.d/00-handover-support-abc123.conf"
@@ -378,7 +466,8 @@ mod tests {
             db_admin_password: None,
         };
         let allow = AllowFrom::parse_all(&["192.0.2.0/24".into()]).expect("allow");
-        let m = SshdMatch::new(&account, &allow, true);
+        let mut m = SshdMatch::new(&account, &allow);
+        m.password_login = true;
         let text = m.content(&ctx);
         let deny = text.find("\tPasswordAuthentication no").expect("deny block");
         let open = text
@@ -389,6 +478,39 @@ mod tests {
         // After the change, sshd -T -C must show it from the allowed network.
         let d = m.dropin(&ctx);
         assert!(d.probes[0].expect.iter().any(|e| matches!(e, Expect::Is("authenticationmethods", v) if v == "any")));
+    }
+
+    /// The vendor's key: read from a root file named in the account's own block, restricted,
+    /// and only from the allowed networks.
+    #[test]
+    fn a_vendor_key_is_read_from_a_root_file_only_from_the_allowed_networks() {
+        let (grant, account) = ctx_parts();
+        let facts = BTreeMap::new();
+        let ctx = Context {
+            grant: &grant,
+            account: &account,
+            expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            facts: &facts,
+            password: None,
+            removal: None,
+            db_admin_password: None,
+        };
+        let allow = AllowFrom::parse_all(&["192.0.2.0/24".into(), "2001:db8::/32".into()])
+            .expect("allow");
+        let mut m = SshdMatch::new(&account, &allow);
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEYk0Corj4I8/U08Ld8GaS9jOmWatS+wfDgKXzhMrg0M";
+        m.vendor_key = Some(key.to_owned());
+        assert_eq!(
+            m.key_line(&ctx).as_deref(),
+            Some(format!("restrict,pty,from=\"192.0.2.0/24,2001:db8::/32\" {key} handover-20261123-k3m9qz").as_str())
+        );
+        let text = m.content(&ctx);
+        let first = text.split("Match User support-abc123 Address").next().unwrap_or("");
+        assert!(
+            first.contains("\tAuthorizedKeysFile /etc/ssh/handover-keys/support-abc123\n"),
+            "{text}"
+        );
+        assert!(m.describe().contains("logins also with the vendor's key SHA256:"));
     }
 
     #[test]
@@ -406,7 +528,7 @@ mod tests {
         };
         let allow =
             AllowFrom::parse_all(&["192.0.2.0/24".into(), "2001:db8::/32".into()]).expect("allow");
-        let m = SshdMatch::new(&account, &allow, false);
+        let m = SshdMatch::new(&account, &allow);
         assert_eq!(m.denied_pattern(), "*,!192.0.2.0/24,!2001:db8::/32");
         let text = m.content(&ctx);
         assert!(

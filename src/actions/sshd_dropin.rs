@@ -332,8 +332,8 @@ mod tests {
         };
         let allow = AllowFrom::parse_all(&["203.0.113.0/24".into()]).expect("allow");
         for action in [
-            Action::SshdMatch(SshdMatch::new(&account, &[], false)),
-            Action::SshdMatch(SshdMatch::new(&account, &allow, false)),
+            Action::SshdMatch(SshdMatch::new(&account, &[])),
+            Action::SshdMatch(SshdMatch::new(&account, &allow)),
             Action::SftpJail(SftpJail::new(&account, "/var/www/it's cms")),
         ] {
             let mut s = Script::new();

@@ -106,7 +106,10 @@ fn open_store(dir: Option<PathBuf>) -> Result<Store, Error> {
 /// `--seal-to`/`--seal-out`: the key is checked and the output file opened before the host
 /// is touched, so a bad key or path fails early.
 fn sealing(seal_to: Option<&str>, seal_out: Option<&Path>) -> Result<Option<Sealing>, Error> {
-    let Some(key) = seal_to.map(VendorKey::parse).transpose()? else {
+    let Some(key) = seal_to
+        .map(|key| VendorKey::parse("--seal-to", key))
+        .transpose()?
+    else {
         return Ok(None);
     };
     let out = match seal_out {

@@ -43,6 +43,8 @@ pub struct ProvisionRequest {
     /// `--password-login`: the account alone may log in with its password where the host's
     /// SSH policy refuses it.
     pub password_login: bool,
+    /// `--vendor-key` (or the `--seal-to` key): `TYPE BASE64` of the vendor's SSH public key.
+    pub vendor_key: Option<String>,
     /// Actions the command line adds after the playbook's (`--rotate`, `--db`, …).
     pub extra_actions: Vec<Action>,
     /// How database actions reach their server as an administrator (`--db-admin-user`,
@@ -163,11 +165,10 @@ fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Er
     };
     let mut plan = request.playbook.plan(input)?;
     if request.playbook.creates_account() {
-        plan.push(Action::SshdMatch(SshdMatch::new(
-            input.account,
-            &request.allow_from,
-            request.password_login,
-        )));
+        let mut sshd = SshdMatch::new(input.account, &request.allow_from);
+        sshd.password_login = request.password_login;
+        sshd.vendor_key = request.vendor_key.clone();
+        plan.push(Action::SshdMatch(sshd));
     }
     plan.extend(request.extra_actions.iter().cloned());
     let mut seen = Vec::new();
@@ -634,6 +635,15 @@ async fn prove(
         return Ok(());
     };
     let account = request.account.as_str();
+    // With a vendor key on a host that takes no password alone, the key is what the vendor logs
+    // in with: its file and sshd's settings for it were verified on the host.
+    let password_refused = record.actions.iter().any(|a| {
+        matches!(a.action, Action::SshdMatch(_))
+            && a.facts.get("password").is_some_and(|p| p == "refused")
+    });
+    if password_refused {
+        return Ok(());
+    }
     if !request.allow_from.is_empty() {
         let sshd = record
             .actions

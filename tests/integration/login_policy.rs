@@ -4,7 +4,9 @@
 //! lets the account alone log in with its password, which the vendor then does with OpenSSH,
 //! while every other account's settings stay as they were.
 
-use crate::support::{TestHost, Workspace, host_with_root_key, text};
+use crate::support::{TestHost, Workspace, fingerprint, host_with_root_key, keypair, text};
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 /// The host's sshd settings for `user` logging in from 192.0.2.1 (`sshd -T -C`), the lines
 /// that say who may log in and how.
@@ -86,6 +88,23 @@ fn password_logins_off_is_refused_or_opened_for_the_account_alone() {
     // The vendor logs in with OpenSSH and the printed password.
     let out = host.ssh_as(account, grant.password(), "id -un");
     assert_eq!(text(&out.stdout).trim(), account, "{}", text(&out.stderr));
+    // And with OpenSSH's sftp and PuTTY's plink (the password from a file, never argv).
+    let out = host.sftp_batch(account, grant.password(), "pwd\n");
+    assert!(out.status.success(), "sftp: {}", text(&out.stderr));
+    let pwfile = ws.file("vendor-password", grant.password());
+    let out = Command::new("plink")
+        .args(["-batch", "-ssh", "-pwfile", &pwfile])
+        .args(["-hostkey", &fingerprint(&host.host_key())])
+        .arg(format!("{account}@{}", host.addr))
+        .args(["id", "-un"])
+        .output()
+        .expect("run plink (apt-get install putty-tools)");
+    assert_eq!(
+        text(&out.stdout).trim(),
+        account,
+        "plink: {}",
+        text(&out.stderr)
+    );
     // Nobody else gained anything.
     assert_eq!(policy_of(&host, &host.admin_user), admin_before);
     assert!(!host.logs_in(&host.nopasswd_user, &host.nopasswd_password));
@@ -243,4 +262,196 @@ fn a_login_from_elsewhere_only_is_not_tried_and_the_customer_is_told() {
         grant.warnings
     );
     revoke(&ws, &grant.id, &key);
+}
+
+/// A lent password the host would refuse over SSH is refused at preflight: lending it would hand
+/// over a password that does not work.
+#[test]
+fn a_lent_account_the_host_refuses_is_named_at_preflight() {
+    let Some((host, ws, key)) = host_with_root_key() else {
+        return;
+    };
+    harden(&host, "DenyUsers admin\nPermitRootLogin prohibit-password");
+    let before = host.snapshot();
+    for (lent, extra, needle) in [
+        ("admin", &[][..], "DenyUsers `admin` refuses `admin`"),
+        (
+            "root",
+            &["--allow-root-rotation"][..],
+            "PermitRootLogin without-password (set in /etc/ssh/sshd_config.d/50-hardening.conf:2): root may not log in with a password",
+        ),
+    ] {
+        let mut args = vec!["-i", &key, "--playbook", "lend", "--rotate", lent];
+        args.extend_from_slice(extra);
+        let out = ws
+            .provision(&host.target("root"), &args)
+            .run()
+            .expect_code(1);
+        for n in [
+            "nothing was changed",
+            "the lent password would not work",
+            needle,
+        ] {
+            assert!(out.stderr.contains(n), "`{n}` missing:\n{}", out.stderr);
+        }
+    }
+    assert_eq!(
+        before,
+        host.snapshot(),
+        "a refused provision changed the host"
+    );
+}
+
+/// OpenSSH client options for logging in with the key at `key` alone.
+fn key_options(key: &std::path::Path) -> Vec<String> {
+    let mut args = vec!["-i".to_owned(), key.display().to_string()];
+    for option in [
+        "IdentitiesOnly=yes",
+        "StrictHostKeyChecking=no",
+        "UserKnownHostsFile=/dev/null",
+        "LogLevel=ERROR",
+        "BatchMode=yes",
+        "ConnectTimeout=10",
+    ] {
+        args.extend(["-o".to_owned(), option.to_owned()]);
+    }
+    args
+}
+
+/// `program` (ssh, or sftp when `args` start with `-b`) with `key` as `login` on `host`,
+/// `args` after the target (sftp's before it), `stdin` fed to it.
+fn with_key(
+    program: &str,
+    key: &std::path::Path,
+    login: &str,
+    host: &TestHost,
+    args: &[&str],
+    stdin: &str,
+) -> std::process::Output {
+    let (before, after) = if program == "sftp" {
+        (args, &[][..])
+    } else {
+        (&[][..], args)
+    };
+    let mut child = Command::new(program)
+        .args(key_options(key))
+        .args(before)
+        .arg(format!("{login}@{}", host.addr))
+        .args(after)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the OpenSSH client");
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    child.wait_with_output().expect("wait")
+}
+
+/// The vendor's own key, on a host that takes keys only: the account logs in with it through
+/// OpenSSH's ssh and sftp and PuTTY's plink, from a file it cannot change (keys it adds to its
+/// own home are not read); a root-level account's password still works for sudo; teardown
+/// removes the key.
+#[test]
+fn a_vendor_key_logs_in_where_passwords_are_refused() {
+    let Some((host, ws, key)) = host_with_root_key() else {
+        return;
+    };
+    harden(
+        &host,
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no",
+    );
+    let (vendor, public) = keypair(ws.dir.path(), "id_vendor", "");
+    let vendor_pub = ws.file("vendor.pub", &public);
+    let grant = provision(
+        &ws,
+        &host,
+        &key,
+        &["--level", "root", "--vendor-key", &vendor_pub, "--json"],
+    )
+    .run()
+    .expect_code(0)
+    .provisioned();
+    let account = grant.account();
+    let key_file = format!("/etc/ssh/handover-keys/{account}");
+    assert_eq!(
+        host.sh(&format!("stat -c %U:%a {key_file}")).trim(),
+        "root:644"
+    );
+    assert!(
+        host.sh(&format!("cat {key_file}"))
+            .starts_with("restrict,pty ssh-ed25519 ")
+    );
+
+    let out = with_key("ssh", &vendor, account, &host, &["id", "-un"], "");
+    assert_eq!(text(&out.stdout).trim(), account, "{}", text(&out.stderr));
+    // The password is for sudo.
+    let out = with_key(
+        "ssh",
+        &vendor,
+        account,
+        &host,
+        &["sudo", "-S", "-p", "''", "id", "-u"],
+        &format!("{}\n", grant.password()),
+    );
+    assert_eq!(text(&out.stdout).trim(), "0", "{}", text(&out.stderr));
+    let out = with_key("sftp", &vendor, account, &host, &["-b", "-"], "pwd\n");
+    assert!(out.status.success(), "sftp: {}", text(&out.stderr));
+    // PuTTY's plink, with the key converted by puttygen and the host key given by fingerprint.
+    let ppk = ws.dir.path().join("id_vendor.ppk");
+    let converted = Command::new("puttygen")
+        .arg(&vendor)
+        .args(["-O", "private", "-o"])
+        .arg(&ppk)
+        .output()
+        .expect("run puttygen (apt-get install putty-tools)");
+    assert!(converted.status.success(), "{}", text(&converted.stderr));
+    let out = Command::new("plink")
+        .args(["-batch", "-ssh", "-i"])
+        .arg(&ppk)
+        .args(["-hostkey", &fingerprint(&host.host_key())])
+        .arg(format!("{account}@{}", host.addr))
+        .args(["id", "-un"])
+        .output()
+        .expect("run plink (apt-get install putty-tools)");
+    assert_eq!(
+        text(&out.stdout).trim(),
+        account,
+        "plink: {}",
+        text(&out.stderr)
+    );
+
+    // A key the account adds to its own home opens nothing.
+    let (other, other_public) = keypair(ws.dir.path(), "id_other", "");
+    let out = with_key(
+        "ssh",
+        &vendor,
+        account,
+        &host,
+        &[
+            "sh",
+            "-c",
+            "'mkdir -p ~/.ssh && cat >> ~/.ssh/authorized_keys'",
+        ],
+        &format!("{other_public}\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !with_key("ssh", &other, account, &host, &["true"], "")
+            .status
+            .success()
+    );
+
+    let report = revoke(&ws, &grant.id, &key);
+    assert!(report.verified, "{report}");
+    assert!(
+        !host.ok(&format!("test -e {key_file}")),
+        "the key file was left"
+    );
+    assert!(
+        !with_key("ssh", &vendor, account, &host, &["true"], "")
+            .status
+            .success()
+    );
 }
