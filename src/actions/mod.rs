@@ -59,6 +59,26 @@ pub struct Context<'a> {
     pub db_admin_password: Option<&'a Secret>,
 }
 
+#[cfg(test)]
+impl<'a> Context<'a> {
+    /// A context for tests: no password, no removal script, the epoch as the expiry.
+    pub(crate) fn for_test(
+        grant: &'a GrantId,
+        account: &'a crate::input::AccountName,
+        facts: &'a BTreeMap<String, String>,
+    ) -> Context<'a> {
+        Context {
+            grant,
+            account,
+            expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            facts,
+            password: None,
+            removal: None,
+            db_admin_password: None,
+        }
+    }
+}
+
 /// The operations every action kind implements.
 pub trait Step {
     /// One line for humans: what this action gives or changes.

@@ -414,15 +414,7 @@ mod tests {
     fn content_without_allow_from_only_disables_forwarding() {
         let (grant, account) = ctx_parts();
         let facts = BTreeMap::new();
-        let ctx = Context {
-            grant: &grant,
-            account: &account,
-            expires_at: time::OffsetDateTime::UNIX_EPOCH,
-            facts: &facts,
-            password: None,
-            removal: None,
-            db_admin_password: None,
-        };
+        let ctx = Context::for_test(&grant, &account, &facts);
         let m = SshdMatch::new(&account, &[]);
         assert_eq!(
             m.dropin,
@@ -456,15 +448,7 @@ mod tests {
     fn password_login_is_the_last_block_for_the_account_alone() {
         let (grant, account) = ctx_parts();
         let facts = BTreeMap::new();
-        let ctx = Context {
-            grant: &grant,
-            account: &account,
-            expires_at: time::OffsetDateTime::UNIX_EPOCH,
-            facts: &facts,
-            password: None,
-            removal: None,
-            db_admin_password: None,
-        };
+        let ctx = Context::for_test(&grant, &account, &facts);
         let allow = AllowFrom::parse_all(&["192.0.2.0/24".into()]).expect("allow");
         let mut m = SshdMatch::new(&account, &allow);
         m.password_login = true;
@@ -486,15 +470,7 @@ mod tests {
     fn a_vendor_key_is_read_from_a_root_file_only_from_the_allowed_networks() {
         let (grant, account) = ctx_parts();
         let facts = BTreeMap::new();
-        let ctx = Context {
-            grant: &grant,
-            account: &account,
-            expires_at: time::OffsetDateTime::UNIX_EPOCH,
-            facts: &facts,
-            password: None,
-            removal: None,
-            db_admin_password: None,
-        };
+        let ctx = Context::for_test(&grant, &account, &facts);
         let allow = AllowFrom::parse_all(&["192.0.2.0/24".into(), "2001:db8::/32".into()])
             .expect("allow");
         let mut m = SshdMatch::new(&account, &allow);
@@ -517,15 +493,7 @@ mod tests {
     fn allow_from_denies_every_other_address_with_a_star_first() {
         let (grant, account) = ctx_parts();
         let facts = BTreeMap::new();
-        let ctx = Context {
-            grant: &grant,
-            account: &account,
-            expires_at: time::OffsetDateTime::UNIX_EPOCH,
-            facts: &facts,
-            password: None,
-            removal: None,
-            db_admin_password: None,
-        };
+        let ctx = Context::for_test(&grant, &account, &facts);
         let allow =
             AllowFrom::parse_all(&["192.0.2.0/24".into(), "2001:db8::/32".into()]).expect("allow");
         let m = SshdMatch::new(&account, &allow);

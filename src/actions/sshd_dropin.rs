@@ -321,15 +321,7 @@ mod tests {
         let mut facts = BTreeMap::new();
         facts.insert("sshd_before_0".to_owned(), "x11forwarding yes;".to_owned());
         facts.insert("sshd_loaded".to_owned(), "1".to_owned());
-        let ctx = Context {
-            grant: &grant,
-            account: &account,
-            expires_at: time::OffsetDateTime::UNIX_EPOCH,
-            facts: &facts,
-            password: None,
-            removal: None,
-            db_admin_password: None,
-        };
+        let ctx = Context::for_test(&grant, &account, &facts);
         let allow = AllowFrom::parse_all(&["203.0.113.0/24".into()]).expect("allow");
         for action in [
             Action::SshdMatch(SshdMatch::new(&account, &[])),
