@@ -115,11 +115,12 @@ fn jumps(route: &Route, keys: Option<&[PublicKey]>, options: &ConnectOptions) ->
 }
 
 /// Log in once as `login` with `password` alone, as the vendor will: through the same jump
-/// hosts (with the customer's credentials) to the host whose keys `session` saw, by password
+/// hosts (with the customer's credentials) to the host with the keys the first login saw, by password
 /// or keyboard-interactive, no key and no agent. The connection closes at once.
 pub async fn prove_login(
     route: &Route,
-    session: &Session,
+    jump_keys: &[PublicKey],
+    host_key: &PublicKey,
     options: &ConnectOptions,
     login: &str,
     password: &Secret,
@@ -137,9 +138,9 @@ pub async fn prove_login(
         ..route.host.target.clone()
     };
     Session::connect_via(
-        &jumps(route, Some(session.jump_keys()), options),
+        &jumps(route, Some(jump_keys), options),
         &target,
-        HostKeyPolicy::Pinned(session.host_key().clone()),
+        HostKeyPolicy::Pinned(host_key.clone()),
         &vendor,
         false,
         None,

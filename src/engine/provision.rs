@@ -516,9 +516,19 @@ async fn apply(
         record.actions.len()
     ));
     let mut save_error = None;
+    // The login as the vendor starts as soon as the sshd step is done (the account, its
+    // password and sshd's settings are in place), beside the rest of the script.
+    let sshd_step = record
+        .actions
+        .iter()
+        .position(|a| matches!(a.action, Action::SshdMatch(_)));
+    let keys = (session.jump_keys().to_vec(), session.host_key().clone());
+    let mut proof: Option<tokio::task::JoinHandle<Result<(), String>>> = None;
     let result = {
         let record = &mut *record;
         let save_error = &mut save_error;
+        let proof = &mut proof;
+        let credentials = &credentials;
         let tag = script.tag().clone();
         let mut current = None;
         run(session, &script, request.connect.auth.interactive, |line| {
@@ -538,6 +548,21 @@ async fn apply(
                         }
                         crate::failpoint::hit("after-step", index);
                     }
+                    if Some(index) == sshd_step
+                        && let Some(password) = proof_wanted(record, request, credentials)
+                    {
+                        let account = request.account.as_str().to_owned();
+                        progress.say(format!(
+                            "logging in as `{account}` with its password, as the vendor will"
+                        ));
+                        let (route, options) = (request.route.clone(), request.connect.clone());
+                        let (jumps, host) = keys.clone();
+                        *proof = Some(tokio::spawn(async move {
+                            prove_login(&route, &jumps, &host, &options, &account, &password)
+                                .await
+                                .map_err(|e| e.report())
+                        }));
+                    }
                 }
                 Event::Failed(_) | Event::Other => {}
             }
@@ -547,6 +572,9 @@ async fn apply(
     let output = match result {
         Ok(output) => output,
         Err(e) => {
+            if let Some(handle) = proof.take() {
+                handle.abort();
+            }
             // Lost connection: whatever was applied stays recorded for teardown.
             record.state = GrantState::Partial;
             record.event(format!("provision interrupted: {}", e.report()));
@@ -572,7 +600,11 @@ async fn apply(
         .iter()
         .all(|a| a.status == ActionStatus::Applied);
     if output.success() && all_applied && verified.iter().all(|c| c.ok) {
-        if let Err(reason) = prove(session, record, request, &credentials, progress).await {
+        let proven = match proof.take() {
+            None => Ok(()),
+            Some(handle) => handle.await.unwrap_or_else(|e| Err(e.to_string())),
+        };
+        if let Err(reason) = proven {
             let step = format!("the login as the vendor ({reason})");
             let outcome = rollback(store, session, record, request, &step, progress).await?;
             return Err(Error::ApplyFailed {
@@ -591,6 +623,9 @@ async fn apply(
             record: record.clone(),
             credentials,
         });
+    }
+    if let Some(handle) = proof.take() {
+        handle.abort();
     }
     let step = match parsed.failed {
         Some(i) => record.actions.get(i).map_or_else(
@@ -616,62 +651,46 @@ async fn apply(
     })
 }
 
-/// Log in once as the vendor will, the new account with its password, before the credentials
-/// go out: what preflight read of the host's settings is only what it could see. Not tried
-/// when the plan creates no account, or when `--allow-from` leaves out the address the host
-/// sees this machine at (sshd's own `--allow-from` rules would refuse it): the customer is told.
-async fn prove(
-    session: &Session,
+/// Whether to log in once as the vendor will, the new account with its password, before the
+/// credentials go out (what preflight read of the host's settings is only what it could see):
+/// the password to log in with. Not when the plan creates no account; not with a vendor key on
+/// a host that takes no password alone (the key's file and sshd's settings for it are verified
+/// on the host); not when `--allow-from` leaves out the address the host sees this machine at
+/// (sshd's own `--allow-from` rules would refuse it): the customer is told.
+fn proof_wanted(
     record: &mut GrantRecord,
     request: &ProvisionRequest,
     credentials: &Credentials,
-    progress: &Progress,
-) -> Result<(), String> {
-    let Some(password) = credentials
+) -> Option<Secret> {
+    let password = credentials
         .password
-        .as_ref()
-        .filter(|_| record.has_account())
-    else {
-        return Ok(());
-    };
+        .clone()
+        .filter(|_| record.has_account())?;
     let account = request.account.as_str();
-    // With a vendor key on a host that takes no password alone, the key is what the vendor logs
-    // in with: its file and sshd's settings for it were verified on the host.
-    let password_refused = record.actions.iter().any(|a| {
-        matches!(a.action, Action::SshdMatch(_))
-            && a.facts.get("password").is_some_and(|p| p == "refused")
-    });
-    if password_refused {
-        return Ok(());
+    let sshd = record
+        .actions
+        .iter_mut()
+        .find(|a| matches!(a.action, Action::SshdMatch(_)))?;
+    if sshd.facts.get("password").is_some_and(|p| p == "refused") {
+        return None;
     }
     if !request.allow_from.is_empty() {
-        let sshd = record
-            .actions
-            .iter_mut()
-            .find(|a| matches!(a.action, Action::SshdMatch(_)));
-        if let Some(sshd) = sshd {
-            let client = sshd.facts.get("client").cloned().unwrap_or_default();
-            let seen = client.parse::<std::net::IpAddr>().ok();
-            if !seen.is_some_and(|ip| request.allow_from.iter().any(|a| a.contains(ip))) {
-                let at = if client.is_empty() {
-                    "unknown".to_owned()
-                } else {
-                    client
-                };
-                sshd.facts.insert(
-                    "warning".to_owned(),
-                    format!("the login as `{account}` was not tried from here: --allow-from leaves out this machine's address as the host sees it ({at}), so only the host's settings were checked"),
-                );
-                return Ok(());
-            }
+        let client = sshd.facts.get("client").cloned().unwrap_or_default();
+        let seen = client.parse::<std::net::IpAddr>().ok();
+        if !seen.is_some_and(|ip| request.allow_from.iter().any(|a| a.contains(ip))) {
+            let at = if client.is_empty() {
+                "unknown".to_owned()
+            } else {
+                client
+            };
+            sshd.facts.insert(
+                "warning".to_owned(),
+                format!("the login as `{account}` was not tried from here: --allow-from leaves out this machine's address as the host sees it ({at}), so only the host's settings were checked"),
+            );
+            return None;
         }
     }
-    progress.say(format!(
-        "logging in as `{account}` with its password, as the vendor will"
-    ));
-    prove_login(&request.route, session, &request.connect, account, password)
-        .await
-        .map_err(|e| e.report())
+    Some(password)
 }
 
 /// A step failed: undo everything applied, in reverse, and verify; say how that went.
