@@ -2,32 +2,37 @@
 # handover: whether the host lets an account log in with its password (src/actions/login.rs).
 # Defines functions only.
 
-# hv_login_where KEYWORD: where sshd reads KEYWORD first (`FILE:LINE`, with `, in a Match
-# block` when only a Match block sets it; '' when nothing does: sshd's default). sshd keeps the
-# first value it reads, in the order it reads the files: sshd_config, and each file of an
-# Include where the Include line is.
+# hv_login_where KEYWORD...: `where KEYWORD LOCATION` for each, LOCATION being where sshd reads
+# it first (`FILE:LINE`, with `, in a Match block` when only a Match block sets it; '' when
+# nothing does: sshd's default). sshd keeps the first value it reads, in the order it reads the
+# files: sshd_config, and each file of an Include where the Include line is.
 hv_login_where() {
-  awk -v k="$1" '
-    function scan(file,   line, n, w, inc, i, g, matched) {
+  awk -v keys=" $* " '
+    function scan(file,   line, n, w, inc, g, k, matched) {
       n = 0; matched = 0
       while ((getline line < file) > 0) {
         n++
         split(line, w, /[ \t=]+/)
         if (w[1] == "") { w[1] = w[2]; w[2] = w[3] }
-        if (tolower(w[1]) == "match") { matched = 1; continue }
-        if (tolower(w[1]) == "include") {
+        k = tolower(w[1])
+        if (k == "match") { matched = 1; continue }
+        if (k == "include") {
           inc = w[2]; if (inc !~ /^\//) inc = "/etc/ssh/" inc
           while ((("ls -d -- " inc " 2>/dev/null") | getline g) > 0) scan(g)
           close("ls -d -- " inc " 2>/dev/null")
           continue
         }
-        if (tolower(w[1]) != k) continue
-        if (!matched && global == "") global = file ":" n
-        if (matched && inmatch == "") inmatch = file ":" n ", in a Match block"
+        if (k == "" || index(keys, " " k " ") == 0) continue
+        if (!matched && global[k] == "") global[k] = file ":" n
+        if (matched && inmatch[k] == "") inmatch[k] = file ":" n ", in a Match block"
       }
       close(file)
     }
-    BEGIN { scan("/etc/ssh/sshd_config"); print global != "" ? global : inmatch }'
+    BEGIN {
+      scan("/etc/ssh/sshd_config")
+      n = split(keys, ks, " ")
+      for (i = 1; i <= n; i++) print "where " ks[i] " " (global[ks[i]] != "" ? global[ks[i]] : inmatch[ks[i]])
+    }'
 }
 
 # hv_login_refusals USER ADDR GROUPS [FLAGS]: why the host would refuse USER (in the
@@ -45,9 +50,8 @@ hv_login_refusals() {
   fi
   {
     printf '%s\n' "$hv_t"
-    for hv_k in allowusers denyusers allowgroups denygroups passwordauthentication kbdinteractiveauthentication usepam authenticationmethods permitrootlogin pubkeyauthentication; do
-      printf 'where %s %s\n' "$hv_k" "$(hv_login_where "$hv_k")"
-    done
+    hv_login_where allowusers denyusers allowgroups denygroups passwordauthentication \
+      kbdinteractiveauthentication usepam authenticationmethods permitrootlogin pubkeyauthentication
   } | awk -v u="$1" -v a="$2" -v g="$3" -v flags=",${4:-}," '
     # sshd patterns: * and ?.
     function glob(s, p,   c, i) {
