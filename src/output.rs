@@ -123,6 +123,14 @@ impl Sealing {
     }
 }
 
+/// The fingerprint of the vendor's key the account logs in with (`--vendor-key`), if any.
+fn vendor_key(r: &GrantRecord) -> Option<String> {
+    r.actions.iter().find_map(|a| match &a.action {
+        crate::actions::Action::SshdMatch(m) => m.key_fingerprint(),
+        _ => None,
+    })
+}
+
 /// The credentials document: everything the vendor needs, password included. It is what is
 /// printed, or sealed to the vendor's key.
 pub fn credentials(p: &Provisioned) -> Secret {
@@ -137,6 +145,12 @@ pub fn credentials(p: &Provisioned) -> Secret {
     line("host key", &r.host.host_key_fingerprint);
     for (label, value) in &p.credentials.lines {
         line(label, value.expose());
+    }
+    if let Some(fingerprint) = vendor_key(r) {
+        line(
+            "key",
+            &format!("{fingerprint} (your SSH key logs in too; the password stays for sudo)"),
+        );
     }
     line("expires", &rfc3339(r.expires_at));
     line("level", &r.level);
@@ -202,6 +216,7 @@ pub(crate) fn provisioned_value(p: &Provisioned, show_passwords: bool) -> serde_
         "password": show_passwords
             .then(|| p.credentials.password.as_ref().map(Secret::expose))
             .flatten(),
+        "vendor_key": vendor_key(r),
         "lent": lent_passwords(p, show_passwords),
         "databases": databases(p, show_passwords),
         "expires_at": rfc3339(r.expires_at),

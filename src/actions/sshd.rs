@@ -114,7 +114,7 @@ impl SshdMatch {
     }
 
     /// The vendor key's `SHA256:…` fingerprint.
-    fn key_fingerprint(&self) -> Option<String> {
+    pub fn key_fingerprint(&self) -> Option<String> {
         let key = russh::keys::PublicKey::from_openssh(self.vendor_key.as_deref()?).ok()?;
         Some(crate::ssh::fingerprint(&key))
     }

@@ -121,6 +121,8 @@ pub struct Provisioned {
     pub account: Option<String>,
     /// Its password; `None` when sealed or when there is no account.
     pub password: Option<String>,
+    /// The fingerprint of the vendor's key the account also logs in with.
+    pub vendor_key: Option<String>,
     /// Lent accounts and their passwords for the window (`--rotate`, `--rotate-db-user`).
     pub lent: BTreeMap<String, Option<String>>,
     pub databases: Vec<Database>,

@@ -374,6 +374,7 @@ fn a_vendor_key_logs_in_where_passwords_are_refused() {
     .expect_code(0)
     .provisioned();
     let account = grant.account();
+    assert_eq!(grant.vendor_key, Some(fingerprint(&public)));
     let key_file = format!("/etc/ssh/handover-keys/{account}");
     assert_eq!(
         host.sh(&format!("stat -c %U:%a {key_file}")).trim(),
