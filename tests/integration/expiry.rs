@@ -252,21 +252,8 @@ fn a_host_without_a_scheduler_is_refused_at_preflight() {
     let Some((host, ws)) = TestHost::builder().service("none").trusted() else {
         return;
     };
-    let before = host.snapshot();
-    let out = ws
-        .provision_as_root(&host, &["--scope", &host.scope])
-        .run()
-        .expect_code(1);
-    for needle in ["preflight", "nothing was changed", "`at`", "atd", "`cron`"] {
-        assert!(
-            out.stderr.contains(needle),
-            "`{needle}` missing:\n{}",
-            out.stderr
-        );
-    }
-    assert_eq!(
-        before,
-        host.snapshot(),
-        "a refused provision changed the host"
+    host.refuses(
+        ws.provision_as_root(&host, &["--scope", &host.scope]),
+        &["`at`", "atd", "`cron`"],
     );
 }

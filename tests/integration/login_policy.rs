@@ -42,20 +42,7 @@ fn revoke(ws: &Workspace, grant: &str, key: &str) -> crate::docs::TeardownReport
 /// Refused at preflight with `needles` in the error, and nothing changed on the host.
 #[track_caller]
 fn refused(ws: &Workspace, host: &TestHost, key: &str, extra: &[&str], needles: &[&str]) {
-    let before = host.snapshot();
-    let out = provision(ws, host, key, extra).run().expect_code(1);
-    for needle in ["preflight", "nothing was changed"].iter().chain(needles) {
-        assert!(
-            out.stderr.contains(needle),
-            "`{needle}` missing:\n{}",
-            out.stderr
-        );
-    }
-    assert_eq!(
-        before,
-        host.snapshot(),
-        "a refused provision changed the host"
-    );
+    host.refuses(provision(ws, host, key, extra), needles);
 }
 
 #[test]

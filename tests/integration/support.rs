@@ -253,6 +253,27 @@ impl TestHost {
         ))
     }
 
+    /// Run `run` (a provision), which must be refused at preflight (exit 1) with each of
+    /// `needles` in its error, leaving the host exactly as it was.
+    #[track_caller]
+    pub fn refuses(&self, run: Run, needles: &[&str]) -> Finished {
+        let before = self.snapshot();
+        let out = run.run().expect_code(1);
+        for needle in ["preflight", "nothing was changed"].iter().chain(needles) {
+            assert!(
+                out.stderr.contains(needle),
+                "`{needle}` missing:\n{}",
+                out.stderr
+            );
+        }
+        assert_eq!(
+            before,
+            self.snapshot(),
+            "a refused provision changed the host"
+        );
+        out
+    }
+
     /// Whether `script` succeeds on the host.
     pub fn ok(&self, script: &str) -> bool {
         self.exec(script).status.success()
