@@ -3,7 +3,7 @@
 //! root); teardown cancels it.
 
 use crate::docs::Provisioned;
-use crate::support::{TestHost, host_tests_enabled};
+use crate::support::{TestHost, host_tests_enabled, keypair};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn unix_now() -> f64 {
@@ -84,14 +84,28 @@ fn removed_at_the_ttl_without_teardown(
     let Some((host, ws)) = TestHost::builder().service(service).trusted() else {
         return;
     };
+    // A root-level grant also lets the vendor in with a key, which the host must remove too.
+    let (_, vendor_key) = keypair(ws.dir.path(), "id_vendor", "");
     let extra = if root {
-        vec!["--level", "root", "--allow-from", &host.gateway]
+        vec![
+            "--level",
+            "root",
+            "--allow-from",
+            &host.gateway,
+            "--vendor-key",
+            &vendor_key,
+        ]
     } else {
         Vec::new()
     };
     let grant = ws.grant(&host, &[&["--ttl", ttl], &extra[..]].concat());
     let expires_at = grant.expires_at().unix_timestamp();
     let a = grant.account();
+    assert_eq!(
+        host.ok(&format!("test -s /etc/ssh/handover-keys/{a}")),
+        root,
+        "the vendor's key file"
+    );
     let drop_ins = "ls /etc/ssh/sshd_config.d /etc/sudoers.d | grep handover || true";
     let expected = if root { 2 } else { 1 };
     assert_eq!(
@@ -168,6 +182,10 @@ fn removed_at_the_ttl_without_teardown(
     assert_eq!(host.sh("stat -c %a /var/tmp/suid").trim(), "755");
     assert!(!host.ok(&format!("test -e /home/{a}")), "home left");
     assert_eq!(host.sh(drop_ins), "", "sshd or sudoers drop-ins left");
+    assert!(
+        !host.ok(&format!("test -e /etc/ssh/handover-keys/{a}")),
+        "the vendor's key was left"
+    );
     assert!(host.ok("sshd -t && visudo -c >/dev/null"));
     let acl = host.sh(&format!("getfacl -R -p -n {} 2>/dev/null", host.scope));
     assert!(!acl.contains(&format!("user:{uid}:")), "ACL left:\n{acl}");
