@@ -37,3 +37,4 @@ mod ssh_config;
 mod sshd;
 mod terminal;
 mod window;
+mod wordpress;

@@ -73,6 +73,8 @@ pub struct TestHost {
     pub admin_password: String,
     pub nopasswd_user: String,
     pub nopasswd_password: String,
+    /// The password of WordPress's administrator `wpadmin` (with `.service("wordpress")`).
+    pub wp_admin_password: String,
     pub scope: String,
     host_key: PathBuf,
 }
@@ -172,6 +174,7 @@ impl TestHostBuilder {
             admin_password: get("admin_password"),
             nopasswd_user: get("nopasswd_user"),
             nopasswd_password: get("nopasswd_password"),
+            wp_admin_password: get("wp_admin_password"),
             scope: get("scope"),
             host_key: PathBuf::from(get("host_key_ed25519")),
         }
@@ -272,6 +275,36 @@ impl TestHost {
             "a refused provision changed the host"
         );
         out
+    }
+
+    /// `curl` (a real HTTP client) for `path` on the host's web server (port 80), with the
+    /// cookie jar `jar` kept across calls and `form` fields POSTed (each `NAME=VALUE`, read
+    /// by curl from a file so no value reaches argv): status code, headers and body.
+    pub fn http(&self, path: &str, jar: &Path, form: &[(&str, &str)]) -> (u16, String, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (headers, body) = (dir.path().join("headers"), dir.path().join("body"));
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "-m", "20", "-o"])
+            .arg(&body)
+            .arg("-D")
+            .arg(&headers)
+            .args(["-w", "%{http_code}", "-b"])
+            .arg(jar)
+            .arg("-c")
+            .arg(jar);
+        for (i, (name, value)) in form.iter().enumerate() {
+            let file = dir.path().join(format!("field{i}"));
+            std::fs::write(&file, value).expect("write a form field");
+            cmd.arg("--data-urlencode")
+                .arg(format!("{name}@{}", file.display()));
+        }
+        let out = cmd
+            .arg(format!("http://{}{path}", self.addr))
+            .output()
+            .expect("run curl (apt-get install curl)");
+        let status = text(&out.stdout).trim().parse().unwrap_or(0);
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        (status, read(&headers), read(&body))
     }
 
     /// Whether `script` succeeds on the host.
