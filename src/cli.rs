@@ -153,6 +153,11 @@ pub struct ProvisionArgs {
     #[arg(long, requires = "allow_from")]
     pub open_firewall: bool,
 
+    /// Do not back up the scope before the first change (by default its files are copied to
+    /// this machine, beside the grant's record)
+    #[arg(long)]
+    pub no_backup: bool,
+
     /// Let this account alone log in with its password where the host's SSH policy refuses
     /// password logins (PasswordAuthentication, AuthenticationMethods, AllowUsers,
     /// AllowGroups): settings in the grant's own Match block, removed at teardown. Preflight

@@ -1,6 +1,7 @@
 //! The top-level error: every failure a command can end with, and its exit code.
 
 use crate::audit::AuditError;
+use crate::backup::BackupError;
 use crate::input::InputError;
 use crate::playbook::PlaybookError;
 use crate::record::RecordError;
@@ -39,6 +40,8 @@ pub enum Error {
     Record(#[from] RecordError),
     #[error(transparent)]
     Ssh(#[from] SshError),
+    #[error(transparent)]
+    Backup(#[from] BackupError),
     #[error(transparent)]
     Audit(#[from] AuditError),
     #[error(transparent)]
@@ -95,7 +98,8 @@ impl Error {
             Error::Ssh(SshError::ConnectionLost { .. }) | Error::ProvisionInterrupted { .. } => {
                 ExitStatus::Unreachable
             }
-            Error::Ssh(_) => ExitStatus::Unreachable,
+            Error::Ssh(_) | Error::Backup(BackupError::Ssh(_)) => ExitStatus::Unreachable,
+            Error::Backup(_) => ExitStatus::Failed,
             Error::Record(_)
             | Error::Audit(_)
             | Error::Preflight { .. }

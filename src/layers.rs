@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["ids"],
     &["shell"],
     &["ssh"],
-    &["seal", "audit"],
+    &["seal", "audit", "backup"],
     &["actions"],
     &["playbook", "record"],
     &["error"],

@@ -217,6 +217,7 @@ pub(crate) fn provisioned_value(p: &Provisioned, show_passwords: bool) -> serde_
             .then(|| p.credentials.password.as_ref().map(Secret::expose))
             .flatten(),
         "vendor_key": vendor_key(r),
+        "backup": r.backup,
         "lent": lent_passwords(p, show_passwords),
         "databases": databases(p, show_passwords),
         "expires_at": rfc3339(r.expires_at),
@@ -310,6 +311,16 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
         println!(
             "The host itself refuses the account from {day} (UTC), even if teardown never runs."
         );
+    }
+    match (&r.backup, &r.scope) {
+        (Some(b), _) => println!(
+            "The scope was backed up before any change: {} ({} entries, {} bytes compressed).",
+            b.dir.display(),
+            b.entries,
+            b.archive_bytes
+        ),
+        (None, Some(_)) => println!("No backup of the scope was taken (--no-backup)."),
+        (None, None) => {}
     }
     if account && sealed.is_none() {
         println!("The password is shown once and not stored. Hand it over privately.");

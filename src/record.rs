@@ -222,6 +222,9 @@ pub struct GrantRecord {
     /// (`ID.baseline.json`): teardown reports the drift against it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub baseline: bool,
+    /// The backup of the scope taken before the first change (`ID.backup/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<crate::backup::BackupRecord>,
     /// The batch the grant was provisioned in (`handover provision HOST1 HOST2 …`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<crate::ids::BatchId>,

@@ -452,6 +452,7 @@ impl Provision {
             db_admin_password: db.admin_password,
             connect,
             baseline: !args.no_baseline,
+            backup: !args.no_backup,
             batch: None,
             password: None,
         };

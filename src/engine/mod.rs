@@ -1,7 +1,8 @@
 //! Provision, teardown and audit: the flow of DESIGN.md, with the record written ahead of every
 //! change and a rollback when a step fails.
 //!
-//! A provision is two remote executions (facts + preflight + baseline, then apply + verify), a
+//! A provision is two remote executions (facts + preflight + baseline, then apply + verify), with
+//! the scope's backup between them when there is a scope, a
 //! teardown one (cut off, undo, verify, drift check), an audit one; everything runs over one SSH
 //! connection. Each script's results come back as tagged protocol lines
 //! ([`crate::shell::protocol`]).

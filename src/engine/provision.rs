@@ -8,6 +8,7 @@ use super::scripts::{Fresh, Tail, apply_script};
 use super::teardown::remove;
 use crate::actions::{Action, Checks, Context, Credentials, DbAdmin, ExpiryGuard, SshdMatch, Step};
 use crate::audit::{self, AuditError, Baseline, Collected};
+use crate::backup;
 use crate::error::Error;
 use crate::ids::{BatchId, GrantId};
 use crate::input::{AccountName, AllowFrom, ScopeDir, Ttl, forbidden_scope};
@@ -56,6 +57,8 @@ pub struct ProvisionRequest {
     /// Take a baseline of the persistence surface before the first change (`--no-baseline`
     /// turns it off; teardown then skips the drift report).
     pub baseline: bool,
+    /// Back the scope up before the first change (not `--no-backup`).
+    pub backup: bool,
     /// The batch this grant belongs to (several hosts at once), kept in the record.
     pub batch: Option<BatchId>,
     /// The temporary account's password, when it must be the same on several hosts; `None`
@@ -112,6 +115,8 @@ impl Grant {
 /// for its undo, and the baseline.
 struct Checked {
     plan: Vec<Action>,
+    /// The scope as resolved on the host.
+    scope: Option<String>,
     kept: BTreeMap<usize, BTreeMap<String, String>>,
     baseline: Option<Baseline>,
 }
@@ -138,7 +143,20 @@ pub async fn provision(
     let checked = preflight(&mut session, &request, &grant, plan, progress).await?;
     // Held from the record's first write to the end of apply or rollback.
     let _lock = store.lock(&grant.id)?;
+    // Before the first change: a backup that fails stops here, with nothing to undo.
+    let backup = match (&checked.scope, request.backup) {
+        (Some(scope), true) => {
+            let dir = store.companion_path(&grant.id, "backup");
+            Some(backup::take(&mut session, &dir, &grant.id, scope, progress).await?)
+        }
+        _ => None,
+    };
     let mut record = journal(store, &request, &grant, &session, checked)?;
+    if backup.is_some() {
+        record.backup = backup;
+        record.event("backup of the scope taken before the first change");
+        store.save(&record)?;
+    }
     let result = apply(store, &mut session, &mut record, &request, progress).await;
     session.close().await;
     result
@@ -369,6 +387,7 @@ async fn preflight(
     fill_database_names(&mut plan, &parsed.facts, &host)?;
     Ok(Checked {
         plan,
+        scope: parsed.facts.get("scope_resolved").cloned(),
         kept: parsed.kept(),
         baseline,
     })
@@ -455,6 +474,7 @@ fn journal(
         plan,
         mut kept,
         baseline,
+        ..
     } = checked;
     let scope = plan.iter().find_map(|a| match a {
         Action::Acl(acl) => Some(acl.scope.clone()),
@@ -482,6 +502,7 @@ fn journal(
             .collect(),
         events: Vec::new(),
         baseline: baseline.is_some(),
+        backup: None,
         batch: request.batch.clone(),
     };
     // The baseline is stored before the record that points to it, and both before any change.

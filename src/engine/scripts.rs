@@ -261,6 +261,7 @@ mod tests {
                 .collect(),
             events: Vec::new(),
             baseline: false,
+            backup: None,
             batch: None,
         };
         let (script, checks, credentials) = apply_script(&record, Some(password), None);

@@ -209,6 +209,53 @@ impl Session {
         script: &Script,
         mut on_line: impl FnMut(&str),
     ) -> Result<Output, SshError> {
+        let mut lines = Vec::new();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut stdout_len = 0usize;
+        let mut take = |line: &[u8], lines: &mut Vec<String>| {
+            let line = String::from_utf8_lossy(line);
+            let line = line.trim_end_matches('\r');
+            on_line(line);
+            lines.push(line.to_owned());
+        };
+        let (mut output, _) = self
+            .exec(script, |data| {
+                stdout_len += data.len();
+                if stdout_len <= OUTPUT_LIMIT {
+                    pending.extend_from_slice(data);
+                    while let Some(at) = pending.iter().position(|b| *b == b'\n') {
+                        let line: Vec<u8> = pending.drain(..=at).collect();
+                        take(&line[..line.len() - 1], &mut lines);
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        if !pending.is_empty() {
+            take(&pending, &mut lines);
+        }
+        output.lines = lines;
+        Ok(output)
+    }
+
+    /// Run `script` as root, its standard output (after the start marker) going to `sink` as
+    /// it arrives, bytes as they are: a stream of any size, never held in memory. The first
+    /// error `sink` returns is given back (the rest of the output is then dropped).
+    pub async fn run_stream(
+        &mut self,
+        script: &Script,
+        mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<(Output, Option<std::io::Error>), SshError> {
+        self.exec(script, |data| sink(data)).await
+    }
+
+    /// Run `script` as root: `stdout` gets every byte after the wrapper's start marker; the
+    /// output holds stderr and the exit status (no lines), and the first error `stdout` gave.
+    async fn exec(
+        &mut self,
+        script: &Script,
+        mut stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<(Output, Option<std::io::Error>), SshError> {
         let host = self.target.host.clone();
         let lost = || SshError::ConnectionLost { host: host.clone() };
         let protocol = |source| SshError::Protocol {
@@ -237,30 +284,37 @@ impl Session {
         };
         let receive = async {
             let mut out = Output::default();
-            let mut pending: Vec<u8> = Vec::new();
+            let mut failed: Option<std::io::Error> = None;
+            // Before the marker: lines the login's rc files printed, dropped.
+            let mut before: Vec<u8> = Vec::new();
             let mut started = false;
-            let mut stdout_len = 0usize;
-            let mut handle_line = |line: &[u8], out: &mut Output| {
-                let line = String::from_utf8_lossy(line);
-                let line = line.trim_end_matches('\r');
-                if !started {
-                    started = line == marker;
-                    return;
+            let mut deliver = |data: &[u8], failed: &mut Option<std::io::Error>| {
+                if failed.is_none()
+                    && let Err(e) = stdout(data)
+                {
+                    *failed = Some(e);
                 }
-                on_line(line);
-                out.lines.push(line.to_owned());
             };
             while let Some(message) = reader.wait().await {
                 match message {
+                    ChannelMsg::Data { data } if started => deliver(&data, &mut failed),
                     ChannelMsg::Data { data } => {
-                        stdout_len += data.len();
-                        if stdout_len > OUTPUT_LIMIT {
-                            continue;
+                        before.extend_from_slice(&data);
+                        while let Some(at) = before.iter().position(|b| *b == b'\n') {
+                            let line: Vec<u8> = before.drain(..=at).collect();
+                            let line = String::from_utf8_lossy(&line[..line.len() - 1]);
+                            if line.trim_end_matches('\r') == marker {
+                                started = true;
+                                break;
+                            }
                         }
-                        pending.extend_from_slice(&data);
-                        while let Some(at) = pending.iter().position(|b| *b == b'\n') {
-                            let line: Vec<u8> = pending.drain(..=at).collect();
-                            handle_line(&line[..line.len() - 1], &mut out);
+                        if started {
+                            let rest = std::mem::take(&mut before);
+                            if !rest.is_empty() {
+                                deliver(&rest, &mut failed);
+                            }
+                        } else if before.len() > OUTPUT_LIMIT {
+                            before.clear();
                         }
                     }
                     ChannelMsg::ExtendedData { data, .. } if out.stderr.len() < OUTPUT_LIMIT => {
@@ -270,12 +324,9 @@ impl Session {
                     _ => {}
                 }
             }
-            if !pending.is_empty() {
-                handle_line(&pending, &mut out);
-            }
-            (out, started)
+            (out, started, failed)
         };
-        let (sent, (output, started)) = tokio::join!(send, receive);
+        let (sent, (output, started, failed)) = tokio::join!(send, receive);
         if let Err(e) = sent {
             tracing::debug!("sending the script failed: {e}");
         }
@@ -286,7 +337,7 @@ impl Session {
             return Err(self.explain_missing_marker(&output));
         }
         crate::failpoint::hit("after-exec", self.executions);
-        Ok(output)
+        Ok((output, failed))
     }
 
     /// The wrapper's marker never came: sudo refused, or the shell could not start.

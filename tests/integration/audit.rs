@@ -35,8 +35,8 @@ fn persistence_planted_by_a_root_level_account_is_reported_by_path() {
         .expect_code(0);
     show_timings("provision", &out);
     assert!(
-        out.stderr.contains("executions=2"),
-        "the baseline must not cost a remote execution:\n{}",
+        out.stderr.contains("executions=3"),
+        "the baseline must not cost a remote execution (preflight with it, the backup, apply):\n{}",
         out.stderr
     );
     let provisioned = out.provisioned();

@@ -35,12 +35,15 @@ fn crash_everywhere(host: &TestHost, extra: &[&str]) {
             .run()
     };
 
-    // Around the first remote execution (preflight, facts, baseline) and the write-ahead record.
+    // Around the first remote execution (preflight, facts, baseline), the second (the scope's
+    // backup: `extra` gives a scope) and the write-ahead record.
     for point in [
         "before-exec:1",
         "after-exec:1",
-        "after-record:0",
         "before-exec:2",
+        "after-exec:2",
+        "after-record:0",
+        "before-exec:3",
     ] {
         let out = provision(point);
         assert_eq!(out.code, CRASHED, "{point}: {}", out.stderr);
@@ -71,13 +74,13 @@ fn crash_everywhere(host: &TestHost, extra: &[&str]) {
     }
     assert!(step >= 3, "only {step} steps reported");
     // After the last remote execution, before the record says `active`.
-    let out = provision("after-exec:2");
-    assert_eq!(out.code, CRASHED, "after-exec:2: {}", out.stderr);
-    teardown_all(&ws, host, "after-exec:2");
+    let out = provision("after-exec:3");
+    assert_eq!(out.code, CRASHED, "after-exec:3: {}", out.stderr);
+    teardown_all(&ws, host, "after-exec:3");
     assert_eq!(
         before,
         host.snapshot(),
-        "after-exec:2: the host was not restored"
+        "after-exec:3: the host was not restored"
     );
 
     // A teardown that crashes after its script ran, before the record learned the outcome:

@@ -288,8 +288,8 @@ fn a_mariadb_account_for_one_database_then_nothing_left() {
     let db_password = grant.database().password();
     assert_eq!(grant.database().name(), "cms");
     assert!(
-        window.provisioned.stderr.contains("executions=2"),
-        "provision takes 2 remote executions:\n{}",
+        window.provisioned.stderr.contains("executions=3"),
+        "provision takes 3 remote executions (preflight, the scope's backup, apply):\n{}",
         window.provisioned.stderr
     );
 

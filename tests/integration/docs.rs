@@ -123,6 +123,8 @@ pub struct Provisioned {
     pub password: Option<String>,
     /// The fingerprint of the vendor's key the account also logs in with.
     pub vendor_key: Option<String>,
+    /// The backup of the scope taken before the first change.
+    pub backup: Option<Backup>,
     /// Lent accounts and their passwords for the window (`--rotate`, `--rotate-db-user`).
     pub lent: BTreeMap<String, Option<String>>,
     pub databases: Vec<Database>,
@@ -203,6 +205,18 @@ pub struct TeardownReport {
     pub left_running: Vec<WindowProcess>,
     pub warnings: Vec<String>,
     pub drift: Option<Drift>,
+}
+
+/// A backup of the scope, in provision's report.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backup {
+    pub dir: String,
+    pub scope: String,
+    pub entries: usize,
+    pub stream_bytes: u64,
+    pub stream_sha256: String,
+    pub archive_bytes: u64,
 }
 
 /// A process of the window, in a teardown report.

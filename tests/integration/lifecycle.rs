@@ -146,8 +146,8 @@ fn provision_use_and_teardown_as_root_with_a_password() {
     assert_eq!(grant.password().len(), 22);
     assert_eq!(
         executions(&provisioned.stderr, "provision"),
-        Some(2),
-        "provision should take 2 remote executions:\n{}",
+        Some(3),
+        "provision should take 3 remote executions (preflight, the scope's backup, apply):\n{}",
         provisioned.stderr
     );
 

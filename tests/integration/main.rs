@@ -10,6 +10,7 @@ mod support;
 
 mod audit;
 mod audit_window;
+mod backup;
 mod bad_input;
 mod batch;
 mod cli_docs;

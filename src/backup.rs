@@ -1,0 +1,301 @@
+//! The site's backup, taken at provision before the first change on the host: the scope's files
+//! as one tar stream (contents, owners, modes, ACLs, extended attributes, links, hard links)
+//! over the grant's SSH connection, kept on this machine beside the record (the vendor, even
+//! with root on the host, cannot alter it), compressed with zstd, with a manifest of every
+//! entry. A stream cut short never passes for a backup: tar's exit status and its end-of-archive
+//! blocks are required, every entry must parse, and the files get their names only when whole.
+
+use crate::ids::GrantId;
+use crate::progress::Progress;
+use crate::shell::Script;
+use crate::ssh::{Session, SshError};
+use crate::text::remote_stderr;
+use ring::digest::{Context, SHA256};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The compressed archive of the scope, in the backup's directory.
+pub const FILES: &str = "files.tar.zst";
+/// The list of every entry of the archive, with its digest.
+pub const MANIFEST: &str = "manifest.json";
+
+/// What the record keeps of a backup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupRecord {
+    /// The directory, beside the record: `STATE_DIR/grants/ID.backup`.
+    pub dir: PathBuf,
+    /// The scope as resolved on the host.
+    pub scope: String,
+    /// Entries in the archive (files, directories, links).
+    pub entries: usize,
+    /// The tar stream as it came, and its SHA-256.
+    pub stream_bytes: u64,
+    pub stream_sha256: String,
+    /// The compressed archive's size.
+    pub archive_bytes: u64,
+}
+
+/// One entry of the manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub path: String,
+    /// `file`, `dir`, `symlink`, `hardlink`, or another tar type.
+    pub kind: String,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// The manifest file.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub grant: GrantId,
+    pub backup: BackupRecord,
+    pub entries: Vec<Entry>,
+}
+
+/// Why a backup could not be taken: provision stops before any change.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error(
+        "the backup of {scope} on `{host}` failed: tar exited with {status}{stderr}; nothing was changed on the host (fix the cause, or provision with --no-backup)"
+    )]
+    Tar {
+        scope: String,
+        host: String,
+        status: String,
+        stderr: String,
+    },
+    #[error(
+        "the backup of {scope} on `{host}` is incomplete ({why}); nothing was changed on the host"
+    )]
+    Incomplete {
+        scope: String,
+        host: String,
+        why: String,
+    },
+    #[error(
+        "writing the backup to {path} failed (free some space there, or set --state-dir elsewhere); nothing was changed on the host"
+    )]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Ssh(#[from] SshError),
+}
+
+/// The end of a tar archive: two blocks of zeros.
+const END_BLOCKS: usize = 1024;
+
+/// Take the backup of `scope` (resolved on the host) for grant `id` into the new directory
+/// `dir` (beside the record); on any failure nothing of it is left.
+pub async fn take(
+    session: &mut Session,
+    dir: &Path,
+    id: &GrantId,
+    scope: &str,
+    progress: &Progress,
+) -> Result<BackupRecord, BackupError> {
+    let result = take_into(session, dir, id, scope, progress).await;
+    if result.is_err() {
+        let _ = fs::remove_dir_all(dir);
+    }
+    result
+}
+
+async fn take_into(
+    session: &mut Session,
+    dir: &Path,
+    id: &GrantId,
+    scope: &str,
+    progress: &Progress,
+) -> Result<BackupRecord, BackupError> {
+    let write_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| BackupError::Write { path, source }
+    };
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(dir)
+        .map_err(write_error(dir))?;
+    let raw_path = dir.join("files.tar.part");
+    let mut raw = BufWriter::new(private_file(&raw_path).map_err(write_error(&raw_path))?);
+    let mut hash = Context::new(&SHA256);
+    let (mut bytes, mut tail) = (0u64, Vec::with_capacity(2 * END_BLOCKS));
+    let mut script = Script::new();
+    // GNU tar writes the stream on stdout, nothing else does: its exit status is the script's.
+    script.cmd(
+        "cd -- {} && exec tar --create --file=- --numeric-owner --acls --xattrs --sparse --one-file-system .",
+        &[scope],
+    );
+    progress.say(format!("backing up {scope} to {}", dir.display()));
+    let host = session.target().host.clone();
+    let (output, failed) = session
+        .run_stream(&script, |data| {
+            hash.update(data);
+            bytes += data.len() as u64;
+            tail.extend_from_slice(data);
+            if tail.len() > 2 * END_BLOCKS {
+                tail.drain(..tail.len() - END_BLOCKS);
+            }
+            raw.write_all(data)
+        })
+        .await?;
+    if let Some(source) = failed {
+        return Err(BackupError::Write {
+            path: raw_path,
+            source,
+        });
+    }
+    raw.flush().map_err(write_error(&raw_path))?;
+    drop(raw);
+    // 0: done; 1: a file changed while it was read (the archive is whole, that file as read).
+    match output.exit_status {
+        Some(0 | 1) => {}
+        status => {
+            return Err(BackupError::Tar {
+                scope: scope.to_owned(),
+                host,
+                status: status.map_or_else(|| "no status (killed)".to_owned(), |s| s.to_string()),
+                stderr: remote_stderr(&output.stderr),
+            });
+        }
+    }
+    let incomplete = |why: String| BackupError::Incomplete {
+        scope: scope.to_owned(),
+        host: host.clone(),
+        why,
+    };
+    let ended = tail.len() >= END_BLOCKS && tail[tail.len() - END_BLOCKS..].iter().all(|b| *b == 0);
+    if bytes % 512 != 0 || !ended {
+        return Err(incomplete(format!(
+            "{bytes} bytes without tar's end-of-archive blocks"
+        )));
+    }
+    let entries = manifest_entries(&raw_path).map_err(|e| incomplete(e.to_string()))?;
+    let archive = dir.join(FILES);
+    let part = dir.join(format!("{FILES}.part"));
+    compress(&raw_path, &part).map_err(write_error(&part))?;
+    fs::rename(&part, &archive).map_err(write_error(&archive))?;
+    fs::remove_file(&raw_path).map_err(write_error(&raw_path))?;
+    let record = BackupRecord {
+        dir: dir.to_owned(),
+        scope: scope.to_owned(),
+        entries: entries.len(),
+        stream_bytes: bytes,
+        stream_sha256: hex(hash.finish().as_ref()),
+        archive_bytes: fs::metadata(&archive).map_err(write_error(&archive))?.len(),
+    };
+    let manifest = Manifest {
+        grant: id.clone(),
+        backup: record.clone(),
+        entries,
+    };
+    let manifest_path = dir.join(MANIFEST);
+    let part = dir.join(format!("{MANIFEST}.part"));
+    let mut file = private_file(&part).map_err(write_error(&part))?;
+    serde_json::to_writer(&mut file, &manifest)
+        .map_err(std::io::Error::other)
+        .and_then(|()| file.sync_all())
+        .map_err(write_error(&part))?;
+    fs::rename(&part, &manifest_path).map_err(write_error(&manifest_path))?;
+    tracing::info!(bytes, entries = record.entries, "backup taken");
+    Ok(record)
+}
+
+/// A new file only its owner may read.
+fn private_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Every entry of the tar archive at `path`, with the digest of each file's content; an error
+/// when any entry cannot be read whole.
+fn manifest_entries(path: &Path) -> std::io::Result<Vec<Entry>> {
+    let mut archive = tar::Archive::new(File::open(path)?);
+    let mut entries = Vec::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let header = entry.header();
+        let kind = match header.entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => "file",
+            tar::EntryType::Directory => "dir",
+            tar::EntryType::Symlink => "symlink",
+            tar::EntryType::Link => "hardlink",
+            other => {
+                if other.is_pax_global_extensions() || other.is_pax_local_extensions() {
+                    continue;
+                }
+                "other"
+            }
+        }
+        .to_owned();
+        let (mode, uid, gid, size) = (
+            header.mode()?,
+            header.uid()?,
+            header.gid()?,
+            header.entry_size()?,
+        );
+        let link = entry.link_name()?.map(|l| l.to_string_lossy().into_owned());
+        let path = entry.path()?.to_string_lossy().into_owned();
+        let sha256 = if kind == "file" {
+            let mut hash = Context::new(&SHA256);
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut read = 0u64;
+            loop {
+                let n = entry.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                read += n as u64;
+                hash.update(&buf[..n]);
+            }
+            if read != size {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("{path}: {read} of {size} bytes"),
+                ));
+            }
+            Some(hex(hash.finish().as_ref()))
+        } else {
+            None
+        };
+        entries.push(Entry {
+            path,
+            kind,
+            mode,
+            uid,
+            gid,
+            size,
+            sha256,
+            link,
+        });
+    }
+    Ok(entries)
+}
+
+/// `from` compressed with zstd into the new file `to`.
+fn compress(from: &Path, to: &Path) -> std::io::Result<()> {
+    let input = File::open(from)?;
+    let mut output = private_file(to)?;
+    zstd::stream::copy_encode(input, &mut output, 3)?;
+    output.sync_all()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,113 @@
+//! The site's backup at provision (#17, its first part): the scope's files, taken before the
+//! first change, kept on this machine beside the record, readable with the standard zstd and
+//! tar, with a manifest of every entry.
+
+use crate::support::{text, trusted_host};
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+#[test]
+fn the_scope_is_backed_up_before_the_first_change_and_unpacks_with_tar() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    // An ACL and an extended attribute the customer set, which a restore must bring back.
+    host.sh(&format!(
+        "setfacl -m u:admin:r {s}/index.php && setfattr -n user.note -v kept {s}/_config.php && ln {s}/index.php {s}/same.php",
+        s = host.scope
+    ));
+    let out = ws
+        .provision_as_root(&host, &["--scope", &host.scope, "--json"])
+        .run()
+        .expect_code(0);
+    let grant = out.provisioned();
+    let backup = grant.backup.as_ref().expect("a backup");
+    assert_eq!(backup.scope, host.scope);
+    let dir = std::path::Path::new(&backup.dir);
+    assert_eq!(
+        dir,
+        ws.state_dir()
+            .join("grants")
+            .join(format!("{}.backup", grant.id))
+    );
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode(dir), 0o700);
+    for name in ["files.tar.zst", "manifest.json"] {
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+    }
+    // No half-written file is left.
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read the backup directory")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+
+    // The manifest has every file with the digest the host computes.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest"))
+            .expect("json");
+    let entries = manifest["entries"].as_array().expect("entries");
+    let on_host = host.sh(&format!("sha256sum {}/index.php", host.scope));
+    let entry = |path: &str| {
+        entries
+            .iter()
+            .find(|e| e["path"] == path)
+            .unwrap_or_else(|| panic!("no {path} in {entries:?}"))
+    };
+    // index.php and same.php are one file: whichever tar met first holds the content, the
+    // other is a hard link to it.
+    let (index, same) = (entry("./index.php"), entry("./same.php"));
+    let (file, link) = if index["kind"] == "file" {
+        (index, same)
+    } else {
+        (same, index)
+    };
+    assert_eq!(
+        file["sha256"].as_str(),
+        on_host.split_whitespace().next(),
+        "{file}"
+    );
+    assert_eq!(file["uid"], 33, "{file}");
+    assert_eq!(link["kind"], "hardlink", "{link}");
+    let bare = |v: &serde_json::Value| v.as_str().unwrap_or("").trim_start_matches("./").to_owned();
+    assert_eq!(bare(&link["link"]), bare(&file["path"]), "{link}");
+    let example = entry("./uploads/example.txt");
+    let on_host = host.sh(&format!("sha256sum {}/uploads/example.txt", host.scope));
+    assert_eq!(
+        example["sha256"].as_str(),
+        on_host.split_whitespace().next()
+    );
+
+    // The standard tools read it, ACL and extended attribute included.
+    let listing = Command::new("sh")
+        .arg("-c")
+        .arg("zstd -dc \"$1\" | tar --acls --xattrs --xattrs-include='*' -tvvf -")
+        .arg("sh")
+        .arg(dir.join("files.tar.zst"))
+        .output()
+        .expect("run zstd and tar");
+    let listing = text(&listing.stdout);
+    assert!(listing.contains("./uploads/example.txt"), "{listing}");
+    assert!(listing.contains("user:admin:r--"), "{listing}");
+    assert!(listing.contains("user.note"), "{listing}");
+}
+
+#[test]
+fn no_backup_takes_none_and_says_so() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    let out = ws
+        .provision_as_root(&host, &["--scope", &host.scope, "--no-backup"])
+        .run()
+        .expect_code(0);
+    out.assert_stdout_contains("No backup of the scope was taken (--no-backup).");
+    let grant = out.labelled("grant").to_owned();
+    assert!(
+        !ws.state_dir()
+            .join("grants")
+            .join(format!("{grant}.backup"))
+            .exists()
+    );
+}
