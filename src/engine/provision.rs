@@ -251,6 +251,18 @@ fn preflight_script(request: &ProvisionRequest, grant: &Grant, plan: &[Action]) 
     checks.for_action(plan.len());
     script.cmd("hv_action {}", &[&plan.len().to_string()]);
     crate::actions::require_tools(&mut script, &mut checks, &[("flock", "util-linux")]);
+    // The scope's backup, next: GNU tar with ACL and xattr support (busybox's has neither).
+    if request.backup && request.scope.is_some() {
+        crate::actions::require_tools(&mut script, &mut checks, &[("tar", "tar")]);
+        let id = checks.add(
+            "backup-tar",
+            "tar on the host is GNU tar, which keeps ACLs and extended attributes (for the scope's backup; or provision with --no-backup)",
+        );
+        script.cmd(
+            "if tar --version 2>/dev/null | head -n 1 | grep -q 'GNU tar' && tar --help 2>/dev/null | grep -q -- '--acls'; then hv_ok {}; else hv_fail {}; fi",
+            &[&id, &id],
+        );
+    }
     // The baseline, in the same remote execution: nothing has changed yet.
     let salt = crate::secret::random_lower_alnum(24);
     let collector_tag = request.baseline.then(|| {

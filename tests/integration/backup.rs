@@ -111,3 +111,20 @@ fn no_backup_takes_none_and_says_so() {
             .exists()
     );
 }
+
+/// A host whose tar cannot take the backup is refused at preflight, naming tar and the way
+/// out; with `--no-backup` the same host is provisioned.
+#[test]
+fn a_host_without_gnu_tar_is_refused_at_preflight() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    host.sh("rm /usr/bin/tar");
+    host.refuses(
+        ws.provision_as_root(&host, &["--scope", &host.scope]),
+        &["`tar`", "--no-backup"],
+    );
+    ws.provision_as_root(&host, &["--scope", &host.scope, "--no-backup"])
+        .run()
+        .expect_code(0);
+}
