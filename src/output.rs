@@ -638,6 +638,7 @@ pub fn show(r: &GrantRecord, json: bool) {
         );
         value["events"] = json!(r.events);
         value["baseline"] = json!(r.baseline);
+        value["backup"] = json!(r.backup);
         value["alias"] = json!(r.host.alias);
         value["jumps"] = json!(
             r.host

@@ -79,6 +79,18 @@ fn the_scope_is_backed_up_before_the_first_change_and_unpacks_with_tar() {
         on_host.split_whitespace().next()
     );
 
+    // `show --json` gives its path and sizes too.
+    let shown = ws
+        .handover(&["show", &grant.id, "--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(shown["backup"]["dir"], backup.dir.as_str(), "{shown}");
+    assert_eq!(
+        shown["backup"]["archive_bytes"], backup.archive_bytes,
+        "{shown}"
+    );
+
     // The standard tools read it, ACL and extended attribute included.
     let listing = Command::new("sh")
         .arg("-c")
