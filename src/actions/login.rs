@@ -43,14 +43,14 @@ impl Login<'_> {
 /// With a vendor key, whether the password alone would also let the account in (fact
 /// `keep.password`: `admitted` or `refused`): provision logs in with it only then.
 pub(super) fn password_fact(s: &mut Script, login: &Login) {
-    let flags = if login.password_login {
-        "password-login"
-    } else {
-        ""
+    let password_alone = Login {
+        key: false,
+        addr: login.addr.clone(),
+        ..*login
     };
     s.cmd(
         "if [ -z \"$(hv_login_refusals {} {} {} {})\" ]; then hv_fact keep.password admitted; else hv_fact keep.password refused; fi",
-        &[login.account, &login.addr, login.account, flags],
+        &[login.account, &login.addr, login.account, &password_alone.flags()],
     );
 }
 

@@ -159,6 +159,9 @@ impl Step for RotatePassword {
     fn undo(&self, ctx: &Context, s: &mut Script) {
         let name = self.account.as_str();
         s.cmd("if getent shadow {} >/dev/null; then", &[name]);
+        // The expiry guard's script: neither a password nor the original hash, both come from
+        // the host's own copy.
+        let from_copy = ctx.password.is_none() && !ctx.facts.contains_key("hash");
         match (ctx.password, ctx.facts.get("hash")) {
             (Some(password), _) => {
                 let line = Secret::new(format!("{name}:{}", password.expose()));
@@ -192,7 +195,7 @@ impl Step for RotatePassword {
         if let Some(since) = Since::recorded(ctx.facts) {
             self.window_args(s, &since);
             s.raw("  hv_window_close \"$hv_wu\" \"$hv_wb\" \"$hv_ws\"");
-        } else if ctx.password.is_none() && !ctx.facts.contains_key("hash") {
+        } else if from_copy {
             // The expiry guard's script: the window's start is in the host's copy.
             s.cmd(
                 "  if [ -n \"${{hv_wb:-}}\" ]; then hv_wu=$(id -u {} 2>/dev/null || true); hv_window_close \"$hv_wu\" \"$hv_wb\" \"$hv_ws\"; fi",

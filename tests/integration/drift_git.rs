@@ -101,11 +101,7 @@ git config --file config core.fsmonitor /tmp/x.sh"
     };
     // During the window, and at teardown (exit 3).
     check(&ws.audit(&host, &grant.id, 3).drift);
-    let report = ws
-        .teardown_as_root(&host, &grant.id, &["--json"])
-        .run()
-        .expect_code(3)
-        .teardown_report();
+    let report = ws.teardown_exit_3(&host, &grant.id);
     assert!(report.verified, "{report}");
     check(report.drift());
     // Still listed among the CMS directory's changes.
@@ -136,11 +132,7 @@ chmod 755 /srv/app/.git/hooks/post-merge
 "#,
     );
 
-    let report = ws
-        .teardown_as_root(&host, &grant.id, &["--json"])
-        .run()
-        .expect_code(3)
-        .teardown_report();
+    let report = ws.teardown_exit_3(&host, &grant.id);
     let drift = report.drift();
     assert_eq!(
         item(drift, "git", "/etc/gitconfig", "/etc/gitconfig: "),
@@ -182,11 +174,7 @@ printf 'echo rewritten\\n' >> /opt/tools/run.sh
 ",
     );
 
-    let report = ws
-        .teardown_as_root(&host, &grant.id, &["--json"])
-        .run()
-        .expect_code(3)
-        .teardown_report();
+    let report = ws.teardown_exit_3(&host, &grant.id);
     let drift = report.drift();
     assert_eq!(
         item(drift, "cron", "/etc/cron.d/x", "new cron file"),

@@ -80,11 +80,7 @@ fn a_connection_left_open_is_named_with_its_program_and_peer() {
         "setsid socat -u TCP:{b} STDOUT </dev/null >/dev/null 2>&1 &"
     ));
     assert!(connected(&host, &b), "root's connection did not connect");
-    let out = ws
-        .teardown_as_root(&host, &grant.id, &["--json"])
-        .run()
-        .expect_code(3);
-    let report = out.teardown_report();
+    let report = ws.teardown_exit_3(&host, &grant.id);
     let drift = report.drift();
     assert!(
         drift.reports(
@@ -174,11 +170,7 @@ echo 'true # planted' >> {postinst}
         );
     };
     check(&ws.audit(&host, &grant.id, 3).drift);
-    let out = ws
-        .teardown_as_root(&host, &grant.id, &["--json"])
-        .run()
-        .expect_code(3);
-    check(out.teardown_report().drift());
+    check(ws.teardown_exit_3(&host, &grant.id).drift());
 }
 
 /// The customer's other sites (an Apache virtual host, an nginx server with an alias): a web

@@ -200,11 +200,7 @@ fn removed_at_the_ttl_without_teardown(
     ));
     // The new account is itself a change on the persistence surface since the baseline:
     // teardown verifies the grant gone and reports that account (exit 3).
-    let report = ws
-        .teardown_as_root(&host, &grant.id, &["--json"])
-        .run()
-        .expect_code(3)
-        .teardown_report();
+    let report = ws.teardown_exit_3(&host, &grant.id);
     assert!(report.verified, "{report}");
     assert!(
         report

@@ -628,11 +628,7 @@ fn a_teardown_that_cannot_verify_leaves_the_grant_partial() {
         "runuser -u {account} -- sh -c 'echo x > {stuck}' && chattr +i {stuck}"
     ));
 
-    let report = ws
-        .teardown_as_root(&host, &grant.id, &["--json"])
-        .run()
-        .expect_code(3)
-        .teardown_report();
+    let report = ws.teardown_exit_3(&host, &grant.id);
     assert_eq!(report.state, "partial", "{report}");
     assert!(!report.verified, "{report}");
     assert!(

@@ -803,6 +803,16 @@ impl Workspace {
             .teardown_report()
     }
 
+    /// `handover teardown GRANT --json` with `host`'s root password, exiting 3 (something not
+    /// verified absent, or drift): the report.
+    #[track_caller]
+    pub fn teardown_exit_3(&self, host: &TestHost, grant: &str) -> TeardownReport {
+        self.teardown_as_root(host, grant, &["--json"])
+            .run()
+            .expect_code(3)
+            .teardown_report()
+    }
+
     /// `handover audit GRANT --json` with `host`'s root password, exiting with `code`: the report.
     #[track_caller]
     pub fn audit(&self, host: &TestHost, grant: &str, code: i32) -> AuditReport {
