@@ -128,10 +128,87 @@ impl Progress {
         }
     }
 
+    /// A transfer of about `total` bytes (`None`: unknown): on a terminal a bar with bytes,
+    /// rate and the time left; without one, a line when it starts and one when it ends (with
+    /// the bytes and the rate), so a runbook's log says how long a backup took.
+    pub fn transfer(&self, label: &str, total: Option<u64>) -> Transfer {
+        let bar = self.multi.as_ref().filter(|_| !self.quiet).map(|multi| {
+            let bar = multi.add(match total {
+                Some(total) => ProgressBar::new(total),
+                None => ProgressBar::new_spinner(),
+            });
+            bar.set_style(spinner_style(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            ));
+            bar.set_message(label.to_owned());
+            bar
+        });
+        if bar.is_none() {
+            self.say(match total {
+                Some(total) => format!("{label} (about {})", indicatif::HumanBytes(total)),
+                None => label.to_owned(),
+            });
+        }
+        Transfer {
+            bar,
+            quiet: self.quiet,
+            prefix: self.prefix.clone(),
+            label: label.to_owned(),
+            bytes: std::sync::atomic::AtomicU64::new(0),
+            started: std::time::Instant::now(),
+        }
+    }
+
     /// Remove the spinner before results are printed.
     pub fn clear(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+/// One transfer's progress (see [`Progress::transfer`]).
+pub struct Transfer {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    prefix: String,
+    label: String,
+    bytes: std::sync::atomic::AtomicU64,
+    started: std::time::Instant,
+}
+
+impl Transfer {
+    /// `n` more bytes went through.
+    pub fn add(&self, n: u64) {
+        self.bytes
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.inc(n);
+        }
+    }
+
+    /// The bytes so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The transfer ended: the bar goes, a line with bytes, time and rate stays (unless quiet).
+    pub fn finish(self) {
+        let bytes = self.bytes();
+        let secs = self.started.elapsed().as_secs_f64();
+        let line = format!(
+            "{}: {} in {secs:.1} s ({}/s)",
+            self.label,
+            indicatif::HumanBytes(bytes),
+            indicatif::HumanBytes((bytes as f64 / secs.max(0.001)) as u64)
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.finish_and_clear();
+                bar.println(format!("handover: {line}"));
+            }
+            None if !self.quiet => eprintln!("handover: {}{line}", self.prefix),
+            None => {}
         }
     }
 }
