@@ -165,14 +165,16 @@ impl Session {
     /// Nothing is looked up on the login's PATH, which may start with `/usr/local/bin` (where
     /// the lent account could plant a `sudo` reading the password): sudo by its full path, the
     /// script with system directories only.
-    fn wrapper(&self, nonce: &str) -> (String, Zeroizing<Vec<u8>>) {
-        // HV_SUDO_UID: who logged in, for a script run through sudo (`env -i` drops SUDO_UID).
-        const CLEAN_SH: &str = "exec /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HV_SUDO_UID=\"${SUDO_UID:-}\" /bin/sh -s";
+    ///
+    /// With `script_len` (a script followed by data on stdin) the shell must not read past the
+    /// script, which `sh -s` does (dash reads its input in blocks): see [`clean_sh`].
+    fn wrapper(&self, nonce: &str, script_len: Option<usize>) -> (String, Zeroizing<Vec<u8>>) {
+        let clean_sh = clean_sh(script_len);
         // `/bin/sh -c SUDO sh ARGS…` runs the first sudo of these that exists with ARGS.
         const SUDO: &str = "for s in /usr/bin/sudo /bin/sudo; do if [ -x \"$s\" ]; then exec \"$s\" \"$@\"; fi; done; echo \"handover: no sudo at /usr/bin/sudo or /bin/sudo\" >&2; exit 127";
-        let inner_plain = format!("printf '%s\\n' @@handover-{nonce}; {CLEAN_SH}");
+        let inner_plain = format!("printf '%s\\n' @@handover-{nonce}; {clean_sh}");
         let inner_sudo = format!(
-            "printf '%s\\n' @@handover-{nonce}; while IFS= read -r l; do [ \"$l\" = '{SUDO_BEGIN}' ] && break; done; {CLEAN_SH}"
+            "printf '%s\\n' @@handover-{nonce}; while IFS= read -r l; do [ \"$l\" = '{SUDO_BEGIN}' ] && break; done; {clean_sh}"
         );
         let quote = crate::shell::quote;
         let mut prefix = Zeroizing::new(Vec::new());
@@ -219,7 +221,7 @@ impl Session {
             lines.push(line.to_owned());
         };
         let (mut output, _) = self
-            .exec(script, |data| {
+            .exec(script, None, |data| {
                 stdout_len += data.len();
                 if stdout_len <= OUTPUT_LIMIT {
                     pending.extend_from_slice(data);
@@ -246,14 +248,48 @@ impl Session {
         script: &Script,
         mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
     ) -> Result<(Output, Option<std::io::Error>), SshError> {
-        self.exec(script, |data| sink(data)).await
+        self.exec(script, None, |data| sink(data)).await
     }
 
-    /// Run `script` as root: `stdout` gets every byte after the wrapper's start marker; the
-    /// output holds stderr and the exit status (no lines), and the first error `stdout` gave.
+    /// Run `script` as root with `input`'s bytes on its standard input after the script (a
+    /// stream of any size, read as it is sent: `tar --extract`, a database client loading a
+    /// dump). Standard output comes as lines, as with [`Session::run`] (up to the same limit).
+    pub async fn run_feed(
+        &mut self,
+        script: &Script,
+        input: &mut (dyn std::io::Read + Send),
+        mut on_line: impl FnMut(&str),
+    ) -> Result<Output, SshError> {
+        let mut pending: Vec<u8> = Vec::new();
+        let (mut output, failed) = self
+            .exec(script, Some(input), |data| {
+                if pending.len() + data.len() <= OUTPUT_LIMIT {
+                    pending.extend_from_slice(data);
+                }
+                Ok(())
+            })
+            .await?;
+        if let Some(e) = failed {
+            output
+                .stderr
+                .push_str(&format!("\nhandover: reading the input failed: {e}"));
+        }
+        let text = String::from_utf8_lossy(&pending);
+        for line in text.lines() {
+            let line = line.trim_end_matches('\r');
+            on_line(line);
+            output.lines.push(line.to_owned());
+        }
+        Ok(output)
+    }
+
+    /// Run `script` as root, with `input` after it on stdin if given: `stdout` gets every
+    /// byte after the wrapper's start marker; the output holds stderr and the exit status (no
+    /// lines), and the first error `stdout` (or reading `input`) gave.
     async fn exec(
         &mut self,
         script: &Script,
+        input: Option<&mut (dyn std::io::Read + Send)>,
         mut stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
     ) -> Result<(Output, Option<std::io::Error>), SshError> {
         let host = self.target.host.clone();
@@ -264,7 +300,8 @@ impl Session {
         };
         let nonce = crate::secret::random_lower_alnum(12);
         let marker = format!("@@handover-{nonce}");
-        let (command, prefix) = self.wrapper(&nonce);
+        let script_text = framed(script.text());
+        let (command, prefix) = self.wrapper(&nonce, input.as_ref().map(|_| script_text.len()));
         tracing::debug!(
             host = %self.target.host,
             "remote script:\n{}",
@@ -276,10 +313,25 @@ impl Session {
         let channel = self.handle.channel_open_session().await.map_err(protocol)?;
         channel.exec(true, command).await.map_err(protocol)?;
         let (mut reader, writer) = channel.split();
-        let input = framed(&prefix, script.text());
-
+        let mut head = Zeroizing::new(prefix.to_vec());
+        head.extend_from_slice(&script_text);
+        let mut read_failed: Option<std::io::Error> = None;
         let send = async {
-            writer.data(&input[..]).await?;
+            writer.data(&head[..]).await?;
+            if let Some(input) = input {
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    match input.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => writer.data(&buf[..n]).await?,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            read_failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+            }
             writer.eof().await
         };
         let receive = async {
@@ -337,7 +389,7 @@ impl Session {
             return Err(self.explain_missing_marker(&output));
         }
         crate::failpoint::hit("after-exec", self.executions);
-        Ok((output, failed))
+        Ok((output, failed.or(read_failed)))
     }
 
     /// The wrapper's marker never came: sudo refused, or the shell could not start.
@@ -385,13 +437,24 @@ impl Session {
     }
 }
 
-/// What goes to the remote stdin: `prefix` (sudo's password and markers), then the script as
-/// one `{ … }` group. `sh -s` reads and runs a script as it arrives; a connection lost halfway
+/// The root shell that reads the script: `sh -s` on the rest of stdin, or, with `script_len`,
+/// a shell that evaluates exactly that many bytes of it (`dd bs=1` reads no further), so what
+/// follows is the script's own stdin.
+fn clean_sh(script_len: Option<usize>) -> String {
+    // HV_SUDO_UID: who logged in, for a script run through sudo (`env -i` drops SUDO_UID).
+    const ENV: &str = "exec /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HV_SUDO_UID=\"${SUDO_UID:-}\"";
+    match script_len {
+        None => format!("{ENV} /bin/sh -s"),
+        Some(len) => format!("{ENV} /bin/sh -c 'eval \"$(dd bs=1 count={len} 2>/dev/null)\"'"),
+    }
+}
+
+/// The script as it goes to the remote stdin (after sudo's password and markers): one
+/// `{ … }` group. `sh -s` reads and runs a script as it arrives; a connection lost halfway
 /// would otherwise run a truncated last line (`rm -rf /var/lib/han`). A group runs only once
 /// its closing brace has arrived, so a cut-off script runs nothing at all.
-fn framed(prefix: &[u8], script: &str) -> Zeroizing<Vec<u8>> {
-    let mut input = Zeroizing::new(Vec::with_capacity(prefix.len() + script.len() + 8));
-    input.extend_from_slice(prefix);
+fn framed(script: &str) -> Zeroizing<Vec<u8>> {
+    let mut input = Zeroizing::new(Vec::with_capacity(script.len() + 8));
     input.extend_from_slice(b"{\n");
     input.extend_from_slice(script.as_bytes());
     if !script.ends_with('\n') {
@@ -403,7 +466,7 @@ fn framed(prefix: &[u8], script: &str) -> Zeroizing<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::framed;
+    use super::{clean_sh, framed};
     use std::io::Write;
     use std::process::{Command, Stdio};
 
@@ -423,10 +486,54 @@ mod tests {
         child.wait().expect("wait for sh");
     }
 
+    /// Run the fed root shell on `input` (a framed script of `script_len` bytes, then data).
+    fn run_fed(dir: &std::path::Path, script_len: usize, input: &[u8]) {
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(clean_sh(Some(script_len)))
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sh");
+        if let Some(mut stdin) = child.stdin.take() {
+            // The shell may exit before reading all (a cut-off script): ignore EPIPE.
+            let _ = stdin.write_all(input);
+        }
+        child.wait().expect("wait for sh");
+    }
+
+    #[test]
+    fn a_fed_script_gets_exactly_the_bytes_after_it_and_runs_nothing_when_cut_off() {
+        let script = framed("touch ran\ncat >data\n");
+        // More than a pipe's or a shell's read buffer, so read-ahead would show.
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let mut input = script.to_vec();
+        input.extend_from_slice(&data);
+        let dir = tempfile::tempdir().expect("tempdir");
+        run_fed(dir.path(), script.len(), &input);
+        let got = std::fs::read(dir.path().join("data")).expect("data");
+        assert!(
+            got == data,
+            "the script got {} of {} bytes",
+            got.len(),
+            data.len()
+        );
+        for len in [0, 1, script.len() / 2, script.len() - 2] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            run_fed(dir.path(), script.len(), &script[..len]);
+            assert!(
+                !dir.path().join("ran").exists(),
+                "cut after {len} bytes, it ran"
+            );
+        }
+    }
+
     #[test]
     fn a_script_cut_off_anywhere_runs_nothing() {
         let script = "touch first\ncat >second <<'EOF'\n}\nEOF\ntouch third-of-many\n";
-        let input = framed(b"", script);
+        let input = framed(script);
         // Everything short of the closing brace (its newline is optional to the shell).
         for len in 0..input.len() - 1 {
             let dir = tempfile::tempdir().expect("tempdir");
