@@ -42,10 +42,28 @@ pub enum Command {
     Playbooks(PlaybooksArgs),
     /// Tear down every grant whose TTL has passed (for a cron job on your admin machine)
     Reap(ReapArgs),
+    /// Remove the backups of grants revoked long enough ago (never of live grants)
+    Prune(PruneArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
     /// Print the manual page (roff; `handover man | man -l -`)
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove the backups of grants revoked at least this long ago (a whole number and s, m,
+    /// h or d: 30d, 12h, 0s), and those a provision stopped before its record left behind
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: String,
+
+    /// Only list what would be removed
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print one JSON object on stdout (the backups removed and those kept, with sizes)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -353,6 +371,7 @@ impl Command {
             Command::List(a) => a.json,
             Command::Show(a) => a.json,
             Command::Reap(a) => a.json,
+            Command::Prune(a) => a.json,
             Command::Playbooks(_) | Command::Completions(_) | Command::Man => false,
         }
     }

@@ -124,6 +124,31 @@ impl fmt::Display for AccountName {
     }
 }
 
+/// A span of time for `field`: `NUMBER` followed by one unit, `s`, `m`, `h` or `d`; `expected`
+/// says so in the error.
+pub fn duration(
+    field: &'static str,
+    value: &str,
+    expected: &'static str,
+) -> Result<Duration, InputError> {
+    let err = || InputError::new(field, value, expected);
+    // The unit is the last character (which may be multi-byte in bad input).
+    let (unit_at, _) = value.char_indices().last().ok_or_else(err)?;
+    let (number, unit) = value.split_at(unit_at);
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) || number.len() > 9 {
+        return Err(err());
+    }
+    let n: u64 = number.parse().map_err(|_| err())?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(err()),
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
 /// How long a grant lasts: `NUMBER` followed by one unit, `s`, `m`, `h` or `d`; more than zero
 /// and at most 30 days.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,24 +159,9 @@ impl Ttl {
     const EXPECTED: &'static str = "a whole number and one unit: s, m, h or d (for example 30m, 48h, 7d), more than 0 and at most 30d";
 
     pub fn parse(value: &str) -> Result<Self, InputError> {
-        let err = || InputError::new("--ttl", value, Self::EXPECTED);
-        // The unit is the last character (which may be multi-byte in bad input).
-        let (unit_at, _) = value.char_indices().last().ok_or_else(err)?;
-        let (number, unit) = value.split_at(unit_at);
-        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) || number.len() > 9 {
-            return Err(err());
-        }
-        let n: u64 = number.parse().map_err(|_| err())?;
-        let seconds = match unit {
-            "s" => n,
-            "m" => n * 60,
-            "h" => n * 3600,
-            "d" => n * 86_400,
-            _ => return Err(err()),
-        };
-        let duration = Duration::from_secs(seconds);
-        if seconds == 0 || duration > Self::MAX {
-            return Err(err());
+        let duration = duration("--ttl", value, Self::EXPECTED)?;
+        if duration.is_zero() || duration > Self::MAX {
+            return Err(InputError::new("--ttl", value, Self::EXPECTED));
         }
         Ok(Ttl(duration))
     }

@@ -553,6 +553,45 @@ fn write_drift(out: &mut dyn Write, drift: &Drift) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `handover prune`: each backup removed (or that would be) and each kept, with why.
+pub fn prune(report: &crate::engine::PruneReport, json: bool) -> std::io::Result<()> {
+    if json {
+        print_json(&json!(report));
+        return Ok(());
+    }
+    let verb = if report.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    let mut out = std::io::stdout().lock();
+    for b in &report.removed {
+        writeln!(
+            out,
+            "{verb} {} ({}): {}",
+            b.dir.display(),
+            indicatif::HumanBytes(b.bytes),
+            sanitize(&b.why)
+        )?;
+    }
+    for b in &report.kept {
+        writeln!(
+            out,
+            "kept {} ({}): {}",
+            b.dir.display(),
+            indicatif::HumanBytes(b.bytes),
+            sanitize(&b.why)
+        )?;
+    }
+    writeln!(
+        out,
+        "{} backup(s) {verb}, {} freed{}",
+        report.removed.len(),
+        indicatif::HumanBytes(report.freed_bytes),
+        if report.dry_run { " (dry run)" } else { "" }
+    )
+}
+
 pub fn audit(report: &AuditReport, json: bool) -> std::io::Result<()> {
     if json {
         print_json(&json!({
@@ -588,7 +627,11 @@ pub fn list(records: &[Result<GrantRecord, RecordError>], json: bool) {
         let grants: Vec<_> = records
             .iter()
             .filter_map(|r| r.as_ref().ok())
-            .map(summary)
+            .map(|r| {
+                let mut value = summary(r);
+                value["backup_bytes"] = json!(backup_bytes(r));
+                value
+            })
             .collect();
         let errors: Vec<_> = records
             .iter()
@@ -603,22 +646,29 @@ pub fn list(records: &[Result<GrantRecord, RecordError>], json: bool) {
         return;
     }
     println!(
-        "{:<16} {:<12} {:<28} {:<16} EXPIRES",
-        "GRANT", "STATE", "HOST", "ACCOUNT"
+        "{:<16} {:<12} {:<28} {:<16} {:<21} BACKUP",
+        "GRANT", "STATE", "HOST", "ACCOUNT", "EXPIRES"
     );
     for record in records {
         match record {
             Ok(r) => println!(
-                "{:<16} {:<12} {:<28} {:<16} {}",
+                "{:<16} {:<12} {:<28} {:<16} {:<21} {}",
                 r.id,
                 r.state.as_str(),
                 format!("{}:{}", r.host.host, r.host.port),
                 r.account,
-                rfc3339(r.expires_at)
+                rfc3339(r.expires_at),
+                backup_bytes(r)
+                    .map_or_else(|| "-".to_owned(), |b| indicatif::HumanBytes(b).to_string())
             ),
             Err(e) => eprintln!("handover: skipped: {}", crate::error::chain(e)),
         }
     }
+}
+
+/// The bytes a grant's backup takes on this machine, if it has one.
+fn backup_bytes(r: &GrantRecord) -> Option<u64> {
+    r.backup.as_ref().map(|b| crate::backup::disk_bytes(&b.dir))
 }
 
 pub fn show(r: &GrantRecord, json: bool) {

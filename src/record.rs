@@ -358,6 +358,25 @@ impl Store {
         self.grants.join(format!("{id}.{suffix}"))
     }
 
+    /// The companions `ID.SUFFIX` in the store whose grant has no record (left by a
+    /// provision stopped before it wrote one), with their paths.
+    pub fn orphan_companions(&self, suffix: &str) -> Vec<(GrantId, PathBuf)> {
+        let Ok(entries) = fs::read_dir(&self.grants) else {
+            return Vec::new();
+        };
+        let tail = format!(".{suffix}");
+        let mut found: Vec<(GrantId, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let id = GrantId::parse(name.strip_suffix(&tail)?).ok()?;
+                (!self.path(&id).exists()).then(|| (id, entry.path()))
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
     /// Write a companion file of grant `id` atomically, mode 0600, like the record.
     pub fn save_companion(
         &self,

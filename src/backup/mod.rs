@@ -91,6 +91,15 @@ pub enum BackupError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "the backup needs up to {} (the scope's size on the host) and {} has {} free: free some space there, set --state-dir elsewhere, or provision with --no-backup; nothing was changed on the host",
+        indicatif::HumanBytes(*needed), path.display(), indicatif::HumanBytes(*free)
+    )]
+    NoSpace {
+        path: PathBuf,
+        needed: u64,
+        free: u64,
+    },
     #[error(transparent)]
     Ssh(#[from] SshError),
 }
@@ -98,20 +107,48 @@ pub enum BackupError {
 /// The end of a tar archive: two blocks of zeros.
 const END_BLOCKS: usize = 1024;
 
-/// Take the backup of `scope` (resolved on the host) for grant `id` into the new directory
-/// `dir` (beside the record); on any failure nothing of it is left.
+/// Take the backup of `scope` (resolved on the host, about `estimate` bytes) for grant `id`
+/// into the new directory `dir` (beside the record); on any failure nothing of it is left.
 pub async fn take(
     session: &mut Session,
     dir: &Path,
     id: &GrantId,
     scope: &str,
+    estimate: Option<u64>,
     progress: &Progress,
 ) -> Result<BackupRecord, BackupError> {
-    let result = take_into(session, dir, id, scope, progress).await;
+    let result = take_into(session, dir, id, scope, estimate, progress).await;
     if result.is_err() {
         let _ = fs::remove_dir_all(dir);
     }
     result
+}
+
+/// Room the backup needs beyond the scope's size: the manifest, and slack for the
+/// filesystem's own use.
+const SPACE_MARGIN: u64 = 64 << 20;
+
+/// The space free for an unprivileged writer on the filesystem of `dir`.
+fn free_space(dir: &Path) -> std::io::Result<u64> {
+    let stat = rustix::fs::statvfs(dir)?;
+    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// Refuse a backup of about `estimate` bytes (uncompressed: the worst case, for media that
+/// does not compress) that the filesystem of `parent` has no room for.
+fn check_space(parent: &Path, estimate: Option<u64>) -> Result<(), BackupError> {
+    let (Some(needed), Ok(free)) = (estimate, free_space(parent)) else {
+        return Ok(());
+    };
+    let needed = needed.saturating_add(SPACE_MARGIN);
+    if free < needed {
+        return Err(BackupError::NoSpace {
+            path: parent.to_owned(),
+            needed,
+            free,
+        });
+    }
+    Ok(())
 }
 
 async fn take_into(
@@ -119,18 +156,28 @@ async fn take_into(
     dir: &Path,
     id: &GrantId,
     scope: &str,
+    estimate: Option<u64>,
     progress: &Progress,
 ) -> Result<BackupRecord, BackupError> {
     let write_error = |path: &Path| {
         let path = path.to_owned();
         move |source| BackupError::Write { path, source }
     };
+    if let Some(parent) = dir.parent() {
+        check_space(parent, estimate)?;
+    }
     fs::DirBuilder::new()
         .mode(0o700)
         .create(dir)
         .map_err(write_error(dir))?;
-    let raw_path = dir.join("files.tar.part");
-    let mut raw = BufWriter::new(private_file(&raw_path).map_err(write_error(&raw_path))?);
+    let archive = dir.join(FILES);
+    let part = dir.join(format!("{FILES}.part"));
+    let file = BufWriter::new(private_file(&part).map_err(write_error(&part))?);
+    let mut zstd = zstd::stream::write::Encoder::new(file, 3).map_err(write_error(&part))?;
+    // The manifest is read from the stream as it passes, in a thread of its own, so the
+    // archive is read once and never held whole (a bounded channel: the SSH window waits
+    // for the slower of the two).
+    let (chunks, parser) = manifest_thread();
     let mut hash = Context::new(&SHA256);
     let (mut bytes, mut tail) = (0u64, Vec::with_capacity(2 * END_BLOCKS));
     let mut script = Script::new();
@@ -139,27 +186,36 @@ async fn take_into(
         "cd -- {} && exec tar --create --file=- --numeric-owner --acls --xattrs --sparse --one-file-system .",
         &[scope],
     );
-    progress.say(format!("backing up {scope} to {}", dir.display()));
+    let transfer = progress.transfer(&format!("backing up {scope}"), estimate);
     let host = session.target().host.clone();
     let (output, failed) = session
         .run_stream(&script, |data| {
             hash.update(data);
             bytes += data.len() as u64;
+            transfer.add(data.len() as u64);
             tail.extend_from_slice(data);
             if tail.len() > 2 * END_BLOCKS {
                 tail.drain(..tail.len() - END_BLOCKS);
             }
-            raw.write_all(data)
+            // A parser that stopped (a broken entry) is reported below, not here.
+            let _ = chunks.send(data.to_vec());
+            zstd.write_all(data)
         })
         .await?;
+    drop(chunks);
+    transfer.finish();
     if let Some(source) = failed {
-        return Err(BackupError::Write {
-            path: raw_path,
-            source,
-        });
+        return Err(BackupError::Write { path: part, source });
     }
-    raw.flush().map_err(write_error(&raw_path))?;
-    drop(raw);
+    zstd.finish()
+        .and_then(|mut file| {
+            file.flush()?;
+            file.get_ref().sync_all()
+        })
+        .map_err(write_error(&part))?;
+    let parsed = parser
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the manifest reader panicked")));
     // 0: done; 1: a file changed while it was read (the archive is whole, that file as read).
     match output.exit_status {
         Some(0 | 1) => {}
@@ -183,12 +239,8 @@ async fn take_into(
             "{bytes} bytes without tar's end-of-archive blocks"
         )));
     }
-    let entries = manifest_entries(&raw_path).map_err(|e| incomplete(e.to_string()))?;
-    let archive = dir.join(FILES);
-    let part = dir.join(format!("{FILES}.part"));
-    compress(&raw_path, &part).map_err(write_error(&part))?;
+    let entries = parsed.map_err(|e| incomplete(e.to_string()))?;
     fs::rename(&part, &archive).map_err(write_error(&archive))?;
-    fs::remove_file(&raw_path).map_err(write_error(&raw_path))?;
     let record = BackupRecord {
         dir: dir.to_owned(),
         scope: scope.to_owned(),
@@ -214,6 +266,61 @@ async fn take_into(
     Ok(record)
 }
 
+/// A thread that reads the manifest's entries from the chunks sent to it.
+fn manifest_thread() -> (
+    std::sync::mpsc::SyncSender<Vec<u8>>,
+    std::thread::JoinHandle<std::io::Result<Vec<Entry>>>,
+) {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(64);
+    let parser = std::thread::spawn(move || {
+        let reader = ChunkReader {
+            chunks: receiver,
+            current: Vec::new(),
+            at: 0,
+        };
+        manifest_entries(reader)
+    });
+    (sender, parser)
+}
+
+/// The chunks of a channel as one stream.
+struct ChunkReader {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.current.len() {
+            match self.chunks.recv() {
+                Ok(chunk) => (self.current, self.at) = (chunk, 0),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// The bytes of the files in `dir` (a backup's directory), 0 when it is gone.
+pub fn disk_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => dirs.push(entry.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
 /// A new file only its owner may read.
 fn private_file(path: &Path) -> std::io::Result<File> {
     OpenOptions::new()
@@ -223,10 +330,10 @@ fn private_file(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-/// Every entry of the tar archive at `path`, with the digest of each file's content; an error
+/// Every entry of the tar archive `reader` gives, with the digest of each file's content; an error
 /// when any entry cannot be read whole.
-fn manifest_entries(path: &Path) -> std::io::Result<Vec<Entry>> {
-    let mut archive = tar::Archive::new(File::open(path)?);
+fn manifest_entries(reader: impl Read) -> std::io::Result<Vec<Entry>> {
+    let mut archive = tar::Archive::new(reader);
     let mut entries = Vec::new();
     for entry in archive.entries()? {
         let mut entry = entry?;
@@ -286,14 +393,6 @@ fn manifest_entries(path: &Path) -> std::io::Result<Vec<Entry>> {
         });
     }
     Ok(entries)
-}
-
-/// `from` compressed with zstd into the new file `to`.
-fn compress(from: &Path, to: &Path) -> std::io::Result<()> {
-    let input = File::open(from)?;
-    let mut output = private_file(to)?;
-    zstd::stream::copy_encode(input, &mut output, 3)?;
-    output.sync_all()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -2,6 +2,7 @@
 
 mod audit;
 mod provision;
+mod prune;
 mod reap;
 mod teardown;
 
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
             let request = request::Reap::from_args(args)?;
             reap::run(request, state_dir, &progress).await
         }
+        Command::Prune(args) => prune::run(&args, state_dir),
         Command::List(args) => {
             let store = open_store(state_dir)?;
             output::list(&store.list()?, args.json);

@@ -10,6 +10,7 @@
 mod audit;
 pub mod connect;
 mod provision;
+mod prune;
 mod scripts;
 mod teardown;
 
@@ -17,6 +18,7 @@ pub use crate::shell::protocol::CheckResult;
 pub use audit::{AuditReport, audit};
 pub use connect::ConnectOptions;
 pub use provision::{ProvisionRequest, Provisioned, provision};
+pub use prune::{BACKUP_DIR, PruneReport, PrunedBackup, prune};
 pub use teardown::{TeardownReport, teardown};
 
 /// The companion file of a grant record holding its baseline.

@@ -117,6 +117,8 @@ struct Checked {
     plan: Vec<Action>,
     /// The scope as resolved on the host.
     scope: Option<String>,
+    /// The scope's size in bytes, as `du` gave it.
+    backup_bytes: Option<u64>,
     kept: BTreeMap<usize, BTreeMap<String, String>>,
     baseline: Option<Baseline>,
 }
@@ -146,8 +148,9 @@ pub async fn provision(
     // Before the first change: a backup that fails stops here, with nothing to undo.
     let backup = match (&checked.scope, request.backup) {
         (Some(scope), true) => {
-            let dir = store.companion_path(&grant.id, "backup");
-            Some(backup::take(&mut session, &dir, &grant.id, scope, progress).await?)
+            let dir = store.companion_path(&grant.id, super::BACKUP_DIR);
+            let estimate = checked.backup_bytes;
+            Some(backup::take(&mut session, &dir, &grant.id, scope, estimate, progress).await?)
         }
         _ => None,
     };
@@ -262,6 +265,13 @@ fn preflight_script(request: &ProvisionRequest, grant: &Grant, plan: &[Action]) 
             "if tar --version 2>/dev/null | head -n 1 | grep -q 'GNU tar' && tar --help 2>/dev/null | grep -q -- '--acls'; then hv_ok {}; else hv_fail {}; fi",
             &[&id, &id],
         );
+        // The backup's size, for its progress bar and the free-space check on this machine.
+        if let Some(scope) = &request.scope {
+            script.cmd(
+                "hv_fact backup_bytes \"$(du -s -x -B1 --apparent-size -- {} 2>/dev/null | cut -f1)\"",
+                &[scope.as_str()],
+            );
+        }
     }
     // The baseline, in the same remote execution: nothing has changed yet.
     let salt = crate::secret::random_lower_alnum(24);
@@ -400,6 +410,10 @@ async fn preflight(
     Ok(Checked {
         plan,
         scope: parsed.facts.get("scope_resolved").cloned(),
+        backup_bytes: parsed
+            .facts
+            .get("backup_bytes")
+            .and_then(|b| b.parse().ok()),
         kept: parsed.kept(),
         baseline,
     })

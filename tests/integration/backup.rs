@@ -140,3 +140,179 @@ fn a_host_without_gnu_tar_is_refused_at_preflight() {
         .run()
         .expect_code(0);
 }
+
+/// An admin machine without room for the backup: refused before anything changes on the host,
+/// naming the space needed and free and the ways out.
+#[test]
+fn a_full_admin_disk_refuses_the_backup_before_anything_changes() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    let known_hosts = ws.known_hosts();
+    let target = host.target("root");
+    let args = [
+        "provision",
+        &target,
+        "--known-hosts",
+        known_hosts.to_str().expect("utf-8"),
+        "--scope",
+        &host.scope,
+    ];
+    let before = host.snapshot();
+    let out = ws
+        .handover_on_small_disk("16m", &args)
+        .with_root_password(&host)
+        .run()
+        .expect_code(1);
+    for needle in [
+        "the backup needs up to",
+        "free",
+        "--state-dir",
+        "--no-backup",
+        "nothing was changed on the host",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "`{needle}` missing:\n{}",
+            out.stderr
+        );
+    }
+    assert_eq!(before, host.snapshot(), "the host changed");
+    // Nothing of a backup is left in the (unmounted again) state directory either.
+    let left: Vec<_> = std::fs::read_dir(ws.state_dir().join("grants"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// A provision killed during the backup leaves no grant and no backup anything accepts; prune
+/// removes what is left of it.
+#[test]
+fn a_provision_killed_during_the_backup_leaves_only_debris_that_prune_removes() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    let before = host.snapshot();
+    // The second remote execution is the backup: stop right after its stream ended, before
+    // the archive got its name.
+    let out = ws
+        .provision_as_root(&host, &["--scope", &host.scope])
+        .env("HANDOVER_FAILPOINT", "after-exec:2")
+        .run();
+    assert_eq!(out.code, 86, "{}", out.stderr);
+    assert_eq!(before, host.snapshot(), "the host changed");
+    assert!(ws.list().grants.is_empty());
+    let grants = ws.state_dir().join("grants");
+    let debris: Vec<std::path::PathBuf> = std::fs::read_dir(&grants)
+        .expect("grants")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "backup"))
+        .collect();
+    assert_eq!(debris.len(), 1, "{debris:?}");
+    let names: Vec<String> = std::fs::read_dir(&debris[0])
+        .expect("backup dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["files.tar.zst.part"],
+        "only a partial archive, no manifest"
+    );
+
+    let out = ws
+        .handover(&["prune", "--older-than", "0s"])
+        .run()
+        .expect_code(0);
+    out.assert_stdout_contains("no grant record");
+    assert!(!debris[0].exists(), "prune left {}", debris[0].display());
+}
+
+/// `list` gives each backup's size; `prune` removes revoked grants' backups once old enough
+/// and never a live grant's; `--dry-run` changes nothing.
+#[test]
+fn prune_removes_revoked_grants_backups_only_when_old_enough() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    let provision = || {
+        ws.provision_as_root(&host, &["--scope", &host.scope, "--json"])
+            .run()
+            .expect_code(0)
+            .provisioned()
+    };
+    let (revoked, live) = (provision(), provision());
+    ws.teardown_as_root(&host, &revoked.id, &[])
+        .run()
+        .expect_code(0);
+    let dir = |g: &crate::docs::Provisioned| {
+        std::path::PathBuf::from(&g.backup.as_ref().expect("backup").dir)
+    };
+    let sizes = ws.handover(&["list", "--json"]).run().expect_code(0).json();
+    for grant in sizes["grants"].as_array().expect("grants") {
+        let bytes = grant["backup_bytes"].as_u64().expect("backup_bytes");
+        assert!(bytes > 1000, "{grant}");
+    }
+    let human = ws.handover(&["list"]).run().expect_code(0);
+    assert!(
+        human.stdout.contains("BACKUP") && human.stdout.contains("KiB"),
+        "{}",
+        human.stdout
+    );
+
+    // Revoked a moment ago: a day's retention keeps it.
+    let out = ws
+        .handover(&["prune", "--older-than", "1d", "--json"])
+        .run()
+        .expect_code(0);
+    let report = out.json();
+    assert_eq!(
+        report["removed"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
+    assert_eq!(report["kept"].as_array().map(Vec::len), Some(2), "{report}");
+
+    let out = ws
+        .handover(&["prune", "--older-than", "0s", "--dry-run"])
+        .run()
+        .expect_code(0);
+    out.assert_stdout_contains("would remove");
+    assert!(dir(&revoked).exists());
+
+    let report = ws
+        .handover(&["prune", "--older-than", "0s", "--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        report["removed"][0]["grant"],
+        revoked.id.as_str(),
+        "{report}"
+    );
+    assert_eq!(
+        report["removed"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    assert!(
+        !dir(&revoked).exists(),
+        "the revoked grant's backup is still there"
+    );
+    assert!(dir(&live).exists(), "the live grant's backup was removed");
+    let shown = ws
+        .handover(&["show", &revoked.id, "--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    assert!(shown["backup"].is_null(), "{shown}");
+    assert!(
+        shown["events"].to_string().contains("backup pruned"),
+        "{shown}"
+    );
+
+    ws.handover(&["prune", "--older-than", "xyz"])
+        .run()
+        .expect_code(2);
+}

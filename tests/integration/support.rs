@@ -673,8 +673,29 @@ impl Workspace {
     /// `handover ARGS…` with `--state-dir` of this workspace and a clean environment.
     pub fn handover(&self, args: &[&str]) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_handover"));
-        cmd.args(args)
-            .env_clear()
+        cmd.args(args);
+        self.run_with_env(cmd)
+    }
+
+    /// `handover ARGS…` as [`Workspace::handover`], with the state directory on a tmpfs of
+    /// `size` (`32m`) in a mount namespace of its own: a small disk on the admin machine.
+    pub fn handover_on_small_disk(&self, size: &str, args: &[&str]) -> Run {
+        let state = self.state_dir();
+        std::fs::create_dir_all(&state).expect("create the state directory");
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg(r#"mount -t tmpfs -o size="$1",mode=0700 handover-test "$2" && shift 2 && exec "$@""#)
+            .arg("sh")
+            .arg(size)
+            .arg(&state)
+            .arg(env!("CARGO_BIN_EXE_handover"))
+            .args(args);
+        self.run_with_env(cmd)
+    }
+
+    /// `cmd` with this workspace's clean environment.
+    fn run_with_env(&self, mut cmd: Command) -> Run {
+        cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
             .env("USER", "root")
