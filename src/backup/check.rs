@@ -104,6 +104,15 @@ pub fn check(
     progress: &Progress,
 ) -> Result<CheckReport, RestoreError> {
     let temp = TempDir::new()?;
+    // The scope unpacks into a directory of its own inside the private one.
+    let root = temp.0.join("scope");
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&root)
+        .map_err(|source| RestoreError::Temp {
+            path: root.clone(),
+            source,
+        })?;
     progress.say(format!(
         "unpacking {} into {} to compare it with the manifest",
         archive.display(),
@@ -128,11 +137,24 @@ pub fn check(
         .entries()
         .map_err(|e| incomplete(format!("its archive cannot be read: {e}")))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| incomplete(format!("its archive is damaged: {e}")))?;
+        let mut entry = entry.map_err(|e| {
+            let after = unpacked
+                .last()
+                .map_or_else(String::new, |(name, _): &(String, _)| {
+                    format!(" after `{name}`")
+                });
+            incomplete(format!("its archive is damaged{after}: {e}"))
+        })?;
         let name = key(&String::from_utf8_lossy(&entry.path_bytes()));
-        entry
-            .unpack_in(&temp.0)
-            .map_err(|e| incomplete(format!("`{name}` cannot be unpacked: {e}")))?;
+        let unpacked_entry = if name == "." {
+            // tar leaves the destination itself alone: the scope's own mode is set here.
+            entry.header().mode().and_then(|mode| {
+                fs::set_permissions(&root, fs::Permissions::from_mode(mode & 0o7777))
+            })
+        } else {
+            entry.unpack_in(&root).map(|_| ())
+        };
+        unpacked_entry.map_err(|e| incomplete(format!("`{name}` cannot be unpacked: {e}")))?;
         unpacked.push((name, entry.header().entry_type()));
     }
     let mut reader = tar.into_inner();
@@ -167,9 +189,9 @@ pub fn check(
             continue;
         }
         let on_disk = if path == "." {
-            temp.0.clone()
+            root.clone()
         } else {
-            temp.0.join(path)
+            root.join(path)
         };
         match compare(&on_disk, state) {
             Ok(()) => matched += 1,

@@ -30,6 +30,7 @@ mod playbooks;
 mod properties;
 mod protocol;
 mod reap;
+mod restore;
 mod rollback;
 mod rotate;
 mod seal;
