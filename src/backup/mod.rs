@@ -254,6 +254,7 @@ fn private_file(path: &Path) -> std::io::Result<File> {
 /// Every entry of the tar archive at `path`, with the digest of each file's content; an error
 /// when any entry cannot be read whole.
 fn manifest_entries(path: &Path) -> std::io::Result<Vec<Entry>> {
+    let mut extras = pax_extras(path)?.into_iter();
     let mut archive = tar::Archive::new(File::open(path)?);
     let mut entries = Vec::new();
     for entry in archive.entries()? {
@@ -278,7 +279,12 @@ fn manifest_entries(path: &Path) -> std::io::Result<Vec<Entry>> {
             header.gid()?,
             header.entry_size()?,
         );
-        let (acl, xattrs) = acl_and_xattrs(&mut entry)?;
+        let (acl, xattrs) = extras.next().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the archive's extended headers do not match its entries",
+            )
+        })?;
         let link = entry.link_name()?.map(|l| l.to_string_lossy().into_owned());
         let path = entry.path()?.to_string_lossy().into_owned();
         let sha256 = if kind == "file" {
@@ -319,31 +325,67 @@ fn manifest_entries(path: &Path) -> std::io::Result<Vec<Entry>> {
     Ok(entries)
 }
 
-/// The entry's ACL (access, then default entries) and extended attributes, from its pax header.
-fn acl_and_xattrs(
-    entry: &mut tar::Entry<'_, File>,
-) -> std::io::Result<(Vec<String>, std::collections::BTreeMap<String, String>)> {
+/// Each entry's ACL (access, then default entries) and extended attributes, in archive order,
+/// from its pax header. Read raw: an ACL's value holds newlines, which the tar crate's own pax
+/// parser takes for record ends.
+type Extras = (Vec<String>, std::collections::BTreeMap<String, String>);
+
+fn pax_extras(path: &Path) -> std::io::Result<Vec<Extras>> {
+    let mut archive = tar::Archive::new(File::open(path)?);
+    let mut out = Vec::new();
+    let mut pending: Option<Vec<u8>> = None;
+    for entry in archive.entries()?.raw(true) {
+        let mut entry = entry?;
+        let kind = entry.header().entry_type();
+        if kind.is_pax_local_extensions() {
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data)?;
+            pending = Some(data);
+            continue;
+        }
+        if kind.is_pax_global_extensions() || kind.is_gnu_longname() || kind.is_gnu_longlink() {
+            continue;
+        }
+        out.push(extras(pending.take().as_deref().unwrap_or_default()));
+    }
+    Ok(out)
+}
+
+/// A pax header's records (`LEN KEY=VALUE\n`, LEN counting the whole record): the ACLs and
+/// extended attributes.
+fn extras(mut data: &[u8]) -> Extras {
     let (mut acl, mut default, mut xattrs) =
         (Vec::new(), Vec::new(), std::collections::BTreeMap::new());
-    if let Some(extensions) = entry.pax_extensions()? {
-        for extension in extensions {
-            let extension = extension?;
-            let Ok(key) = extension.key() else { continue };
-            let value = extension.value_bytes();
-            if key == "SCHILY.acl.access" {
-                acl = acl_lines(value, "");
-            } else if key == "SCHILY.acl.default" {
-                default = acl_lines(value, "default:");
-            } else if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
-                // The ACLs come as SCHILY.acl.* already.
-                if !name.starts_with("system.posix_acl_") {
-                    xattrs.insert(name.to_owned(), hex(value));
-                }
+    while let Some(space) = data.iter().position(|b| *b == b' ') {
+        let Some(len) = std::str::from_utf8(&data[..space])
+            .ok()
+            .and_then(|l| l.parse::<usize>().ok())
+            .filter(|len| *len > space + 1 && *len <= data.len())
+        else {
+            break;
+        };
+        let record = &data[space + 1..len - 1];
+        data = &data[len..];
+        let Some(equals) = record.iter().position(|b| *b == b'=') else {
+            continue;
+        };
+        let (key, value) = (
+            String::from_utf8_lossy(&record[..equals]),
+            &record[equals + 1..],
+        );
+        if key == "SCHILY.acl.access" {
+            acl = acl_lines(value, "");
+        } else if key == "SCHILY.acl.default" {
+            default = acl_lines(value, "default:");
+        } else if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+            // The ACLs come as SCHILY.acl.* already.
+            if !name.starts_with("system.posix_acl_") {
+                xattrs.insert(name.to_owned(), hex(value));
             }
         }
     }
     acl.extend(default);
-    Ok((acl, xattrs))
+    (acl, xattrs)
 }
 
 /// An ACL's text (`user::rwx` lines or `,`-separated; `#` comments) as entries with `prefix`.
@@ -366,4 +408,33 @@ fn compress(from: &Path, to: &Path) -> std::io::Result<()> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pax_records_keep_acls_whose_values_hold_newlines() {
+        let record = |kv: &str| {
+            let mut len = kv.len() + 3;
+            if format!("{len} {kv}\n").len() != len {
+                len += 1;
+            }
+            format!("{len} {kv}\n")
+        };
+        let data = [
+            record("SCHILY.acl.access=user::rwx\nuser:www-data:rwx\ngroup::r-x\nmask::rwx\nother::r-x\n"),
+            record("SCHILY.acl.default=user::rwx\ngroup::r-x\nother::r-x\n"),
+            record("SCHILY.xattr.user.note=kept"),
+            record("SCHILY.xattr.system.posix_acl_access=x"),
+        ]
+        .concat();
+        let (acl, xattrs) = extras(data.as_bytes());
+        assert_eq!(acl.len(), 8, "{acl:?}");
+        assert_eq!(acl[1], "user:www-data:rwx");
+        assert_eq!(acl[5], "default:user::rwx");
+        assert_eq!(xattrs.len(), 1);
+        assert_eq!(xattrs["user.note"], "6b657074");
+    }
 }
