@@ -5,6 +5,19 @@
 //! entry. A stream cut short never passes for a backup: tar's exit status and its end-of-archive
 //! blocks are required, every entry must parse, and the files get their names only when whole.
 
+mod check;
+mod diff;
+mod error;
+mod listing;
+mod plan;
+mod restore;
+
+pub use check::{CheckReport, Mismatch, check};
+pub use diff::{DiffReport, FileDiff, diff};
+pub use listing::list as listing;
+pub use plan::{Change, Keep, Plan, State, plan};
+pub use restore::{RestoreError, Source, open, restore_files};
+
 use crate::ids::GrantId;
 use crate::progress::Progress;
 use crate::shell::Script;
@@ -37,6 +50,9 @@ pub struct BackupRecord {
     pub stream_sha256: String,
     /// The compressed archive's size.
     pub archive_bytes: u64,
+    /// Where the archive is kept on the host instead of `dir` (`--backup-on-host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_host: Option<String>,
 }
 
 /// One entry of the manifest.
@@ -53,6 +69,13 @@ pub struct Entry {
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The POSIX ACL beyond the mode, as `getfacl` writes it (names, not ids): access entries,
+    /// then default entries prefixed `default:` (tar's `SCHILY.acl.*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acl: Vec<String>,
+    /// Extended attributes (tar's `SCHILY.xattr.*`, without the ACLs'), values in hex.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub xattrs: std::collections::BTreeMap<String, String>,
 }
 
 /// The manifest file.
@@ -61,6 +84,9 @@ pub struct Manifest {
     pub grant: GrantId,
     pub backup: BackupRecord,
     pub entries: Vec<Entry>,
+    /// The entries carry their ACLs (manifests before ACLs were kept have none to compare).
+    #[serde(default)]
+    pub acls: bool,
 }
 
 /// Why a backup could not be taken: provision stops before any change.
@@ -177,7 +203,7 @@ async fn take_into(
     // The manifest is read from the stream as it passes, in a thread of its own, so the
     // archive is read once and never held whole (a bounded channel: the SSH window waits
     // for the slower of the two).
-    let (chunks, parser) = manifest_thread();
+    let manifest = ManifestReader::start();
     let mut hash = Context::new(&SHA256);
     let (mut bytes, mut tail) = (0u64, Vec::with_capacity(2 * END_BLOCKS));
     let mut script = Script::new();
@@ -197,12 +223,10 @@ async fn take_into(
             if tail.len() > 2 * END_BLOCKS {
                 tail.drain(..tail.len() - END_BLOCKS);
             }
-            // A parser that stopped (a broken entry) is reported below, not here.
-            let _ = chunks.send(data.to_vec());
+            manifest.send(data);
             zstd.write_all(data)
         })
         .await?;
-    drop(chunks);
     transfer.finish();
     if let Some(source) = failed {
         return Err(BackupError::Write { path: part, source });
@@ -213,9 +237,7 @@ async fn take_into(
             file.get_ref().sync_all()
         })
         .map_err(write_error(&part))?;
-    let parsed = parser
-        .join()
-        .unwrap_or_else(|_| Err(std::io::Error::other("the manifest reader panicked")));
+    let parsed = manifest.finish();
     // 0: done; 1: a file changed while it was read (the archive is whole, that file as read).
     match output.exit_status {
         Some(0 | 1) => {}
@@ -248,11 +270,13 @@ async fn take_into(
         stream_bytes: bytes,
         stream_sha256: hex(hash.finish().as_ref()),
         archive_bytes: fs::metadata(&archive).map_err(write_error(&archive))?.len(),
+        on_host: None,
     };
     let manifest = Manifest {
         grant: id.clone(),
         backup: record.clone(),
         entries,
+        acls: true,
     };
     let manifest_path = dir.join(MANIFEST);
     let part = dir.join(format!("{MANIFEST}.part"));
@@ -266,27 +290,65 @@ async fn take_into(
     Ok(record)
 }
 
-/// A thread that reads the manifest's entries from the chunks sent to it.
-fn manifest_thread() -> (
-    std::sync::mpsc::SyncSender<Vec<u8>>,
-    std::thread::JoinHandle<std::io::Result<Vec<Entry>>>,
-) {
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(64);
-    let parser = std::thread::spawn(move || {
-        let reader = ChunkReader {
-            chunks: receiver,
-            current: Vec::new(),
-            at: 0,
+/// The manifest, read from the stream as it passes: the entries with their digests in one
+/// thread, their ACLs and extended attributes (from the raw pax headers) in another.
+struct ManifestReader {
+    senders: Vec<std::sync::mpsc::SyncSender<std::sync::Arc<Vec<u8>>>>,
+    entries: std::thread::JoinHandle<std::io::Result<Vec<Entry>>>,
+    extras: std::thread::JoinHandle<std::io::Result<Vec<Extras>>>,
+}
+
+impl ManifestReader {
+    fn start() -> Self {
+        let mut senders = Vec::new();
+        let mut reader = || {
+            let (sender, receiver) = std::sync::mpsc::sync_channel(64);
+            senders.push(sender);
+            ChunkReader {
+                chunks: receiver,
+                current: std::sync::Arc::new(Vec::new()),
+                at: 0,
+            }
         };
-        manifest_entries(reader)
-    });
-    (sender, parser)
+        let (a, b) = (reader(), reader());
+        ManifestReader {
+            entries: std::thread::spawn(move || manifest_entries(a)),
+            extras: std::thread::spawn(move || pax_extras(b)),
+            senders,
+        }
+    }
+
+    /// More of the stream. A reader that stopped (a broken entry) says so at the end.
+    fn send(&self, data: &[u8]) {
+        let chunk = std::sync::Arc::new(data.to_vec());
+        for sender in &self.senders {
+            let _ = sender.send(chunk.clone());
+        }
+    }
+
+    /// The stream ended: every entry, with its ACL and extended attributes.
+    fn finish(self) -> std::io::Result<Vec<Entry>> {
+        drop(self.senders);
+        let panicked = || std::io::Error::other("the manifest reader panicked");
+        let mut entries = self.entries.join().map_err(|_| panicked())??;
+        let extras = self.extras.join().map_err(|_| panicked())??;
+        if entries.len() != extras.len() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the archive's extended headers do not match its entries",
+            ));
+        }
+        for (entry, (acl, xattrs)) in entries.iter_mut().zip(extras) {
+            (entry.acl, entry.xattrs) = (acl, xattrs);
+        }
+        Ok(entries)
+    }
 }
 
 /// The chunks of a channel as one stream.
 struct ChunkReader {
-    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
-    current: Vec<u8>,
+    chunks: std::sync::mpsc::Receiver<std::sync::Arc<Vec<u8>>>,
+    current: std::sync::Arc<Vec<u8>>,
     at: usize,
 }
 
@@ -390,11 +452,115 @@ fn manifest_entries(reader: impl Read) -> std::io::Result<Vec<Entry>> {
             size,
             sha256,
             link,
+            acl: Vec::new(),
+            xattrs: std::collections::BTreeMap::new(),
         });
     }
     Ok(entries)
 }
 
+/// Each entry's ACL (access, then default entries) and extended attributes, in archive order,
+/// from its pax header. Read raw: an ACL's value holds newlines, which the tar crate's own pax
+/// parser takes for record ends.
+type Extras = (Vec<String>, std::collections::BTreeMap<String, String>);
+
+fn pax_extras(reader: impl Read) -> std::io::Result<Vec<Extras>> {
+    let mut archive = tar::Archive::new(reader);
+    let mut out = Vec::new();
+    let mut pending: Option<Vec<u8>> = None;
+    for entry in archive.entries()?.raw(true) {
+        let mut entry = entry?;
+        let kind = entry.header().entry_type();
+        if kind.is_pax_local_extensions() {
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data)?;
+            pending = Some(data);
+            continue;
+        }
+        if kind.is_pax_global_extensions() || kind.is_gnu_longname() || kind.is_gnu_longlink() {
+            continue;
+        }
+        out.push(extras(pending.take().as_deref().unwrap_or_default()));
+    }
+    Ok(out)
+}
+
+/// A pax header's records (`LEN KEY=VALUE\n`, LEN counting the whole record): the ACLs and
+/// extended attributes.
+fn extras(mut data: &[u8]) -> Extras {
+    let (mut acl, mut default, mut xattrs) =
+        (Vec::new(), Vec::new(), std::collections::BTreeMap::new());
+    while let Some(space) = data.iter().position(|b| *b == b' ') {
+        let Some(len) = std::str::from_utf8(&data[..space])
+            .ok()
+            .and_then(|l| l.parse::<usize>().ok())
+            .filter(|len| *len > space + 1 && *len <= data.len())
+        else {
+            break;
+        };
+        let record = &data[space + 1..len - 1];
+        data = &data[len..];
+        let Some(equals) = record.iter().position(|b| *b == b'=') else {
+            continue;
+        };
+        let (key, value) = (
+            String::from_utf8_lossy(&record[..equals]),
+            &record[equals + 1..],
+        );
+        if key == "SCHILY.acl.access" {
+            acl = acl_lines(value, "");
+        } else if key == "SCHILY.acl.default" {
+            default = acl_lines(value, "default:");
+        } else if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+            // The ACLs come as SCHILY.acl.* already.
+            if !name.starts_with("system.posix_acl_") {
+                xattrs.insert(name.to_owned(), hex(value));
+            }
+        }
+    }
+    acl.extend(default);
+    (acl, xattrs)
+}
+
+/// An ACL's text (`user::rwx` lines or `,`-separated; `#` comments) as entries with `prefix`.
+pub(crate) fn acl_lines(text: &[u8], prefix: &str) -> Vec<String> {
+    String::from_utf8_lossy(text)
+        .split(['\n', ','])
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{prefix}{l}"))
+        .collect()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pax_records_keep_acls_whose_values_hold_newlines() {
+        let record = |kv: &str| {
+            let mut len = kv.len() + 3;
+            if format!("{len} {kv}\n").len() != len {
+                len += 1;
+            }
+            format!("{len} {kv}\n")
+        };
+        let data = [
+            record("SCHILY.acl.access=user::rwx\nuser:www-data:rwx\ngroup::r-x\nmask::rwx\nother::r-x\n"),
+            record("SCHILY.acl.default=user::rwx\ngroup::r-x\nother::r-x\n"),
+            record("SCHILY.xattr.user.note=kept"),
+            record("SCHILY.xattr.system.posix_acl_access=x"),
+        ]
+        .concat();
+        let (acl, xattrs) = extras(data.as_bytes());
+        assert_eq!(acl.len(), 8, "{acl:?}");
+        assert_eq!(acl[1], "user:www-data:rwx");
+        assert_eq!(acl[5], "default:user::rwx");
+        assert_eq!(xattrs.len(), 1);
+        assert_eq!(xattrs["user.note"], "6b657074");
+    }
 }

@@ -11,6 +11,7 @@ mod audit;
 pub mod connect;
 mod provision;
 mod prune;
+mod restore;
 mod scripts;
 mod teardown;
 
@@ -19,6 +20,10 @@ pub use audit::{AuditReport, audit};
 pub use connect::ConnectOptions;
 pub use provision::{ProvisionRequest, Provisioned, provision};
 pub use prune::{BACKUP_DIR, PruneReport, PrunedBackup, prune};
+pub use restore::{
+    Confirm, DiffDocument, FilesRestore, RestoreCheck, RestoreParts, RestoreReport, diff, restore,
+    restore_check,
+};
 pub use teardown::{TeardownReport, teardown};
 
 /// The companion file of a grant record holding its baseline.

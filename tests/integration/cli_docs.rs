@@ -40,6 +40,8 @@ fn the_help_of_every_command() {
         &["playbooks", "list"],
         &["playbooks", "show"],
         &["reap"],
+        &["restore"],
+        &["diff"],
         &["completions"],
         &["man"],
     ] {

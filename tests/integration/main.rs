@@ -17,6 +17,7 @@ mod cli_docs;
 #[cfg(feature = "failpoints")]
 mod crash;
 mod database;
+mod diff;
 mod drift_git;
 mod drift_runtime;
 mod expiry;
@@ -30,6 +31,7 @@ mod playbooks;
 mod properties;
 mod protocol;
 mod reap;
+mod restore;
 mod rollback;
 mod rotate;
 mod seal;
