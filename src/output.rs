@@ -238,10 +238,19 @@ pub(crate) fn provisioned_value(p: &Provisioned, show_passwords: bool) -> serde_
 /// What the host said the customer must know, and the vendor need not (so never in the
 /// credentials): e.g. that teardown will not be able to end the window's sessions.
 pub(crate) fn warnings(r: &GrantRecord) -> Vec<String> {
-    r.actions
+    let mut warnings: Vec<String> = r
+        .actions
         .iter()
         .filter_map(|a| a.facts.get("warning").map(|w| sanitize(w)))
-        .collect()
+        .collect();
+    let dump = r.backup.as_ref().and_then(|b| b.database.as_ref());
+    if let Some(d) = dump {
+        warnings.extend(
+            crate::backup::database::non_transactional_warning(&d.name, &d.non_transactional)
+                .map(|w| sanitize(&w)),
+        );
+    }
+    warnings
 }
 
 pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std::io::Result<()> {
@@ -321,6 +330,22 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
         ),
         (None, Some(_)) => println!("No backup of the scope was taken (--no-backup)."),
         (None, None) => {}
+    }
+    match r
+        .backup
+        .as_ref()
+        .map(|b| (&b.database, &b.database_skipped))
+    {
+        Some((Some(d), _)) => println!(
+            "Its {} database `{}` was dumped with it: {} ({} tables, {} bytes compressed).",
+            d.engine.label(),
+            d.name,
+            d.file,
+            d.tables.len() + d.changed_during_dump.len(),
+            d.archive_bytes
+        ),
+        Some((None, Some(why))) => println!("Note: {}.", sanitize(why)),
+        _ => {}
     }
     if account && sealed.is_none() {
         println!("The password is shown once and not stored. Hand it over privately.");

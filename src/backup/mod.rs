@@ -5,6 +5,8 @@
 //! entry. A stream cut short never passes for a backup: tar's exit status and its end-of-archive
 //! blocks are required, every entry must parse, and the files get their names only when whole.
 
+pub mod database;
+
 use crate::ids::GrantId;
 use crate::progress::Progress;
 use crate::shell::Script;
@@ -37,6 +39,12 @@ pub struct BackupRecord {
     pub stream_sha256: String,
     /// The compressed archive's size.
     pub archive_bytes: u64,
+    /// The site's database, dumped right after the files (`database.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<database::DbDump>,
+    /// Why no database was dumped, when none was (for the output: how to name one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_skipped: Option<String>,
 }
 
 /// One entry of the manifest.
@@ -90,6 +98,15 @@ pub enum BackupError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    #[error(
+        "the backup of database `{database}` on `{host}` failed: {failure}; nothing was changed on the host (fix the cause, or provision with --backup-db none)"
+    )]
+    Dump {
+        database: String,
+        host: String,
+        /// What failed, its exit status and the host's stderr.
+        failure: String,
     },
     #[error(transparent)]
     Ssh(#[from] SshError),
@@ -196,6 +213,8 @@ async fn take_into(
         stream_bytes: bytes,
         stream_sha256: hex(hash.finish().as_ref()),
         archive_bytes: fs::metadata(&archive).map_err(write_error(&archive))?.len(),
+        database: None,
+        database_skipped: None,
     };
     let manifest = Manifest {
         grant: id.clone(),

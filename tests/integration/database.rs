@@ -973,7 +973,13 @@ fn bad_database_options_are_usage_errors() {
             "NOT_SET_HERE",
         ),
         (
-            vec!["--scope", "/var/www/cms", "--db-admin-user", "x"],
+            vec![
+                "--scope",
+                "/var/www/cms",
+                "--no-backup",
+                "--db-admin-user",
+                "x",
+            ],
             "only with --db",
         ),
         (vec!["--playbook", "mariadb-user"], "--param database=NAME"),
