@@ -259,7 +259,10 @@ pub fn preflight(
         DbEngine::Mysql => concat!(
             "SELECT CONCAT('db ', SCHEMA_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '@DB@';\n",
             "SELECT CONCAT('bytes ', COALESCE(SUM(DATA_LENGTH), 0)) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '@DB@';\n",
-            "SELECT CONCAT('nontx ', TABLE_NAME, ' (', ENGINE, ')') FROM information_schema.TABLES WHERE TABLE_SCHEMA = '@DB@' AND TABLE_TYPE = 'BASE TABLE' AND ENGINE <> 'InnoDB' ORDER BY TABLE_NAME;",
+            "SELECT CONCAT('nontx ', TABLE_NAME, ' (', ENGINE, ')') FROM information_schema.TABLES WHERE TABLE_SCHEMA = '@DB@' AND TABLE_TYPE = 'BASE TABLE' AND ENGINE <> 'InnoDB' ORDER BY TABLE_NAME;\n",
+            // SELECT on the server or the whole database: a table-level grant hides the other
+            // tables from the dump, which would then pass without them.
+            "SELECT CONCAT('select ', COUNT(*)) FROM (SELECT GRANTEE FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = 'SELECT' UNION ALL SELECT GRANTEE FROM information_schema.SCHEMA_PRIVILEGES WHERE PRIVILEGE_TYPE = 'SELECT' AND '@DB@' LIKE TABLE_SCHEMA) p WHERE GRANTEE = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''');",
         ),
         DbEngine::Postgres => concat!(
             "SELECT 'db ' || datname FROM pg_database WHERE datname = '@DB@';\n",
@@ -286,6 +289,10 @@ pub fn preflight(
     );
     // Readable: the schema as the dump reads it (routines, triggers, events need their own
     // rights), then an empty SELECT from every table (the rows need SELECT).
+    if engine == DbEngine::Mysql {
+        s.raw("  hv_e='the administrator has no SELECT privilege on the whole database (on *.* or on the database itself)'; hv_rc=1");
+        s.raw("  if printf '%s\\n' \"$hv_q\" | grep -q '^select [1-9]'; then");
+    }
     client.run_piped(
         s,
         "  hv_e=$(hv_bdb_dump \"$hv_db\" {} 2>&1 >/dev/null",
@@ -312,6 +319,7 @@ pub fn preflight(
                 "      ) && hv_rc=0 || hv_rc=$?",
             );
             s.raw("    fi");
+            s.raw("  fi");
             s.raw("  fi");
         }
         DbEngine::Postgres => {
@@ -676,6 +684,425 @@ async fn stream(
         bytes,
         sha256: hex(hash.finish().as_ref()),
         archive_bytes: fs::metadata(path).map_err(write_error(path))?.len(),
+    })
+}
+
+// ---- After the window: check, plan, restore, diff ----
+
+/// Why a database command could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum DbRestoreError {
+    #[error("{what} of database `{database}` on `{host}` failed{detail}")]
+    Remote {
+        what: &'static str,
+        database: String,
+        host: String,
+        detail: String,
+    },
+    #[error("reading the backup's {path} failed")]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Ssh(#[from] crate::ssh::SshError),
+}
+
+/// How the tables differ between the backup and a database now.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TablesDiff {
+    /// Tables the backup does not have, with their rows now.
+    pub added: BTreeMap<String, u64>,
+    /// Tables of the backup that are gone, with their rows in the backup.
+    pub removed: BTreeMap<String, u64>,
+    /// Tables whose rows differ: rows in the backup and now.
+    pub changed: BTreeMap<String, RowsChange>,
+    /// Tables as they were.
+    pub unchanged: usize,
+}
+
+/// A table's rows in the backup and now (the checksum differs even when the count does not).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RowsChange {
+    pub backup: u64,
+    pub now: u64,
+}
+
+impl TablesDiff {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+
+    /// One line per table that differs: `+ wp_new (3 rows)`, `- wp_old`, `~ wp_posts: 5 → 6 rows`.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (t, rows) in &self.added {
+            out.push(format!("+ table {t} added ({rows} rows)"));
+        }
+        for (t, rows) in &self.removed {
+            out.push(format!("- table {t} removed ({rows} rows in the backup)"));
+        }
+        for (t, c) in &self.changed {
+            out.push(format!(
+                "~ table {t}: rows changed ({} in the backup, {} now)",
+                c.backup, c.now
+            ));
+        }
+        out
+    }
+}
+
+/// Compare the recorded stats with `now` (tables that changed during the dump are left out:
+/// their recorded stats are not known).
+fn compare(dump: &DbDump, now: &BTreeMap<String, TableStats>) -> TablesDiff {
+    let mut diff = TablesDiff::default();
+    for (t, stats) in now {
+        if dump.changed_during_dump.contains(t) {
+            continue;
+        }
+        match dump.tables.get(t) {
+            None => {
+                diff.added.insert(t.clone(), stats.rows);
+            }
+            Some(old) if old != stats => {
+                diff.changed.insert(
+                    t.clone(),
+                    RowsChange {
+                        backup: old.rows,
+                        now: stats.rows,
+                    },
+                );
+            }
+            Some(_) => diff.unchanged += 1,
+        }
+    }
+    for (t, old) in &dump.tables {
+        if !now.contains_key(t) {
+            diff.removed.insert(t.clone(), old.rows);
+        }
+    }
+    diff
+}
+
+/// The dump's SQL as it was taken, read from the backup's compressed file as it is sent.
+fn dump_reader(
+    dir: &Path,
+    name: &str,
+) -> Result<zstd::stream::read::Decoder<'static, std::io::BufReader<fs::File>>, DbRestoreError> {
+    let path = dir.join(name);
+    fs::File::open(&path)
+        .and_then(zstd::stream::read::Decoder::new)
+        .map_err(|source| DbRestoreError::Read { path, source })
+}
+
+/// A reader that counts what goes through it on a progress bar.
+struct Counted<'a, R> {
+    inner: R,
+    transfer: &'a crate::progress::Transfer,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.transfer.add(n as u64);
+        Ok(n)
+    }
+}
+
+fn remote_error(
+    what: &'static str,
+    dump: &DbDump,
+    session: &Session,
+    output: &crate::ssh::Output,
+) -> DbRestoreError {
+    DbRestoreError::Remote {
+        what,
+        database: dump.name.clone(),
+        host: session.target().host.clone(),
+        detail: format!(
+            " (exit {}){}",
+            output
+                .exit_status
+                .map_or_else(|| "none".to_owned(), |s| s.to_string()),
+            remote_stderr(&output.stderr)
+        ),
+    }
+}
+
+/// `restore --dry-run`: how the database's tables differ now from the backup (nothing changes).
+pub async fn plan(
+    session: &mut Session,
+    dump: &DbDump,
+    password: Option<&Secret>,
+) -> Result<TablesDiff, DbRestoreError> {
+    let client = dump.client(password);
+    let now = table_stats(session, &client, &dump.name)
+        .await
+        .map_err(|(status, stderr)| DbRestoreError::Remote {
+            what: "reading the tables",
+            database: dump.name.clone(),
+            host: session.target().host.clone(),
+            detail: format!(" (exit {status}){stderr}"),
+        })?;
+    Ok(compare(dump, &now))
+}
+
+/// Script text that loads the SQL on the script's stdin into `$hv_db`, then prints the stats
+/// of its tables; the load's failure ends the script with its status.
+fn load_and_stats(client: &Client, s: &mut Script) {
+    client.run_piped(s, "hv_db_client \"$hv_db\" >/dev/null", &[], "");
+    s.raw("hv_rc=$?; if [ \"$hv_rc\" -ne 0 ]; then echo 'loading the dump failed' >&2; hv_bdb_end \"$hv_rc\"; fi");
+    stats_script(client, s);
+}
+
+/// `restore --check`: load the dump into a new temporary database on the same server
+/// (`handover_check_…`), compare its tables' row counts and checksums with the recorded ones,
+/// and drop it again, also when anything fails. The site's database is not touched. An empty
+/// diff: the backup restores exactly.
+pub async fn check(
+    session: &mut Session,
+    dir: &Path,
+    dump: &DbDump,
+    password: Option<&Secret>,
+    progress: &Progress,
+) -> Result<TablesDiff, DbRestoreError> {
+    let client = dump.client(password);
+    let temporary = format!("handover_check_{}", crate::secret::random_lower_alnum(12));
+    let mut s = Script::new();
+    define(&client, &mut s);
+    s.cmd("hv_db={}", &[&temporary]);
+    // Whatever happens below, the temporary database goes.
+    drop_database(&client, &mut s, "hv_bdb_end() {{", "}}");
+    create_database(&client, &mut s, &temporary);
+    s.raw("if [ \"$hv_rc\" -ne 0 ]; then echo 'creating the temporary database failed' >&2; hv_bdb_end 1; fi");
+    load_and_stats(&client, &mut s);
+    s.raw("hv_bdb_end \"$?\"");
+    let transfer = progress.transfer(
+        &format!("loading the dump of `{}` into `{temporary}`", dump.name),
+        Some(dump.stream_bytes),
+    );
+    let mut input = Counted {
+        inner: dump_reader(dir, &dump.file)?,
+        transfer: &transfer,
+    };
+    let result = session.run_feed(&s, &mut input, |_| {}).await;
+    transfer.finish();
+    // Again on its own, in case the script was cut off before its end.
+    let mut cleanup = Script::new();
+    define(&client, &mut cleanup);
+    cleanup.cmd("hv_db={}", &[&temporary]);
+    drop_database(&client, &mut cleanup, "", "");
+    let cleaned = session.run(&cleanup, |_| {}).await;
+    let output = result?;
+    if !output.success() {
+        return Err(remote_error(
+            "loading the dump into a temporary copy",
+            dump,
+            session,
+            &output,
+        ));
+    }
+    if let Ok(out) = &cleaned
+        && !out.success()
+    {
+        return Err(remote_error(
+            "dropping the temporary copy",
+            dump,
+            session,
+            out,
+        ));
+    }
+    Ok(compare(dump, &parse_stats(dump.engine, &output.lines)))
+}
+
+/// `CREATE DATABASE` of `name` (validated) for the dump's engine; `$hv_rc` its status.
+fn create_database(client: &Client, s: &mut Script, name: &str) {
+    let sql = match client.engine {
+        DbEngine::Mysql => format!(
+            "CREATE DATABASE {} CHARACTER SET utf8mb4;\n",
+            crate::actions::db_sql::my_ident(name)
+        ),
+        DbEngine::Postgres => format!(
+            "CREATE DATABASE {} TEMPLATE template0;\n",
+            crate::actions::db_sql::pg_ident(name)
+        ),
+    };
+    client.run(s, "hv_db_client '' >/dev/null", &[], &sql, false, "");
+    s.raw("hv_rc=$?");
+}
+
+/// A shell function (or plain text, with empty `open`/`close`) that drops `$hv_db` and exits
+/// with its first argument.
+fn drop_database(client: &Client, s: &mut Script, open: &'static str, close: &'static str) {
+    if !open.is_empty() {
+        s.cmd(open, &[]);
+    }
+    let sql = match client.engine {
+        DbEngine::Mysql => "DROP DATABASE IF EXISTS `@DB@`;",
+        DbEngine::Postgres => "DROP DATABASE IF EXISTS \"@DB@\" WITH (FORCE);",
+    };
+    client.run_piped(
+        s,
+        "  hv_bdb_sql {} | hv_db_client '' >/dev/null",
+        &[sql],
+        "",
+    );
+    if !close.is_empty() {
+        s.raw("  exit \"${1:-0}\"");
+        s.cmd(close, &[]);
+    }
+}
+
+/// `restore --db`: put the site's database back exactly as the dump holds it (the database
+/// dropped and made again with its character set, or its owner, encoding and locale, then the
+/// dump loaded: tables added during the window are gone, changed ones as they were), then
+/// verified against the recorded stats. An empty diff: restored and verified.
+pub async fn restore(
+    session: &mut Session,
+    dir: &Path,
+    dump: &DbDump,
+    password: Option<&Secret>,
+    progress: &Progress,
+) -> Result<TablesDiff, DbRestoreError> {
+    let client = dump.client(password);
+    let mut s = Script::new();
+    define(&client, &mut s);
+    s.cmd("hv_db={}", &[&dump.name]);
+    s.raw("hv_bdb_end() { exit \"${1:-0}\"; }");
+    // The database's own settings, read before it is dropped.
+    let settings = match dump.engine {
+        DbEngine::Mysql => {
+            "SELECT CONCAT('CREATE DATABASE `@DB@` CHARACTER SET ', DEFAULT_CHARACTER_SET_NAME, ' COLLATE ', DEFAULT_COLLATION_NAME, ';') FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '@DB@';"
+        }
+        DbEngine::Postgres => {
+            "SELECT format('CREATE DATABASE %I WITH TEMPLATE template0 OWNER %I ENCODING %L LC_COLLATE %L LC_CTYPE %L;', datname, pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype) FROM pg_database WHERE datname = '@DB@';"
+        }
+    };
+    client.run_piped(
+        &mut s,
+        "hv_q=$(hv_bdb_sql {} | hv_db_client '' 2>&1",
+        &[settings],
+        ") && hv_rc=0 || hv_rc=$?",
+    );
+    s.raw("case $hv_q in 'CREATE DATABASE '*) ;; *) printf 'cannot read the database'\\''s settings: %s\\n' \"$hv_q\" >&2; exit 1 ;; esac");
+    drop_database(&client, &mut s, "", "");
+    s.raw("hv_rc=$?; if [ \"$hv_rc\" -ne 0 ]; then exit \"$hv_rc\"; fi");
+    client.run_piped(
+        &mut s,
+        "printf '%s\\n' \"$hv_q\" | hv_db_client '' >/dev/null",
+        &[],
+        "",
+    );
+    s.raw("hv_rc=$?; if [ \"$hv_rc\" -ne 0 ]; then exit \"$hv_rc\"; fi");
+    load_and_stats(&client, &mut s);
+    let transfer = progress.transfer(
+        &format!("restoring database `{}`", dump.name),
+        Some(dump.stream_bytes),
+    );
+    let mut input = Counted {
+        inner: dump_reader(dir, &dump.file)?,
+        transfer: &transfer,
+    };
+    let result = session.run_feed(&s, &mut input, |_| {}).await;
+    transfer.finish();
+    let output = result?;
+    if !output.success() {
+        return Err(remote_error("the restore", dump, session, &output));
+    }
+    Ok(compare(dump, &parse_stats(dump.engine, &output.lines)))
+}
+
+/// What `handover diff` shows of the database: the schema's changes as a unified diff, and the
+/// tables whose rows changed.
+#[derive(Clone, Debug, Serialize)]
+pub struct DbDiff {
+    pub database: String,
+    pub schema_diff: String,
+    pub tables: TablesDiff,
+}
+
+/// Lines that differ between two dumps of the same schema without the schema changing: dates,
+/// versions, AUTO_INCREMENT counters, PostgreSQL's per-dump `\restrict` keys.
+fn normalized_schema(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    for line in sql.lines() {
+        if line.starts_with("-- Dump completed")
+            || line.starts_with("-- Server version")
+            || line.starts_with("-- Dumped from")
+            || line.starts_with("-- Dumped by")
+            || line.starts_with("-- MariaDB dump")
+            || line.starts_with("-- MySQL dump")
+            || line.starts_with("\\restrict ")
+            || line.starts_with("\\unrestrict ")
+        {
+            continue;
+        }
+        let line = match line.find(" AUTO_INCREMENT=") {
+            Some(at) => {
+                let rest = &line[at + " AUTO_INCREMENT=".len()..];
+                let digits = rest.chars().take_while(char::is_ascii_digit).count();
+                format!("{}{}", &line[..at], &rest[digits..])
+            }
+            None => line.to_owned(),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `handover diff`: the schema now against the backup's, and the tables whose rows changed.
+pub async fn diff(
+    session: &mut Session,
+    dir: &Path,
+    dump: &DbDump,
+    password: Option<&Secret>,
+) -> Result<DbDiff, DbRestoreError> {
+    let client = dump.client(password);
+    let mut backup = String::new();
+    std::io::Read::read_to_string(&mut dump_reader(dir, &dump.schema_file)?, &mut backup).map_err(
+        |source| DbRestoreError::Read {
+            path: dir.join(&dump.schema_file),
+            source,
+        },
+    )?;
+    let mut s = Script::new();
+    define(&client, &mut s);
+    s.cmd("hv_db={}", &[&dump.name]);
+    client.run_piped(
+        &mut s,
+        "hv_bdb_dump \"$hv_db\" {}",
+        &[schema_only(dump.engine)],
+        "",
+    );
+    let mut now = Vec::new();
+    let (output, _) = session
+        .run_stream(&s, |data| {
+            now.extend_from_slice(data);
+            Ok(())
+        })
+        .await?;
+    if !output.success() {
+        return Err(remote_error("the schema dump", dump, session, &output));
+    }
+    let (old, new) = (
+        normalized_schema(&backup),
+        normalized_schema(&String::from_utf8_lossy(&now)),
+    );
+    let schema_diff = similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("backup/{}", dump.name),
+            &format!("now/{}", dump.name),
+        )
+        .to_string();
+    let tables = plan(session, dump, password).await?;
+    Ok(DbDiff {
+        database: dump.name.clone(),
+        schema_diff,
+        tables,
     })
 }
 
