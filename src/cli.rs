@@ -34,6 +34,11 @@ pub enum Command {
     Teardown(TeardownArgs),
     /// Compare the host with the grant's baseline now (a possible back-door exits 3)
     Audit(AuditArgs),
+    /// Put the scope back as the grant's backup has it (asks first; --check proves the backup
+    /// restores without touching the host)
+    Restore(RestoreArgs),
+    /// Show what changed in the scope since the grant's backup, as a unified diff
+    Diff(DiffArgs),
     /// List grants
     List(JsonArg),
     /// Show one grant: host, account, actions and their state, history
@@ -290,6 +295,53 @@ pub struct AuditArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The grant id (see `handover list`)
+    pub grant: String,
+
+    /// Restore the scope's files (without --files or --db: everything the backup has)
+    #[arg(long)]
+    pub files: bool,
+
+    /// Restore the database (without --files or --db: everything the backup has)
+    #[arg(long)]
+    pub db: bool,
+
+    /// Only list what would change; change nothing
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
+
+    /// Prove the backup restores, on this machine, touching nothing of the host: unpack it into
+    /// a temporary directory and compare every entry with the manifest
+    #[arg(long)]
+    pub check: bool,
+
+    /// Restore without asking (needed without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Print the report as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The grant id (see `handover list`)
+    pub grant: String,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Print the changes as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// How to log in to the host with the customer's own credentials.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
@@ -356,6 +408,8 @@ impl Command {
             Command::Provision(a) => a.json,
             Command::Teardown(a) => a.json,
             Command::Audit(a) => a.json,
+            Command::Restore(a) => a.json,
+            Command::Diff(a) => a.json,
             Command::List(a) => a.json,
             Command::Show(a) => a.json,
             Command::Reap(a) => a.json,

@@ -1,7 +1,7 @@
 //! The top-level error: every failure a command can end with, and its exit code.
 
 use crate::audit::AuditError;
-use crate::backup::BackupError;
+use crate::backup::{BackupError, RestoreError};
 use crate::input::InputError;
 use crate::playbook::PlaybookError;
 use crate::record::RecordError;
@@ -42,6 +42,8 @@ pub enum Error {
     Ssh(#[from] SshError),
     #[error(transparent)]
     Backup(#[from] BackupError),
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
     #[error(transparent)]
     Audit(#[from] AuditError),
     #[error(transparent)]
@@ -100,6 +102,9 @@ impl Error {
             }
             Error::Ssh(_) | Error::Backup(BackupError::Ssh(_)) => ExitStatus::Unreachable,
             Error::Backup(_) => ExitStatus::Failed,
+            Error::Restore(RestoreError::NoBackup { .. }) => ExitStatus::Usage,
+            Error::Restore(RestoreError::Ssh(_)) => ExitStatus::Unreachable,
+            Error::Restore(_) => ExitStatus::Failed,
             Error::Record(_)
             | Error::Audit(_)
             | Error::Preflight { .. }

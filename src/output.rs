@@ -743,6 +743,228 @@ pub fn error(e: &Error, json: bool) {
     }
 }
 
+// --- restore, restore --check, diff (#17) ---
+
+/// One line for a change in a restore plan: `+` added, `~` changed (and what), `-` removed.
+fn plan_lines(
+    out: &mut dyn Write,
+    plan: &crate::backup::Plan,
+    indent: &str,
+) -> std::io::Result<()> {
+    for change in &plan.added {
+        writeln!(out, "{indent}added    {}", sanitize(&change.path))?;
+    }
+    for change in &plan.changed {
+        writeln!(
+            out,
+            "{indent}changed  {} ({})",
+            sanitize(&change.path),
+            change.what.join(", ")
+        )?;
+    }
+    for change in &plan.removed {
+        writeln!(out, "{indent}removed  {}", sanitize(&change.path))?;
+    }
+    Ok(())
+}
+
+/// Ask on the terminal whether to restore; `true` to go on.
+pub fn confirm_restore(confirm: &crate::engine::Confirm<'_>) -> std::io::Result<bool> {
+    crate::progress::suspend(|| {
+        let mut err = std::io::stderr().lock();
+        let plan = confirm.plan;
+        writeln!(
+            err,
+            "restore of grant {} puts {} on {} back as the backup has it:",
+            confirm.grant,
+            sanitize(confirm.scope),
+            sanitize(confirm.host)
+        )?;
+        plan_lines(&mut err, plan, "  ")?;
+        write!(
+            err,
+            "{} added entries are removed, {} changed and {} removed are restored. Restore? [y/N] ",
+            plan.added.len(),
+            plan.changed.len(),
+            plan.removed.len()
+        )?;
+        err.flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+    })
+}
+
+pub fn restore(report: &crate::engine::RestoreReport, json: bool) -> std::io::Result<()> {
+    if json {
+        print_json(&json!(report));
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    if let Some(files) = &report.files {
+        let scope = sanitize(&files.scope);
+        if files.plan.is_empty() {
+            writeln!(
+                out,
+                "{scope} on {} is as the backup has it: nothing to restore",
+                report.host
+            )?;
+        } else if report.dry_run {
+            writeln!(
+                out,
+                "restore would change {} entries of {scope} on {} (dry run, nothing changed):",
+                files.plan.len(),
+                report.host
+            )?;
+            plan_lines(&mut out, &files.plan, "  ")?;
+        } else {
+            writeln!(
+                out,
+                "restored {} entries of {scope} on {}:",
+                files.plan.len(),
+                report.host
+            )?;
+            plan_lines(&mut out, &files.plan, "  ")?;
+            match &files.remaining {
+                Some(remaining) if !remaining.is_empty() => {
+                    writeln!(
+                        out,
+                        "✗ not verified: {} entries still differ from the backup:",
+                        remaining.len()
+                    )?;
+                    plan_lines(&mut out, remaining, "  ")?;
+                }
+                _ => writeln!(out, "✓ verified: {scope} is as the backup has it")?,
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn restore_check(check: &crate::engine::RestoreCheck, json: bool) -> std::io::Result<()> {
+    if json {
+        print_json(&json!(check));
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    if let Some(files) = &check.files {
+        if files.ok() {
+            writeln!(
+                out,
+                "✓ the backup's files restore: {} of {} entries unpacked equal to the manifest, the archive's SHA-256 is the manifest's",
+                files.matched, files.entries
+            )?;
+        } else {
+            writeln!(
+                out,
+                "✗ the backup's files do not restore as the manifest says: {} of {} entries equal, {} differ:",
+                files.matched,
+                files.entries,
+                files.mismatches.len()
+            )?;
+            for m in &files.mismatches {
+                writeln!(out, "  {}: {}", sanitize(&m.path), sanitize(&m.what))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn diff(document: &crate::engine::DiffDocument, json: bool) -> std::io::Result<()> {
+    if json {
+        print_json(&json!(document));
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    if document.files.files.is_empty() {
+        writeln!(
+            out,
+            "no change in {} on {} since the backup",
+            sanitize(&document.scope),
+            document.host
+        )?;
+    }
+    for file in &document.files.files {
+        let path = sanitize(&file.change.path);
+        writeln!(out, "diff --handover a/{path} b/{path}")?;
+        let (before, after) = (&file.change.before, &file.change.after);
+        match file.status {
+            "added" => writeln!(out, "new {}", kind_word(after))?,
+            "removed" => writeln!(out, "deleted {}", kind_word(before))?,
+            _ => {}
+        }
+        if let (Some(b), Some(a)) = (before, after) {
+            if b.kind != a.kind {
+                writeln!(out, "kind {} → {}", b.kind, a.kind)?;
+            }
+            if b.mode != a.mode && b.kind == a.kind {
+                writeln!(out, "mode {:o} → {:o}", b.mode, a.mode)?;
+            }
+            if (b.uid, b.gid) != (a.uid, a.gid) {
+                writeln!(out, "owner {}:{} → {}:{}", b.uid, b.gid, a.uid, a.gid)?;
+            }
+            if b.link != a.link && b.kind == "symlink" && a.kind == "symlink" {
+                writeln!(
+                    out,
+                    "link {} → {}",
+                    sanitize(b.link.as_deref().unwrap_or("")),
+                    sanitize(a.link.as_deref().unwrap_or(""))
+                )?;
+            }
+            if b.acl != a.acl && b.kind == a.kind {
+                writeln!(
+                    out,
+                    "acl {} → {}",
+                    sanitize(&b.acl.join(",")),
+                    sanitize(&a.acl.join(","))
+                )?;
+            }
+        }
+        if file.binary {
+            let side = |s: &Option<crate::backup::State>| match s {
+                Some(s) if s.kind == "file" => format!(
+                    "{} bytes, sha256 {}",
+                    s.size,
+                    s.sha256.as_deref().unwrap_or("?")
+                ),
+                Some(_) => "not a file".to_owned(),
+                None => "none".to_owned(),
+            };
+            writeln!(
+                out,
+                "Binary file {path}: {} → {}",
+                side(before),
+                side(after)
+            )?;
+        }
+        if let Some(text) = &file.diff {
+            write!(out, "{}", sanitize_diff(text))?;
+        }
+    }
+    Ok(())
+}
+
+fn kind_word(state: &Option<crate::backup::State>) -> String {
+    match state {
+        Some(s) if s.kind == "file" => format!("file mode {:o}", s.mode),
+        Some(s) if s.kind == "dir" => format!("directory mode {:o}", s.mode),
+        Some(s) => s.kind.clone(),
+        None => String::new(),
+    }
+}
+
+/// A diff's text with control characters removed line by line (the newlines stay).
+fn sanitize_diff(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        out.push_str(&sanitize(line.trim_end_matches('\n')));
+        if line.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

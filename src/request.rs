@@ -52,6 +52,33 @@ pub struct Audit {
     pub json: bool,
 }
 
+/// What `handover restore` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestoreMode {
+    /// Change the host; `yes`: without asking.
+    Apply { yes: bool },
+    /// List what would change.
+    DryRun,
+    /// Prove the backup restores, on this machine.
+    Check,
+}
+
+/// `handover restore`.
+pub struct Restore {
+    pub grant: GrantId,
+    pub connect: ConnectOptions,
+    pub parts: crate::engine::RestoreParts,
+    pub mode: RestoreMode,
+    pub json: bool,
+}
+
+/// `handover diff`.
+pub struct Diff {
+    pub grant: GrantId,
+    pub connect: ConnectOptions,
+    pub json: bool,
+}
+
 /// `handover reap`.
 pub struct Reap {
     pub connect: ConnectOptions,
@@ -568,6 +595,50 @@ impl Teardown {
 impl Audit {
     pub fn from_args(args: cli::AuditArgs) -> Result<Audit, Error> {
         Ok(Audit {
+            grant: GrantId::parse(&args.grant)?,
+            connect: connect_options(&args.connect, None, false)?,
+            json: args.json,
+        })
+    }
+}
+
+impl Restore {
+    pub fn from_args(args: cli::RestoreArgs) -> Result<Restore, Error> {
+        let grant = GrantId::parse(&args.grant)?;
+        let mode = if args.check {
+            RestoreMode::Check
+        } else if args.dry_run {
+            RestoreMode::DryRun
+        } else {
+            // Asking needs a terminal; without one, --yes says it was meant (nothing is touched
+            // before this is settled).
+            let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+            if !args.yes && !terminal {
+                return Err(Error::NoTerminal {
+                    what: format!("confirmation to restore grant `{grant}`"),
+                    hint: "pass --yes to restore without asking, or --dry-run to see what would change".to_owned(),
+                });
+            }
+            RestoreMode::Apply { yes: args.yes }
+        };
+        Ok(Restore {
+            grant,
+            connect: connect_options(&args.connect, None, false)?,
+            // Neither: everything the backup has.
+            parts: crate::engine::RestoreParts {
+                files: args.files || !args.db,
+                db: args.db || !args.files,
+                explicit: args.files || args.db,
+            },
+            mode,
+            json: args.json,
+        })
+    }
+}
+
+impl Diff {
+    pub fn from_args(args: cli::DiffArgs) -> Result<Diff, Error> {
+        Ok(Diff {
             grant: GrantId::parse(&args.grant)?,
             connect: connect_options(&args.connect, None, false)?,
             json: args.json,

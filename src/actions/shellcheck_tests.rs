@@ -359,6 +359,13 @@ fn every_script() -> Vec<(String, String)> {
             }
         }
     }
+    // The backup's remote function libraries (src/backup/*.sh).
+    for (name, text) in [
+        ("backup.listing", include_str!("../backup/listing.sh")),
+        ("backup.restore", include_str!("../backup/restore.sh")),
+    ] {
+        out.push((name.to_owned(), text.to_owned()));
+    }
     out
 }
 

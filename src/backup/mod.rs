@@ -6,6 +6,18 @@
 //! blocks are required, every entry must parse, and the files get their names only when whole.
 
 pub mod database;
+mod check;
+mod diff;
+mod error;
+mod listing;
+mod plan;
+mod restore;
+
+pub use check::{CheckReport, Mismatch, check};
+pub use diff::{DiffReport, FileDiff, diff};
+pub use listing::list as listing;
+pub use plan::{Change, Keep, Plan, State, plan};
+pub use restore::{RestoreError, Source, open, restore_files};
 
 use crate::ids::GrantId;
 use crate::progress::Progress;
@@ -45,6 +57,9 @@ pub struct BackupRecord {
     /// Why no database was dumped, when none was (for the output: how to name one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_skipped: Option<String>,
+    /// Where the archive is kept on the host instead of `dir` (`--backup-on-host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_host: Option<String>,
 }
 
 /// One entry of the manifest.
@@ -61,6 +76,13 @@ pub struct Entry {
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The POSIX ACL beyond the mode, as `getfacl` writes it (names, not ids): access entries,
+    /// then default entries prefixed `default:` (tar's `SCHILY.acl.*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acl: Vec<String>,
+    /// Extended attributes (tar's `SCHILY.xattr.*`, without the ACLs'), values in hex.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub xattrs: std::collections::BTreeMap<String, String>,
 }
 
 /// The manifest file.
@@ -69,6 +91,9 @@ pub struct Manifest {
     pub grant: GrantId,
     pub backup: BackupRecord,
     pub entries: Vec<Entry>,
+    /// The entries carry their ACLs (manifests before ACLs were kept have none to compare).
+    #[serde(default)]
+    pub acls: bool,
 }
 
 /// Why a backup could not be taken: provision stops before any change.
@@ -215,11 +240,13 @@ async fn take_into(
         archive_bytes: fs::metadata(&archive).map_err(write_error(&archive))?.len(),
         database: None,
         database_skipped: None,
+        on_host: None,
     };
     let manifest = Manifest {
         grant: id.clone(),
         backup: record.clone(),
         entries,
+        acls: true,
     };
     let manifest_path = dir.join(MANIFEST);
     let part = dir.join(format!("{MANIFEST}.part"));
@@ -269,6 +296,7 @@ fn manifest_entries(path: &Path) -> std::io::Result<Vec<Entry>> {
             header.gid()?,
             header.entry_size()?,
         );
+        let (acl, xattrs) = acl_and_xattrs(&mut entry)?;
         let link = entry.link_name()?.map(|l| l.to_string_lossy().into_owned());
         let path = entry.path()?.to_string_lossy().into_owned();
         let sha256 = if kind == "file" {
@@ -302,9 +330,48 @@ fn manifest_entries(path: &Path) -> std::io::Result<Vec<Entry>> {
             size,
             sha256,
             link,
+            acl,
+            xattrs,
         });
     }
     Ok(entries)
+}
+
+/// The entry's ACL (access, then default entries) and extended attributes, from its pax header.
+fn acl_and_xattrs(
+    entry: &mut tar::Entry<'_, File>,
+) -> std::io::Result<(Vec<String>, std::collections::BTreeMap<String, String>)> {
+    let (mut acl, mut default, mut xattrs) =
+        (Vec::new(), Vec::new(), std::collections::BTreeMap::new());
+    if let Some(extensions) = entry.pax_extensions()? {
+        for extension in extensions {
+            let extension = extension?;
+            let Ok(key) = extension.key() else { continue };
+            let value = extension.value_bytes();
+            if key == "SCHILY.acl.access" {
+                acl = acl_lines(value, "");
+            } else if key == "SCHILY.acl.default" {
+                default = acl_lines(value, "default:");
+            } else if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+                // The ACLs come as SCHILY.acl.* already.
+                if !name.starts_with("system.posix_acl_") {
+                    xattrs.insert(name.to_owned(), hex(value));
+                }
+            }
+        }
+    }
+    acl.extend(default);
+    Ok((acl, xattrs))
+}
+
+/// An ACL's text (`user::rwx` lines or `,`-separated; `#` comments) as entries with `prefix`.
+pub(crate) fn acl_lines(text: &[u8], prefix: &str) -> Vec<String> {
+    String::from_utf8_lossy(text)
+        .split(['\n', ','])
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{prefix}{l}"))
+        .collect()
 }
 
 /// `from` compressed with zstd into the new file `to`.

@@ -1,8 +1,10 @@
 //! One file per subcommand: a validated request in, an engine call, the output.
 
 mod audit;
+mod diff;
 mod provision;
 mod reap;
+mod restore;
 mod teardown;
 
 use crate::cli::{Cli, Command, PlaybooksCommand};
@@ -32,6 +34,14 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Audit(args) => {
             let request = request::Audit::from_args(args)?;
             audit::run(request, state_dir, &progress).await
+        }
+        Command::Restore(args) => {
+            let request = request::Restore::from_args(args)?;
+            restore::run(request, state_dir, &progress).await
+        }
+        Command::Diff(args) => {
+            let request = request::Diff::from_args(args)?;
+            diff::run(request, state_dir, &progress).await
         }
         Command::Reap(args) => {
             let request = request::Reap::from_args(args)?;

@@ -10,6 +10,7 @@
 mod audit;
 pub mod connect;
 mod provision;
+mod restore;
 mod scripts;
 mod teardown;
 
@@ -17,6 +18,10 @@ pub use crate::shell::protocol::CheckResult;
 pub use audit::{AuditReport, audit};
 pub use connect::ConnectOptions;
 pub use provision::{ProvisionRequest, Provisioned, provision};
+pub use restore::{
+    Confirm, DiffDocument, FilesRestore, RestoreCheck, RestoreParts, RestoreReport, diff, restore,
+    restore_check,
+};
 pub use teardown::{TeardownReport, teardown};
 
 /// The companion file of a grant record holding its baseline.
