@@ -689,25 +689,7 @@ async fn stream(
 
 // ---- After the window: check, plan, restore, diff ----
 
-/// Why a database command could not do its work.
-#[derive(Debug, thiserror::Error)]
-pub enum DbRestoreError {
-    #[error("{what} of database `{database}` on `{host}` failed{detail}")]
-    Remote {
-        what: &'static str,
-        database: String,
-        host: String,
-        detail: String,
-    },
-    #[error("reading the backup's {path} failed")]
-    Read {
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Ssh(#[from] crate::ssh::SshError),
-}
+use super::RestoreError;
 
 /// How the tables differ between the backup and a database now.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -789,11 +771,11 @@ fn compare(dump: &DbDump, now: &BTreeMap<String, TableStats>) -> TablesDiff {
 fn dump_reader(
     dir: &Path,
     name: &str,
-) -> Result<zstd::stream::read::Decoder<'static, std::io::BufReader<fs::File>>, DbRestoreError> {
+) -> Result<zstd::stream::read::Decoder<'static, std::io::BufReader<fs::File>>, RestoreError> {
     let path = dir.join(name);
     fs::File::open(&path)
         .and_then(zstd::stream::read::Decoder::new)
-        .map_err(|source| DbRestoreError::Read { path, source })
+        .map_err(|source| RestoreError::Read { path, source })
 }
 
 /// A reader that counts what goes through it on a progress bar.
@@ -815,18 +797,14 @@ fn remote_error(
     dump: &DbDump,
     session: &Session,
     output: &crate::ssh::Output,
-) -> DbRestoreError {
-    DbRestoreError::Remote {
-        what,
-        database: dump.name.clone(),
+) -> RestoreError {
+    RestoreError::Remote {
         host: session.target().host.clone(),
-        detail: format!(
-            " (exit {}){}",
-            output
-                .exit_status
-                .map_or_else(|| "none".to_owned(), |s| s.to_string()),
-            remote_stderr(&output.stderr)
-        ),
+        step: format!("{what} of database `{}`", dump.name),
+        status: output
+            .exit_status
+            .map_or_else(|| "none".to_owned(), |s| s.to_string()),
+        stderr: remote_stderr(&output.stderr),
     }
 }
 
@@ -835,15 +813,15 @@ pub async fn plan(
     session: &mut Session,
     dump: &DbDump,
     password: Option<&Secret>,
-) -> Result<TablesDiff, DbRestoreError> {
+) -> Result<TablesDiff, RestoreError> {
     let client = dump.client(password);
     let now = table_stats(session, &client, &dump.name)
         .await
-        .map_err(|(status, stderr)| DbRestoreError::Remote {
-            what: "reading the tables",
-            database: dump.name.clone(),
+        .map_err(|(status, stderr)| RestoreError::Remote {
             host: session.target().host.clone(),
-            detail: format!(" (exit {status}){stderr}"),
+            step: format!("reading the tables of database `{}`", dump.name),
+            status,
+            stderr,
         })?;
     Ok(compare(dump, &now))
 }
@@ -866,7 +844,7 @@ pub async fn check(
     dump: &DbDump,
     password: Option<&Secret>,
     progress: &Progress,
-) -> Result<TablesDiff, DbRestoreError> {
+) -> Result<TablesDiff, RestoreError> {
     let client = dump.client(password);
     let temporary = format!("handover_check_{}", crate::secret::random_lower_alnum(12));
     let mut s = Script::new();
@@ -964,7 +942,7 @@ pub async fn restore(
     dump: &DbDump,
     password: Option<&Secret>,
     progress: &Progress,
-) -> Result<TablesDiff, DbRestoreError> {
+) -> Result<TablesDiff, RestoreError> {
     let client = dump.client(password);
     let mut s = Script::new();
     define(&client, &mut s);
@@ -1058,11 +1036,11 @@ pub async fn diff(
     dir: &Path,
     dump: &DbDump,
     password: Option<&Secret>,
-) -> Result<DbDiff, DbRestoreError> {
+) -> Result<DbDiff, RestoreError> {
     let client = dump.client(password);
     let mut backup = String::new();
     std::io::Read::read_to_string(&mut dump_reader(dir, &dump.schema_file)?, &mut backup).map_err(
-        |source| DbRestoreError::Read {
+        |source| RestoreError::Read {
             path: dir.join(&dump.schema_file),
             source,
         },

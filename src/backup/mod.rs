@@ -5,8 +5,8 @@
 //! entry. A stream cut short never passes for a backup: tar's exit status and its end-of-archive
 //! blocks are required, every entry must parse, and the files get their names only when whole.
 
-pub mod database;
 mod check;
+pub mod database;
 mod diff;
 mod error;
 mod listing;

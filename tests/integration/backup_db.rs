@@ -308,3 +308,194 @@ fn a_postgresql_database_named_with_backup_db_is_dumped() {
     );
     assert!(dump.contains("teapot"), "the rows are missing");
 }
+
+/// The vendor changes the first post and adds a table and an option; `diff` names them,
+/// `restore --check` proves the dump restores (and leaves no temporary database), `restore
+/// --dry-run` changes nothing, and `restore --db --yes` brings the backup's state back exactly:
+/// the added table gone, every table's rows and checksum as recorded, the post as before over
+/// HTTP.
+#[test]
+fn restore_brings_the_wordpress_database_back_exactly() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    let grant = ws
+        .provision_as_root(&host, &["--scope", WP, "--json"])
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let id = grant.id.as_str();
+    let recorded = &grant
+        .backup
+        .as_ref()
+        .and_then(|b| b.database.as_ref())
+        .expect("the database's dump")
+        .tables;
+    let jar = tempfile::NamedTempFile::new().expect("cookie jar");
+    let post = || host.http("/?p=1", jar.path(), &[]).2;
+    assert!(post().contains("Welcome to WordPress"));
+
+    mariadb(
+        &host,
+        "UPDATE wp_posts SET post_content = 'Changed by the vendor' WHERE ID = 1; CREATE TABLE wp_vendor_cache (k INT PRIMARY KEY); INSERT INTO wp_vendor_cache VALUES (1), (2); INSERT INTO wp_options (option_name, option_value, autoload) VALUES ('vendor_flag', '1', 'no');",
+    );
+    assert!(post().contains("Changed by the vendor"));
+    let handover = |args: &[&str]| ws.handover(args).with_root_password(&host);
+
+    // diff: the added table in the schema and the tables, the changed tables' row counts.
+    let diff = handover(&["diff", id, "--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    let db = &diff["database"];
+    assert!(
+        db["schema_diff"]
+            .as_str()
+            .is_some_and(|d| d.contains("+CREATE TABLE `wp_vendor_cache`")),
+        "{diff}"
+    );
+    assert_eq!(db["tables"]["added"]["wp_vendor_cache"], 2, "{diff}");
+    let options = &db["tables"]["changed"]["wp_options"];
+    assert_eq!(
+        options["now"],
+        options["backup"].as_u64().expect("rows") + 1,
+        "{diff}"
+    );
+    assert!(db["tables"]["changed"]["wp_posts"].is_object(), "{diff}");
+    let text = handover(&["diff", id]).run().expect_code(0).stdout;
+    assert!(text.contains("wp_vendor_cache added (2 rows)"), "{text}");
+
+    // --check: the dump loads into a temporary database with the recorded tables; it is gone.
+    let check = handover(&["restore", id, "--check", "--db", "--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        check["database"]["differences"]["unchanged"],
+        recorded.len(),
+        "{check}"
+    );
+    assert_eq!(
+        host.sh("mariadb -N -B -e \"SHOW DATABASES LIKE 'handover%'\""),
+        "",
+        "a temporary database is left"
+    );
+
+    // --dry-run changes nothing.
+    let dry = handover(&["restore", id, "--db", "--dry-run", "--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        dry["database"]["plan"]["added"]["wp_vendor_cache"], 2,
+        "{dry}"
+    );
+    assert!(post().contains("Changed by the vendor"));
+
+    // The restore, verified.
+    let restored = handover(&["restore", id, "--db", "--yes", "--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(restored["database"]["restored"], true, "{restored}");
+    assert_eq!(
+        mariadb(&host, "SHOW TABLES LIKE 'wp_vendor_cache';"),
+        "",
+        "the added table is still there"
+    );
+    for (table, stats) in recorded {
+        let rows = mariadb(&host, &format!("SELECT COUNT(*) FROM `{table}`;"));
+        assert_eq!(rows.trim(), stats.rows.to_string(), "{table}");
+        let sum = mariadb(&host, &format!("CHECKSUM TABLE `{table}`;"));
+        assert_eq!(
+            sum.split_whitespace().nth(1),
+            Some(stats.checksum.as_str()),
+            "{table}"
+        );
+    }
+    let page = post();
+    assert!(page.contains("Welcome to WordPress"), "{page}");
+    assert!(!page.contains("Changed by the vendor"));
+}
+
+/// The same for PostgreSQL: a changed row and an added table, restored and checked.
+#[test]
+fn restore_brings_a_postgresql_database_back() {
+    let Some((host, ws)) = TestHost::builder()
+        .service("cron")
+        .service("postgresql")
+        .trusted()
+    else {
+        return;
+    };
+    host.sh("cd / && runuser -u postgres -- createdb shop");
+    psql(
+        &host,
+        "shop",
+        "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'teapot'), (2, 'kettle');",
+    );
+    let grant = ws
+        .provision_as_root(
+            &host,
+            &[
+                "--scope",
+                &host.scope,
+                "--backup-db",
+                "postgres:shop",
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let id = grant.id.as_str();
+    psql(
+        &host,
+        "shop",
+        "UPDATE items SET name = 'changed' WHERE id = 1; CREATE TABLE vendor_notes (t text); INSERT INTO vendor_notes VALUES ('x');",
+    );
+    let handover = |args: &[&str]| ws.handover(args).with_root_password(&host);
+    let diff = handover(&["diff", id, "--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        diff["database"]["tables"]["added"]["public.vendor_notes"], 1,
+        "{diff}"
+    );
+    assert!(
+        diff["database"]["tables"]["changed"]["public.items"].is_object(),
+        "{diff}"
+    );
+    handover(&["restore", id, "--check", "--db"]).run().expect_code(0);
+    assert_eq!(
+        psql(
+            &host,
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'handover%';"
+        )
+        .trim(),
+        "0"
+    );
+    handover(&["restore", id, "--db", "--yes"])
+        .run()
+        .expect_code(0);
+    assert_eq!(
+        psql(
+            &host,
+            "shop",
+            "SELECT string_agg(name, ',' ORDER BY id) FROM items;"
+        )
+        .trim(),
+        "teapot,kettle"
+    );
+    assert_eq!(
+        psql(
+            &host,
+            "shop",
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'vendor_notes';"
+        )
+        .trim(),
+        "0"
+    );
+}
