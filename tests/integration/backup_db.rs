@@ -467,7 +467,9 @@ fn restore_brings_a_postgresql_database_back() {
         diff["database"]["tables"]["changed"]["public.items"].is_object(),
         "{diff}"
     );
-    handover(&["restore", id, "--check", "--db"]).run().expect_code(0);
+    handover(&["restore", id, "--check", "--db"])
+        .run()
+        .expect_code(0);
     assert_eq!(
         psql(
             &host,
