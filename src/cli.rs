@@ -181,6 +181,12 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub no_backup: bool,
 
+    /// The database backed up with the scope: NAME (on --db's engine, else MariaDB/MySQL),
+    /// mysql:NAME or postgres:NAME, or `none` for the files only [default: --db-name, else the
+    /// one named in the CMS config in --scope: Composr _config.php or WordPress wp-config.php]
+    #[arg(long, value_name = "NAME", conflicts_with = "no_backup")]
+    pub backup_db: Option<String>,
+
     /// Let this account alone log in with its password where the host's SSH policy refuses
     /// password logins (PasswordAuthentication, AuthenticationMethods, AllowUsers,
     /// AllowGroups): settings in the grant's own Match block, removed at teardown. Preflight

@@ -238,10 +238,19 @@ pub(crate) fn provisioned_value(p: &Provisioned, show_passwords: bool) -> serde_
 /// What the host said the customer must know, and the vendor need not (so never in the
 /// credentials): e.g. that teardown will not be able to end the window's sessions.
 pub(crate) fn warnings(r: &GrantRecord) -> Vec<String> {
-    r.actions
+    let mut warnings: Vec<String> = r
+        .actions
         .iter()
         .filter_map(|a| a.facts.get("warning").map(|w| sanitize(w)))
-        .collect()
+        .collect();
+    let dump = r.backup.as_ref().and_then(|b| b.database.as_ref());
+    if let Some(d) = dump {
+        warnings.extend(
+            crate::backup::database::non_transactional_warning(&d.name, &d.non_transactional)
+                .map(|w| sanitize(&w)),
+        );
+    }
+    warnings
 }
 
 pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std::io::Result<()> {
@@ -321,6 +330,22 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
         ),
         (None, Some(_)) => println!("No backup of the scope was taken (--no-backup)."),
         (None, None) => {}
+    }
+    match r
+        .backup
+        .as_ref()
+        .map(|b| (&b.database, &b.database_skipped))
+    {
+        Some((Some(d), _)) => println!(
+            "Its {} database `{}` was dumped with it: {} ({} tables, {} bytes compressed).",
+            d.engine.label(),
+            d.name,
+            d.file,
+            d.tables.len() + d.changed_during_dump.len(),
+            d.archive_bytes
+        ),
+        Some((None, Some(why))) => println!("Note: {}.", sanitize(why)),
+        _ => {}
     }
     if account && sealed.is_none() {
         println!("The password is shown once and not stored. Hand it over privately.");
@@ -798,21 +823,35 @@ pub fn confirm_restore(confirm: &crate::engine::Confirm<'_>) -> std::io::Result<
     crate::progress::suspend(|| {
         let mut err = std::io::stderr().lock();
         let plan = confirm.plan;
-        writeln!(
-            err,
-            "restore of grant {} puts {} on {} back as the backup has it:",
-            confirm.grant,
-            sanitize(confirm.scope),
-            sanitize(confirm.host)
-        )?;
-        plan_lines(&mut err, plan, "  ")?;
-        write!(
-            err,
-            "{} added entries are removed, {} changed and {} removed are restored. Restore? [y/N] ",
-            plan.added.len(),
-            plan.changed.len(),
-            plan.removed.len()
-        )?;
+        if !plan.is_empty() {
+            writeln!(
+                err,
+                "restore of grant {} puts {} on {} back as the backup has it:",
+                confirm.grant,
+                sanitize(confirm.scope),
+                sanitize(confirm.host)
+            )?;
+            plan_lines(&mut err, plan, "  ")?;
+            writeln!(
+                err,
+                "{} added entries are removed, {} changed and {} removed are restored.",
+                plan.added.len(),
+                plan.changed.len(),
+                plan.removed.len()
+            )?;
+        }
+        if let Some((database, tables)) = confirm.database {
+            writeln!(
+                err,
+                "restore of grant {} puts database `{database}` on {} back as the backup has it (tables added since are dropped):",
+                confirm.grant,
+                sanitize(confirm.host)
+            )?;
+            for line in tables.lines() {
+                writeln!(err, "  {}", sanitize(&line))?;
+            }
+        }
+        write!(err, "Restore? [y/N] ")?;
         err.flush()?;
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
@@ -863,6 +902,51 @@ pub fn restore(report: &crate::engine::RestoreReport, json: bool) -> std::io::Re
             }
         }
     }
+    if let Some(db) = &report.database {
+        let name = &db.database;
+        if db.plan.is_empty() {
+            writeln!(
+                out,
+                "database `{name}` on {} is as the backup has it: nothing to restore",
+                report.host
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{} database `{name}` on {}{}:",
+                if report.dry_run {
+                    "restore would put back"
+                } else {
+                    "restored"
+                },
+                report.host,
+                if report.dry_run {
+                    " (dry run, nothing changed)"
+                } else {
+                    ""
+                }
+            )?;
+            for line in db.plan.lines() {
+                writeln!(out, "  {}", sanitize(&line))?;
+            }
+            match &db.remaining {
+                Some(remaining) if !remaining.is_empty() => {
+                    writeln!(
+                        out,
+                        "✗ not verified: database `{name}` still differs from the backup:"
+                    )?;
+                    for line in remaining.lines() {
+                        writeln!(out, "  {}", sanitize(&line))?;
+                    }
+                }
+                Some(_) => writeln!(
+                    out,
+                    "✓ verified: every table of `{name}` has the backup's row count and checksum"
+                )?,
+                None => {}
+            }
+        }
+    }
     Ok(())
 }
 
@@ -889,6 +973,24 @@ pub fn restore_check(check: &crate::engine::RestoreCheck, json: bool) -> std::io
             )?;
             for m in &files.mismatches {
                 writeln!(out, "  {}: {}", sanitize(&m.path), sanitize(&m.what))?;
+            }
+        }
+    }
+    if let Some(db) = &check.database {
+        if db.differences.is_empty() {
+            writeln!(
+                out,
+                "✓ the backup's database `{}` restores: loaded into a temporary database, its {} tables have the recorded row counts and checksums",
+                db.database, db.tables
+            )?;
+        } else {
+            writeln!(
+                out,
+                "✗ the backup's database `{}` does not restore as recorded:",
+                db.database
+            )?;
+            for line in db.differences.lines() {
+                writeln!(out, "  {}", sanitize(&line))?;
             }
         }
     }
@@ -964,6 +1066,19 @@ pub fn diff(document: &crate::engine::DiffDocument, json: bool) -> std::io::Resu
         }
         if let Some(text) = &file.diff {
             write!(out, "{}", sanitize_diff(text))?;
+        }
+    }
+    if let Some(db) = &document.database {
+        if db.schema_diff.is_empty() && db.tables.is_empty() {
+            writeln!(
+                out,
+                "no change in database `{}` since the backup",
+                db.database
+            )?;
+        }
+        write!(out, "{}", sanitize_diff(&db.schema_diff))?;
+        for line in db.tables.lines() {
+            writeln!(out, "{}", sanitize(&line))?;
         }
     }
     Ok(())

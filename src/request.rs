@@ -6,6 +6,7 @@ use crate::actions::db_sql::{valid_db_host, valid_db_name, valid_db_user};
 use crate::actions::{
     self, Action, After, DbAdmin, DbEngine, DbUser, RotateDbUser, RotatePassword,
 };
+use crate::backup::database::DbChoice;
 use crate::batch;
 use crate::cli::{self, AfterArg, ConnectArgs, DbArg, LevelArg};
 use crate::engine::{ConnectOptions, ProvisionRequest};
@@ -308,23 +309,90 @@ fn lent_db_users(args: &cli::ProvisionArgs, admin: &DbAdmin) -> Result<Vec<Actio
     Ok(list)
 }
 
+/// `--db`'s engine.
+fn db_engine(args: &cli::ProvisionArgs) -> Option<DbEngine> {
+    args.db.map(|db| match db {
+        DbArg::Mysql | DbArg::Mariadb => DbEngine::Mysql,
+        DbArg::Postgres | DbArg::Postgresql => DbEngine::Postgres,
+    })
+}
+
+/// `--backup-db [ENGINE:]NAME|none`: which database the backup dumps with the scope's files;
+/// without it, `--db-name`'s (with `--db`), else the one the CMS config in the scope names.
+fn backup_db(args: &cli::ProvisionArgs, scope: Option<&ScopeDir>) -> Result<DbChoice, Error> {
+    let engine = db_engine(args);
+    let Some(value) = args.backup_db.as_deref() else {
+        if args.no_backup || scope.is_none() {
+            return Ok(DbChoice::None);
+        }
+        return Ok(match (engine, &args.db_name) {
+            (Some(engine), Some(name)) if valid_db_name(name) => DbChoice::Named {
+                engine,
+                name: name.clone(),
+                from: "--db-name".to_owned(),
+            },
+            _ => DbChoice::FromConfig {
+                engine: engine.unwrap_or(DbEngine::Mysql),
+            },
+        });
+    };
+    if scope.is_none() {
+        return Err(InputError::new(
+            "--backup-db",
+            value,
+            "only with --scope: the database is backed up with the scope's files",
+        )
+        .into());
+    }
+    if value == "none" {
+        return Ok(DbChoice::None);
+    }
+    let (engine, name) = match value.split_once(':') {
+        Some((engine, name)) => (
+            DbEngine::parse(engine).ok_or_else(|| {
+                InputError::new(
+                    "--backup-db",
+                    value,
+                    "ENGINE:NAME with ENGINE `mysql` (or `mariadb`) or `postgres` (or `postgresql`)",
+                )
+            })?,
+            name,
+        ),
+        None => (engine.unwrap_or(DbEngine::Mysql), value),
+    };
+    if !valid_db_name(name) {
+        return Err(InputError::new(
+            "--backup-db",
+            value,
+            "[ENGINE:]NAME with a database name matching ^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$, or `none`",
+        )
+        .into());
+    }
+    Ok(DbChoice::Named {
+        engine,
+        name: name.to_owned(),
+        from: "--backup-db".to_owned(),
+    })
+}
+
 /// `--db`, `--db-name`, `--rotate-db-user`, `--db-admin-user`, `--db-admin-password-env`.
 fn databases(
     args: &cli::ProvisionArgs,
     account: &AccountName,
     scope: Option<&ScopeDir>,
     playbook: &Playbook,
+    backup_db: &DbChoice,
 ) -> Result<Databases, Error> {
-    let engine = args.db.map(|db| match db {
-        DbArg::Mysql | DbArg::Mariadb => DbEngine::Mysql,
-        DbArg::Postgres | DbArg::Postgresql => DbEngine::Postgres,
-    });
-    let uses_db = engine.is_some() || !args.rotate_db_user.is_empty() || playbook.has_db_user();
+    let engine = db_engine(args);
+    let uses_db = engine.is_some()
+        || !args.rotate_db_user.is_empty()
+        || playbook.has_db_user()
+        || *backup_db != DbChoice::None;
     if !uses_db && (args.db_admin_user.is_some() || args.db_admin_password_env.is_some()) {
         return Err(InputError::new(
             "--db-admin-user",
             args.db_admin_user.as_deref().unwrap_or(""),
-            "only with --db, --rotate-db-user or a database playbook",
+            "only with --db, --rotate-db-user, a database playbook or a database in the backup (--scope without --no-backup)",
         )
         .into());
     }
@@ -452,7 +520,8 @@ impl Provision {
         )?;
         let mut extra_actions =
             rotations(&args.rotate, after(args.after), args.allow_root_rotation)?;
-        let db = databases(&args, &account, scope.as_ref(), &playbook)?;
+        let backup_db = backup_db(&args, scope.as_ref())?;
+        let db = databases(&args, &account, scope.as_ref(), &playbook, &backup_db)?;
         extra_actions.extend(db.actions);
         if args.open_firewall {
             extra_actions.push(Action::Firewall(actions::Firewall {
@@ -480,6 +549,7 @@ impl Provision {
             connect,
             baseline: !args.no_baseline,
             backup: !args.no_backup,
+            backup_db,
             batch: None,
             password: None,
         };

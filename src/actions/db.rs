@@ -38,6 +38,29 @@ const CMS_CONFIGS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Script text that sets `hv_db` to the database name the first CMS config found in `dir`
+/// names, and `hv_db_from` to that file's path (both empty when there is none; `hv_db` empty
+/// when the file names none this pattern allows). Used by `--db` and by the backup.
+pub fn read_cms_db_name(s: &mut Script, dir: &str) {
+    s.raw("hv_db=; hv_db_from=");
+    for (file, _, program) in CMS_CONFIGS {
+        let path = format!("{}/{file}", dir.trim_end_matches('/'));
+        s.cmd(
+            "if [ -z \"$hv_db_from\" ] && [ -f {} ]; then hv_db_from={}; hv_db=$(sed -n {} {} | head -n 1); fi",
+            &[&path, &path, program, &path],
+        );
+    }
+}
+
+/// The CMS configs [`read_cms_db_name`] reads, for messages: `wp-config.php (WordPress …)`.
+pub fn cms_configs() -> String {
+    CMS_CONFIGS
+        .iter()
+        .map(|(file, what, _)| format!("{file} ({what})"))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DbUser {
@@ -226,23 +249,12 @@ impl Step for DbUser {
             }
             None => {
                 let dir = self.config_dir.as_deref().unwrap_or("");
-                s.raw("hv_db=; hv_db_from=");
-                for (file, _, program) in CMS_CONFIGS {
-                    let path = format!("{}/{file}", dir.trim_end_matches('/'));
-                    s.cmd(
-                        "if [ -z \"$hv_db_from\" ] && [ -f {} ]; then hv_db_from={}; hv_db=$(sed -n {} {} | head -n 1); fi",
-                        &[&path, &path, program, &path],
-                    );
-                }
-                let names: Vec<String> = CMS_CONFIGS
-                    .iter()
-                    .map(|(file, what, _)| format!("{file} ({what})"))
-                    .collect();
+                read_cms_db_name(s, dir);
                 let id = checks.add(
                     "db-name",
                     format!(
                         "the database name can be read from the CMS config in {dir}: {} (or pass --db-name)",
-                        names.join(" or ")
+                        cms_configs()
                     ),
                 );
                 // Only a name of the strict pattern counts (the sed programs allow no other).

@@ -29,6 +29,7 @@ mod window;
 mod shellcheck_tests;
 
 pub use credentials::{Credentials, DbLogin};
+pub use db::{cms_configs, read_cms_db_name};
 pub use db_sql::{DbAdmin, DbEngine};
 pub use rotate::After;
 pub use template::{PlanError, Planning, Template};

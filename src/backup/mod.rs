@@ -6,6 +6,7 @@
 //! blocks are required, every entry must parse, and the files get their names only when whole.
 
 mod check;
+pub mod database;
 mod diff;
 mod error;
 mod listing;
@@ -50,6 +51,12 @@ pub struct BackupRecord {
     pub stream_sha256: String,
     /// The compressed archive's size.
     pub archive_bytes: u64,
+    /// The site's database, dumped right after the files (`database.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<database::DbDump>,
+    /// Why no database was dumped, when none was (for the output: how to name one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_skipped: Option<String>,
     /// Where the archive is kept on the host instead of `dir` (`--backup-on-host`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_host: Option<String>,
@@ -125,6 +132,15 @@ pub enum BackupError {
         path: PathBuf,
         needed: u64,
         free: u64,
+    },
+    #[error(
+        "the backup of database `{database}` on `{host}` failed: {failure}; nothing was changed on the host (fix the cause, or provision with --backup-db none)"
+    )]
+    Dump {
+        database: String,
+        host: String,
+        /// What failed, its exit status and the host's stderr.
+        failure: String,
     },
     #[error(transparent)]
     Ssh(#[from] SshError),
@@ -270,6 +286,8 @@ async fn take_into(
         stream_bytes: bytes,
         stream_sha256: hex(hash.finish().as_ref()),
         archive_bytes: fs::metadata(&archive).map_err(write_error(&archive))?.len(),
+        database: None,
+        database_skipped: None,
         on_host: None,
     };
     let manifest = Manifest {

@@ -15,7 +15,14 @@ pub async fn run(
 ) -> Result<ExitStatus, Error> {
     let store = open_store(state_dir)?;
     if request.mode == RestoreMode::Check {
-        let check = engine::restore_check(&store, &request.grant, request.parts, progress)?;
+        let check = engine::restore_check(
+            &store,
+            &request.grant,
+            request.parts,
+            &request.connect,
+            progress,
+        )
+        .await?;
         progress.clear();
         output::restore_check(&check, request.json).map_err(Error::Output)?;
         return Ok(if check.ok() {

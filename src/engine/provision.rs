@@ -59,6 +59,8 @@ pub struct ProvisionRequest {
     pub baseline: bool,
     /// Back the scope up before the first change (not `--no-backup`).
     pub backup: bool,
+    /// Which database the backup dumps with the scope's files (`--backup-db`).
+    pub backup_db: backup::database::DbChoice,
     /// The batch this grant belongs to (several hosts at once), kept in the record.
     pub batch: Option<BatchId>,
     /// The temporary account's password, when it must be the same on several hosts; `None`
@@ -121,6 +123,8 @@ struct Checked {
     backup_bytes: Option<u64>,
     kept: BTreeMap<usize, BTreeMap<String, String>>,
     baseline: Option<Baseline>,
+    /// The database the backup dumps, or why none (for the output).
+    backup_db: Result<backup::database::DbTarget, String>,
 }
 
 pub async fn provision(
@@ -150,7 +154,25 @@ pub async fn provision(
         (Some(scope), true) => {
             let dir = store.companion_path(&grant.id, super::BACKUP_DIR);
             let estimate = checked.backup_bytes;
-            Some(backup::take(&mut session, &dir, &grant.id, scope, estimate, progress).await?)
+            let mut taken =
+                backup::take(&mut session, &dir, &grant.id, scope, estimate, progress).await?;
+            match &checked.backup_db {
+                Ok(target) => {
+                    let password = request.db_admin_password.as_ref();
+                    match backup::database::take(&mut session, &dir, target, password, progress)
+                        .await
+                    {
+                        Ok(dump) => taken.database = Some(dump),
+                        Err(e) => {
+                            // Nothing of the backup is left: the files go with the dump.
+                            let _ = std::fs::remove_dir_all(&dir);
+                            return Err(e.into());
+                        }
+                    }
+                }
+                Err(why) => taken.database_skipped = Some(why.clone()),
+            }
+            Some(taken)
         }
         _ => None,
     };
@@ -265,11 +287,19 @@ fn preflight_script(request: &ProvisionRequest, grant: &Grant, plan: &[Action]) 
             "if tar --version 2>/dev/null | head -n 1 | grep -q 'GNU tar' && tar --help 2>/dev/null | grep -q -- '--acls'; then hv_ok {}; else hv_fail {}; fi",
             &[&id, &id],
         );
-        // The backup's size, for its progress bar and the free-space check on this machine.
         if let Some(scope) = &request.scope {
+            // The backup's size, for its progress bar and the free-space check on this machine.
             script.cmd(
                 "hv_fact backup_bytes \"$(du -s -x -B1 --apparent-size -- {} 2>/dev/null | cut -f1)\"",
                 &[scope.as_str()],
+            );
+            backup::database::preflight(
+                &mut script,
+                &mut checks,
+                &request.backup_db,
+                scope.as_str(),
+                &request.db_admin,
+                request.db_admin_password.as_ref(),
             );
         }
     }
@@ -407,6 +437,13 @@ async fn preflight(
         plan = self::plan(request, &grant.plan_input(request, Some(&resolved)))?;
     }
     fill_database_names(&mut plan, &parsed.facts, &host)?;
+    let backup_db = backup::database::resolve(&request.backup_db, &parsed, &request.db_admin);
+    if let Ok(target) = &backup_db
+        && let Some(warning) =
+            backup::database::non_transactional_warning(&target.name, &target.non_transactional)
+    {
+        progress.say(format!("warning: {warning}"));
+    }
     Ok(Checked {
         plan,
         scope: parsed.facts.get("scope_resolved").cloned(),
@@ -416,6 +453,7 @@ async fn preflight(
             .and_then(|b| b.parse().ok()),
         kept: parsed.kept(),
         baseline,
+        backup_db,
     })
 }
 

@@ -5,11 +5,14 @@
 
 use super::connect::{ConnectOptions, connect_pinned};
 use crate::actions::Action;
+use crate::backup::database::{DbDiff, DbDump, TablesDiff};
 use crate::backup::{self, CheckReport, DiffReport, Keep, Manifest, Plan, RestoreError, Source};
 use crate::error::Error;
 use crate::ids::GrantId;
+use crate::input::InputError;
 use crate::progress::Progress;
 use crate::record::{GrantRecord, GrantState, Store};
+use crate::secret::Secret;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -44,7 +47,30 @@ pub struct RestoreReport {
     pub dry_run: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<FilesRestore>,
-    // database: the database part's report goes here (`pub database: Option<…>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<DbRestore>,
+}
+
+/// The database part of a restore.
+#[derive(Debug, Serialize)]
+pub struct DbRestore {
+    pub database: String,
+    /// How its tables differed before the restore (what a dry run would change).
+    pub plan: TablesDiff,
+    pub restored: bool,
+    /// After restoring: how its tables still differ from the backup (empty when verified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<TablesDiff>,
+}
+
+/// The database part of `restore --check`.
+#[derive(Debug, Serialize)]
+pub struct DbCheck {
+    pub database: String,
+    /// Tables of the backup compared.
+    pub tables: usize,
+    /// How the dump, loaded into a temporary database, differs from the recorded tables.
+    pub differences: TablesDiff,
 }
 
 impl RestoreReport {
@@ -53,6 +79,10 @@ impl RestoreReport {
         self.files
             .as_ref()
             .is_none_or(|f| f.remaining.as_ref().is_none_or(Plan::is_empty))
+            && self
+                .database
+                .as_ref()
+                .is_none_or(|d| d.remaining.as_ref().is_none_or(TablesDiff::is_empty))
     }
 }
 
@@ -63,12 +93,17 @@ pub struct RestoreCheck {
     pub dir: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<CheckReport>,
-    // database: the database part's check goes here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<DbCheck>,
 }
 
 impl RestoreCheck {
     pub fn ok(&self) -> bool {
         self.files.as_ref().is_none_or(CheckReport::ok)
+            && self
+                .database
+                .as_ref()
+                .is_none_or(|d| d.differences.is_empty())
     }
 }
 
@@ -79,7 +114,8 @@ pub struct DiffDocument {
     pub host: String,
     pub scope: String,
     pub files: DiffReport,
-    // database: the database part's diff goes here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<DbDiff>,
 }
 
 /// What the user is asked before the host changes.
@@ -87,7 +123,55 @@ pub struct Confirm<'a> {
     pub grant: &'a GrantId,
     pub host: &'a str,
     pub scope: &'a str,
+    /// The files' plan (empty when the files are not restored).
     pub plan: &'a Plan,
+    /// The database and how its tables differ, when it is restored.
+    pub database: Option<(&'a str, &'a TablesDiff)>,
+}
+
+/// The grant's database dump, when `parts.db` asks for it: an error when it was named
+/// (`--db`) and the backup has none.
+fn database_of(record: &GrantRecord, parts: RestoreParts) -> Result<Option<DbDump>, Error> {
+    if !parts.db {
+        return Ok(None);
+    }
+    let dump = record.backup.as_ref().and_then(|b| b.database.clone());
+    if dump.is_none() && parts.explicit {
+        let why = record
+            .backup
+            .as_ref()
+            .and_then(|b| b.database_skipped.clone())
+            .unwrap_or_else(|| "its backup has no database".to_owned());
+        return Err(RestoreError::NoBackup {
+            grant: record.id.to_string(),
+            why,
+        }
+        .into());
+    }
+    Ok(dump)
+}
+
+/// The database administrator's password, from the variable provision read it from.
+fn db_password(dump: &DbDump) -> Result<Option<Secret>, Error> {
+    let Some(var) = &dump.admin.password_env else {
+        return Ok(None);
+    };
+    Secret::from_env(var).map(Some).ok_or_else(|| {
+        InputError::new(
+            "--db-admin-password-env",
+            var,
+            format!("a variable that is set: export {var} with the database administrator's password, as at provision"),
+        )
+        .into()
+    })
+}
+
+/// The backup's directory.
+fn backup_dir(store: &Store, record: &GrantRecord) -> PathBuf {
+    record.backup.as_ref().map_or_else(
+        || store.companion_path(&record.id, "backup"),
+        |b| b.dir.clone(),
+    )
 }
 
 /// The grant's backup, or why it has none.
@@ -143,8 +227,9 @@ pub async fn restore(
     } else {
         None
     };
-    // database: when parts.db, find the database backup here (an error when parts.explicit
-    // and there is none).
+    let db_dump = database_of(&record, parts)?;
+    let db_password = db_dump.as_ref().map(db_password).transpose()?.flatten();
+    let dir = backup_dir(store, &record);
     let mut session = connect_pinned(store, &record, options, progress).await?;
     let host = session.target().host.clone();
     let keep = keep(&record);
@@ -154,8 +239,10 @@ pub async fn restore(
         state: record.state,
         dry_run,
         files: None,
+        database: None,
     };
     let result = async {
+        let mut confirm = Some(confirm);
         if let Some((manifest, source)) = &files_backup {
             let scope = manifest.backup.scope.clone();
             progress.say(format!("listing {scope} on {host}"));
@@ -167,16 +254,40 @@ pub async fn restore(
                 restored: false,
                 remaining: None,
             };
-            if !dry_run && !files.plan.is_empty() {
-                let go = confirm(&Confirm {
-                    grant: id,
-                    host: &host,
-                    scope: &scope,
-                    plan: &files.plan,
+            // The database's plan too, so the user confirms both at once.
+            if let Some(dump) = &db_dump {
+                progress.say(format!(
+                    "comparing database `{}` with the backup",
+                    dump.name
+                ));
+                let plan = backup::database::plan(&mut session, dump, db_password.as_ref()).await?;
+                report.database = Some(DbRestore {
+                    database: dump.name.clone(),
+                    plan,
+                    restored: false,
+                    remaining: None,
+                });
+            }
+            let db_plan = report
+                .database
+                .as_ref()
+                .map(|d| (d.database.as_str(), &d.plan));
+            let anything = !files.plan.is_empty() || db_plan.is_some_and(|(_, p)| !p.is_empty());
+            if !dry_run && anything {
+                let go = confirm.take().map_or(Ok(true), |c| {
+                    c(&Confirm {
+                        grant: id,
+                        host: &host,
+                        scope: &scope,
+                        plan: &files.plan,
+                        database: db_plan.filter(|(_, p)| !p.is_empty()),
+                    })
                 })?;
                 if !go {
                     return Err(RestoreError::NotConfirmed.into());
                 }
+            }
+            if !dry_run && !files.plan.is_empty() {
                 backup::restore_files(&mut session, manifest, &files.plan, source, &keep, progress)
                     .await?;
                 files.restored = true;
@@ -188,7 +299,55 @@ pub async fn restore(
             }
             report.files = Some(files);
         }
-        // database: restore the database here, after the files (the site's config is back).
+        // The database after the files (the site's config is back).
+        if let Some(dump) = &db_dump {
+            if report.database.is_none() {
+                progress.say(format!(
+                    "comparing database `{}` with the backup",
+                    dump.name
+                ));
+                let plan = backup::database::plan(&mut session, dump, db_password.as_ref()).await?;
+                if !dry_run && !plan.is_empty() {
+                    let go = confirm.take().map_or(Ok(true), |c| {
+                        c(&Confirm {
+                            grant: id,
+                            host: &host,
+                            scope: "",
+                            plan: &Plan::default(),
+                            database: Some((&dump.name, &plan)),
+                        })
+                    })?;
+                    if !go {
+                        return Err(RestoreError::NotConfirmed.into());
+                    }
+                }
+                report.database = Some(DbRestore {
+                    database: dump.name.clone(),
+                    plan,
+                    restored: false,
+                    remaining: None,
+                });
+            }
+            if let Some(db) = report.database.as_mut()
+                && !dry_run
+            {
+                if db.plan.is_empty() {
+                    db.remaining = Some(TablesDiff::default());
+                } else {
+                    db.remaining = Some(
+                        backup::database::restore(
+                            &mut session,
+                            &dir,
+                            dump,
+                            db_password.as_ref(),
+                            progress,
+                        )
+                        .await?,
+                    );
+                    db.restored = true;
+                }
+            }
+        }
         Ok::<(), Error>(())
     }
     .await;
@@ -208,16 +367,30 @@ pub async fn restore(
             _ => "restore: nothing differed from the backup".to_owned(),
         };
         record.event(what);
+        if let Some(db) = report.database.as_ref().filter(|d| d.restored) {
+            record.event(if db.remaining.as_ref().is_some_and(TablesDiff::is_empty) {
+                format!(
+                    "restore: database `{}` put back as the backup has it, verified",
+                    db.database
+                )
+            } else {
+                format!(
+                    "restore: database `{}` still differs from the backup after restoring",
+                    db.database
+                )
+            });
+        }
         store.save(&record)?;
     }
     Ok(report)
 }
 
 /// `handover restore --check`: touches nothing of the host.
-pub fn restore_check(
+pub async fn restore_check(
     store: &Store,
     id: &GrantId,
     parts: RestoreParts,
+    options: &ConnectOptions,
     progress: &Progress,
 ) -> Result<RestoreCheck, Error> {
     let _lock = store.lock(id)?;
@@ -230,6 +403,7 @@ pub fn restore_check(
         grant: id.to_string(),
         dir: dir.clone(),
         files: None,
+        database: None,
     };
     if parts.files {
         let (manifest, source) = backup_of(&record)?;
@@ -248,7 +422,19 @@ pub fn restore_check(
             }
         }
     }
-    // database: check the database dump here.
+    // The database: loaded into a temporary database on the same server, compared, dropped.
+    if let Some(dump) = database_of(&record, parts)? {
+        let password = db_password(&dump)?;
+        let mut session = connect_pinned(store, &record, options, progress).await?;
+        let result =
+            backup::database::check(&mut session, &dir, &dump, password.as_ref(), progress).await;
+        session.close().await;
+        check.database = Some(DbCheck {
+            database: dump.name.clone(),
+            tables: dump.tables.len(),
+            differences: result?,
+        });
+    }
     Ok(check)
 }
 
@@ -262,6 +448,16 @@ pub async fn diff(
     let _lock = store.lock(id)?;
     let record = store.load(id)?;
     let (manifest, source) = backup_of(&record)?;
+    let db_dump = database_of(
+        &record,
+        RestoreParts {
+            files: true,
+            db: true,
+            explicit: false,
+        },
+    )?;
+    let db_password = db_dump.as_ref().map(db_password).transpose()?.flatten();
+    let dir = backup_dir(store, &record);
     let mut session = connect_pinned(store, &record, options, progress).await?;
     let host = session.target().host.clone();
     let scope = manifest.backup.scope.clone();
@@ -269,14 +465,27 @@ pub async fn diff(
         progress.say(format!("listing {scope} on {host}"));
         let listing = backup::listing(&mut session, &scope).await?;
         let plan = backup::plan(&manifest, &listing, &keep(&record));
-        Ok::<_, Error>(backup::diff(&mut session, &manifest, &source, &plan, progress).await?)
+        let files = backup::diff(&mut session, &manifest, &source, &plan, progress).await?;
+        let database = match &db_dump {
+            Some(dump) => {
+                progress.say(format!(
+                    "comparing database `{}` with the backup",
+                    dump.name
+                ));
+                Some(backup::database::diff(&mut session, &dir, dump, db_password.as_ref()).await?)
+            }
+            None => None,
+        };
+        Ok::<_, Error>((files, database))
     }
     .await;
     session.close().await;
+    let (files, database) = result?;
     Ok(DiffDocument {
         grant: id.to_string(),
         host,
         scope,
-        files: result?,
+        files,
+        database,
     })
 }

@@ -288,8 +288,8 @@ fn a_mariadb_account_for_one_database_then_nothing_left() {
     let db_password = grant.database().password();
     assert_eq!(grant.database().name(), "cms");
     assert!(
-        window.provisioned.stderr.contains("executions=3"),
-        "provision takes 3 remote executions (preflight, the scope's backup, apply):\n{}",
+        window.provisioned.stderr.contains("executions=7"),
+        "provision takes 7 remote executions (preflight, the scope's backup, the database's stats, dump, schema and stats again, apply):\n{}",
         window.provisioned.stderr
     );
 
@@ -973,7 +973,13 @@ fn bad_database_options_are_usage_errors() {
             "NOT_SET_HERE",
         ),
         (
-            vec!["--scope", "/var/www/cms", "--db-admin-user", "x"],
+            vec![
+                "--scope",
+                "/var/www/cms",
+                "--no-backup",
+                "--db-admin-user",
+                "x",
+            ],
             "only with --db",
         ),
         (vec!["--playbook", "mariadb-user"], "--param database=NAME"),

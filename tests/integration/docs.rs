@@ -217,6 +217,38 @@ pub struct Backup {
     pub stream_bytes: u64,
     pub stream_sha256: String,
     pub archive_bytes: u64,
+    /// The site's database, dumped with the files.
+    pub database: Option<DbDump>,
+    /// Why no database was dumped.
+    pub database_skipped: Option<String>,
+}
+
+/// The database's dump in a backup.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbDump {
+    pub engine: String,
+    pub name: String,
+    pub name_from: String,
+    pub admin: serde_json::Value,
+    pub file: String,
+    pub schema_file: String,
+    pub stream_bytes: u64,
+    pub stream_sha256: String,
+    pub archive_bytes: u64,
+    pub tables: BTreeMap<String, TableStats>,
+    #[serde(default)]
+    pub non_transactional: Vec<String>,
+    #[serde(default)]
+    pub changed_during_dump: Vec<String>,
+}
+
+/// One table's rows at dump time.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TableStats {
+    pub rows: u64,
+    pub checksum: String,
 }
 
 /// A process of the window, in a teardown report.

@@ -11,6 +11,7 @@ mod support;
 mod audit;
 mod audit_window;
 mod backup;
+mod backup_db;
 mod bad_input;
 mod batch;
 mod cli_docs;
