@@ -181,6 +181,12 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub no_backup: bool,
 
+    /// Prove the backup restores before the first change, as `handover restore --check` does:
+    /// its files unpacked here and compared with the manifest, its database loaded into a
+    /// temporary database on the same server and compared; provision stops if it does not
+    #[arg(long, requires = "scope", conflicts_with = "no_backup")]
+    pub verify_backup: bool,
+
     /// The database backed up with the scope: NAME (on --db's engine, else MariaDB/MySQL),
     /// mysql:NAME or postgres:NAME, or `none` for the files only [default: --db-name, else the
     /// one named in the CMS config in --scope: Composr _config.php or WordPress wp-config.php]

@@ -347,6 +347,11 @@ pub fn provisioned(p: &Provisioned, json: bool, sealing: Option<Sealing>) -> std
         Some((None, Some(why))) => println!("Note: {}.", sanitize(why)),
         _ => {}
     }
+    if r.backup.as_ref().is_some_and(|b| b.verified) {
+        println!(
+            "The backup was proved to restore (--verify-backup): every file and table as taken."
+        );
+    }
     if account && sealed.is_none() {
         println!("The password is shown once and not stored. Hand it over privately.");
     }
@@ -405,6 +410,7 @@ pub fn teardown(
             "processes_ended": report.ended,
             "left_running": report.left_running,
             "warnings": report.warnings,
+            "site": report.site,
             "drift": report.drift,
         }));
         return Ok(());
@@ -468,6 +474,19 @@ pub fn teardown(
     }
     for warning in &report.warnings {
         writeln!(out, "warning: {warning}")?;
+    }
+    match &report.site {
+        Some(site) if site.is_empty() => {
+            writeln!(out, "the site is as its backup has it (files and database)")?;
+        }
+        Some(site) => writeln!(
+            out,
+            "the site changed since its backup: {}; `handover diff {}` shows the changes, `handover restore {}` takes them back",
+            site.summary(),
+            report.grant,
+            report.grant
+        )?,
+        None => {}
     }
     match (&sealed, &sealed_file) {
         (Some(_), Some(path)) => writeln!(
@@ -683,8 +702,11 @@ pub fn list(records: &[Result<GrantRecord, RecordError>], json: bool) {
                 format!("{}:{}", r.host.host, r.host.port),
                 r.account,
                 rfc3339(r.expires_at),
-                backup_bytes(r)
-                    .map_or_else(|| "-".to_owned(), |b| indicatif::HumanBytes(b).to_string())
+                // One word, so that the column stays one for `awk` and `cut`.
+                backup_bytes(r).map_or_else(
+                    || "-".to_owned(),
+                    |b| indicatif::HumanBytes(b).to_string().replace(' ', "")
+                )
             ),
             Err(e) => eprintln!("handover: skipped: {}", crate::error::chain(e)),
         }

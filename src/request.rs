@@ -549,6 +549,7 @@ impl Provision {
             connect,
             baseline: !args.no_baseline,
             backup: !args.no_backup,
+            verify_backup: args.verify_backup,
             backup_db,
             batch: None,
             password: None,

@@ -60,6 +60,9 @@ pub struct BackupRecord {
     /// Where the archive is kept on the host instead of `dir` (`--backup-on-host`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_host: Option<String>,
+    /// Provision proved it restores (`--verify-backup`), before the first change.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verified: bool,
 }
 
 /// One entry of the manifest.
@@ -142,6 +145,10 @@ pub enum BackupError {
         /// What failed, its exit status and the host's stderr.
         failure: String,
     },
+    #[error(
+        "the backup just taken does not restore as taken ({why}); nothing was changed on the host (provision again; if it persists, check this machine's disk)"
+    )]
+    Unverified { why: String },
     #[error(transparent)]
     Ssh(#[from] SshError),
 }
@@ -289,6 +296,7 @@ async fn take_into(
         database: None,
         database_skipped: None,
         on_host: None,
+        verified: false,
     };
     let manifest = Manifest {
         grant: id.clone(),

@@ -8,7 +8,7 @@ use super::scripts::{Fresh, Tail, apply_script};
 use super::teardown::remove;
 use crate::actions::{Action, Checks, Context, Credentials, DbAdmin, ExpiryGuard, SshdMatch, Step};
 use crate::audit::{self, AuditError, Baseline, Collected};
-use crate::backup;
+use crate::backup::{self, BackupError, BackupRecord};
 use crate::error::Error;
 use crate::ids::{BatchId, GrantId};
 use crate::input::{AccountName, AllowFrom, ScopeDir, Ttl, forbidden_scope};
@@ -25,6 +25,7 @@ use crate::ssh::config::Route;
 use crate::ssh::{self, Output, Session, SshError};
 use crate::text::remote_stderr;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Instant;
 use time::OffsetDateTime;
 
@@ -59,6 +60,8 @@ pub struct ProvisionRequest {
     pub baseline: bool,
     /// Back the scope up before the first change (not `--no-backup`).
     pub backup: bool,
+    /// Prove the backup restores before the first change (`--verify-backup`).
+    pub verify_backup: bool,
     /// Which database the backup dumps with the scope's files (`--backup-db`).
     pub backup_db: backup::database::DbChoice,
     /// The batch this grant belongs to (several hosts at once), kept in the record.
@@ -153,38 +156,87 @@ pub async fn provision(
     let backup = match (&checked.scope, request.backup) {
         (Some(scope), true) => {
             let dir = store.companion_path(&grant.id, super::BACKUP_DIR);
-            let estimate = checked.backup_bytes;
-            let mut taken =
-                backup::take(&mut session, &dir, &grant.id, scope, estimate, progress).await?;
-            match &checked.backup_db {
-                Ok(target) => {
-                    let password = request.db_admin_password.as_ref();
-                    match backup::database::take(&mut session, &dir, target, password, progress)
-                        .await
-                    {
-                        Ok(dump) => taken.database = Some(dump),
-                        Err(e) => {
-                            // Nothing of the backup is left: the files go with the dump.
-                            let _ = std::fs::remove_dir_all(&dir);
-                            return Err(e.into());
-                        }
-                    }
-                }
-                Err(why) => taken.database_skipped = Some(why.clone()),
+            let taken = take_backup(
+                &mut session,
+                &dir,
+                &grant,
+                scope,
+                &checked,
+                &request,
+                progress,
+            )
+            .await;
+            if taken.is_err() {
+                // Nothing of the backup is left: the files go with the dump.
+                let _ = std::fs::remove_dir_all(&dir);
             }
-            Some(taken)
+            Some(taken?)
         }
         _ => None,
     };
     let mut record = journal(store, &request, &grant, &session, checked)?;
     if backup.is_some() {
         record.backup = backup;
-        record.event("backup of the scope taken before the first change");
+        record.event(if record.backup.as_ref().is_some_and(|b| b.verified) {
+            "backup of the scope taken before the first change, and proved to restore"
+        } else {
+            "backup of the scope taken before the first change"
+        });
         store.save(&record)?;
     }
     let result = apply(store, &mut session, &mut record, &request, progress).await;
     session.close().await;
     result
+}
+
+/// The site's backup into `dir`: the scope's files, its database, and with `--verify-backup`
+/// the proof that both restore (as `handover restore --check`).
+async fn take_backup(
+    session: &mut Session,
+    dir: &Path,
+    grant: &Grant,
+    scope: &str,
+    checked: &Checked,
+    request: &ProvisionRequest,
+    progress: &Progress,
+) -> Result<BackupRecord, Error> {
+    let estimate = checked.backup_bytes;
+    let mut taken = backup::take(session, dir, &grant.id, scope, estimate, progress).await?;
+    let password = request.db_admin_password.as_ref();
+    match &checked.backup_db {
+        Ok(target) => {
+            taken.database =
+                Some(backup::database::take(session, dir, target, password, progress).await?);
+        }
+        Err(why) => taken.database_skipped = Some(why.clone()),
+    }
+    if !request.verify_backup {
+        return Ok(taken);
+    }
+    let unverified = |why: String| BackupError::Unverified { why };
+    let (manifest, source) = backup::open(dir)?;
+    if let backup::Source::Local(archive) = source {
+        let files = backup::check(dir, &archive, &manifest, progress)?;
+        if !files.ok() {
+            let mut why: Vec<String> = files
+                .mismatches
+                .iter()
+                .map(|m| format!("{}: {}", m.path, m.what))
+                .collect();
+            if !files.stream_sha256_ok {
+                why.push("the archive's stream is not the one taken".to_owned());
+            }
+            return Err(unverified(why.join("; ")).into());
+        }
+    }
+    if let Some(dump) = &taken.database {
+        let tables = backup::database::check(session, dir, dump, password, progress).await?;
+        if !tables.is_empty() {
+            return Err(unverified(tables.lines().join("; ")).into());
+        }
+    }
+    taken.verified = true;
+    Ok(taken)
 }
 
 /// The first day (UTC) on which the host refuses the account: the day after the expiry, since

@@ -13,6 +13,7 @@ use crate::input::InputError;
 use crate::progress::Progress;
 use crate::record::{GrantRecord, GrantState, Store};
 use crate::secret::Secret;
+use crate::ssh::Session;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -436,6 +437,69 @@ pub async fn restore_check(
         });
     }
     Ok(check)
+}
+
+/// How the site differs from its backup, in counts: teardown's pointer to `handover diff`.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct SiteChanges {
+    pub files_added: usize,
+    pub files_changed: usize,
+    pub files_removed: usize,
+    /// The database's tables, when the backup has the database.
+    pub tables_added: Option<usize>,
+    pub tables_changed: Option<usize>,
+    pub tables_removed: Option<usize>,
+}
+
+impl SiteChanges {
+    /// `3 files added, 1 changed, 0 removed; tables: 1 added, 2 changed, 0 removed`.
+    pub fn summary(&self) -> String {
+        let mut text = format!(
+            "files: {} added, {} changed, {} removed",
+            self.files_added, self.files_changed, self.files_removed
+        );
+        if let (Some(a), Some(c), Some(r)) =
+            (self.tables_added, self.tables_changed, self.tables_removed)
+        {
+            text.push_str(&format!("; tables: {a} added, {c} changed, {r} removed"));
+        }
+        text
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files_added + self.files_changed + self.files_removed == 0
+            && [self.tables_added, self.tables_changed, self.tables_removed]
+                .iter()
+                .all(|n| n.unwrap_or(0) == 0)
+    }
+}
+
+/// Compare the site with the grant's backup on an open session (teardown's, after its
+/// script): `None` when the grant has no backup, or its archive is on the host.
+pub(super) async fn site_changes(
+    session: &mut Session,
+    record: &GrantRecord,
+) -> Result<Option<SiteChanges>, Error> {
+    let Some(backup) = &record.backup else {
+        return Ok(None);
+    };
+    let (manifest, _) = backup::open(&backup.dir)?;
+    let listing = backup::listing(session, &manifest.backup.scope).await?;
+    let plan = backup::plan(&manifest, &listing, &keep(record));
+    let mut changes = SiteChanges {
+        files_added: plan.added.len(),
+        files_changed: plan.changed.len(),
+        files_removed: plan.removed.len(),
+        ..SiteChanges::default()
+    };
+    if let Some(dump) = &backup.database {
+        let password = db_password(dump)?;
+        let tables = backup::database::plan(session, dump, password.as_ref()).await?;
+        changes.tables_added = Some(tables.added.len());
+        changes.tables_changed = Some(tables.changed.len());
+        changes.tables_removed = Some(tables.removed.len());
+    }
+    Ok(Some(changes))
 }
 
 /// `handover diff`.

@@ -42,6 +42,9 @@ pub struct TeardownReport {
     /// What teardown could not do and the customer must do by hand (it does not make the
     /// grant partial: nothing of the grant is left on the host).
     pub warnings: Vec<String>,
+    /// How the site differs from its backup (`None` without a backup): `handover diff` shows
+    /// the changes, `handover restore` takes them back.
+    pub site: Option<super::restore::SiteChanges>,
     /// The drift report against the baseline (`None` for a rollback or an already revoked
     /// grant).
     pub drift: Option<Drift>,
@@ -70,6 +73,7 @@ impl TeardownReport {
             ended: Vec::new(),
             left_running: Vec::new(),
             warnings: Vec::new(),
+            site: None,
             drift: None,
             remote_executions: 0,
         }
@@ -149,8 +153,29 @@ pub async fn teardown(
         tail,
     )
     .await;
+    // What changed in the site since its backup, in counts (`handover diff` has the detail).
+    let site = match &result {
+        Ok(_) => Some(super::restore::site_changes(&mut session, &record).await),
+        Err(_) => None,
+    };
+    let executions = session.executions();
     session.close().await;
     let (mut report, collected) = result?;
+    report.remote_executions = executions;
+    match site {
+        Some(Ok(Some(changes))) => {
+            record.event(format!(
+                "site compared with its backup: {}",
+                changes.summary()
+            ));
+            report.site = Some(changes);
+        }
+        Some(Err(e)) => report.warnings.push(format!(
+            "the site could not be compared with its backup: {}",
+            crate::error::chain(&e)
+        )),
+        _ => {}
+    }
     report.drift = Some(match &baseline {
         None => Drift::not_checked("the grant was provisioned with --no-baseline"),
         Some(Err(e)) => {
@@ -280,6 +305,7 @@ pub(super) async fn remove(
             ended,
             left_running,
             warnings,
+            site: None,
             drift: None,
             remote_executions: session.executions(),
         },

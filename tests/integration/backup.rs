@@ -256,7 +256,12 @@ fn prune_removes_revoked_grants_backups_only_when_old_enough() {
     }
     let human = ws.handover(&["list"]).run().expect_code(0);
     assert!(
-        human.stdout.contains("BACKUP") && human.stdout.contains("KiB"),
+        human
+            .stdout
+            .lines()
+            .next()
+            .is_some_and(|h| h.ends_with("BACKUP"))
+            && human.stdout.lines().skip(1).all(|l| l.ends_with("KiB")),
         "{}",
         human.stdout
     );

@@ -501,3 +501,40 @@ fn restore_brings_a_postgresql_database_back() {
         "0"
     );
 }
+
+/// `--verify-backup`: provision proves the backup restores (files unpacked and compared, the
+/// dump loaded into a temporary database and compared) before the first change, says so, and
+/// leaves no temporary database behind.
+#[test]
+fn verify_backup_proves_the_files_and_the_database_restore_before_the_first_change() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    let out = ws
+        .provision_as_root(&host, &["--scope", WP, "--verify-backup"])
+        .run()
+        .expect_code(0);
+    out.assert_stdout_contains("The backup was proved to restore (--verify-backup)");
+    let grant = out.labelled("grant").to_owned();
+    let shown = ws
+        .handover(&["show", &grant, "--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(shown["backup"]["verified"], true, "{shown}");
+    assert!(
+        shown["backup"]["database"]["tables"]
+            .as_object()
+            .is_some_and(|t| !t.is_empty())
+    );
+    assert!(
+        shown["events"].to_string().contains("proved to restore"),
+        "{shown}"
+    );
+    let left = mariadb(&host, "SHOW DATABASES LIKE 'handover\\_check%'");
+    assert!(left.trim().is_empty(), "temporary databases left: {left}");
+    // Without a scope there is nothing to verify: a usage error, nothing done.
+    ws.provision_as_root(&host, &["--verify-backup"])
+        .run()
+        .expect_code(2);
+}

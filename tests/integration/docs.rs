@@ -204,7 +204,21 @@ pub struct TeardownReport {
     /// System services restarted during the window, left running.
     pub left_running: Vec<WindowProcess>,
     pub warnings: Vec<String>,
+    /// How the site differs from its backup, in counts.
+    pub site: Option<SiteChanges>,
     pub drift: Option<Drift>,
+}
+
+/// Teardown's counts of what changed in the site since its backup.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteChanges {
+    pub files_added: usize,
+    pub files_changed: usize,
+    pub files_removed: usize,
+    pub tables_added: Option<usize>,
+    pub tables_changed: Option<usize>,
+    pub tables_removed: Option<usize>,
 }
 
 /// A backup of the scope, in provision's report.
@@ -221,6 +235,11 @@ pub struct Backup {
     pub database: Option<DbDump>,
     /// Why no database was dumped.
     pub database_skipped: Option<String>,
+    /// Provision proved it restores (`--verify-backup`).
+    #[serde(default)]
+    pub verified: bool,
+    /// Where the archive is on the host (`--backup-on-host`).
+    pub on_host: Option<String>,
 }
 
 /// The database's dump in a backup.

@@ -362,7 +362,7 @@ fn provision_with_a_key_file_and_named_account() {
     assert_eq!(lines.len(), 3, "{}", list.stdout);
     assert!(lines[0].starts_with("GRANT"), "{}", list.stdout);
     let header = column_starts(lines[0]);
-    assert_eq!(header.len(), 5, "{}", list.stdout);
+    assert_eq!(header.len(), 6, "{}", list.stdout);
     for row in &lines[1..] {
         assert_eq!(
             column_starts(row),

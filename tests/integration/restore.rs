@@ -225,7 +225,7 @@ fn restore_check_passes_on_a_good_backup_and_names_what_is_wrong_with_a_bad_one(
     let dir = std::path::PathBuf::from(&grant.backup.as_ref().expect("a backup").dir);
     let snapshot = host.snapshot();
     let good = ws
-        .handover(&["restore", "--check", &grant.id, "--json"])
+        .handover(&["restore", "--check", "--files", &grant.id, "--json"])
         .run()
         .expect_code(0)
         .json();
@@ -245,7 +245,9 @@ fn restore_check_passes_on_a_good_backup_and_names_what_is_wrong_with_a_bad_one(
     let at = bad.len() / 2;
     bad[at] ^= 0x01;
     std::fs::write(&archive, &bad).expect("write");
-    let failed = ws.handover(&["restore", "--check", &grant.id]).run();
+    let failed = ws
+        .handover(&["restore", "--check", "--files", &grant.id])
+        .run();
     assert_ne!(failed.code, 0, "{}", failed.stdout);
     let said = format!("{}{}", failed.stdout, failed.stderr);
     assert!(said.contains("./") || said.contains("wp-"), "{said}");
@@ -305,4 +307,43 @@ fn a_grant_without_a_backup_is_refused_naming_why() {
             .expect_code(2);
         assert!(out.stderr.contains("--no-backup"), "{}", out.stderr);
     }
+}
+
+/// Teardown compares the site with its backup and gives the counts (files and the database's
+/// tables), pointing to `handover diff`; the record keeps them.
+#[test]
+fn teardown_counts_what_changed_in_the_site_since_the_backup() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    host.sh(HOSTILE);
+    let grant = ws
+        .provision_as_root(&host, &["--scope", "/var/www/wp", "--json"])
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let (account, password) = (
+        grant.account.clone().expect("an account"),
+        grant.password.clone().expect("a password"),
+    );
+    vendor_window(&host, &account, &password);
+    host.sh("mariadb wordpress -e 'CREATE TABLE wp_vendor_log (id INT PRIMARY KEY) ENGINE=InnoDB'");
+    // The vendor's PHP file in the web root is drift too (exit 3); the counts come either way.
+    let out = ws.teardown_as_root(&host, &grant.id, &["--json"]).run();
+    assert!(matches!(out.code, 0 | 3), "{}", out.stderr);
+    let report = out.teardown_report();
+    let site = report.site.expect("the site's changes");
+    assert_eq!(site.files_added, 1, "{site:?}");
+    assert_eq!(site.files_removed, 2, "{site:?}");
+    // The footer, the binary file and wp-config.php's mode.
+    assert_eq!(site.files_changed, 3, "{site:?}");
+    assert_eq!(site.tables_added, Some(1), "{site:?}");
+    assert_eq!(site.tables_removed, Some(0), "{site:?}");
+    assert!(
+        ws.record_text(&grant.id).contains(
+            "site compared with its backup: files: 1 added, 3 changed, 2 removed; tables: 1 added"
+        ),
+        "{}",
+        ws.record_text(&grant.id)
+    );
 }
