@@ -187,6 +187,12 @@ pub struct ProvisionArgs {
     #[arg(long, requires = "scope", conflicts_with = "no_backup")]
     pub verify_backup: bool,
 
+    /// Keep the scope's archive on the host (root's alone, in /var/backups/handover/GRANT)
+    /// instead of copying it here, for a site too big to copy; its manifest and the
+    /// database's dump still come here. The vendor, with root, could delete it
+    #[arg(long, requires = "scope", conflicts_with = "no_backup")]
+    pub backup_on_host: bool,
+
     /// The database backed up with the scope: NAME (on --db's engine, else MariaDB/MySQL),
     /// mysql:NAME or postgres:NAME, or `none` for the files only [default: --db-name, else the
     /// one named in the CMS config in --scope: Composr _config.php or WordPress wp-config.php]

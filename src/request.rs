@@ -550,6 +550,7 @@ impl Provision {
             baseline: !args.no_baseline,
             backup: !args.no_backup,
             verify_backup: args.verify_backup,
+            backup_on_host: args.backup_on_host,
             backup_db,
             batch: None,
             password: None,

@@ -363,6 +363,7 @@ fn every_script() -> Vec<(String, String)> {
     for (name, text) in [
         ("backup.listing", include_str!("../backup/listing.sh")),
         ("backup.restore", include_str!("../backup/restore.sh")),
+        ("backup.on_host", include_str!("../backup/on_host.sh")),
     ] {
         out.push((name.to_owned(), text.to_owned()));
     }

@@ -96,6 +96,9 @@ pub async fn diff(
                 source,
             })?
         }
+        Source::OnHost(_) if !before_paths.is_empty() => {
+            super::on_host::contents(session, manifest, &before_paths).await?
+        }
         _ => BTreeMap::new(),
     };
     let after_paths: BTreeSet<String> = after.iter().map(|c| c.path.clone()).collect();
@@ -186,6 +189,18 @@ async fn host_contents(
     script.raw(
         "tar --create --file=- --no-recursion --null --verbatim-files-from --files-from=\"$hv_list\"",
     );
+    let step = format!("reading the changed files of {scope}");
+    stream_contents(session, &script, paths, &step).await
+}
+
+/// The contents of `paths` in the tar stream `script` prints (received into a private
+/// temporary file, never held whole in memory on the way).
+pub(super) async fn stream_contents(
+    session: &mut Session,
+    script: &Script,
+    paths: &BTreeSet<String>,
+    step: &str,
+) -> Result<BTreeMap<String, Vec<u8>>, RestoreError> {
     let temp_error = |source| RestoreError::Temp {
         path: std::env::temp_dir(),
         source,
@@ -193,7 +208,7 @@ async fn host_contents(
     // Unnamed and private: gone when closed, whatever happens.
     let mut file = tempfile_private().map_err(temp_error)?;
     let (output, failed) = session
-        .run_stream(&script, |data| file.write_all(data))
+        .run_stream(script, |data| file.write_all(data))
         .await?;
     if let Some(source) = failed {
         return Err(temp_error(source));
@@ -202,7 +217,7 @@ async fn host_contents(
     if !matches!(output.exit_status, Some(0 | 1)) {
         return Err(RestoreError::Remote {
             host: session.target().host.clone(),
-            step: format!("reading the changed files of {scope}"),
+            step: step.to_owned(),
             status: output
                 .exit_status
                 .map_or_else(|| "none".to_owned(), |s| s.to_string()),

@@ -10,6 +10,7 @@ pub mod database;
 mod diff;
 mod error;
 mod listing;
+pub mod on_host;
 mod plan;
 mod restore;
 
@@ -60,6 +61,10 @@ pub struct BackupRecord {
     /// Where the archive is kept on the host instead of `dir` (`--backup-on-host`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_host: Option<String>,
+    /// The SHA-256 of the archive on the host (`--backup-on-host`): restore and check refuse
+    /// an archive that is not the one taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_sha256: Option<String>,
     /// Provision proved it restores (`--verify-backup`), before the first change.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub verified: bool,
@@ -296,24 +301,34 @@ async fn take_into(
         database: None,
         database_skipped: None,
         on_host: None,
+        archive_sha256: None,
         verified: false,
     };
-    let manifest = Manifest {
+    write_manifest(&Manifest {
         grant: id.clone(),
         backup: record.clone(),
         entries,
         acls: true,
+    })?;
+    tracing::info!(bytes, entries = record.entries, "backup taken");
+    Ok(record)
+}
+
+/// The manifest into its backup's directory, under a temporary name until whole.
+fn write_manifest(manifest: &Manifest) -> Result<(), BackupError> {
+    let dir = &manifest.backup.dir;
+    let write_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| BackupError::Write { path, source }
     };
     let manifest_path = dir.join(MANIFEST);
     let part = dir.join(format!("{MANIFEST}.part"));
     let mut file = private_file(&part).map_err(write_error(&part))?;
-    serde_json::to_writer(&mut file, &manifest)
+    serde_json::to_writer(&mut file, manifest)
         .map_err(std::io::Error::other)
         .and_then(|()| file.sync_all())
         .map_err(write_error(&part))?;
-    fs::rename(&part, &manifest_path).map_err(write_error(&manifest_path))?;
-    tracing::info!(bytes, entries = record.entries, "backup taken");
-    Ok(record)
+    fs::rename(&part, &manifest_path).map_err(write_error(&manifest_path))
 }
 
 /// The manifest, read from the stream as it passes: the entries with their digests in one

@@ -62,6 +62,8 @@ pub struct ProvisionRequest {
     pub backup: bool,
     /// Prove the backup restores before the first change (`--verify-backup`).
     pub verify_backup: bool,
+    /// Keep the scope's archive on the host (`--backup-on-host`).
+    pub backup_on_host: bool,
     /// Which database the backup dumps with the scope's files (`--backup-db`).
     pub backup_db: backup::database::DbChoice,
     /// The batch this grant belongs to (several hosts at once), kept in the record.
@@ -201,7 +203,11 @@ async fn take_backup(
     progress: &Progress,
 ) -> Result<BackupRecord, Error> {
     let estimate = checked.backup_bytes;
-    let mut taken = backup::take(session, dir, &grant.id, scope, estimate, progress).await?;
+    let mut taken = if request.backup_on_host {
+        backup::on_host::take(session, dir, &grant.id, scope, progress).await?
+    } else {
+        backup::take(session, dir, &grant.id, scope, estimate, progress).await?
+    };
     let password = request.db_admin_password.as_ref();
     match &checked.backup_db {
         Ok(target) => {
@@ -215,19 +221,20 @@ async fn take_backup(
     }
     let unverified = |why: String| BackupError::Unverified { why };
     let (manifest, source) = backup::open(dir)?;
-    if let backup::Source::Local(archive) = source {
-        let files = backup::check(dir, &archive, &manifest, progress)?;
-        if !files.ok() {
-            let mut why: Vec<String> = files
-                .mismatches
-                .iter()
-                .map(|m| format!("{}: {}", m.path, m.what))
-                .collect();
-            if !files.stream_sha256_ok {
-                why.push("the archive's stream is not the one taken".to_owned());
-            }
-            return Err(unverified(why.join("; ")).into());
+    let files = match source {
+        backup::Source::Local(archive) => backup::check(dir, &archive, &manifest, progress)?,
+        backup::Source::OnHost(_) => backup::on_host::check(session, &manifest, progress).await?,
+    };
+    if !files.ok() {
+        let mut why: Vec<String> = files
+            .mismatches
+            .iter()
+            .map(|m| format!("{}: {}", m.path, m.what))
+            .collect();
+        if !files.stream_sha256_ok {
+            why.push("the archive's stream is not the one taken".to_owned());
         }
+        return Err(unverified(why.join("; ")).into());
     }
     if let Some(dump) = &taken.database {
         let tables = backup::database::check(session, dir, dump, password, progress).await?;
@@ -339,6 +346,23 @@ fn preflight_script(request: &ProvisionRequest, grant: &Grant, plan: &[Action]) 
             "if tar --version 2>/dev/null | head -n 1 | grep -q 'GNU tar' && tar --help 2>/dev/null | grep -q -- '--acls'; then hv_ok {}; else hv_fail {}; fi",
             &[&id, &id],
         );
+        if request.backup_on_host {
+            crate::actions::require_tools(
+                &mut script,
+                &mut checks,
+                &[("zstd", "zstd"), ("mkfifo", "coreutils")],
+            );
+            if let Some(scope) = &request.scope {
+                let id = checks.add(
+                    "backup-on-host-space",
+                    "the host has room for the scope's archive in /var/backups (its size uncompressed, plus 64 MiB; or back up to this machine without --backup-on-host)",
+                );
+                script.cmd(
+                    "hv_need=$(( $(du -s -x -B1 --apparent-size -- {} 2>/dev/null | cut -f1) + 67108864 )); hv_room=$(df -P -B1 /var/backups 2>/dev/null || df -P -B1 /var); hv_room=$(printf '%s\n' \"$hv_room\" | awk 'NR == 2 { print $4 }'); if [ \"${hv_room:-0}\" -ge \"$hv_need\" ]; then hv_ok {}; else hv_fail {}; echo \"$hv_need bytes needed, ${hv_room:-?} free\" | hv_detail {}; fi",
+                    &[scope.as_str(), &id, &id, &id],
+                );
+            }
+        }
         if let Some(scope) = &request.scope {
             // The backup's size, for its progress bar and the free-space check on this machine.
             script.cmd(

@@ -73,7 +73,16 @@ pub fn prune(
                 .push(entry(format!("{age}, less than {} ago", older_than_text)));
             continue;
         }
-        let pruned = entry(age);
+        let pruned = entry(
+            match record.backup.as_ref().and_then(|b| b.on_host.as_deref()) {
+                // This machine holds only the manifest; prune does not log in to the host.
+                Some(archive) => format!(
+                    "{age}; its archive on the host stays: remove {} there as root",
+                    archive.rsplit_once('/').map_or(archive, |(d, _)| d)
+                ),
+                None => age,
+            },
+        );
         if !dry_run {
             remove(store, &record, &pruned)?;
         }

@@ -289,6 +289,9 @@ pub async fn restore(
                 }
             }
             if !dry_run && !files.plan.is_empty() {
+                if matches!(source, Source::OnHost(_)) {
+                    backup::on_host::verify(&mut session, manifest).await?;
+                }
                 backup::restore_files(&mut session, manifest, &files.plan, source, &keep, progress)
                     .await?;
                 files.restored = true;
@@ -406,36 +409,44 @@ pub async fn restore_check(
         files: None,
         database: None,
     };
-    if parts.files {
-        let (manifest, source) = backup_of(&record)?;
-        match source {
-            Source::Local(archive) => {
-                check.files = Some(backup::check(&dir, &archive, &manifest, progress)?);
-            }
-            Source::OnHost(path) => {
-                return Err(RestoreError::Incomplete {
-                    dir,
-                    why: format!(
-                        "its archive is on the host ({path}); --check reads local archives only"
-                    ),
-                }
-                .into());
-            }
+    let files = if parts.files {
+        Some(backup_of(&record)?)
+    } else {
+        None
+    };
+    if let Some((manifest, Source::Local(archive))) = &files {
+        check.files = Some(backup::check(&dir, archive, manifest, progress)?);
+    }
+    // On the host: an archive kept there (unpacked beside it, compared, removed), and the
+    // database (loaded into a temporary database on the same server, compared, dropped).
+    let on_host = files
+        .as_ref()
+        .filter(|(_, source)| matches!(source, Source::OnHost(_)));
+    let dump = database_of(&record, parts)?;
+    if on_host.is_none() && dump.is_none() {
+        return Ok(check);
+    }
+    let password = dump.as_ref().map(db_password).transpose()?.flatten();
+    let mut session = connect_pinned(store, &record, options, progress).await?;
+    let result = async {
+        if let Some((manifest, _)) = on_host {
+            check.files = Some(backup::on_host::check(&mut session, manifest, progress).await?);
         }
+        if let Some(dump) = &dump {
+            let differences =
+                backup::database::check(&mut session, &dir, dump, password.as_ref(), progress)
+                    .await?;
+            check.database = Some(DbCheck {
+                database: dump.name.clone(),
+                tables: dump.tables.len(),
+                differences,
+            });
+        }
+        Ok::<_, Error>(())
     }
-    // The database: loaded into a temporary database on the same server, compared, dropped.
-    if let Some(dump) = database_of(&record, parts)? {
-        let password = db_password(&dump)?;
-        let mut session = connect_pinned(store, &record, options, progress).await?;
-        let result =
-            backup::database::check(&mut session, &dir, &dump, password.as_ref(), progress).await;
-        session.close().await;
-        check.database = Some(DbCheck {
-            database: dump.name.clone(),
-            tables: dump.tables.len(),
-            differences: result?,
-        });
-    }
+    .await;
+    session.close().await;
+    result?;
     Ok(check)
 }
 

@@ -240,6 +240,8 @@ pub struct Backup {
     pub verified: bool,
     /// Where the archive is on the host (`--backup-on-host`).
     pub on_host: Option<String>,
+    /// That archive's SHA-256.
+    pub archive_sha256: Option<String>,
 }
 
 /// The database's dump in a backup.

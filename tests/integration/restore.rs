@@ -347,3 +347,120 @@ fn teardown_counts_what_changed_in_the_site_since_the_backup() {
         ws.record_text(&grant.id)
     );
 }
+
+/// `--backup-on-host`: the archive stays on the host (root's alone), its manifest comes here;
+/// diff, restore and its check work from it, and an archive replaced on the host is refused.
+#[test]
+fn a_backup_kept_on_the_host_restores_and_a_replaced_archive_is_refused() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    host.sh(HOSTILE);
+    // WordPress makes its uploads directory for the month on the first page it serves (in a
+    // request of its own, which may end later): made beforehand.
+    host.sh("cd /var/www/wp/wp-content/uploads && install -d -o www-data -g www-data \"$(date +%Y)\" \"$(date +%Y/%m)\"");
+    let before = tree(&host, false);
+    let grant = ws
+        .provision_as_root(
+            &host,
+            &[
+                "--scope",
+                "/var/www/wp",
+                "--backup-on-host",
+                "--backup-db",
+                "none",
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let backup = grant.backup.as_ref().expect("a backup");
+    let archive = format!("/var/backups/handover/{}/files.tar.zst", grant.id);
+    assert_eq!(backup.on_host.as_deref(), Some(archive.as_str()));
+    assert_eq!(
+        host.sh(&format!(
+            "stat -c '%a %U' /var/backups/handover /var/backups/handover/{} {archive}",
+            grant.id
+        )),
+        "700 root\n700 root\n600 root\n"
+    );
+    let local: Vec<String> = std::fs::read_dir(&backup.dir)
+        .expect("the backup's directory")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(local, ["manifest.json"], "only the manifest comes here");
+
+    let (account, password) = (
+        grant.account.clone().expect("an account"),
+        grant.password.clone().expect("a password"),
+    );
+    vendor_window(&host, &account, &password);
+    let diff = ws
+        .handover(&["diff", &grant.id])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    assert!(
+        diff.stdout.contains("+<p>VENDOR-EDIT</p>"),
+        "{}",
+        diff.stdout
+    );
+    assert!(diff.stdout.contains("vendor-note.php"), "{}", diff.stdout);
+
+    ws.handover(&["restore", "--check", &grant.id])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    assert!(
+        host.sh("ls /var/backups/handover/*/").trim() == "files.tar.zst",
+        "the check left something beside the archive"
+    );
+    ws.handover(&["restore", "--yes", &grant.id])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    ws.revoke(&host, &grant.id);
+    assert_same(
+        &tree(&host, false),
+        &before,
+        "after restoring from the host's archive",
+    );
+
+    // Replaced on the host (the vendor had root): refused by restore and by its check.
+    host.sh(&format!("printf x >> {archive}"));
+    host.sh("rm /var/www/wp/index.php");
+    for args in [
+        vec!["restore", "--yes", &grant.id],
+        vec!["restore", "--check", &grant.id],
+    ] {
+        let out = ws
+            .handover(&args)
+            .with_root_password(&host)
+            .run()
+            .expect_code(1);
+        assert!(
+            out.stderr.contains("not the one taken at provision"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(
+        !host.ok("test -e /var/www/wp/index.php"),
+        "restored from a replaced archive"
+    );
+}
+
+/// `--backup-on-host` needs zstd on the host: refused at preflight, naming it.
+#[test]
+fn a_backup_on_a_host_without_zstd_is_refused_at_preflight() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    host.sh("rm /usr/bin/zstd");
+    host.refuses(
+        ws.provision_as_root(&host, &["--scope", "/var/www/wp", "--backup-on-host"]),
+        &["`zstd`"],
+    );
+}
