@@ -778,18 +778,35 @@ fn dump_reader(
         .map_err(|source| RestoreError::Read { path, source })
 }
 
-/// A reader that counts what goes through it on a progress bar.
-struct Counted<'a, R> {
-    inner: R,
-    transfer: &'a crate::progress::Transfer,
-}
-
-impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.transfer.add(n as u64);
-        Ok(n)
+/// Run `script` with the dump on its stdin (decompressed as it is sent), with a progress bar
+/// labelled `label`.
+async fn feed_dump(
+    session: &mut Session,
+    script: &Script,
+    dir: &Path,
+    dump: &DbDump,
+    label: String,
+    progress: &Progress,
+) -> Result<crate::ssh::Output, RestoreError> {
+    let transfer = std::sync::Arc::new(progress.transfer(&label, Some(dump.stream_bytes)));
+    let counter = std::sync::Arc::clone(&transfer);
+    let mut input = super::restore::Counted {
+        inner: dump_reader(dir, &dump.file)?,
+        bytes: 0,
+        error: None,
+        on_bytes: Box::new(move |n| counter.add(n)),
+    };
+    let result = session.run_feed(script, &mut input, |_| {}).await;
+    if let Ok(transfer) = std::sync::Arc::try_unwrap(transfer) {
+        transfer.finish();
     }
+    if let Some(source) = input.error {
+        return Err(RestoreError::Read {
+            path: dir.join(&dump.file),
+            source,
+        });
+    }
+    Ok(result?)
 }
 
 fn remote_error(
@@ -856,16 +873,8 @@ pub async fn check(
     s.raw("if [ \"$hv_rc\" -ne 0 ]; then echo 'creating the temporary database failed' >&2; hv_bdb_end 1; fi");
     load_and_stats(&client, &mut s);
     s.raw("hv_bdb_end \"$?\"");
-    let transfer = progress.transfer(
-        &format!("loading the dump of `{}` into `{temporary}`", dump.name),
-        Some(dump.stream_bytes),
-    );
-    let mut input = Counted {
-        inner: dump_reader(dir, &dump.file)?,
-        transfer: &transfer,
-    };
-    let result = session.run_feed(&s, &mut input, |_| {}).await;
-    transfer.finish();
+    let label = format!("loading the dump of `{}` into `{temporary}`", dump.name);
+    let result = feed_dump(session, &s, dir, dump, label, progress).await;
     // Again on its own, in case the script was cut off before its end.
     let mut cleanup = Script::new();
     define(&client, &mut cleanup);
@@ -974,17 +983,8 @@ pub async fn restore(
     );
     s.raw("hv_rc=$?; if [ \"$hv_rc\" -ne 0 ]; then exit \"$hv_rc\"; fi");
     load_and_stats(&client, &mut s);
-    let transfer = progress.transfer(
-        &format!("restoring database `{}`", dump.name),
-        Some(dump.stream_bytes),
-    );
-    let mut input = Counted {
-        inner: dump_reader(dir, &dump.file)?,
-        transfer: &transfer,
-    };
-    let result = session.run_feed(&s, &mut input, |_| {}).await;
-    transfer.finish();
-    let output = result?;
+    let label = format!("restoring database `{}`", dump.name);
+    let output = feed_dump(session, &s, dir, dump, label, progress).await?;
     if !output.success() {
         return Err(remote_error("the restore", dump, session, &output));
     }

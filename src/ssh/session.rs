@@ -470,27 +470,10 @@ mod tests {
     use std::io::Write;
     use std::process::{Command, Stdio};
 
-    /// Feed `input` to `sh -s` in `dir` and wait for it.
-    fn run_sh(dir: &std::path::Path, input: &[u8]) {
+    /// Run `/bin/sh ARGS…` in `dir` with `input` on its stdin, and wait for it.
+    fn run_sh(dir: &std::path::Path, args: &[&str], input: &[u8]) {
         let mut child = Command::new("/bin/sh")
-            .arg("-s")
-            .current_dir(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn sh");
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(input).expect("write script");
-        }
-        child.wait().expect("wait for sh");
-    }
-
-    /// Run the fed root shell on `input` (a framed script of `script_len` bytes, then data).
-    fn run_fed(dir: &std::path::Path, script_len: usize, input: &[u8]) {
-        let mut child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(clean_sh(Some(script_len)))
+            .args(args)
             .current_dir(dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -502,6 +485,11 @@ mod tests {
             let _ = stdin.write_all(input);
         }
         child.wait().expect("wait for sh");
+    }
+
+    /// The fed root shell on `input`: a framed script of `script_len` bytes, then data.
+    fn run_fed(dir: &std::path::Path, script_len: usize, input: &[u8]) {
+        run_sh(dir, &["-c", &clean_sh(Some(script_len))], input);
     }
 
     #[test]
@@ -537,7 +525,7 @@ mod tests {
         // Everything short of the closing brace (its newline is optional to the shell).
         for len in 0..input.len() - 1 {
             let dir = tempfile::tempdir().expect("tempdir");
-            run_sh(dir.path(), &input[..len]);
+            run_sh(dir.path(), &["-s"], &input[..len]);
             let made: Vec<_> = std::fs::read_dir(dir.path()).expect("read dir").collect();
             assert!(
                 made.is_empty(),
@@ -545,7 +533,7 @@ mod tests {
             );
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        run_sh(dir.path(), &input);
+        run_sh(dir.path(), &["-s"], &input);
         for name in ["first", "second", "third-of-many"] {
             assert!(dir.path().join(name).exists(), "{name} missing");
         }
