@@ -11,7 +11,7 @@ use crate::progress::Progress;
 use crate::shell::Script;
 use crate::ssh::Session;
 use crate::text::remote_stderr;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -163,6 +163,17 @@ fn archive_name(path: &str) -> String {
     }
 }
 
+/// `names` as one `printf` format: each name NUL-terminated (one builtin call per list, not
+/// one per name).
+fn name_list(names: &[&[u8]]) -> String {
+    let mut format = String::new();
+    for name in names {
+        format.push_str(&printf_format(name));
+        format.push_str("\\000");
+    }
+    format
+}
+
 /// The topmost of the added entries (everything under an added directory is added too).
 fn topmost(plan: &Plan) -> Vec<&[u8]> {
     let added: BTreeSet<&str> = plan.added.iter().map(|c| c.path.as_str()).collect();
@@ -214,52 +225,67 @@ pub async fn restore_files(
             &[&printf_format(name)],
         );
     }
-    for (_, name) in &names {
-        let line = printf_format(&[name.as_slice(), b"\0"].concat());
-        script.cmd("printf {} >>\"$hv_list\"", &[&line]);
+    // Every entry (an emptied scope): the whole archive, without a list to match each
+    // entry against (tar's matching costs a second per 20,000 names).
+    let everything = names.len() == manifest.entries.len();
+    if everything {
+        script.raw("hv_from=-");
+    } else {
+        let all: Vec<&[u8]> = names.iter().map(|(_, n)| n.as_slice()).collect();
+        script.cmd("printf {} >\"$hv_list\"", &[&name_list(&all)]);
+        script.raw("hv_from=$hv_list");
     }
     let extract = !names.is_empty();
     if extract {
         match source {
-            Source::Local(_) => script.raw("hv_extract_stdin \"$hv_list\""),
-            Source::OnHost(path) => script.cmd("hv_extract_file \"$hv_list\" {}", &[path]),
+            Source::Local(_) => script.raw("hv_extract_stdin \"$hv_from\""),
+            Source::OnHost(path) => script.cmd("hv_extract_file \"$hv_from\" {}", &[path]),
         };
     }
+    // Owners, modes and ACLs as the backup has them, a few commands for all entries: lists
+    // in a private directory, one `xargs` per list (a command per entry costs a process each).
     let states = super::plan::backup_states(manifest);
+    let names: BTreeMap<&str, &[u8]> = names
+        .iter()
+        .map(|(k, n)| (k.as_str(), n.as_slice()))
+        .collect();
+    script.raw("hv_fix=$(mktemp -d) || exit 2");
+    script.raw("trap 'rm -rf \"$hv_list\" \"$hv_fix\"' EXIT");
+    let mut lists: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
     for change in plan.changed.iter().chain(&plan.removed) {
         let Some((state, entry)) = states.get(&change.path) else {
             continue;
         };
-        let name = names.iter().find(|(k, _)| *k == change.path).map_or_else(
-            || archive_name(&change.path).into_bytes(),
-            |(_, n)| n.clone(),
-        );
-        let name = printf_format(&name);
-        let kind = if state.kind == "symlink" {
-            "symlink"
-        } else {
-            state.kind.as_str()
-        };
-        script.cmd(
-            "hv_fix {} {} {} {} {} \"$(printf {}; echo x)\"",
-            &[
-                &state.uid.to_string(),
-                &state.gid.to_string(),
-                &format!("{:o}", state.mode),
-                if entry.acl.is_empty() { "0" } else { "1" },
-                kind,
-                &name,
-            ],
-        );
-        if let Some(account) = &keep.account
-            && state.kind != "symlink"
-        {
-            script.cmd(
-                "hv_keep {} {} {} \"$(printf {}; echo x)\"",
-                &[account, &keep.permissions, kind, &name],
-            );
+        let name = names
+            .get(change.path.as_str())
+            .map_or_else(|| archive_name(&change.path).into_bytes(), |n| n.to_vec());
+        let mut add = |list: String| lists.entry(list).or_default().push(name.clone());
+        add(format!("own.{}.{}", state.uid, state.gid));
+        if state.kind == "symlink" {
+            continue;
+        }
+        if entry.acl.is_empty() {
+            add("acl".to_owned());
+        }
+        add(format!("mode.{:o}", state.mode));
+        if keep.account.is_some() {
+            add(format!(
+                "keep.{}",
+                if state.kind == "dir" { "dir" } else { "file" }
+            ));
         }
     }
+    for (list, entries) in &lists {
+        let entries: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        script.cmd("printf {} >\"$hv_fix/\"{}", &[&name_list(&entries), list]);
+    }
+    match &keep.account {
+        Some(account) => script.cmd(
+            "hv_fix_lists \"$hv_fix\" {} {}",
+            &[account, &keep.permissions],
+        ),
+        None => script.raw("hv_fix_lists \"$hv_fix\""),
+    };
     script.raw("echo hv-restored");
     let host = session.target().host.clone();
     let output = match source {

@@ -3,11 +3,15 @@
 # functions only; the script runs them in the scope. Every name comes as one word ending in an
 # `x` (so a command substitution keeps its trailing newlines), always starting with `./`.
 
+# hv_tar_x LIST ARGS…: extract the names in LIST (NUL-separated), or everything with `-`.
 hv_tar_x() {
   hv_from=$1
   shift
+  if [ "$hv_from" != - ]; then
+    set -- --no-recursion --null --verbatim-files-from --files-from="$hv_from" "$@"
+  fi
   tar --extract --numeric-owner --same-permissions --same-owner --acls --xattrs \
-    --xattrs-include='*' --no-recursion --null --verbatim-files-from --files-from="$hv_from" "$@"
+    --xattrs-include='*' "$@"
 }
 
 # hv_remove NAMEx: an entry added on the host (with everything under it), or one whose kind
@@ -39,22 +43,28 @@ hv_extract_file() {
   if [ "$hv_st" -ne 0 ] || [ "$hv_z" != 0 ]; then echo "hv-tar $hv_st zstd $hv_z"; exit 3; fi
 }
 
-# hv_fix UID GID MODE HAS_ACL KIND NAMEx: owner and mode as the backup has them; an ACL the
-# backup did not have (inherited from a default ACL on extraction, or added) goes.
-hv_fix() {
-  hv_p=${6%x}
-  if [ "$5" = symlink ]; then
-    chown -h "$1:$2" -- "$hv_p" || exit 3
-    return
+# hv_fix_lists DIR [ACCOUNT PERMS]: owners, modes and ACLs as the backup has them, from the
+# NUL-separated name lists in DIR: `acl` (entries without an ACL: one inherited on extraction
+# or added goes), `own.UID.GID`, `mode.MODE`, and while the grant is live `keep.file` /
+# `keep.dir` (its own entry back on what was rewritten). In this order: setfacl -b resets the
+# group bits and chown clears set-id bits, which chmod then sets as they were.
+hv_fix_lists() {
+  if [ -s "$1/acl" ] && command -v setfacl >/dev/null 2>&1; then
+    xargs -0 -r setfacl -b -- <"$1/acl" || exit 3
   fi
-  if [ "$4" = 0 ] && command -v setfacl >/dev/null 2>&1; then setfacl -b -- "$hv_p" || exit 3; fi
-  chown -h "$1:$2" -- "$hv_p" || exit 3
-  chmod "$3" -- "$hv_p" || exit 3
-}
-
-# hv_keep ACCOUNT PERMS KIND NAMEx: the live grant's own entry back on what was rewritten.
-hv_keep() {
-  hv_p=${4%x}
-  setfacl -m "u:$1:$2" -- "$hv_p" || exit 3
-  if [ "$3" = dir ]; then setfacl -m "d:u:$1:$2" -- "$hv_p" || exit 3; fi
+  for hv_f in "$1"/own.*; do
+    [ -e "$hv_f" ] || continue
+    hv_o=${hv_f##*/own.}
+    xargs -0 -r chown -h "${hv_o%.*}:${hv_o#*.}" -- <"$hv_f" || exit 3
+  done
+  for hv_f in "$1"/mode.*; do
+    [ -e "$hv_f" ] || continue
+    xargs -0 -r chmod "${hv_f##*/mode.}" -- <"$hv_f" || exit 3
+  done
+  if [ -n "${2:-}" ] && [ -s "$1/keep.file" ]; then
+    xargs -0 -r setfacl -m "u:$2:$3" -- <"$1/keep.file" || exit 3
+  fi
+  if [ -n "${2:-}" ] && [ -s "$1/keep.dir" ]; then
+    xargs -0 -r setfacl -m "u:$2:$3,d:u:$2:$3" -- <"$1/keep.dir" || exit 3
+  fi
 }

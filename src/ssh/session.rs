@@ -300,8 +300,9 @@ impl Session {
         };
         let nonce = crate::secret::random_lower_alnum(12);
         let marker = format!("@@handover-{nonce}");
-        let script_text = framed(script.text());
-        let (command, prefix) = self.wrapper(&nonce, input.as_ref().map(|_| script_text.len()));
+        let script_parts = framed(script.text());
+        let script_len = script_parts.iter().map(|p| p.len()).sum();
+        let (command, prefix) = self.wrapper(&nonce, input.as_ref().map(|_| script_len));
         tracing::debug!(
             host = %self.target.host,
             "remote script:\n{}",
@@ -313,11 +314,12 @@ impl Session {
         let channel = self.handle.channel_open_session().await.map_err(protocol)?;
         channel.exec(true, command).await.map_err(protocol)?;
         let (mut reader, writer) = channel.split();
-        let mut head = Zeroizing::new(prefix.to_vec());
-        head.extend_from_slice(&script_text);
         let mut read_failed: Option<std::io::Error> = None;
         let send = async {
-            writer.data(&head[..]).await?;
+            writer.data(&prefix[..]).await?;
+            for part in script_parts {
+                writer.data(part).await?;
+            }
             if let Some(input) = input {
                 let mut buf = vec![0u8; 256 * 1024];
                 loop {
@@ -453,15 +455,14 @@ fn clean_sh(script_len: Option<usize>) -> String {
 /// `{ … }` group. `sh -s` reads and runs a script as it arrives; a connection lost halfway
 /// would otherwise run a truncated last line (`rm -rf /var/lib/han`). A group runs only once
 /// its closing brace has arrived, so a cut-off script runs nothing at all.
-fn framed(script: &str) -> Zeroizing<Vec<u8>> {
-    let mut input = Zeroizing::new(Vec::with_capacity(script.len() + 8));
-    input.extend_from_slice(b"{\n");
-    input.extend_from_slice(script.as_bytes());
-    if !script.ends_with('\n') {
-        input.push(b'\n');
-    }
-    input.extend_from_slice(b"}\n");
-    input
+/// Sent in three parts, so a big script (a restore's name lists) is never copied whole.
+fn framed(script: &str) -> [&[u8]; 3] {
+    let close: &[u8] = if script.ends_with('\n') {
+        b"}\n"
+    } else {
+        b"\n}\n"
+    };
+    [b"{\n", script.as_bytes(), close]
 }
 
 #[cfg(test)]
@@ -494,10 +495,10 @@ mod tests {
 
     #[test]
     fn a_fed_script_gets_exactly_the_bytes_after_it_and_runs_nothing_when_cut_off() {
-        let script = framed("touch ran\ncat >data\n");
+        let script = framed("touch ran\ncat >data\n").concat();
         // More than a pipe's or a shell's read buffer, so read-ahead would show.
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let mut input = script.to_vec();
+        let mut input = script.clone();
         input.extend_from_slice(&data);
         let dir = tempfile::tempdir().expect("tempdir");
         run_fed(dir.path(), script.len(), &input);
@@ -521,7 +522,7 @@ mod tests {
     #[test]
     fn a_script_cut_off_anywhere_runs_nothing() {
         let script = "touch first\ncat >second <<'EOF'\n}\nEOF\ntouch third-of-many\n";
-        let input = framed(script);
+        let input = framed(script).concat();
         // Everything short of the closing brace (its newline is optional to the shell).
         for len in 0..input.len() - 1 {
             let dir = tempfile::tempdir().expect("tempdir");

@@ -464,3 +464,37 @@ fn a_backup_on_a_host_without_zstd_is_refused_at_preflight() {
         &["`zstd`"],
     );
 }
+
+/// A scope emptied during the window comes back whole (the whole archive is extracted, without
+/// a list of names), exactly as it was.
+#[test]
+fn an_emptied_scope_is_restored_whole() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    host.sh(HOSTILE);
+    host.sh("cd /var/www/wp/wp-content/uploads && install -d -o www-data -g www-data \"$(date +%Y)\" \"$(date +%Y/%m)\"");
+    let before = tree(&host, true);
+    let grant = ws
+        .provision_as_root(
+            &host,
+            &["--scope", "/var/www/wp", "--backup-db", "none", "--json"],
+        )
+        .run()
+        .expect_code(0)
+        .provisioned();
+    ws.revoke(&host, &grant.id);
+    host.sh("find /var/www/wp -mindepth 1 -delete && chmod 700 /var/www/wp");
+    let out = ws
+        .handover(&["restore", "--yes", &grant.id])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    assert!(out.stdout.contains("verified"), "{}", out.stdout);
+    assert_same(
+        &tree(&host, true),
+        &before,
+        "after restoring an emptied scope",
+    );
+    assert!(front_page(&host).contains("<title>handover test site</title>"));
+}
