@@ -452,7 +452,7 @@ fn parse_stats(engine: DbEngine, lines: &[String]) -> BTreeMap<String, TableStat
 
 /// Every table's stats of `database` now, as the server computes them.
 pub async fn table_stats(
-    session: &mut Session,
+    session: &Session,
     client: &Client<'_>,
     database: &str,
 ) -> Result<BTreeMap<String, TableStats>, (String, String)> {
@@ -497,7 +497,7 @@ struct Streamed {
 /// right after the files: [`DUMP`] and [`SCHEMA`], with the stats of every table. On failure
 /// its own files are removed (the caller removes the directory).
 pub async fn take(
-    session: &mut Session,
+    session: &Session,
     dir: &Path,
     target: &DbTarget,
     password: Option<&Secret>,
@@ -514,7 +514,7 @@ pub async fn take(
 }
 
 async fn take_into(
-    session: &mut Session,
+    session: &Session,
     dir: &Path,
     target: &DbTarget,
     password: Option<&Secret>,
@@ -599,7 +599,7 @@ async fn take_into(
 /// Stream the dump client's output (with `args`) into `path`, zstd-compressed as it arrives,
 /// under a `.part` name renamed when the client exited 0 and its footer is there.
 async fn stream(
-    session: &mut Session,
+    session: &Session,
     client: &Client<'_>,
     target: &DbTarget,
     args: &[&str],
@@ -781,26 +781,24 @@ fn dump_reader(
 /// Run `script` with the dump on its stdin (decompressed as it is sent), with a progress bar
 /// labelled `label`.
 async fn feed_dump(
-    session: &mut Session,
+    session: &Session,
     script: &Script,
     dir: &Path,
     dump: &DbDump,
     label: String,
     progress: &Progress,
 ) -> Result<crate::ssh::Output, RestoreError> {
-    let transfer = std::sync::Arc::new(progress.transfer(&label, Some(dump.stream_bytes)));
-    let counter = std::sync::Arc::clone(&transfer);
+    let transfer = progress.transfer(&label, Some(dump.stream_bytes));
     let mut input = super::restore::Counted {
         inner: dump_reader(dir, &dump.file)?,
         bytes: 0,
         error: None,
-        on_bytes: Box::new(move |n| counter.add(n)),
+        transfer: &transfer,
     };
     let result = session.run_feed(script, &mut input, |_| {}).await;
-    if let Ok(transfer) = std::sync::Arc::try_unwrap(transfer) {
-        transfer.finish();
-    }
-    if let Some(source) = input.error {
+    let error = input.error.take();
+    transfer.finish();
+    if let Some(source) = error {
         return Err(RestoreError::Read {
             path: dir.join(&dump.file),
             source,
@@ -827,7 +825,7 @@ fn remote_error(
 
 /// `restore --dry-run`: how the database's tables differ now from the backup (nothing changes).
 pub async fn plan(
-    session: &mut Session,
+    session: &Session,
     dump: &DbDump,
     password: Option<&Secret>,
 ) -> Result<TablesDiff, RestoreError> {
@@ -856,7 +854,7 @@ fn load_and_stats(client: &Client, s: &mut Script) {
 /// and drop it again, also when anything fails. The site's database is not touched. An empty
 /// diff: the backup restores exactly.
 pub async fn check(
-    session: &mut Session,
+    session: &Session,
     dir: &Path,
     dump: &DbDump,
     password: Option<&Secret>,
@@ -946,7 +944,7 @@ fn drop_database(client: &Client, s: &mut Script, open: &'static str, close: &'s
 /// dump loaded: tables added during the window are gone, changed ones as they were), then
 /// verified against the recorded stats. An empty diff: restored and verified.
 pub async fn restore(
-    session: &mut Session,
+    session: &Session,
     dir: &Path,
     dump: &DbDump,
     password: Option<&Secret>,
@@ -1032,7 +1030,7 @@ fn normalized_schema(sql: &str) -> String {
 
 /// `handover diff`: the schema now against the backup's, and the tables whose rows changed.
 pub async fn diff(
-    session: &mut Session,
+    session: &Session,
     dir: &Path,
     dump: &DbDump,
     password: Option<&Secret>,

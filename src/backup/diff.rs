@@ -76,7 +76,7 @@ fn text(data: Option<&Vec<u8>>) -> Option<&str> {
 
 /// Diff `plan`'s entries: contents from the archive and from the host.
 pub async fn diff(
-    session: &mut Session,
+    session: &Session,
     manifest: &Manifest,
     source: &Source,
     plan: &Plan,
@@ -169,7 +169,7 @@ pub async fn diff(
 
 /// The host's contents of `changes` (one tar stream into a private temporary file).
 async fn host_contents(
-    session: &mut Session,
+    session: &Session,
     scope: &str,
     changes: &[&Change],
     paths: &BTreeSet<String>,
@@ -196,7 +196,7 @@ async fn host_contents(
 /// The contents of `paths` in the tar stream `script` prints (received into a private
 /// temporary file, never held whole in memory on the way).
 pub(super) async fn stream_contents(
-    session: &mut Session,
+    session: &Session,
     script: &Script,
     paths: &BTreeSet<String>,
     step: &str,

@@ -40,7 +40,7 @@ pub struct Listing {
 }
 
 /// List `scope` on the host.
-pub async fn list(session: &mut Session, scope: &str) -> Result<Listing, RestoreError> {
+pub async fn list(session: &Session, scope: &str) -> Result<Listing, RestoreError> {
     let mut script = Script::new();
     script.raw(LIB);
     script.cmd("hv_listing {}", &[scope]);

@@ -164,7 +164,7 @@ const END_BLOCKS: usize = 1024;
 /// Take the backup of `scope` (resolved on the host, about `estimate` bytes) for grant `id`
 /// into the new directory `dir` (beside the record); on any failure nothing of it is left.
 pub async fn take(
-    session: &mut Session,
+    session: &Session,
     dir: &Path,
     id: &GrantId,
     scope: &str,
@@ -206,7 +206,7 @@ fn check_space(parent: &Path, estimate: Option<u64>) -> Result<(), BackupError> 
 }
 
 async fn take_into(
-    session: &mut Session,
+    session: &Session,
     dir: &Path,
     id: &GrantId,
     scope: &str,

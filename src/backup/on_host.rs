@@ -31,7 +31,7 @@ pub fn host_dir(id: &GrantId) -> String {
 /// Take the scope's archive into the grant's directory on the host, and its manifest into
 /// `dir` here; on failure nothing of either is left.
 pub async fn take(
-    session: &mut Session,
+    session: &Session,
     dir: &Path,
     id: &GrantId,
     scope: &str,
@@ -51,7 +51,7 @@ pub async fn take(
 }
 
 async fn take_into(
-    session: &mut Session,
+    session: &Session,
     dir: &Path,
     id: &GrantId,
     scope: &str,
@@ -164,7 +164,7 @@ fn remote(session: &Session, step: String, output: &Output) -> RestoreError {
 }
 
 /// Before restoring from it: the archive on the host is the one taken.
-pub async fn verify(session: &mut Session, manifest: &Manifest) -> Result<(), RestoreError> {
+pub async fn verify(session: &Session, manifest: &Manifest) -> Result<(), RestoreError> {
     let mut script = Script::new();
     let archive = require_archive(&mut script, manifest)?;
     let output = session.run(&script, |_| {}).await?;
@@ -177,7 +177,7 @@ pub async fn verify(session: &mut Session, manifest: &Manifest) -> Result<(), Re
 /// `restore --check` of an archive on the host: unpacked there into a temporary directory
 /// beside it (root's alone), listed, compared with the manifest, removed.
 pub async fn check(
-    session: &mut Session,
+    session: &Session,
     manifest: &Manifest,
     progress: &Progress,
 ) -> Result<CheckReport, RestoreError> {
@@ -222,7 +222,7 @@ pub async fn check(
 /// The contents of `paths` (manifest paths) in the archive on the host, for `diff`: those
 /// entries unpacked there into a temporary directory and sent here as one tar stream.
 pub async fn contents(
-    session: &mut Session,
+    session: &Session,
     manifest: &Manifest,
     paths: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, Vec<u8>>, RestoreError> {

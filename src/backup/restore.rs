@@ -65,19 +65,19 @@ pub fn open(dir: &Path) -> Result<(Manifest, Source), RestoreError> {
 }
 
 /// A reader that remembers its first error and counts what went through.
-pub(crate) struct Counted<R> {
+pub(crate) struct Counted<'a, R> {
     pub inner: R,
     pub bytes: u64,
     pub error: Option<std::io::Error>,
-    pub on_bytes: Box<dyn FnMut(u64) + Send>,
+    pub transfer: &'a crate::progress::Transfer,
 }
 
-impl<R: Read> Read for Counted<R> {
+impl<R: Read> Read for Counted<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self.inner.read(buf) {
             Ok(n) => {
                 self.bytes += n as u64;
-                (self.on_bytes)(n as u64);
+                self.transfer.add(n as u64);
                 Ok(n)
             }
             Err(e) => {
@@ -197,7 +197,7 @@ fn topmost(plan: &Plan) -> Vec<&[u8]> {
 /// Restore `plan`'s entries in `scope` from `source`; `keep` is the grant's own ACL, put back
 /// on what is rewritten while the grant is live.
 pub async fn restore_files(
-    session: &mut Session,
+    session: &Session,
     manifest: &Manifest,
     plan: &Plan,
     source: &Source,
@@ -294,19 +294,16 @@ pub async fn restore_files(
                 &format!("restoring {scope} from {}", path.display()),
                 Some(manifest.backup.stream_bytes),
             );
-            let transfer = std::sync::Arc::new(transfer);
-            let counter = std::sync::Arc::clone(&transfer);
             let mut input = Counted {
                 inner: tar_stream(path)?,
                 bytes: 0,
                 error: None,
-                on_bytes: Box::new(move |n| counter.add(n)),
+                transfer: &transfer,
             };
             let output = session.run_feed(&script, &mut input, |_| {}).await?;
-            if let Ok(transfer) = std::sync::Arc::try_unwrap(transfer) {
-                transfer.finish();
-            }
-            if let Some(source) = input.error {
+            let error = input.error.take();
+            transfer.finish();
+            if let Some(source) = error {
                 return Err(RestoreError::Read {
                     path: path.clone(),
                     source,

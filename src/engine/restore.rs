@@ -231,7 +231,7 @@ pub async fn restore(
     let db_dump = database_of(&record, parts)?;
     let db_password = db_dump.as_ref().map(db_password).transpose()?.flatten();
     let dir = backup_dir(store, &record);
-    let mut session = connect_pinned(store, &record, options, progress).await?;
+    let session = connect_pinned(store, &record, options, progress).await?;
     let host = session.target().host.clone();
     let keep = keep(&record);
     let mut report = RestoreReport {
@@ -244,12 +244,12 @@ pub async fn restore(
     };
     let result = async {
         let mut confirm = Some(confirm);
-        if let Some((manifest, source)) = &files_backup {
+        if let Some((manifest, _)) = &files_backup {
             let scope = manifest.backup.scope.clone();
             progress.say(format!("listing {scope} on {host}"));
-            let listing = backup::listing(&mut session, &scope).await?;
+            let listing = backup::listing(&session, &scope).await?;
             let plan = backup::plan(manifest, &listing, &keep);
-            let mut files = FilesRestore {
+            let files = FilesRestore {
                 scope: scope.clone(),
                 plan,
                 restored: false,
@@ -261,7 +261,7 @@ pub async fn restore(
                     "comparing database `{}` with the backup",
                     dump.name
                 ));
-                let plan = backup::database::plan(&mut session, dump, db_password.as_ref()).await?;
+                let plan = backup::database::plan(&session, dump, db_password.as_ref()).await?;
                 report.database = Some(DbRestore {
                     database: dump.name.clone(),
                     plan,
@@ -288,69 +288,78 @@ pub async fn restore(
                     return Err(RestoreError::NotConfirmed.into());
                 }
             }
-            if !dry_run && !files.plan.is_empty() {
-                if matches!(source, Source::OnHost(_)) {
-                    backup::on_host::verify(&mut session, manifest).await?;
-                }
-                backup::restore_files(&mut session, manifest, &files.plan, source, &keep, progress)
-                    .await?;
-                files.restored = true;
-                progress.say(format!("verifying {scope} against the backup"));
-                let listing = backup::listing(&mut session, &scope).await?;
-                files.remaining = Some(backup::plan(manifest, &listing, &keep));
-            } else if !dry_run {
-                files.remaining = Some(Plan::default());
-            }
             report.files = Some(files);
         }
-        // The database after the files (the site's config is back).
-        if let Some(dump) = &db_dump {
-            if report.database.is_none() {
-                progress.say(format!(
-                    "comparing database `{}` with the backup",
-                    dump.name
-                ));
-                let plan = backup::database::plan(&mut session, dump, db_password.as_ref()).await?;
-                if !dry_run && !plan.is_empty() {
-                    let go = confirm.take().map_or(Ok(true), |c| {
-                        c(&Confirm {
-                            grant: id,
-                            host: &host,
-                            scope: "",
-                            plan: &Plan::default(),
-                            database: Some((&dump.name, &plan)),
-                        })
-                    })?;
-                    if !go {
-                        return Err(RestoreError::NotConfirmed.into());
-                    }
-                }
-                report.database = Some(DbRestore {
-                    database: dump.name.clone(),
-                    plan,
-                    restored: false,
-                    remaining: None,
-                });
-            }
-            if let Some(db) = report.database.as_mut()
-                && !dry_run
-            {
-                if db.plan.is_empty() {
-                    db.remaining = Some(TablesDiff::default());
-                } else {
-                    db.remaining = Some(
-                        backup::database::restore(
-                            &mut session,
-                            &dir,
-                            dump,
-                            db_password.as_ref(),
-                            progress,
-                        )
-                        .await?,
-                    );
-                    db.restored = true;
+        if let Some(dump) = &db_dump
+            && report.database.is_none()
+        {
+            progress.say(format!(
+                "comparing database `{}` with the backup",
+                dump.name
+            ));
+            let plan = backup::database::plan(&session, dump, db_password.as_ref()).await?;
+            if !dry_run && !plan.is_empty() {
+                let go = confirm.take().map_or(Ok(true), |c| {
+                    c(&Confirm {
+                        grant: id,
+                        host: &host,
+                        scope: "",
+                        plan: &Plan::default(),
+                        database: Some((&dump.name, &plan)),
+                    })
+                })?;
+                if !go {
+                    return Err(RestoreError::NotConfirmed.into());
                 }
             }
+            report.database = Some(DbRestore {
+                database: dump.name.clone(),
+                plan,
+                restored: false,
+                remaining: None,
+            });
+        }
+        if dry_run {
+            return Ok(());
+        }
+        // The files and the database at once, each on its own channel: neither needs the
+        // other, and a restore takes as long as the longer of the two.
+        let files_plan = report
+            .files
+            .as_ref()
+            .map(|f| f.plan.clone())
+            .filter(|p| !p.is_empty());
+        let db_differs = report.database.as_ref().is_some_and(|d| !d.plan.is_empty());
+        let files_work = async {
+            let (Some(plan), Some((manifest, source))) = (&files_plan, &files_backup) else {
+                return Ok::<_, Error>(None);
+            };
+            if matches!(source, Source::OnHost(_)) {
+                backup::on_host::verify(&session, manifest).await?;
+            }
+            backup::restore_files(&session, manifest, plan, source, &keep, progress).await?;
+            let scope = &manifest.backup.scope;
+            progress.say(format!("verifying {scope} against the backup"));
+            let listing = backup::listing(&session, scope).await?;
+            Ok(Some(backup::plan(manifest, &listing, &keep)))
+        };
+        let db_work = async {
+            let (Some(dump), true) = (&db_dump, db_differs) else {
+                return Ok::<_, Error>(None);
+            };
+            let password = db_password.as_ref();
+            Ok(Some(
+                backup::database::restore(&session, &dir, dump, password, progress).await?,
+            ))
+        };
+        let (files_left, db_left) = futures::try_join!(files_work, db_work)?;
+        if let Some(files) = report.files.as_mut() {
+            files.restored = files_left.is_some();
+            files.remaining = Some(files_left.unwrap_or_default());
+        }
+        if let Some(db) = report.database.as_mut() {
+            db.restored = db_left.is_some();
+            db.remaining = Some(db_left.unwrap_or_default());
         }
         Ok::<(), Error>(())
     }
@@ -427,15 +436,14 @@ pub async fn restore_check(
         return Ok(check);
     }
     let password = dump.as_ref().map(db_password).transpose()?.flatten();
-    let mut session = connect_pinned(store, &record, options, progress).await?;
+    let session = connect_pinned(store, &record, options, progress).await?;
     let result = async {
         if let Some((manifest, _)) = on_host {
-            check.files = Some(backup::on_host::check(&mut session, manifest, progress).await?);
+            check.files = Some(backup::on_host::check(&session, manifest, progress).await?);
         }
         if let Some(dump) = &dump {
             let differences =
-                backup::database::check(&mut session, &dir, dump, password.as_ref(), progress)
-                    .await?;
+                backup::database::check(&session, &dir, dump, password.as_ref(), progress).await?;
             check.database = Some(DbCheck {
                 database: dump.name.clone(),
                 tables: dump.tables.len(),
@@ -533,21 +541,21 @@ pub async fn diff(
     )?;
     let db_password = db_dump.as_ref().map(db_password).transpose()?.flatten();
     let dir = backup_dir(store, &record);
-    let mut session = connect_pinned(store, &record, options, progress).await?;
+    let session = connect_pinned(store, &record, options, progress).await?;
     let host = session.target().host.clone();
     let scope = manifest.backup.scope.clone();
     let result = async {
         progress.say(format!("listing {scope} on {host}"));
-        let listing = backup::listing(&mut session, &scope).await?;
+        let listing = backup::listing(&session, &scope).await?;
         let plan = backup::plan(&manifest, &listing, &keep(&record));
-        let files = backup::diff(&mut session, &manifest, &source, &plan, progress).await?;
+        let files = backup::diff(&session, &manifest, &source, &plan, progress).await?;
         let database = match &db_dump {
             Some(dump) => {
                 progress.say(format!(
                     "comparing database `{}` with the backup",
                     dump.name
                 ));
-                Some(backup::database::diff(&mut session, &dir, dump, db_password.as_ref()).await?)
+                Some(backup::database::diff(&session, &dir, dump, db_password.as_ref()).await?)
             }
             None => None,
         };

@@ -57,7 +57,8 @@ pub struct Session {
     jump_keys: Vec<PublicKey>,
     elevation: Elevation,
     /// Number of remote executions so far (the benchmark holds provision and teardown to a few).
-    executions: usize,
+    /// Atomic: independent scripts may run at once, each on its own channel.
+    executions: std::sync::atomic::AtomicUsize,
 }
 
 impl Session {
@@ -118,7 +119,7 @@ impl Session {
             jump_handles,
             jump_keys,
             elevation,
-            executions: 0,
+            executions: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -137,7 +138,7 @@ impl Session {
 
     /// Remote executions so far on this connection.
     pub fn executions(&self) -> usize {
-        self.executions
+        self.executions.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether sudo is used and a password is known for it.
@@ -207,7 +208,7 @@ impl Session {
     /// step progress from it). Fails only when the script could not be run; a non-zero exit
     /// status is the caller's to judge.
     pub async fn run(
-        &mut self,
+        &self,
         script: &Script,
         mut on_line: impl FnMut(&str),
     ) -> Result<Output, SshError> {
@@ -244,7 +245,7 @@ impl Session {
     /// it arrives, bytes as they are: a stream of any size, never held in memory. The first
     /// error `sink` returns is given back (the rest of the output is then dropped).
     pub async fn run_stream(
-        &mut self,
+        &self,
         script: &Script,
         mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
     ) -> Result<(Output, Option<std::io::Error>), SshError> {
@@ -255,7 +256,7 @@ impl Session {
     /// stream of any size, read as it is sent: `tar --extract`, a database client loading a
     /// dump). Standard output comes as lines, as with [`Session::run`] (up to the same limit).
     pub async fn run_feed(
-        &mut self,
+        &self,
         script: &Script,
         input: &mut (dyn std::io::Read + Send),
         mut on_line: impl FnMut(&str),
@@ -287,7 +288,7 @@ impl Session {
     /// byte after the wrapper's start marker; the output holds stderr and the exit status (no
     /// lines), and the first error `stdout` (or reading `input`) gave.
     async fn exec(
-        &mut self,
+        &self,
         script: &Script,
         input: Option<&mut (dyn std::io::Read + Send)>,
         mut stdout: impl FnMut(&[u8]) -> std::io::Result<()>,
@@ -308,8 +309,11 @@ impl Session {
             "remote script:\n{}",
             crate::text::sanitize(script.log_text())
         );
-        self.executions += 1;
-        crate::failpoint::hit("before-exec", self.executions);
+        let execution = self
+            .executions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        crate::failpoint::hit("before-exec", execution);
 
         let channel = self.handle.channel_open_session().await.map_err(protocol)?;
         channel.exec(true, command).await.map_err(protocol)?;
@@ -390,7 +394,7 @@ impl Session {
         if !started {
             return Err(self.explain_missing_marker(&output));
         }
-        crate::failpoint::hit("after-exec", self.executions);
+        crate::failpoint::hit("after-exec", execution);
         Ok((output, failed.or(read_failed)))
     }
 

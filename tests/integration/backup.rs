@@ -321,3 +321,42 @@ fn prune_removes_revoked_grants_backups_only_when_old_enough() {
         .run()
         .expect_code(2);
 }
+
+/// tar killed on the host halfway through the scope: no backup passes, provision stops with
+/// exit 1 before any change, and nothing of the backup is left.
+#[test]
+fn a_backup_cut_off_on_the_host_is_refused_and_nothing_changes() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    // Enough that tar runs long enough to be killed halfway.
+    host.sh(&format!(
+        "head -c 200000000 /dev/urandom > {}/big.bin",
+        host.scope
+    ));
+    let before = host.snapshot();
+    let killer = "for i in $(seq 1000); do if pgrep -f 'tar --create --file=- --numeric-owner' >/dev/null; then sleep 0.1; pkill -KILL -f 'tar --create --file=- --numeric-owner'; exit 0; fi; sleep 0.02; done\n";
+    let out = host.exec_stdin(&format!(
+        "f=$(mktemp /root/killer.XXXXXX)\ncat > \"$f\" <<'KILLER_END'\n{killer}KILLER_END\nnohup sh \"$f\" >/dev/null 2>&1 </dev/null &\n"
+    ));
+    assert!(out.status.success());
+    let out = ws
+        .provision_as_root(&host, &["--scope", &host.scope])
+        .run()
+        .expect_code(1);
+    out.assert_stderr_contains("the backup of");
+    out.assert_stderr_contains("nothing was changed on the host");
+    // The killer's own file aside, the host is as it was.
+    host.sh("rm -f /root/killer.*");
+    assert_eq!(before, host.snapshot(), "the host changed");
+    // No backup is left (the grant's lock file may be).
+    let left: Vec<_> = std::fs::read_dir(ws.state_dir().join("grants"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.ends_with(".lock"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
