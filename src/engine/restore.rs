@@ -327,11 +327,11 @@ pub async fn restore(
         let files_plan = report
             .files
             .as_ref()
-            .map(|f| f.plan.clone())
+            .map(|f| &f.plan)
             .filter(|p| !p.is_empty());
         let db_differs = report.database.as_ref().is_some_and(|d| !d.plan.is_empty());
         let files_work = async {
-            let (Some(plan), Some((manifest, source))) = (&files_plan, &files_backup) else {
+            let (Some(plan), Some((manifest, source))) = (files_plan, &files_backup) else {
                 return Ok::<_, Error>(None);
             };
             if matches!(source, Source::OnHost(_)) {
