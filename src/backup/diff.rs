@@ -96,8 +96,10 @@ pub async fn diff(
                 source,
             })?
         }
-        Source::OnHost(_) if !before_paths.is_empty() => {
-            super::on_host::contents(session, manifest, &before_paths).await?
+        Source::OnHost(archive) if !before_paths.is_empty() => {
+            let script = super::on_host::contents_script(manifest, &before_paths)?;
+            let step = format!("reading {archive}");
+            stream_contents(session, &script, &before_paths, &step).await?
         }
         _ => BTreeMap::new(),
     };

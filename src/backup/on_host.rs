@@ -92,7 +92,7 @@ async fn take_into(
         .map_err(|e| BackupError::Incomplete {
             scope: scope.to_owned(),
             host: host.clone(),
-            why: crate::error::chain(&e),
+            why: e.to_string(),
         })?;
     let entries: Vec<Entry> = listing.entries.into_iter().map(entry).collect();
     let record = BackupRecord {
@@ -219,13 +219,12 @@ pub async fn check(
     })
 }
 
-/// The contents of `paths` (manifest paths) in the archive on the host, for `diff`: those
-/// entries unpacked there into a temporary directory and sent here as one tar stream.
-pub async fn contents(
-    session: &Session,
+/// The script that prints, as one tar stream, the entries at `paths` (manifest paths) of the
+/// archive on the host, for `diff`: unpacked there into a temporary directory, removed after.
+pub(super) fn contents_script(
     manifest: &Manifest,
     paths: &BTreeSet<String>,
-) -> Result<BTreeMap<String, Vec<u8>>, RestoreError> {
+) -> Result<Script, RestoreError> {
     let mut script = Script::new();
     let archive = require_archive(&mut script, manifest)?;
     let temp = format!(
@@ -244,5 +243,5 @@ pub async fn contents(
         "cd -- {} && tar --create --file=- --no-recursion --null --verbatim-files-from --files-from=\"$hv_list\"",
         &[&temp],
     );
-    super::diff::stream_contents(session, &script, paths, &format!("reading {archive}")).await
+    Ok(script)
 }
