@@ -3,7 +3,8 @@
 //!
 //! A provision is two remote executions (facts + preflight + baseline, then apply + verify), with
 //! the scope's backup between them when there is a scope, a
-//! teardown one (cut off, undo, verify, drift check), an audit one; everything runs over one SSH
+//! teardown one (cut off, undo, verify, drift check; with a backup, a second compares the site
+//! with it), an audit one; everything runs over one SSH
 //! connection. Each script's results come back as tagged protocol lines
 //! ([`crate::shell::protocol`]).
 

@@ -170,7 +170,8 @@ done
         .run()
         .expect_code(3);
     show_timings("teardown", &out);
-    out.assert_stderr_contains("executions=1");
+    // The teardown script, then the site's comparison with its backup.
+    out.assert_stderr_contains("executions=2");
     let report = out.teardown_report();
     // The grant's own actions are gone; the exit status is the drift's.
     assert!(report.verified, "{report}");
