@@ -43,23 +43,33 @@ fn wanted(state: Option<&super::plan::State>) -> bool {
     state.is_some_and(|s| s.kind == "file" && s.size <= MAX_TEXT)
 }
 
-/// The contents of `paths` from a tar stream, each whole (entries not wanted are skipped).
+/// How much text one side of a diff holds at most: beyond it, files are shown by size and
+/// SHA-256 like binary ones (a site emptied by the vendor must not fill this machine's memory).
+const MAX_TEXT_TOTAL: u64 = 32 << 20;
+
+/// The text contents of `paths` from a tar stream, each whole; binary files (a NUL byte, or
+/// not UTF-8) and files past [`MAX_TEXT_TOTAL`] are left out, so they show as binary.
 fn contents(
     reader: impl Read,
     paths: &BTreeSet<String>,
 ) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
     let mut archive = tar::Archive::new(reader);
     let mut out = BTreeMap::new();
+    let mut total = 0u64;
     for entry in archive.entries()? {
         let mut entry = entry?;
         let path = key(&String::from_utf8_lossy(&entry.path_bytes()));
         if entry.header().entry_type().is_file()
             && paths.contains(&path)
             && entry.size() <= MAX_TEXT
+            && total + entry.size() <= MAX_TEXT_TOTAL
         {
             let mut data = Vec::new();
             entry.read_to_end(&mut data)?;
-            out.insert(path, data);
+            if text(Some(&data)).is_some() {
+                total += data.len() as u64;
+                out.insert(path, data);
+            }
         }
     }
     Ok(out)

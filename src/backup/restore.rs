@@ -232,7 +232,11 @@ pub async fn restore_files(
         script.raw("hv_from=-");
     } else {
         let all: Vec<&[u8]> = names.iter().map(|(_, n)| n.as_slice()).collect();
-        script.cmd("printf {} >\"$hv_list\"", &[&name_list(&all)]);
+        script.cmd_unlogged(
+            "printf {} >\"$hv_list\"",
+            &[&name_list(&all)],
+            &format!("{} names into the list to extract", all.len()),
+        );
         script.raw("hv_from=$hv_list");
     }
     let extract = !names.is_empty();
@@ -251,15 +255,22 @@ pub async fn restore_files(
         .collect();
     script.raw("hv_fix=$(mktemp -d) || exit 2");
     script.raw("trap 'rm -rf \"$hv_list\" \"$hv_fix\"' EXIT");
-    let mut lists: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+    // Each list as one printf format, built as the entries are looked at.
+    let mut lists: BTreeMap<String, (usize, String)> = BTreeMap::new();
     for change in plan.changed.iter().chain(&plan.removed) {
         let Some((state, entry)) = states.get(&change.path) else {
             continue;
         };
-        let name = names
-            .get(change.path.as_str())
-            .map_or_else(|| archive_name(&change.path).into_bytes(), |n| n.to_vec());
-        let mut add = |list: String| lists.entry(list).or_default().push(name.clone());
+        let name = match names.get(change.path.as_str()) {
+            Some(name) => printf_format(name),
+            None => printf_format(archive_name(&change.path).as_bytes()),
+        };
+        let mut add = |list: String| {
+            let (count, format) = lists.entry(list).or_default();
+            *count += 1;
+            format.push_str(&name);
+            format.push_str("\\000");
+        };
         add(format!("own.{}.{}", state.uid, state.gid));
         if state.kind == "symlink" {
             continue;
@@ -275,9 +286,12 @@ pub async fn restore_files(
             ));
         }
     }
-    for (list, entries) in &lists {
-        let entries: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
-        script.cmd("printf {} >\"$hv_fix/\"{}", &[&name_list(&entries), list]);
+    for (list, (count, format)) in &lists {
+        script.cmd_unlogged(
+            "printf {} >\"$hv_fix/\"{}",
+            &[format, list],
+            &format!("{count} names into the list {list}"),
+        );
     }
     match &keep.account {
         Some(account) => script.cmd(

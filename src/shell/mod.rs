@@ -192,6 +192,21 @@ impl Script {
         self
     }
 
+    /// Like [`Script::cmd`] for a line too long to be worth logging (a restore's list of
+    /// thousands of names): the log gets `summary` in its place.
+    pub fn cmd_unlogged(
+        &mut self,
+        template: &'static str,
+        args: &[&str],
+        summary: &str,
+    ) -> &mut Self {
+        let line = fill(template, args);
+        self.text.push_str(&line);
+        self.text.push('\n');
+        self.log_text.push_str(&format!("# {summary}\n"));
+        self
+    }
+
     /// Append literal program text.
     pub fn raw(&mut self, text: &'static str) -> &mut Self {
         self.push(text);
