@@ -1074,7 +1074,7 @@ pub fn diff(document: &crate::engine::DiffDocument, json: bool) -> std::io::Resu
                 Some(s) if s.kind == "file" => format!(
                     "{} bytes, sha256 {}",
                     s.size,
-                    s.sha256.as_deref().unwrap_or("?")
+                    s.sha256.map_or_else(|| "?".to_owned(), |d| d.to_string())
                 ),
                 Some(_) => "not a file".to_owned(),
                 None => "none".to_owned(),
@@ -1110,7 +1110,7 @@ fn kind_word(state: &Option<crate::backup::State>) -> String {
     match state {
         Some(s) if s.kind == "file" => format!("file mode {:o}", s.mode),
         Some(s) if s.kind == "dir" => format!("directory mode {:o}", s.mode),
-        Some(s) => s.kind.clone(),
+        Some(s) => s.kind.to_owned(),
         None => String::new(),
     }
 }

@@ -251,10 +251,12 @@ fn compare(path: &Path, state: &super::plan::State) -> Result<(), String> {
             ));
         }
         let sha = sha256_file(path).map_err(|e| format!("unreadable: {e}"))?;
-        if Some(&sha) != state.sha256.as_ref() {
+        if Some(sha) != state.sha256 {
             what.push(format!(
                 "SHA-256 {sha}, the manifest says {}",
-                state.sha256.as_deref().unwrap_or("none")
+                state
+                    .sha256
+                    .map_or_else(|| "none".to_owned(), |d| d.to_string())
             ));
         }
     }
@@ -276,7 +278,7 @@ fn compare(path: &Path, state: &super::plan::State) -> Result<(), String> {
     }
 }
 
-pub(crate) fn sha256_file(path: &Path) -> std::io::Result<String> {
+pub(crate) fn sha256_file(path: &Path) -> std::io::Result<super::Digest> {
     let mut file = fs::File::open(path)?;
     let mut hash = Context::new(&SHA256);
     let mut buf = vec![0u8; 64 * 1024];
@@ -287,5 +289,5 @@ pub(crate) fn sha256_file(path: &Path) -> std::io::Result<String> {
         }
         hash.update(&buf[..n]);
     }
-    Ok(hex(hash.finish().as_ref()))
+    Ok(super::Digest::of(hash))
 }

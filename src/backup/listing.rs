@@ -16,12 +16,12 @@ pub struct HostEntry {
     /// As `find` printed it (`./…`), bytes as they are.
     pub name: Vec<u8>,
     /// `file`, `dir`, `symlink` or `other`.
-    pub kind: String,
+    pub kind: &'static str,
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
     pub size: u64,
-    pub sha256: Option<String>,
+    pub sha256: Option<super::Digest>,
     pub link: Option<String>,
     /// `getfacl` entries beyond the mode, default ones prefixed `default:`.
     pub acl: Vec<String>,
@@ -101,7 +101,7 @@ fn parse(bytes: &[u8]) -> Result<Listing, String> {
         };
         entries.push(HostEntry {
             name,
-            kind: kind.to_owned(),
+            kind,
             mode: u32::try_from(number(mode, 8)?).unwrap_or(u32::MAX),
             uid: number(uid, 10)?,
             gid: number(gid, 10)?,
@@ -111,7 +111,7 @@ fn parse(bytes: &[u8]) -> Result<Listing, String> {
             acl: Vec::new(),
         });
     }
-    let mut hashes: BTreeMap<Vec<u8>, String> = BTreeMap::new();
+    let mut hashes: BTreeMap<Vec<u8>, super::Digest> = BTreeMap::new();
     loop {
         let field = next()?;
         if field == b"acls" {
@@ -121,10 +121,8 @@ fn parse(bytes: &[u8]) -> Result<Listing, String> {
         if field.len() < 67 || &field[64..66] != b"  " {
             return Err("has a malformed hash".to_owned());
         }
-        hashes.insert(
-            field[66..].to_vec(),
-            String::from_utf8_lossy(&field[..64]).into_owned(),
-        );
+        let hash = super::Digest::parse(&field[..64]).ok_or("has a malformed hash")?;
+        hashes.insert(field[66..].to_vec(), hash);
     }
     let acls = parse_acls(next()?);
     if next()? != b"end" {

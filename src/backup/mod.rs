@@ -81,7 +81,7 @@ pub struct Entry {
     pub gid: u64,
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    pub sha256: Option<Digest>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// The POSIX ACL beyond the mode, as `getfacl` writes it (names, not ids): access entries,
@@ -480,7 +480,7 @@ fn manifest_entries(reader: impl Read) -> std::io::Result<Vec<Entry>> {
                     format!("{path}: {read} of {size} bytes"),
                 ));
             }
-            Some(hex(hash.finish().as_ref()))
+            Some(Digest::of(hash))
         } else {
             None
         };
@@ -577,9 +577,81 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A file's SHA-256, kept as its 32 bytes (a manifest, a listing and two plans of 20,000
+/// files each hold one per file) and written as hex.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// 64 hex digits.
+    pub fn parse(text: &[u8]) -> Option<Digest> {
+        let text = std::str::from_utf8(text).ok()?;
+        if text.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Digest(bytes))
+    }
+
+    pub(crate) fn of(hash: ring::digest::Context) -> Digest {
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(hash.finish().as_ref());
+        Digest(bytes)
+    }
+}
+
+impl std::fmt::Display for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl std::fmt::Debug for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Digest, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Digest::parse(text.as_bytes())
+            .ok_or_else(|| serde::de::Error::custom("a SHA-256 is 64 hex digits"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digests_read_and_write_as_64_hex_digits() {
+        let text = "00ff7e".repeat(10) + "a1b2";
+        let digest = Digest::parse(text.as_bytes()).expect("64 hex digits");
+        assert_eq!(digest.to_string(), text);
+        let json = serde_json::to_string(&digest).expect("serializes");
+        assert_eq!(json, format!("\"{text}\""));
+        assert_eq!(serde_json::from_str::<Digest>(&json).ok(), Some(digest));
+        for bad in [
+            "",
+            "00",
+            &text[1..],
+            &format!("{}g", &text[1..]),
+            &format!("{text}0"),
+        ] {
+            assert!(Digest::parse(bad.as_bytes()).is_none(), "{bad}");
+            assert!(serde_json::from_str::<Digest>(&format!("\"{bad}\"")).is_err());
+        }
+    }
 
     #[test]
     fn pax_records_keep_acls_whose_values_hold_newlines() {

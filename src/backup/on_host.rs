@@ -121,7 +121,7 @@ async fn take_into(
 fn entry(e: HostEntry) -> Entry {
     Entry {
         path: e.name_lossy(),
-        kind: e.kind,
+        kind: e.kind.to_owned(),
         mode: e.mode,
         uid: e.uid,
         gid: e.gid,

@@ -20,13 +20,14 @@ pub struct Keep {
 /// One entry as either side has it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct State {
-    pub kind: String,
+    /// `file`, `dir`, `symlink`, `hardlink` or `other` (see [`kind`]).
+    pub kind: &'static str,
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
     pub size: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    pub sha256: Option<super::Digest>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -82,6 +83,17 @@ impl Plan {
     }
 }
 
+/// A manifest's kind of entry as a static name: a plan of 20,000 entries holds no copies.
+pub(crate) fn kind(name: &str) -> &'static str {
+    match name {
+        "file" => "file",
+        "dir" => "dir",
+        "symlink" => "symlink",
+        "hardlink" => "hardlink",
+        _ => "other",
+    }
+}
+
 /// A path as the key both sides are compared by: `./` and a trailing `/` left out.
 pub(crate) fn key(path: &str) -> String {
     let path = path.trim_end_matches('/');
@@ -101,12 +113,12 @@ pub(crate) fn backup_states(manifest: &Manifest) -> BTreeMap<String, (State, &En
     let mut states = BTreeMap::new();
     for (path, entry) in &files {
         let mut state = State {
-            kind: entry.kind.clone(),
+            kind: kind(&entry.kind),
             mode: entry.mode & 0o7777,
             uid: entry.uid,
             gid: entry.gid,
             size: entry.size,
-            sha256: entry.sha256.clone(),
+            sha256: entry.sha256,
             link: entry.link.clone(),
             acl: if manifest.acls {
                 entry.acl.clone()
@@ -117,9 +129,9 @@ pub(crate) fn backup_states(manifest: &Manifest) -> BTreeMap<String, (State, &En
         if entry.kind == "hardlink"
             && let Some(target) = entry.link.as_deref().and_then(|l| files.get(&key(l)))
         {
-            state.kind = "file".to_owned();
+            state.kind = "file";
             state.size = target.size;
-            state.sha256.clone_from(&target.sha256);
+            state.sha256 = target.sha256;
             state.link = None;
         }
         if state.kind == "symlink" {
@@ -133,7 +145,7 @@ pub(crate) fn backup_states(manifest: &Manifest) -> BTreeMap<String, (State, &En
 /// The host's entry as a [`State`], the grant's own ACL entries left out (see [`Keep`]).
 fn host_state(entry: &HostEntry, keep: &Keep, acls: bool) -> State {
     let mut state = State {
-        kind: entry.kind.clone(),
+        kind: entry.kind,
         mode: if entry.kind == "symlink" {
             0
         } else {
@@ -142,7 +154,7 @@ fn host_state(entry: &HostEntry, keep: &Keep, acls: bool) -> State {
         uid: entry.uid,
         gid: entry.gid,
         size: if entry.kind == "file" { entry.size } else { 0 },
-        sha256: entry.sha256.clone(),
+        sha256: entry.sha256,
         link: entry.link.clone(),
         acl: if acls { entry.acl.clone() } else { Vec::new() },
     };
@@ -265,6 +277,10 @@ pub fn plan(manifest: &Manifest, listing: &Listing, keep: &Keep) -> Plan {
             }
         }
     }
+    // Reserved whole: an emptied scope's plan holds every entry, and doubling would hold
+    // half as much again.
+    plan.removed
+        .reserve_exact(backup.len().saturating_sub(seen.len() - plan.added.len()));
     for (path, (before, _)) in backup {
         if !seen.contains(&path) {
             plan.removed.push(Change {
@@ -294,7 +310,7 @@ mod tests {
     #[test]
     fn the_grants_own_acl_is_left_out_as_teardown_would() {
         let mut state = State {
-            kind: "file".into(),
+            kind: "file",
             mode: 0o664,
             uid: 33,
             gid: 33,

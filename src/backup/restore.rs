@@ -1,8 +1,10 @@
 //! Putting the scope's files back as the backup has them, in one remote execution: the
 //! entries added on the host go (deepest first), the changed and removed ones come out of the
-//! archive (GNU tar, only their names), then owners, modes and ACLs are set as the manifest
-//! has them. The archive reaches the host over the grant's connection, decompressed here as it
-//! is sent, never held in memory; or (`--backup-on-host`) it is read on the host.
+//! archive (GNU tar, only their names, or the whole archive for an emptied scope), with owners,
+//! modes and ACLs as the archive has them (tar's `--acls` also takes off an ACL the archive does
+//! not have). The archive reaches the host over the grant's connection, decompressed here as it
+//! is sent, never held in memory; or (`--backup-on-host`) it is read on the host. A listing
+//! then verifies the scope against the manifest.
 
 pub use super::error::RestoreError;
 use super::plan::{Keep, Plan, key};
@@ -16,7 +18,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// The extraction, fixing and removal helpers (`restore.sh`).
+/// The extraction, removal and ACL helpers (`restore.sh`).
 const LIB: &str = include_str!("restore.sh");
 
 /// Where the archive is read from.
@@ -203,11 +205,19 @@ pub async fn restore_files(
     source: &Source,
     keep: &Keep,
     progress: &Progress,
-) -> Result<(), RestoreError> {
+) -> Result<Plan, RestoreError> {
     let scope = manifest.backup.scope.as_str();
     let wanted = plan.to_extract();
+    // Every entry (an emptied scope): the whole archive, without a list to match each
+    // entry against (tar's matching costs a second per 20,000 names), nor a pass over the
+    // archive for its names unless the grant's own ACL goes back on each.
+    // (The scope itself comes out of the archive as it is there, which is as it is now when
+    // the plan leaves it out.)
+    let scope_unchanged = !wanted.contains(".");
+    let everything = wanted.len() + usize::from(scope_unchanged) == manifest.entries.len();
+    let names_needed = !wanted.is_empty() && (!everything || keep.account.is_some());
     let names = match source {
-        Source::Local(path) if !wanted.is_empty() => archive_names(path, &wanted)?,
+        Source::Local(path) if names_needed => archive_names(path, &wanted)?,
         // The host's tar matches the manifest's names.
         _ => wanted
             .iter()
@@ -225,9 +235,6 @@ pub async fn restore_files(
             &[&printf_format(name)],
         );
     }
-    // Every entry (an emptied scope): the whole archive, without a list to match each
-    // entry against (tar's matching costs a second per 20,000 names).
-    let everything = names.len() == manifest.entries.len();
     if everything {
         script.raw("hv_from=-");
     } else {
@@ -246,60 +253,27 @@ pub async fn restore_files(
             Source::OnHost(path) => script.cmd("hv_extract_file \"$hv_from\" {}", &[path]),
         };
     }
-    // Owners, modes and ACLs as the backup has them, a few commands for all entries: lists
-    // in a private directory, one `xargs` per list (a command per entry costs a process each).
-    let states = super::plan::backup_states(manifest);
-    let names: BTreeMap<&str, &[u8]> = names
-        .iter()
-        .map(|(k, n)| (k.as_str(), n.as_slice()))
-        .collect();
-    script.raw("hv_fix=$(mktemp -d) || exit 2");
-    script.raw("trap 'rm -rf \"$hv_list\" \"$hv_fix\"' EXIT");
-    // Each list as one printf format, built as the entries are looked at.
-    let mut lists: BTreeMap<String, (usize, String)> = BTreeMap::new();
-    for change in plan.changed.iter().chain(&plan.removed) {
-        let Some((state, entry)) = states.get(&change.path) else {
-            continue;
-        };
-        let name = match names.get(change.path.as_str()) {
-            Some(name) => printf_format(name),
-            None => printf_format(archive_name(&change.path).as_bytes()),
-        };
-        let mut add = |list: String| {
-            let (count, format) = lists.entry(list).or_default();
-            *count += 1;
-            format.push_str(&name);
-            format.push_str("\\000");
-        };
-        add(format!("own.{}.{}", state.uid, state.gid));
-        if state.kind == "symlink" {
-            continue;
-        }
-        if entry.acl.is_empty() {
-            add("acl".to_owned());
-        }
-        add(format!("mode.{:o}", state.mode));
-        if keep.account.is_some() {
-            add(format!(
-                "keep.{}",
-                if state.kind == "dir" { "dir" } else { "file" }
-            ));
-        }
-    }
-    for (list, (count, format)) in &lists {
-        script.cmd_unlogged(
-            "printf {} >\"$hv_fix/\"{}",
-            &[format, list],
-            &format!("{count} names into the list {list}"),
+    // While the grant is live, its own ACL entry goes back on what was rewritten (tar set
+    // each entry's ACL as the archive has it).
+    if let Some(account) = &keep.account {
+        let kinds: BTreeMap<String, &str> = manifest
+            .entries
+            .iter()
+            .map(|e| (key(&e.path), e.kind.as_str()))
+            .collect();
+        // Extracted whole, the scope itself lost the grant's entry too.
+        let scope = (everything && scope_unchanged).then(|| (".".to_owned(), b"./".to_vec()));
+        let rewritten = names
+            .iter()
+            .chain(&scope)
+            .filter_map(|(path, name)| kinds.get(path).map(|kind| (printf_format(name), *kind)));
+        keep_acl(
+            &mut script,
+            keep_lists(rewritten),
+            account,
+            &keep.permissions,
         );
     }
-    match &keep.account {
-        Some(account) => script.cmd(
-            "hv_fix_lists \"$hv_fix\" {} {}",
-            &[account, &keep.permissions],
-        ),
-        None => script.raw("hv_fix_lists \"$hv_fix\""),
-    };
     script.raw("echo hv-restored");
     let host = session.target().host.clone();
     let output = match source {
@@ -332,17 +306,72 @@ pub async fn restore_files(
                 .await?
         }
     };
-    if output.exit_status != Some(0) || !output.lines.iter().any(|l| l == "hv-restored") {
-        return Err(RestoreError::Remote {
-            host,
-            step: format!("restoring {scope}"),
-            status: output
-                .exit_status
-                .map_or_else(|| "none".to_owned(), |s| s.to_string()),
-            stderr: remote_stderr(&output.stderr),
-        });
+    check_done(&output, &host, format!("restoring {scope}"), "hv-restored")?;
+    progress.say(format!("verifying {scope} against the backup"));
+    Ok(super::plan(
+        manifest,
+        &super::listing(session, scope).await?,
+        keep,
+    ))
+}
+
+/// An execution that did not end with `done` printed: the step failed on the host.
+fn check_done(
+    output: &crate::ssh::Output,
+    host: &str,
+    step: String,
+    done: &str,
+) -> Result<(), RestoreError> {
+    if output.exit_status == Some(0) && output.lines.iter().any(|l| l == done) {
+        return Ok(());
     }
-    Ok(())
+    Err(RestoreError::Remote {
+        host: host.to_owned(),
+        step,
+        status: output
+            .exit_status
+            .map_or_else(|| "none".to_owned(), |s| s.to_string()),
+        stderr: remote_stderr(&output.stderr),
+    })
+}
+
+/// Name lists, each as one `printf` format of NUL-terminated names, with their counts.
+type Lists = BTreeMap<String, (usize, String)>;
+
+fn add_to(lists: &mut Lists, list: String, name: &str) {
+    let (count, format) = lists.entry(list).or_default();
+    *count += 1;
+    format.push_str(name);
+    format.push_str("\\000");
+}
+
+/// The grant's own ACL lists (`keep.file`, `keep.dir`) for entries given as (printf format,
+/// kind); symlinks have no ACL.
+fn keep_lists<'a>(entries: impl Iterator<Item = (String, &'a str)>) -> Lists {
+    let mut lists = Lists::new();
+    for (name, kind) in entries {
+        match kind {
+            "symlink" => {}
+            "dir" => add_to(&mut lists, "keep.dir".to_owned(), &name),
+            _ => add_to(&mut lists, "keep.file".to_owned(), &name),
+        }
+    }
+    lists
+}
+
+/// The grant's own ACL entry back on the entries in `lists` (written into a private
+/// directory, one `xargs` per list: a command per entry costs a process each).
+fn keep_acl(script: &mut Script, lists: Lists, account: &str, permissions: &str) {
+    script.raw("hv_keep=$(mktemp -d) || exit 2");
+    script.raw("trap 'rm -rf \"$hv_list\" \"$hv_keep\"' EXIT");
+    for (list, (count, format)) in &lists {
+        script.cmd_unlogged(
+            "printf {} >\"$hv_keep/\"{}",
+            &[format, list],
+            &format!("{count} names into the list {list}"),
+        );
+    }
+    script.cmd("hv_keep_acl \"$hv_keep\" {} {}", &[account, permissions]);
 }
 
 #[cfg(test)]

@@ -43,28 +43,14 @@ hv_extract_file() {
   if [ "$hv_st" -ne 0 ] || [ "$hv_z" != 0 ]; then echo "hv-tar $hv_st zstd $hv_z"; exit 3; fi
 }
 
-# hv_fix_lists DIR [ACCOUNT PERMS]: owners, modes and ACLs as the backup has them, from the
-# NUL-separated name lists in DIR: `acl` (entries without an ACL: one inherited on extraction
-# or added goes), `own.UID.GID`, `mode.MODE`, and while the grant is live `keep.file` /
-# `keep.dir` (its own entry back on what was rewritten). In this order: setfacl -b resets the
-# group bits and chown clears set-id bits, which chmod then sets as they were.
-hv_fix_lists() {
-  if [ -s "$1/acl" ] && command -v setfacl >/dev/null 2>&1; then
-    xargs -0 -r setfacl -b -- <"$1/acl" || exit 3
-  fi
-  for hv_f in "$1"/own.*; do
-    [ -e "$hv_f" ] || continue
-    hv_o=${hv_f##*/own.}
-    xargs -0 -r chown -h "${hv_o%.*}:${hv_o#*.}" -- <"$hv_f" || exit 3
-  done
-  for hv_f in "$1"/mode.*; do
-    [ -e "$hv_f" ] || continue
-    xargs -0 -r chmod "${hv_f##*/mode.}" -- <"$hv_f" || exit 3
-  done
-  if [ -n "${2:-}" ] && [ -s "$1/keep.file" ]; then
+# hv_keep_acl DIR ACCOUNT PERMS: while the grant is live, its own ACL entry back on what tar
+# rewrote, from the NUL-separated name lists in DIR (`keep.file`, `keep.dir`: directories get
+# the default entry too), as the grant's ACL action set it.
+hv_keep_acl() {
+  if [ -s "$1/keep.file" ]; then
     xargs -0 -r setfacl -m "u:$2:$3" -- <"$1/keep.file" || exit 3
   fi
-  if [ -n "${2:-}" ] && [ -s "$1/keep.dir" ]; then
+  if [ -s "$1/keep.dir" ]; then
     xargs -0 -r setfacl -m "u:$2:$3,d:u:$2:$3" -- <"$1/keep.dir" || exit 3
   fi
 }

@@ -346,29 +346,34 @@ fn preflight_script(request: &ProvisionRequest, grant: &Grant, plan: &[Action]) 
             "if tar --version 2>/dev/null | head -n 1 | grep -q 'GNU tar' && tar --help 2>/dev/null | grep -q -- '--acls'; then hv_ok {}; else hv_fail {}; fi",
             &[&id, &id],
         );
+        // Its size as tar will read it: files' sizes on the scope's file system (`find -xdev`
+        // like tar's --one-file-system; `du -x` counts almost nothing on an overlayfs host).
+        if let Some(scope) = &request.scope {
+            script.cmd(
+                "hv_scope_bytes=$(find {} -xdev -printf '%s\\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')",
+                &[scope.as_str()],
+            );
+        }
         if request.backup_on_host {
             crate::actions::require_tools(
                 &mut script,
                 &mut checks,
                 &[("zstd", "zstd"), ("mkfifo", "coreutils")],
             );
-            if let Some(scope) = &request.scope {
+            if request.scope.is_some() {
                 let id = checks.add(
                     "backup-on-host-space",
                     "the host has room for the scope's archive in /var/backups (its size uncompressed, plus 64 MiB; or back up to this machine without --backup-on-host)",
                 );
                 script.cmd(
-                    "hv_need=$(( $(du -s -x -B1 --apparent-size -- {} 2>/dev/null | cut -f1) + 67108864 )); hv_room=$(df -P -B1 /var/backups 2>/dev/null || df -P -B1 /var); hv_room=$(printf '%s\n' \"$hv_room\" | awk 'NR == 2 { print $4 }'); if [ \"${hv_room:-0}\" -ge \"$hv_need\" ]; then hv_ok {}; else hv_fail {}; echo \"$hv_need bytes needed, ${hv_room:-?} free\" | hv_detail {}; fi",
-                    &[scope.as_str(), &id, &id, &id],
+                    "hv_need=$(( ${hv_scope_bytes:-0} + 67108864 )); hv_room=$(df -P -B1 /var/backups 2>/dev/null || df -P -B1 /var); hv_room=$(printf '%s\n' \"$hv_room\" | awk 'NR == 2 { print $4 }'); if [ \"${hv_room:-0}\" -ge \"$hv_need\" ]; then hv_ok {}; else hv_fail {}; echo \"$hv_need bytes needed, ${hv_room:-?} free\" | hv_detail {}; fi",
+                    &[&id, &id, &id],
                 );
             }
         }
         if let Some(scope) = &request.scope {
             // The backup's size, for its progress bar and the free-space check on this machine.
-            script.cmd(
-                "hv_fact backup_bytes \"$(du -s -x -B1 --apparent-size -- {} 2>/dev/null | cut -f1)\"",
-                &[scope.as_str()],
-            );
+            script.raw("hv_fact backup_bytes \"$hv_scope_bytes\"");
             backup::database::preflight(
                 &mut script,
                 &mut checks,

@@ -337,11 +337,9 @@ pub async fn restore(
             if matches!(source, Source::OnHost(_)) {
                 backup::on_host::verify(&session, manifest).await?;
             }
-            backup::restore_files(&session, manifest, plan, source, &keep, progress).await?;
-            let scope = &manifest.backup.scope;
-            progress.say(format!("verifying {scope} against the backup"));
-            let listing = backup::listing(&session, scope).await?;
-            Ok(Some(backup::plan(manifest, &listing, &keep)))
+            let remaining =
+                backup::restore_files(&session, manifest, plan, source, &keep, progress).await?;
+            Ok(Some(remaining))
         };
         let db_work = async {
             let (Some(dump), true) = (&db_dump, db_differs) else {

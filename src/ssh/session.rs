@@ -325,11 +325,16 @@ impl Session {
                 writer.data(part).await?;
             }
             if let Some(input) = input {
-                let mut buf = vec![0u8; 256 * 1024];
                 loop {
+                    // Owned buffers go out as whole packets; `data(&[u8])` would copy
+                    // them through an 8 KiB buffer into packets of that size.
+                    let mut buf = vec![0u8; 256 * 1024];
                     match input.read(&mut buf) {
                         Ok(0) => break,
-                        Ok(n) => writer.data(&buf[..n]).await?,
+                        Ok(n) => {
+                            buf.truncate(n);
+                            writer.data_bytes(buf).await?;
+                        }
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                         Err(e) => {
                             read_failed = Some(e);
@@ -444,14 +449,17 @@ impl Session {
 }
 
 /// The root shell that reads the script: `sh -s` on the rest of stdin, or, with `script_len`,
-/// a shell that evaluates exactly that many bytes of it (`dd bs=1` reads no further), so what
-/// follows is the script's own stdin.
+/// a shell that evaluates exactly that many bytes of it, so what follows is the script's own
+/// stdin. `dd` with one block of that size and `iflag=fullblock` never asks for more than is
+/// left; a `dd` without `iflag` reads a byte at a time (a second per megabyte of script).
 fn clean_sh(script_len: Option<usize>) -> String {
     // HV_SUDO_UID: who logged in, for a script run through sudo (`env -i` drops SUDO_UID).
     const ENV: &str = "exec /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HV_SUDO_UID=\"${SUDO_UID:-}\"";
     match script_len {
         None => format!("{ENV} /bin/sh -s"),
-        Some(len) => format!("{ENV} /bin/sh -c 'eval \"$(dd bs=1 count={len} 2>/dev/null)\"'"),
+        Some(len) => format!(
+            "{ENV} /bin/sh -c 'if dd if=/dev/null of=/dev/null iflag=fullblock 2>/dev/null; then eval \"$(dd bs={len} count=1 iflag=fullblock 2>/dev/null)\"; else eval \"$(dd bs=1 count={len} 2>/dev/null)\"; fi'"
+        ),
     }
 }
 
@@ -500,19 +508,23 @@ mod tests {
     #[test]
     fn a_fed_script_gets_exactly_the_bytes_after_it_and_runs_nothing_when_cut_off() {
         let script = framed("touch ran\ncat >data\n").concat();
-        // More than a pipe's or a shell's read buffer, so read-ahead would show.
+        // More than a pipe's or a shell's read buffer, so read-ahead would show; and a script
+        // of several pipe buffers itself (a restore's name lists), read in many parts.
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let mut input = script.clone();
-        input.extend_from_slice(&data);
-        let dir = tempfile::tempdir().expect("tempdir");
-        run_fed(dir.path(), script.len(), &input);
-        let got = std::fs::read(dir.path().join("data")).expect("data");
-        assert!(
-            got == data,
-            "the script got {} of {} bytes",
-            got.len(),
-            data.len()
-        );
+        let long = framed(&format!("# {}\ncat >data\n", "x".repeat(300_000))).concat();
+        for script in [&script, &long] {
+            let mut input = script.clone();
+            input.extend_from_slice(&data);
+            let dir = tempfile::tempdir().expect("tempdir");
+            run_fed(dir.path(), script.len(), &input);
+            let got = std::fs::read(dir.path().join("data")).expect("data");
+            assert!(
+                got == data,
+                "the script got {} of {} bytes",
+                got.len(),
+                data.len()
+            );
+        }
         for len in [0, 1, script.len() / 2, script.len() - 2] {
             let dir = tempfile::tempdir().expect("tempdir");
             run_fed(dir.path(), script.len(), &script[..len]);

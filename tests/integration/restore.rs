@@ -198,9 +198,10 @@ fn restore_lists_then_puts_back_exactly_what_the_vendor_changed_before_and_after
         .expect_code(0);
     assert_same(&tree(&host, true), &before, "restored after teardown");
 
-    // And a revoked grant restores too: someone changes the site after the window.
+    // And a revoked grant restores too: someone changes the site after the window. An ACL
+    // on a directory that stays, and a default one its restored file would inherit, go.
     host.sh(&format!(
-        "cd /var/www/wp && echo '<p>VENDOR-EDIT</p>' >> {FOOTER} && rm -- wp-content/uploads/-rf && chmod 600 index.php && setfacl -m u:nobody:rwx wp-login.php"
+        "cd /var/www/wp && echo '<p>VENDOR-EDIT</p>' >> {FOOTER} && rm -- wp-content/uploads/-rf && chmod 600 index.php && setfacl -m u:nobody:rwx wp-login.php && setfacl -m u:nobody:rwx,d:u:nobody:rwx wp-content/uploads"
     ));
     assert!(page_shows(&host, "VENDOR-EDIT", true));
     ws.handover(&["restore", &grant.id, "--yes"])
@@ -466,7 +467,7 @@ fn a_backup_on_a_host_without_zstd_is_refused_at_preflight() {
 }
 
 /// A scope emptied during the window comes back whole (the whole archive is extracted, without
-/// a list of names), exactly as it was.
+/// a list of names), exactly as it was, before and after teardown.
 #[test]
 fn an_emptied_scope_is_restored_whole() {
     let Some((host, ws)) = wordpress() else {
@@ -483,7 +484,31 @@ fn an_emptied_scope_is_restored_whole() {
         .run()
         .expect_code(0)
         .provisioned();
+    // While the grant is live: everything comes back, and the grant's own ACL entry with it
+    // (the scope itself and what is under it), as its ACL action set it.
+    let account = grant.account.clone().expect("an account");
+    host.sh("find /var/www/wp -mindepth 1 -delete");
+    let out = ws
+        .handover(&["restore", "--yes", &grant.id])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    assert!(out.stdout.contains("verified"), "{}", out.stdout);
+    for (path, entries) in [
+        ("/var/www/wp", vec!["user:", "default:user:"]),
+        ("/var/www/wp/wp-content", vec!["user:", "default:user:"]),
+        ("/var/www/wp/index.php", vec!["user:"]),
+    ] {
+        let acl = host.sh(&format!("getfacl -p {path}"));
+        for entry in entries {
+            assert!(
+                acl.contains(&format!("\n{entry}{account}:rw")),
+                "{path} lacks {entry}{account}:\n{acl}"
+            );
+        }
+    }
     ws.revoke(&host, &grant.id);
+    assert_same(&tree(&host, true), &before, "after teardown");
     host.sh("find /var/www/wp -mindepth 1 -delete && chmod 700 /var/www/wp");
     let out = ws
         .handover(&["restore", "--yes", &grant.id])
