@@ -161,8 +161,19 @@ pub enum BackupError {
 /// The end of a tar archive: two blocks of zeros.
 const END_BLOCKS: usize = 1024;
 
+/// The backup's directory, new, beside the record: 0700, and refused when it exists already.
+pub fn make_dir(dir: &Path) -> Result<(), BackupError> {
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| BackupError::Write {
+            path: dir.to_owned(),
+            source,
+        })
+}
+
 /// Take the backup of `scope` (resolved on the host, about `estimate` bytes) for grant `id`
-/// into the new directory `dir` (beside the record); on any failure nothing of it is left.
+/// into `dir` (from [`make_dir`]); on any failure nothing of it is left.
 pub async fn take(
     session: &Session,
     dir: &Path,
@@ -220,10 +231,6 @@ async fn take_into(
     if let Some(parent) = dir.parent() {
         check_space(parent, estimate)?;
     }
-    fs::DirBuilder::new()
-        .mode(0o700)
-        .create(dir)
-        .map_err(write_error(dir))?;
     let archive = dir.join(FILES);
     let part = dir.join(format!("{FILES}.part"));
     let file = BufWriter::new(private_file(&part).map_err(write_error(&part))?);
@@ -323,10 +330,13 @@ fn write_manifest(manifest: &Manifest) -> Result<(), BackupError> {
     };
     let manifest_path = dir.join(MANIFEST);
     let part = dir.join(format!("{MANIFEST}.part"));
-    let mut file = private_file(&part).map_err(write_error(&part))?;
+    // Buffered: serde_json writes token by token (a write per token would cost a second
+    // for 20,000 entries).
+    let mut file = BufWriter::new(private_file(&part).map_err(write_error(&part))?);
     serde_json::to_writer(&mut file, manifest)
         .map_err(std::io::Error::other)
-        .and_then(|()| file.sync_all())
+        .and_then(|()| file.into_inner().map_err(|e| e.into_error()))
+        .and_then(|file| file.sync_all())
         .map_err(write_error(&part))?;
     fs::rename(&part, &manifest_path).map_err(write_error(&manifest_path))
 }

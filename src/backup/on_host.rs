@@ -15,7 +15,6 @@ use crate::ssh::{Output, Session};
 use crate::text::remote_stderr;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 /// Where archives live on the host: one directory per grant.
@@ -29,7 +28,7 @@ pub fn host_dir(id: &GrantId) -> String {
 }
 
 /// Take the scope's archive into the grant's directory on the host, and its manifest into
-/// `dir` here; on failure nothing of either is left.
+/// `dir` here (from [`super::make_dir`]); on failure nothing of either is left.
 pub async fn take(
     session: &Session,
     dir: &Path,
@@ -58,13 +57,6 @@ async fn take_into(
     progress: &Progress,
 ) -> Result<BackupRecord, BackupError> {
     let host = session.target().host.clone();
-    fs::DirBuilder::new()
-        .mode(0o700)
-        .create(dir)
-        .map_err(|source| BackupError::Write {
-            path: dir.to_owned(),
-            source,
-        })?;
     let host_dir = host_dir(id);
     progress.say(format!("backing up {scope} into {host_dir} on the host"));
     let mut script = Script::new();

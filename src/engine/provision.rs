@@ -203,18 +203,30 @@ async fn take_backup(
     progress: &Progress,
 ) -> Result<BackupRecord, Error> {
     let estimate = checked.backup_bytes;
-    let mut taken = if request.backup_on_host {
-        backup::on_host::take(session, dir, &grant.id, scope, progress).await?
-    } else {
-        backup::take(session, dir, &grant.id, scope, estimate, progress).await?
-    };
     let password = request.db_admin_password.as_ref();
-    match &checked.backup_db {
-        Ok(target) => {
-            taken.database =
-                Some(backup::database::take(session, dir, target, password, progress).await?);
-        }
-        Err(why) => taken.database_skipped = Some(why.clone()),
+    backup::make_dir(dir)?;
+    // The files and the database at once, each on its own channel: neither waits for the
+    // other's stream or for the other's file to reach the disk.
+    let session = &*session;
+    let files = async {
+        Ok::<_, Error>(if request.backup_on_host {
+            backup::on_host::take(session, dir, &grant.id, scope, progress).await?
+        } else {
+            backup::take(session, dir, &grant.id, scope, estimate, progress).await?
+        })
+    };
+    let database = async {
+        Ok::<_, Error>(match &checked.backup_db {
+            Ok(target) => {
+                Some(backup::database::take(session, dir, target, password, progress).await?)
+            }
+            Err(_) => None,
+        })
+    };
+    let (mut taken, database) = futures::try_join!(files, database)?;
+    taken.database = database;
+    if let Err(why) = &checked.backup_db {
+        taken.database_skipped = Some(why.clone());
     }
     if !request.verify_backup {
         return Ok(taken);
