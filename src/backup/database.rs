@@ -844,10 +844,28 @@ pub async fn plan(
 /// Script text that loads the SQL on the script's stdin into `$hv_db`, then prints the stats
 /// of its tables; the load's failure ends the script with its status.
 fn load_and_stats(client: &Client, s: &mut Script) {
-    client.run_piped(s, "hv_db_client \"$hv_db\" >/dev/null", &[], "");
-    s.raw("hv_rc=$?; if [ \"$hv_rc\" -ne 0 ]; then echo 'loading the dump failed' >&2; hv_bdb_end \"$hv_rc\"; fi");
+    load(client, s);
     stats_script(client, s);
 }
+
+/// The dump on stdin into `$hv_db`.
+fn load(client: &Client, s: &mut Script) {
+    client.run_piped(s, "hv_db_client \"$hv_db\" >/dev/null", &[], "");
+    s.raw("hv_rc=$?; if [ \"$hv_rc\" -ne 0 ]; then echo 'loading the dump failed' >&2; hv_bdb_end \"$hv_rc\"; fi");
+}
+
+/// A PostgreSQL database's own settings beyond `CREATE DATABASE`, as the statements that set
+/// them again: its connection limit, `ALTER DATABASE … SET` and `ALTER ROLE … IN DATABASE … SET`
+/// (list settings such as search_path as stored, already quoted), the privileges granted on
+/// it (when they are not the defaults), and its comment.
+const POSTGRES_DATABASE_SETTINGS: &str = "\
+SELECT s FROM (\
+ SELECT 1 AS o, format('ALTER DATABASE %I CONNECTION LIMIT %s;', datname, datconnlimit) AS s FROM pg_database WHERE datname = '@DB@' AND datconnlimit <> -1 \
+ UNION ALL SELECT 2, format('%s SET %s TO %s;', CASE WHEN r.setrole = 0 THEN format('ALTER DATABASE %I', d.datname) ELSE format('ALTER ROLE %I IN DATABASE %I', pg_get_userbyid(r.setrole), d.datname) END, split_part(c, '=', 1), CASE WHEN split_part(c, '=', 1) IN ('search_path', 'temp_tablespaces', 'local_preload_libraries', 'session_preload_libraries') THEN substr(c, strpos(c, '=') + 1) ELSE quote_literal(substr(c, strpos(c, '=') + 1)) END) FROM pg_database d JOIN pg_db_role_setting r ON r.setdatabase = d.oid, unnest(r.setconfig) c WHERE d.datname = '@DB@' \
+ UNION ALL SELECT 3, format('REVOKE ALL ON DATABASE %I FROM PUBLIC, %I;', datname, pg_get_userbyid(datdba)) FROM pg_database WHERE datname = '@DB@' AND datacl IS NOT NULL \
+ UNION ALL SELECT 4, format('GRANT %s ON DATABASE %I TO %s%s;', a.privilege_type, d.datname, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = '@DB@' \
+ UNION ALL SELECT 5, format('COMMENT ON DATABASE %I IS %L;', datname, shobj_description(oid, 'pg_database')) FROM pg_database WHERE datname = '@DB@' AND shobj_description(oid, 'pg_database') IS NOT NULL\
+) q ORDER BY o;";
 
 /// `restore --check`: load the dump into a new temporary database on the same server
 /// (`handover_check_…`), compare its tables' row counts and checksums with the recorded ones,
@@ -971,6 +989,18 @@ pub async fn restore(
         ") && hv_rc=0 || hv_rc=$?",
     );
     s.raw("case $hv_q in 'CREATE DATABASE '*) ;; *) printf 'cannot read the database'\\''s settings: %s\\n' \"$hv_q\" >&2; exit 1 ;; esac");
+    // PostgreSQL keeps more of a database outside its dump (a plain pg_dump has none of it),
+    // all gone with DROP DATABASE: read now, set again after the load (a setting such as
+    // default_transaction_read_only must not apply to the load itself).
+    if dump.engine == DbEngine::Postgres {
+        client.run_piped(
+            &mut s,
+            "hv_after=$(hv_bdb_sql {} | hv_db_client '' 2>&1",
+            &[POSTGRES_DATABASE_SETTINGS],
+            ") && hv_rc=0 || hv_rc=$?",
+        );
+        s.raw("if [ \"$hv_rc\" -ne 0 ]; then printf 'cannot read the database'\\''s settings: %s\\n' \"$hv_after\" >&2; exit 1; fi");
+    }
     drop_database(&client, &mut s, "", "");
     s.raw("hv_rc=$?; if [ \"$hv_rc\" -ne 0 ]; then exit \"$hv_rc\"; fi");
     client.run_piped(
@@ -980,7 +1010,17 @@ pub async fn restore(
         "",
     );
     s.raw("hv_rc=$?; if [ \"$hv_rc\" -ne 0 ]; then exit \"$hv_rc\"; fi");
-    load_and_stats(&client, &mut s);
+    load(&client, &mut s);
+    if dump.engine == DbEngine::Postgres {
+        client.run_piped(
+            &mut s,
+            "printf '%s\\n' \"$hv_after\" | hv_db_client '' >/dev/null",
+            &[],
+            "",
+        );
+        s.raw("hv_rc=$?; if [ \"$hv_rc\" -ne 0 ]; then echo 'setting the database'\\''s settings again failed' >&2; exit \"$hv_rc\"; fi");
+    }
+    stats_script(&client, &mut s);
     let label = format!("restoring database `{}`", dump.name);
     let output = feed_dump(session, &s, dir, dump, label, progress).await?;
     if !output.success() {

@@ -360,10 +360,16 @@ fn preflight_script(request: &ProvisionRequest, grant: &Grant, plan: &[Action]) 
         );
         // Its size as tar will read it: files' sizes on the scope's file system (`find -xdev`
         // like tar's --one-file-system; `du -x` counts almost nothing on an overlayfs host).
+        // What root cannot read there (a directory another user mounted over FUSE, NFS with
+        // root_squash) would fail tar halfway: named now, before anything changes.
         if let Some(scope) = &request.scope {
+            let id = checks.add(
+                "backup-readable",
+                "root can read every entry of the scope (for its backup: unmount or make readable what is not, or provision with --no-backup)",
+            );
             script.cmd(
-                "hv_scope_bytes=$(find {} -xdev -printf '%s\\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')",
-                &[scope.as_str()],
+                "hv_e=$(mktemp) || exit 2; hv_scope_bytes=$(find {} -xdev -printf '%s\\n' 2>\"$hv_e\" | awk '{ s += $1 } END { print s + 0 }'); hv_report {} <\"$hv_e\"; rm -f \"$hv_e\"",
+                &[scope.as_str(), &id],
             );
         }
         if request.backup_on_host {

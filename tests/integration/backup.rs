@@ -141,6 +141,36 @@ fn a_host_without_gnu_tar_is_refused_at_preflight() {
         .expect_code(0);
 }
 
+/// A directory of the scope that root cannot read (mounted by its owner over FUSE without
+/// `allow_other`, as a user's sshfs mount is): tar would fail on it halfway, so preflight
+/// refuses, naming it and the ways out, and nothing changes.
+#[test]
+fn a_scope_root_cannot_read_is_refused_at_preflight_naming_what() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    assert!(
+        std::path::Path::new("/dev/fuse").exists(),
+        "this test needs FUSE (/dev/fuse) on this machine"
+    );
+    host.sh(&format!(
+        "mkdir -p /srv/up {s}/shared && echo photo >/srv/up/a.jpg && chown -R www-data: /srv/up {s}/shared && su -s /bin/sh www-data -c 'bindfs --no-allow-other /srv/up {s}/shared' && ! ls {s}/shared 2>/dev/null",
+        s = host.scope
+    ));
+    host.refuses(
+        ws.provision_as_root(&host, &["--scope", &host.scope]),
+        &[
+            &format!("{}/shared", host.scope),
+            "Permission denied",
+            "--no-backup",
+        ],
+    );
+    host.sh(&format!("umount {}/shared", host.scope));
+    ws.provision_as_root(&host, &["--scope", &host.scope])
+        .run()
+        .expect_code(0);
+}
+
 /// An admin machine without room for the backup: refused before anything changes on the host,
 /// naming the space needed and free and the ways out. The disk has room for the margin but not
 /// for the scope's 48 MB too, so a wrong estimate of the scope's size (`du -x` counts nothing

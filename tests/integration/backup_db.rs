@@ -434,6 +434,15 @@ fn restore_brings_a_postgresql_database_back() {
         "shop",
         "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'teapot'), (2, 'kettle');",
     );
+    // What PostgreSQL keeps of a database outside its dump, which restore must set again.
+    psql(
+        &host,
+        "postgres",
+        "CREATE ROLE shopapp LOGIN; ALTER DATABASE shop SET work_mem = '7MB'; ALTER DATABASE shop SET search_path = \"$user\", public, extra; ALTER ROLE shopapp IN DATABASE shop SET statement_timeout = '5s'; REVOKE CONNECT ON DATABASE shop FROM PUBLIC; GRANT CONNECT, TEMPORARY ON DATABASE shop TO shopapp; COMMENT ON DATABASE shop IS 'the shop''s data'; ALTER DATABASE shop CONNECTION LIMIT 50;",
+    );
+    let settings_query = "SELECT concat_ws(' | ', datconnlimit, datacl::text, shobj_description(oid, 'pg_database'), (SELECT string_agg(setrole::regrole::text || ':' || array_to_string(setconfig, ','), ';' ORDER BY setrole) FROM pg_db_role_setting WHERE setdatabase = d.oid)) FROM pg_database d WHERE datname = 'shop';";
+    let settings = psql(&host, "postgres", settings_query);
+    assert!(settings.contains("search_path"), "{settings}");
     let grant = ws
         .provision_as_root(
             &host,
@@ -500,6 +509,7 @@ fn restore_brings_a_postgresql_database_back() {
         .trim(),
         "0"
     );
+    assert_eq!(psql(&host, "postgres", settings_query), settings);
 }
 
 /// `--verify-backup`: provision proves the backup restores (files unpacked and compared, the
