@@ -166,10 +166,37 @@ fn restore_lists_then_puts_back_exactly_what_the_vendor_changed_before_and_after
         "a refused restore changed the scope",
     );
 
-    // --yes: back as before, verified; the grant's own ACL stays while it is live.
-    let done = ws
-        .handover(&["restore", &grant.id, "--yes"])
+    // On a terminal it asks, showing what it would do; anything but yes changes nothing.
+    let declined = ws
+        .handover(&["restore", &grant.id])
         .with_root_password(&host)
+        .stdin(b"n\n")
+        .on_terminal()
+        .run();
+    assert_ne!(declined.code, 0, "{}", declined.stderr);
+    for shown in [
+        "/var/www/wp",
+        "1 added entries are removed, 3 changed and 2 removed are restored.",
+        "Restore? [y/N]",
+    ] {
+        assert!(
+            declined.stderr.contains(shown),
+            "`{shown}` missing:\n{}",
+            declined.stderr
+        );
+    }
+    assert_same(
+        &tree(&host, true),
+        &during,
+        "a declined restore changed the scope",
+    );
+
+    // Yes: back as before, verified; the grant's own ACL stays while it is live.
+    let done = ws
+        .handover(&["restore", &grant.id])
+        .with_root_password(&host)
+        .stdin(b"y\n")
+        .on_terminal()
         .run()
         .expect_code(0);
     assert!(done.stdout.contains("verified"), "{}", done.stdout);
