@@ -175,11 +175,7 @@ pub async fn check(
 ) -> Result<CheckReport, RestoreError> {
     let mut script = Script::new();
     let archive = require_archive(&mut script, manifest)?;
-    let temp = format!(
-        "{}/check-{}",
-        archive.rsplit_once('/').map_or(HOST_DIR, |(d, _)| d),
-        crate::secret::random_lower_alnum(12)
-    );
+    let temp = temp_beside(&archive, "check");
     progress.say(format!("unpacking {archive} into {temp} on the host"));
     script.cmd("hv_unpack {} {}", &[&archive, &temp]);
     let unpacked = session.run(&script, |_| {}).await;
@@ -211,6 +207,15 @@ pub async fn check(
     })
 }
 
+/// A new temporary directory's path beside the archive on the host (root's alone, like it).
+fn temp_beside(archive: &str, purpose: &str) -> String {
+    format!(
+        "{}/{purpose}-{}",
+        archive.rsplit_once('/').map_or(HOST_DIR, |(d, _)| d),
+        crate::secret::random_lower_alnum(12)
+    )
+}
+
 /// The script that prints, as one tar stream, the entries at `paths` (manifest paths) of the
 /// archive on the host, for `diff`: unpacked there into a temporary directory, removed after.
 pub(super) fn contents_script(
@@ -219,11 +224,7 @@ pub(super) fn contents_script(
 ) -> Result<Script, RestoreError> {
     let mut script = Script::new();
     let archive = require_archive(&mut script, manifest)?;
-    let temp = format!(
-        "{}/diff-{}",
-        archive.rsplit_once('/').map_or(HOST_DIR, |(d, _)| d),
-        crate::secret::random_lower_alnum(12)
-    );
+    let temp = temp_beside(&archive, "diff");
     script.raw("hv_list=$(mktemp) || exit 2");
     script.cmd("trap 'rm -rf -- \"$hv_list\" {}' EXIT", &[&temp]);
     for path in paths {

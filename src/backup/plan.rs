@@ -20,7 +20,7 @@ pub struct Keep {
 /// One entry as either side has it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct State {
-    /// `file`, `dir`, `symlink`, `hardlink` or `other` (see [`kind`]).
+    /// `file`, `dir`, `symlink`, `hardlink` or `other`.
     pub kind: &'static str,
     pub mode: u32,
     pub uid: u64,

@@ -381,22 +381,19 @@ mod tests {
     #[test]
     fn printf_formats_print_any_name_back() {
         let name = b"./a b\n-c'%\\\xff\n";
-        let script = format!("printf '{}'", printf_format(name));
-        let out = std::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(&script)
-            .output()
-            .expect("sh runs");
-        assert_eq!(out.stdout, name);
+        let sh = |script: &str| {
+            std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(script)
+                .output()
+                .expect("sh runs")
+                .stdout
+        };
+        assert_eq!(sh(&format!("printf '{}'", printf_format(name))), name);
         let script = format!(
             "v=\"$(printf '{}'; echo x)\"; printf %s \"${{v%x}}\"",
             printf_format(name)
         );
-        let out = std::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(&script)
-            .output()
-            .expect("sh runs");
-        assert_eq!(out.stdout, name);
+        assert_eq!(sh(&script), name);
     }
 }

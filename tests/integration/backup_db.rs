@@ -33,6 +33,23 @@ fn psql(host: &TestHost, db: &str, sql: &str) -> String {
 }
 
 /// The file `name` of the backup in `dir`, decompressed by the standard zstd.
+/// A grant with the scope and the PostgreSQL database `shop` backed up.
+fn provision_shop(host: &TestHost, ws: &Workspace) -> crate::docs::Provisioned {
+    ws.provision_as_root(
+        host,
+        &[
+            "--scope",
+            &host.scope,
+            "--backup-db",
+            "postgres:shop",
+            "--json",
+        ],
+    )
+    .run()
+    .expect_code(0)
+    .provisioned()
+}
+
 fn unpacked(dir: &str, name: &str) -> String {
     let out = Command::new("zstd")
         .arg("-dc")
@@ -280,20 +297,7 @@ fn a_postgresql_database_named_with_backup_db_is_dumped() {
     .run()
     .expect_code(2)
     .assert_stderr_contains("--backup-db");
-    let grant = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--backup-db",
-                "postgres:shop",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0)
-        .provisioned();
+    let grant = provision_shop(&host, &ws);
     let backup = grant.backup.as_ref().expect("a backup");
     let db = backup.database.as_ref().expect("the database's dump");
     assert_eq!(
@@ -443,20 +447,7 @@ fn restore_brings_a_postgresql_database_back() {
     let settings_query = "SELECT concat_ws(' | ', datconnlimit, datacl::text, shobj_description(oid, 'pg_database'), (SELECT string_agg(setrole::regrole::text || ':' || array_to_string(setconfig, ','), ';' ORDER BY setrole) FROM pg_db_role_setting WHERE setdatabase = d.oid)) FROM pg_database d WHERE datname = 'shop';";
     let settings = psql(&host, "postgres", settings_query);
     assert!(settings.contains("search_path"), "{settings}");
-    let grant = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--scope",
-                &host.scope,
-                "--backup-db",
-                "postgres:shop",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0)
-        .provisioned();
+    let grant = provision_shop(&host, &ws);
     let id = grant.id.as_str();
     psql(
         &host,

@@ -376,6 +376,14 @@ fn teardown_counts_what_changed_in_the_site_since_the_backup() {
     );
 }
 
+/// The site with [`HOSTILE`] names, and its uploads directory for the month: WordPress makes
+/// it on the first page it serves (in a request of its own, which may end later), so it is
+/// made beforehand.
+fn hostile_site(host: &TestHost) {
+    host.sh(HOSTILE);
+    host.sh("cd /var/www/wp/wp-content/uploads && install -d -o www-data -g www-data \"$(date +%Y)\" \"$(date +%Y/%m)\"");
+}
+
 /// `--backup-on-host`: the archive stays on the host (root's alone), its manifest comes here;
 /// diff, restore and its check work from it, and an archive replaced on the host is refused.
 #[test]
@@ -383,10 +391,7 @@ fn a_backup_kept_on_the_host_restores_and_a_replaced_archive_is_refused() {
     let Some((host, ws)) = wordpress() else {
         return;
     };
-    host.sh(HOSTILE);
-    // WordPress makes its uploads directory for the month on the first page it serves (in a
-    // request of its own, which may end later): made beforehand.
-    host.sh("cd /var/www/wp/wp-content/uploads && install -d -o www-data -g www-data \"$(date +%Y)\" \"$(date +%Y/%m)\"");
+    hostile_site(&host);
     let before = tree(&host, false);
     let grant = ws
         .provision_as_root(
@@ -500,8 +505,7 @@ fn an_emptied_scope_is_restored_whole() {
     let Some((host, ws)) = wordpress() else {
         return;
     };
-    host.sh(HOSTILE);
-    host.sh("cd /var/www/wp/wp-content/uploads && install -d -o www-data -g www-data \"$(date +%Y)\" \"$(date +%Y/%m)\"");
+    hostile_site(&host);
     let before = tree(&host, true);
     let grant = ws
         .provision_as_root(
