@@ -4,7 +4,7 @@
 //! record with every table's row count and checksum.
 
 use crate::docs::DbDump;
-use crate::support::{TestHost, Workspace};
+use crate::support::{ProcessWatch, TestHost, Workspace, assert_nowhere};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
@@ -501,6 +501,81 @@ fn restore_brings_a_postgresql_database_back() {
         "0"
     );
     assert_eq!(psql(&host, "postgres", settings_query), settings);
+}
+
+/// A database administrator's password (`--db-admin-password-env`) leaves no trace: not in
+/// argv or any process's environment on the host, nor in the debug log, the record or the
+/// backup's manifest, through the dump, its check (`--verify-backup`) and a restore.
+#[test]
+fn the_database_administrators_password_leaves_no_trace() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    let password = "Dump3r-Secret-Passw0rd";
+    mariadb(
+        &host,
+        &format!(
+            "CREATE USER 'dumper'@'localhost' IDENTIFIED BY '{password}'; GRANT ALL PRIVILEGES ON *.* TO 'dumper'@'localhost' WITH GRANT OPTION;"
+        ),
+    );
+    let var = "HANDOVER_TEST_DUMPER";
+    let watch = ProcessWatch::start(&host);
+    let provisioned = ws
+        .provision_as_root(
+            &host,
+            &[
+                "-vv",
+                "--scope",
+                WP,
+                "--verify-backup",
+                "--db-admin-user",
+                "dumper",
+                "--db-admin-password-env",
+                var,
+                "--json",
+            ],
+        )
+        .env(var, password)
+        .run()
+        .expect_code(0);
+    let grant = provisioned.provisioned();
+    let backup = grant.backup.as_ref().expect("a backup");
+    assert!(backup.database.is_some(), "{grant}");
+    mariadb(
+        &host,
+        "UPDATE wordpress.wp_options SET option_value = 'changed' WHERE option_name = 'blogdescription';",
+    );
+    let restored = ws
+        .handover(&["-vv", "restore", &grant.id, "--db", "--yes"])
+        .with_root_password(&host)
+        .env(var, password)
+        .run()
+        .expect_code(0);
+    let seen = watch.stop();
+    let manifest = std::fs::read_to_string(Path::new(&backup.dir).join("manifest.json"))
+        .expect("the manifest");
+    assert_nowhere(
+        &[
+            ("the host's processes", &seen),
+            (
+                "provision's output",
+                &format!("{}{}", provisioned.stdout, provisioned.stderr),
+            ),
+            (
+                "restore's output",
+                &format!("{}{}", restored.stdout, restored.stderr),
+            ),
+            ("the record", &ws.record_text(&grant.id)),
+            ("the manifest", &manifest),
+        ],
+        &[password],
+    );
+    // The debug log did run (it shows the scripts, with the password left out).
+    assert!(
+        provisioned.stderr.contains("remote script"),
+        "{}",
+        provisioned.stderr
+    );
 }
 
 /// `--verify-backup`: provision proves the backup restores (files unpacked and compared, the

@@ -5,7 +5,9 @@
 //! the host's process list.
 
 use crate::docs::Provisioned;
-use crate::support::{Finished, Run, TestHost, Workspace, wait_until};
+use crate::support::{
+    Finished, ProcessWatch, Run, TestHost, Workspace, assert_absent, assert_nowhere, wait_until,
+};
 use std::process::Output;
 use std::time::Duration;
 
@@ -142,48 +144,6 @@ fn pg_roles_and_sessions(host: &TestHost, role: &str) -> String {
             "SELECT count(*) FROM pg_roles WHERE rolname = '{role}'; SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}';"
         ),
     )
-}
-
-/// Record, every 20 ms until stopped, what `ps` shows and every process's environment.
-struct ProcessWatch<'a> {
-    host: &'a TestHost,
-}
-
-impl<'a> ProcessWatch<'a> {
-    fn start(host: &'a TestHost) -> Self {
-        host.sh(
-            "rm -f /tmp/watch.stop /tmp/watch.log; nohup sh -c 'while [ ! -e /tmp/watch.stop ]; do ps -eo args; for f in /proc/[0-9]*/environ; do tr \"\\000\" \"\\n\" < \"$f\" 2>/dev/null; done; sleep 0.02; done' >/tmp/watch.log 2>/dev/null </dev/null &",
-        );
-        ProcessWatch { host }
-    }
-
-    /// Stop and return what was seen.
-    fn stop(self) -> String {
-        self.host.sh("touch /tmp/watch.stop; sleep 0.1");
-        let seen = self.host.sh("cat /tmp/watch.log");
-        assert!(
-            seen.contains("ps -eo args"),
-            "the process watch did not run"
-        );
-        seen
-    }
-}
-
-/// Assert none of `secrets` appears in `haystack` (named `what`).
-#[track_caller]
-fn assert_absent(what: &str, haystack: &str, secrets: &[&str]) {
-    for secret in secrets {
-        assert!(!secret.is_empty());
-        assert!(!haystack.contains(secret), "a secret appears in {what}");
-    }
-}
-
-/// Assert none of `secrets` appears in any of `places` (what, text).
-#[track_caller]
-fn assert_nowhere(places: &[(&str, &str)], secrets: &[&str]) {
-    for (what, haystack) in places {
-        assert_absent(what, haystack, secrets);
-    }
 }
 
 /// Everything a run wrote.
