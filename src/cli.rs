@@ -248,6 +248,16 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub allow_root_rotation: bool,
 
+    /// Give the vendor a temporary administrator of the WordPress site in --scope too (as the
+    /// wordpress-admin playbook does), beside what the playbook gives
+    #[arg(long)]
+    pub wp_admin: bool,
+
+    /// With --wp-admin: the administrator who gets what the temporary one wrote, at teardown
+    /// [default: the earliest administrator]
+    #[arg(long, value_name = "LOGIN", requires = "wp_admin")]
+    pub wp_reassign: Option<String>,
+
     /// Give the vendor a temporary database account: `mysql` (MariaDB/MySQL) or `postgres`,
     /// reachable from the host itself only, with a random password and all privileges on one
     /// database (--db-name, or the one named in the CMS config in --scope)

@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["ids"],
     &["shell"],
     &["ssh"],
+    &["site"],
     &["seal", "audit"],
     &["actions"],
     &["backup"],

@@ -22,6 +22,7 @@ pub mod request;
 pub mod seal;
 pub mod secret;
 pub mod shell;
+pub mod site;
 pub mod ssh;
 pub mod text;
 

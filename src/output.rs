@@ -195,6 +195,25 @@ fn databases(p: &Provisioned, show: bool) -> serde_json::Value {
     serde_json::Value::Array(list)
 }
 
+/// The temporary CMS accounts: the CMS, its login page, user and password (only when not
+/// sealed).
+fn cms_accounts(p: &Provisioned, show: bool) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = p
+        .credentials
+        .cms
+        .iter()
+        .map(|cms| {
+            json!({
+                "cms": cms.cms,
+                "login_url": cms.login_url,
+                "user": cms.user,
+                "password": show.then(|| cms.password.expose()),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
+
 /// `{account: password}` of the lent accounts (`--rotate`); passwords only when not sealed.
 fn lent_passwords(p: &Provisioned, show: bool) -> serde_json::Value {
     let mut map = serde_json::Map::new();
@@ -220,6 +239,7 @@ pub(crate) fn provisioned_value(p: &Provisioned, show_passwords: bool) -> serde_
         "backup": r.backup,
         "lent": lent_passwords(p, show_passwords),
         "databases": databases(p, show_passwords),
+        "cms_accounts": cms_accounts(p, show_passwords),
         "expires_at": rfc3339(r.expires_at),
         "level": r.level,
         "scope": r.scope,

@@ -37,6 +37,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         "postgres-role",
         include_str!("../playbooks/postgres-role.toml"),
     ),
+    (
+        "wordpress-admin",
+        include_str!("../playbooks/wordpress-admin.toml"),
+    ),
 ];
 
 /// The playbook used when none is named.
@@ -292,6 +296,12 @@ impl Playbook {
     }
 
     /// Whether the playbook gives a temporary database account.
+    pub fn has_wp_admin(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|a| matches!(a, ActionTemplate::WpAdmin(_)))
+    }
+
     pub fn has_db_user(&self) -> bool {
         self.actions
             .iter()

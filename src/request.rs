@@ -454,6 +454,46 @@ fn databases(
     })
 }
 
+/// `--wp-admin`: a temporary WordPress administrator of the site in the scope.
+fn wp_admin(
+    args: &cli::ProvisionArgs,
+    account: &AccountName,
+    scope: Option<&ScopeDir>,
+    playbook: &Playbook,
+) -> Result<Action, Error> {
+    let Some(scope) = scope else {
+        return Err(InputError::new(
+            "--wp-admin",
+            "",
+            "--scope pointing at the WordPress site's directory",
+        )
+        .into());
+    };
+    if playbook.has_wp_admin() {
+        return Err(InputError::new(
+            "--wp-admin",
+            playbook.name.as_str(),
+            "a playbook without its own WordPress administrator (this one has one)",
+        )
+        .into());
+    }
+    let reassign = args.wp_reassign.clone().unwrap_or_default();
+    if !reassign.is_empty() && !actions::valid_wp_login(&reassign) {
+        return Err(InputError::new(
+            "--wp-reassign",
+            &reassign,
+            "a WordPress login: up to 60 letters, digits, spaces, `_`, `.`, `-` and `@`",
+        )
+        .into());
+    }
+    Ok(Action::WpAdmin(actions::WpAdmin {
+        site: scope.as_str().to_owned(),
+        login: account.to_string(),
+        reassign,
+        login_url: None,
+    }))
+}
+
 impl Provision {
     /// Check everything `provision` was given; `progress` hears about skipped ssh config lines.
     pub fn from_args(args: cli::ProvisionArgs, progress: &Progress) -> Result<Provision, Error> {
@@ -523,6 +563,9 @@ impl Provision {
         let backup_db = backup_db(&args, scope.as_ref())?;
         let db = databases(&args, &account, scope.as_ref(), &playbook, &backup_db)?;
         extra_actions.extend(db.actions);
+        if args.wp_admin {
+            extra_actions.push(wp_admin(&args, &account, scope.as_ref(), &playbook)?);
+        }
         if args.open_firewall {
             extra_actions.push(Action::Firewall(actions::Firewall {
                 sources: allow_from.iter().map(ToString::to_string).collect(),

@@ -14,6 +14,8 @@ pub struct Credentials {
     pub lent: Vec<(String, Secret)>,
     /// Temporary database accounts.
     pub databases: Vec<DbLogin>,
+    /// Temporary CMS accounts (a WordPress administrator).
+    pub cms: Vec<CmsLogin>,
 }
 
 impl Credentials {
@@ -29,6 +31,16 @@ pub struct DbLogin {
     pub database: Option<String>,
     /// The CMS config the database name was read from.
     pub database_from: Option<String>,
+    pub user: String,
+    pub password: Secret,
+}
+
+/// A temporary CMS account.
+pub struct CmsLogin {
+    /// `wordpress`.
+    pub cms: &'static str,
+    /// Where the vendor logs in.
+    pub login_url: String,
     pub user: String,
     pub password: Secret,
 }

@@ -28,12 +28,13 @@ mod window;
 #[cfg(test)]
 mod shellcheck_tests;
 
-pub use credentials::{Credentials, DbLogin};
+pub use credentials::{CmsLogin, Credentials, DbLogin};
 pub use db::{cms_configs, read_cms_db_name};
 pub use db_sql::{DbAdmin, DbEngine};
 pub use rotate::After;
 pub use template::{PlanError, Planning, Template};
 pub use window::WindowProcess;
+pub use wp_admin::valid_login as valid_wp_login;
 
 use crate::audit::Footprint;
 use crate::ids::GrantId;
@@ -188,6 +189,7 @@ kinds! {
         shell::Shell = "shell",
         sftp::SftpJail = "sftp-jail",
         db::DbUser = "db-user",
+        wp_admin::WpAdmin = "wp-admin",
     }
     command_line {
         firewall::Firewall = "firewall",

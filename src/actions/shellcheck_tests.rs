@@ -364,6 +364,7 @@ fn every_script() -> Vec<(String, String)> {
         ("backup.listing", include_str!("../backup/listing.sh")),
         ("backup.restore", include_str!("../backup/restore.sh")),
         ("backup.on_host", include_str!("../backup/on_host.sh")),
+        ("site", include_str!("../site/site.sh")),
     ] {
         out.push((name.to_owned(), text.to_owned()));
     }

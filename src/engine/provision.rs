@@ -557,12 +557,17 @@ async fn preflight(
 }
 
 /// Fill in database names read from a CMS config at preflight (`fact db_name`), checked
-/// against the strict pattern again here.
+/// against the strict pattern again here, and the WordPress login page (`fact wp_login_url`).
 fn fill_database_names(
     plan: &mut [Action],
     facts: &BTreeMap<String, String>,
     host: &str,
 ) -> Result<(), Error> {
+    for action in plan.iter_mut() {
+        if let Action::WpAdmin(wp) = action {
+            wp.login_url = facts.get("wp_login_url").cloned();
+        }
+    }
     for action in plan {
         if let Action::DbUser(db) = action
             && db.database.is_none()

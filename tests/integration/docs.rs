@@ -128,6 +128,9 @@ pub struct Provisioned {
     /// Lent accounts and their passwords for the window (`--rotate`, `--rotate-db-user`).
     pub lent: BTreeMap<String, Option<String>>,
     pub databases: Vec<Database>,
+    /// Temporary CMS accounts (a WordPress administrator).
+    #[serde(default)]
+    pub cms_accounts: Vec<CmsAccount>,
     pub expires_at: String,
     pub level: String,
     pub scope: Option<String>,
@@ -164,6 +167,16 @@ impl Provisioned {
         )
         .unwrap_or_else(|e| panic!("expires_at is not RFC 3339 ({e}): {self}"))
     }
+}
+
+/// A temporary CMS account of a grant.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CmsAccount {
+    pub cms: String,
+    pub login_url: String,
+    pub user: String,
+    pub password: Option<String>,
 }
 
 /// A temporary database account of a grant.

@@ -42,3 +42,4 @@ mod sshd;
 mod terminal;
 mod window;
 mod wordpress;
+mod wp_admin;

@@ -1,0 +1,300 @@
+//! A temporary WordPress administrator: a new user of the site in the scope with the
+//! administrator role, named after the grant's account, with a random password and an email
+//! address that cannot receive mail (`NAME@handover.invalid`, a reserved name). Made through
+//! WordPress's own PHP API as the owner of the site's files, never as root (`crate::site`),
+//! and marked with the grant's id (user meta `handover_grant`): teardown deletes only the user
+//! this grant made.
+//!
+//! Teardown ends its logins (its session tokens, which its cookies name) and deletes its
+//! application passwords, then deletes it, handing everything it authored to an existing
+//! administrator (`reassign`, or the earliest other one), so nothing the vendor wrote is lost;
+//! then checks from the site that neither the user nor any of its meta is left. The host's
+//! expiry guard runs the same at the grant's expiry.
+
+use super::{Action, Checks, Context, Credentials, PlanError, Planning, Step};
+use crate::secret::Secret;
+use crate::shell::Script;
+use crate::site;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WpAdmin {
+    /// The site's directory (the scope), holding `wp-load.php` and `wp-config.php`.
+    pub site: String,
+    /// The WordPress user's login: the grant's account name.
+    pub login: String,
+    /// Who gets what it authored at teardown; empty: the earliest other administrator.
+    #[serde(default)]
+    pub reassign: String,
+    /// The site's login page, read at preflight, for the credentials.
+    #[serde(default)]
+    pub login_url: Option<String>,
+}
+
+/// A WordPress login as WordPress allows them: letters, digits, space, `_`, `.`, `-`, `@`.
+pub fn valid_login(login: &str) -> bool {
+    (1..=60).contains(&login.len())
+        && login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " _.-@".contains(c))
+}
+
+impl WpAdmin {
+    fn email(&self) -> String {
+        format!("{}@handover.invalid", self.login)
+    }
+
+    /// Script text: `$hv_v` set to `key`'s value in the PHP program's answer.
+    fn value(s: &mut Script, key: &'static str) {
+        site::value(s, key);
+    }
+}
+
+impl Step for WpAdmin {
+    fn describe(&self) -> String {
+        let heir = if self.reassign.is_empty() {
+            "the earliest other administrator".to_owned()
+        } else {
+            format!("`{}`", self.reassign)
+        };
+        format!(
+            "WordPress administrator `{}` of the site in {} with a random password (email {}, which receives no mail); at teardown its logins end, its application passwords go and it is deleted, what it wrote handed to {heir}",
+            self.login,
+            self.site,
+            self.email()
+        )
+    }
+
+    fn wants_password(&self) -> bool {
+        true
+    }
+
+    fn hand_over(&self, password: Secret, out: &mut Credentials) {
+        let url = self.login_url.clone().unwrap_or_default();
+        out.line("wp login", url.as_str());
+        out.line("wp user", self.login.as_str());
+        out.line("wp pass", password.expose());
+        out.cms.push(super::CmsLogin {
+            cms: "wordpress",
+            login_url: url,
+            user: self.login.clone(),
+            password,
+        });
+    }
+
+    fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        s.raw(site::LIB);
+        let dir = self.site.as_str();
+        let [load, config] = site::WORDPRESS_FILES.map(|f| format!("{dir}/{f}"));
+        let id = checks.add(
+            "wp-site",
+            format!("{dir} holds a WordPress site (its wp-load.php and wp-config.php)"),
+        );
+        s.cmd(
+            "if [ -f {} ] && [ -f {} ]; then hv_ok {}; else hv_fail {}; fi",
+            &[&load, &config, &id, &id],
+        );
+        for (file, cms) in site::NOT_YET {
+            s.cmd(
+                "if [ ! -f {} ] && [ -f {} ]; then echo {} | hv_detail {}; fi",
+                &[
+                    &load,
+                    &format!("{dir}/{file}"),
+                    &format!("{dir} holds {cms} ({file}), which handover cannot lend an account of yet: only WordPress"),
+                    &id,
+                ],
+            );
+        }
+        let id = checks.add(
+            "tool-php",
+            "`php` (Debian package php-cli) and `runuser` (util-linux) are installed, to run the site's PHP",
+        );
+        s.cmd(
+            "if command -v php >/dev/null 2>&1 && command -v runuser >/dev/null 2>&1; then hv_ok {}; else hv_fail {}; fi",
+            &[&id, &id],
+        );
+        let id = checks.add(
+            "wp-owner",
+            "the site's files (its wp-config.php) belong to an account other than root, which its PHP runs as (handover never runs a site's PHP as root)",
+        );
+        s.cmd(
+            "hv_wo=$(hv_wp_owner {} || true); if [ -n \"$hv_wo\" ] && [ \"$hv_wo\" != root ]; then hv_ok {}; else hv_fail {}; fi",
+            &[dir, &id, &id],
+        );
+        // WordPress itself answers the rest.
+        s.cmd(
+            "hv_o='not run: no WordPress or no php'; hv_rc=1; if [ -f {} ] && command -v php >/dev/null 2>&1; then",
+            &[&load],
+        );
+        site::wordpress(s, dir, "facts", [&self.login, &self.reassign, ""], None);
+        s.raw("fi");
+        let id = checks.add(
+            "wp-runs",
+            "WordPress's PHP runs as the owner of the site's files and answers",
+        );
+        s.cmd(
+            "if [ \"$hv_rc\" -eq 0 ] && printf '%s\\n' \"$hv_o\" | grep -q '^hv version '; then hv_ok {}; else hv_fail {}; printf '%s\\n' \"$hv_o\" | hv_detail {}; fi",
+            &[&id, &id, &id],
+        );
+        let mut expect = |key: &'static str, want: &str, check: &str, description: String| {
+            let id = checks.add(check, description);
+            Self::value(s, key);
+            s.cmd(
+                "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = {} ]; then hv_ok {}; else hv_fail {}; fi",
+                &[want, &id, &id],
+            );
+        };
+        expect(
+            "multisite",
+            "0",
+            "wp-single-site",
+            "the site is a single WordPress site (multisite networks are not supported yet)".to_owned(),
+        );
+        expect(
+            "login_taken",
+            "0",
+            "wp-login-free",
+            format!(
+                "no WordPress user named `{}` exists yet (choose another --account)",
+                self.login
+            ),
+        );
+        if self.reassign.is_empty() {
+            let id = checks.add(
+                "wp-heir",
+                "the site has an administrator, to get what the temporary one wrote at teardown",
+            );
+            Self::value(s, "admins");
+            s.cmd(
+                "if [ \"$hv_rc\" -eq 0 ] && [ \"${hv_v:-0}\" -gt 0 ] 2>/dev/null; then hv_ok {}; else hv_fail {}; fi",
+                &[&id, &id],
+            );
+        } else {
+            expect(
+                "reassign",
+                "admin",
+                "wp-reassign",
+                format!(
+                    "`{}` (--param reassign) is an administrator of the site, to get what the temporary one wrote at teardown",
+                    self.reassign
+                ),
+            );
+        }
+        Self::value(s, "login_url");
+        s.raw("if [ -n \"$hv_v\" ]; then hv_fact wp_login_url \"$hv_v\"; fi");
+    }
+
+    fn apply(&self, ctx: &Context, s: &mut Script) {
+        let Some(password) = ctx.password else {
+            s.raw("echo 'no password for the WordPress administrator (internal error)' >&2; exit 1");
+            return;
+        };
+        s.raw(site::LIB);
+        let email = self.email();
+        site::wordpress(
+            s,
+            &self.site,
+            "create",
+            [&self.login, &email, ctx.grant.as_str()],
+            Some(password),
+        );
+        s.raw("if [ \"$hv_rc\" -ne 0 ]; then printf '%s\\n' \"$hv_o\" >&2; exit 1; fi");
+        Self::value(s, "id");
+        s.raw("hv_fact created 1");
+        s.raw("hv_fact wp_user_id \"$hv_v\"");
+    }
+
+    fn undo(&self, ctx: &Context, s: &mut Script) {
+        // Found by its login and deleted only when it carries this grant's mark (the PHP
+        // checks): the expiry guard's removal is built without the facts apply learns.
+        s.raw(site::LIB);
+        site::wordpress(
+            s,
+            &self.site,
+            "delete",
+            [&self.login, ctx.grant.as_str(), &self.reassign],
+            None,
+        );
+        s.raw("if [ \"$hv_rc\" -ne 0 ]; then printf '%s\\n' \"$hv_o\" >&2; exit 1; fi");
+    }
+
+    fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        s.raw(site::LIB);
+        site::wordpress(s, &self.site, "present", [&self.login, "", ""], None);
+        Self::value(s, "present");
+        let id = checks.add(
+            "wp-admin-present",
+            format!("WordPress administrator `{}` exists", self.login),
+        );
+        s.cmd(
+            "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = 1 ]; then hv_ok {}; else hv_fail {}; fi",
+            &[&id, &id],
+        );
+    }
+
+    fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let id_fact = ctx.facts.get("wp_user_id").cloned().unwrap_or_default();
+        let user_id = if id_fact.chars().all(|c| c.is_ascii_digit()) {
+            id_fact
+        } else {
+            String::new()
+        };
+        s.raw(site::LIB);
+        site::wordpress(s, &self.site, "absent", [&self.login, &user_id, ""], None);
+        let id = checks.add(
+            "wp-user-gone",
+            format!("no WordPress user `{}` is left", self.login),
+        );
+        Self::value(s, "user");
+        s.cmd(
+            "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = 0 ]; then hv_ok {}; else hv_fail {}; printf '%s\\n' \"$hv_o\" | grep -v '^hv ' | hv_detail {}; fi",
+            &[&id, &id, &id],
+        );
+        let id = checks.add(
+            "wp-meta-gone",
+            format!(
+                "nothing of `{}` is left in the site's user meta (no login session, no application password)",
+                self.login
+            ),
+        );
+        Self::value(s, "meta");
+        s.cmd(
+            "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = 0 ]; then hv_ok {}; else hv_fail {}; fi",
+            &[&id, &id],
+        );
+    }
+}
+
+/// `kind = "wp-admin"`: a temporary WordPress administrator of the site in the scope, named
+/// after the account. `reassign`: who gets what it wrote at teardown (a login; empty: the
+/// earliest other administrator).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    #[serde(default)]
+    reassign: String,
+}
+
+impl super::Template for Template {
+    fn strings(&self) -> Vec<(&'static str, &str)> {
+        vec![("reassign", &self.reassign)]
+    }
+
+    fn plan(&self, p: &Planning) -> Result<Action, PlanError> {
+        let scope = p.scope()?;
+        let reassign = p.fill(&self.reassign)?;
+        if !reassign.is_empty() && !valid_login(&reassign) {
+            return Err(PlanError::Invalid(format!(
+                "reassign `{}` must be a WordPress login: up to 60 letters, digits, spaces, `_`, `.`, `-` and `@`",
+                reassign.escape_debug()
+            )));
+        }
+        Ok(Action::WpAdmin(WpAdmin {
+            site: scope.as_str().to_owned(),
+            login: p.account.to_string(),
+            reassign,
+            login_url: None,
+        }))
+    }
+}

@@ -1,0 +1,291 @@
+//! A temporary WordPress administrator (`wordpress-admin`, `--wp-admin`; GitHub issue #18),
+//! against the test hosts' real WordPress (Debian's package, Apache with PHP, MariaDB): the
+//! vendor logs in through wp-login.php with the printed credentials (curl with a cookie jar)
+//! and reaches an administrator-only page; after teardown the same cookie and password are
+//! refused, the user is gone from the site with its sessions and application passwords, and
+//! what it wrote belongs to an existing administrator.
+
+use crate::support::{TestHost, Workspace};
+use std::path::Path;
+
+const WP: &str = "/var/www/wp";
+
+fn wordpress() -> Option<(TestHost, Workspace)> {
+    TestHost::builder()
+        .service("cron")
+        .service("wordpress")
+        .trusted()
+}
+
+/// PHP run in the site as its owner, with WordPress loaded: what it echoes.
+fn wp_php(host: &TestHost, code: &str) -> String {
+    host.sh(&format!(
+        "cd {WP} && runuser -u www-data -- php -r {}",
+        shell_quote(&format!(
+            "$_SERVER['HTTP_HOST'] = 'localhost'; require './wp-load.php'; {code}"
+        ))
+    ))
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Log in through wp-login.php: whether WordPress set its logged-in cookie.
+fn logs_in(host: &TestHost, jar: &Path, user: &str, password: &str) -> bool {
+    let (_, headers, _) = host.http(
+        "/wp-login.php",
+        jar,
+        &[("log", user), ("pwd", password), ("testcookie", "1")],
+    );
+    headers.contains("wordpress_logged_in_")
+}
+
+/// Whether the cookies in `jar` open the administrator-only Users page.
+fn opens_users_page(host: &TestHost, jar: &Path) -> bool {
+    let (status, _, body) = host.http("/wp-admin/users.php", jar, &[]);
+    status == 200 && body.contains("user-new.php")
+}
+
+#[test]
+fn a_temporary_administrator_logs_in_and_nothing_of_it_is_left_after_teardown() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    let grant = ws
+        .provision_as_root(
+            &host,
+            &["--playbook", "wordpress-admin", "--scope", WP, "--json"],
+        )
+        .run()
+        .expect_code(0)
+        .provisioned();
+    // No account on the host, a WordPress one in the credentials.
+    assert!(grant.account.is_none(), "{grant}");
+    let [cms] = grant.cms_accounts.as_slice() else {
+        panic!("not one CMS account in {grant}")
+    };
+    assert_eq!(cms.cms, "wordpress");
+    assert_eq!(cms.login_url, format!("http://{}/wp-login.php", host.addr));
+    let password = cms.password.clone().expect("a password");
+    assert!(password.len() >= 20, "a weak password");
+    let user = cms.user.clone();
+    assert!(!host.has_account(&user));
+
+    // The vendor logs in and reaches an administrator-only page.
+    let jar = tempfile::NamedTempFile::new().expect("cookie jar");
+    assert!(logs_in(&host, jar.path(), &user, &password));
+    assert!(opens_users_page(&host, jar.path()));
+    // It is an administrator made for this grant, with an address that receives no mail.
+    let made = wp_php(
+        &host,
+        &format!(
+            "$u = get_user_by('login', '{user}'); echo implode(',', $u->roles), ' ', $u->user_email, ' ', get_user_meta($u->ID, 'handover_grant', true);"
+        ),
+    );
+    assert_eq!(
+        made.trim(),
+        format!("administrator {user}@handover.invalid {}", grant.id)
+    );
+    // It writes a post and makes itself an application password.
+    let post = wp_php(
+        &host,
+        &format!(
+            "$u = get_user_by('login', '{user}'); echo wp_insert_post(['post_title' => 'Vendor note', 'post_status' => 'publish', 'post_author' => $u->ID]); WP_Application_Passwords::create_new_application_password($u->ID, ['name' => 'vendor']);"
+        ),
+    );
+    let post: u64 = post.trim().parse().expect("a post id");
+
+    ws.teardown_as_root(&host, &grant.id, &[])
+        .run()
+        .expect_code(0);
+
+    // The same cookie and the same password are refused now.
+    assert!(!opens_users_page(&host, jar.path()));
+    let fresh = tempfile::NamedTempFile::new().expect("cookie jar");
+    assert!(!logs_in(&host, fresh.path(), &user, &password));
+    // Nothing of the user is left; its post is the earliest administrator's.
+    let left = wp_php(
+        &host,
+        &format!(
+            "global $wpdb; echo get_user_by('login', '{user}') ? 'user' : 'none', ' ', $wpdb->get_var(\"SELECT COUNT(*) FROM $wpdb->usermeta um LEFT JOIN $wpdb->users u ON u.ID = um.user_id WHERE u.ID IS NULL\"), ' ', get_userdata(get_post({post})->post_author)->user_login;"
+        ),
+    );
+    assert_eq!(left.trim(), "none 0 wpadmin");
+    // The site's own administrator still logs in.
+    let admin = tempfile::NamedTempFile::new().expect("cookie jar");
+    assert!(logs_in(
+        &host,
+        admin.path(),
+        "wpadmin",
+        &host.wp_admin_password
+    ));
+}
+
+#[test]
+fn with_linux_user_the_vendor_gets_both_and_the_heir_is_the_one_named() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    wp_php(
+        &host,
+        "wp_insert_user(['user_login' => 'editor2', 'user_pass' => 'Editor-Passw0rd-1', 'user_email' => 'e2@example.org', 'role' => 'administrator']);",
+    );
+    let grant = ws
+        .provision_as_root(
+            &host,
+            &[
+                "--scope",
+                WP,
+                "--wp-admin",
+                "--wp-reassign",
+                "editor2",
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let account = grant.account().to_owned();
+    assert!(host.has_account(&account));
+    let [cms] = grant.cms_accounts.as_slice() else {
+        panic!("not one CMS account in {grant}")
+    };
+    assert_eq!(
+        cms.user, account,
+        "the same name on the host and in the site"
+    );
+    let jar = tempfile::NamedTempFile::new().expect("cookie jar");
+    assert!(logs_in(
+        &host,
+        jar.path(),
+        &cms.user,
+        cms.password.as_deref().expect("a password")
+    ));
+    let post = wp_php(
+        &host,
+        &format!(
+            "echo wp_insert_post(['post_title' => 'Vendor fix', 'post_status' => 'draft', 'post_author' => get_user_by('login', '{account}')->ID]);"
+        ),
+    );
+    ws.teardown_as_root(&host, &grant.id, &[])
+        .run()
+        .expect_code(0);
+    assert!(!host.has_account(&account));
+    let heir = wp_php(
+        &host,
+        &format!(
+            "echo get_userdata(get_post({})->post_author)->user_login;",
+            post.trim()
+        ),
+    );
+    assert_eq!(heir.trim(), "editor2");
+}
+
+/// What WordPress itself must say before anything changes: a scope without WordPress, an
+/// heir that does not exist or is no administrator, a login taken — each refused, naming it.
+#[test]
+fn preflight_refuses_what_the_site_cannot_do_and_changes_nothing() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    wp_php(
+        &host,
+        "wp_insert_user(['user_login' => 'reader', 'user_pass' => 'Reader-Passw0rd-1', 'user_email' => 'r@example.org', 'role' => 'subscriber']);",
+    );
+    let provision = |extra: &[&str]| {
+        let mut args = vec!["--playbook", "wordpress-admin"];
+        args.extend_from_slice(extra);
+        ws.provision_as_root(&host, &args)
+    };
+    host.sh("mkdir -p /var/www/plain && echo hi >/var/www/plain/index.html");
+    host.refuses(
+        provision(&["--scope", "/var/www/plain"]),
+        &["/var/www/plain holds a WordPress site"],
+    );
+    host.refuses(
+        provision(&["--scope", WP, "--param", "reassign=nobody-here"]),
+        &["`nobody-here` (--param reassign) is an administrator"],
+    );
+    host.refuses(
+        provision(&["--scope", WP, "--param", "reassign=reader"]),
+        &["`reader` (--param reassign) is an administrator"],
+    );
+    host.refuses(
+        provision(&["--scope", WP, "--account", "wpadmin"]),
+        &["no WordPress user named `wpadmin` exists yet"],
+    );
+    // A site whose files belong to root: its PHP is never run as root.
+    host.sh(&format!("chown root {WP}/wp-config.php"));
+    host.refuses(
+        provision(&["--scope", WP]),
+        &["belong to an account other than root"],
+    );
+}
+
+/// Nobody runs teardown: at the grant's expiry the host's own guard (atd here) deletes the
+/// administrator the same way, its post handed on, the guard itself gone after.
+#[test]
+fn at_the_ttl_the_host_itself_deletes_the_administrator() {
+    let Some((host, ws)) = TestHost::builder()
+        .service("atd")
+        .service("wordpress")
+        .trusted()
+    else {
+        return;
+    };
+    let grant = ws
+        .provision_as_root(
+            &host,
+            &[
+                "--playbook",
+                "wordpress-admin",
+                "--scope",
+                WP,
+                "--ttl",
+                "15s",
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let user = grant.cms_accounts[0].user.clone();
+    let post = wp_php(
+        &host,
+        &format!(
+            "echo wp_insert_post(['post_title' => 'Left by the vendor', 'post_status' => 'publish', 'post_author' => get_user_by('login', '{user}')->ID]);"
+        ),
+    );
+    let gone = || {
+        wp_php(
+            &host,
+            &format!("echo get_user_by('login', '{user}') ? 'user' : 'none';"),
+        )
+        .trim()
+            == "none"
+    };
+    assert!(!gone(), "deleted before its time");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !gone() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the administrator outlived its expiry by a minute"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let author = wp_php(
+        &host,
+        &format!(
+            "echo get_userdata(get_post({})->post_author)->user_login;",
+            post.trim()
+        ),
+    );
+    assert_eq!(author.trim(), "wpadmin");
+    let dir = format!("/var/lib/handover/{}", grant.id);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while host.ok(&format!("test -e {dir}")) {
+        assert!(std::time::Instant::now() < deadline, "{dir} is left");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
