@@ -4,19 +4,10 @@
 //! record with every table's row count and checksum.
 
 use crate::docs::DbDump;
-use crate::support::{ProcessWatch, TestHost, Workspace, assert_nowhere};
+use crate::support::{ProcessWatch, TestHost, WP, Workspace, assert_nowhere, wordpress};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
-
-const WP: &str = "/var/www/wp";
-
-fn wordpress() -> Option<(TestHost, Workspace)> {
-    TestHost::builder()
-        .service("cron")
-        .service("wordpress")
-        .trusted()
-}
 
 /// `sql` run by MariaDB's client as root in database `wordpress`: its rows, tab-separated.
 fn mariadb(host: &TestHost, sql: &str) -> String {

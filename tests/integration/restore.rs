@@ -3,7 +3,7 @@
 //! changed mode) is listed by `--dry-run`, put back exactly by `restore --yes` before and after
 //! teardown, and `restore --check` proves a backup restores or names what is wrong with it.
 
-use crate::support::{TestHost, Workspace};
+use crate::support::{TestHost, wordpress};
 
 /// Files with hostile names, made by the customer before the window.
 const HOSTILE: &str = "cd /var/www/wp && mkdir -p wp-content/uploads && printf 'a space\\n' > 'wp-content/uploads/a b.txt' && printf 'a newline\\n' > \"$(printf 'wp-content/uploads/new\\nline.txt')\" && printf 'dash\\n' > wp-content/uploads/-rf && head -c 3000 /dev/urandom > wp-content/uploads/photo.bin && chown -R www-data:www-data wp-content/uploads";
@@ -47,13 +47,6 @@ fn assert_same(left: &str, right: &str, what: &str) {
             only(&r, &l)
         );
     }
-}
-
-fn wordpress() -> Option<(TestHost, Workspace)> {
-    TestHost::builder()
-        .service("cron")
-        .service("wordpress")
-        .trusted()
 }
 
 fn front_page(host: &TestHost) -> String {
@@ -515,16 +508,19 @@ fn an_emptied_scope_is_restored_whole() {
         .run()
         .expect_code(0)
         .provisioned();
+    let restore_verified = || {
+        let out = ws
+            .handover(&["restore", "--yes", &grant.id])
+            .with_root_password(&host)
+            .run()
+            .expect_code(0);
+        assert!(out.stdout.contains("verified"), "{}", out.stdout);
+    };
     // While the grant is live: everything comes back, and the grant's own ACL entry with it
     // (the scope itself and what is under it), as its ACL action set it.
     let account = grant.account.clone().expect("an account");
     host.sh("find /var/www/wp -mindepth 1 -delete");
-    let out = ws
-        .handover(&["restore", "--yes", &grant.id])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
-    assert!(out.stdout.contains("verified"), "{}", out.stdout);
+    restore_verified();
     for (path, entries) in [
         ("/var/www/wp", vec!["user:", "default:user:"]),
         ("/var/www/wp/wp-content", vec!["user:", "default:user:"]),
@@ -541,12 +537,7 @@ fn an_emptied_scope_is_restored_whole() {
     ws.revoke(&host, &grant.id);
     assert_same(&tree(&host, true), &before, "after teardown");
     host.sh("find /var/www/wp -mindepth 1 -delete && chmod 700 /var/www/wp");
-    let out = ws
-        .handover(&["restore", "--yes", &grant.id])
-        .with_root_password(&host)
-        .run()
-        .expect_code(0);
-    assert!(out.stdout.contains("verified"), "{}", out.stdout);
+    restore_verified();
     assert_same(
         &tree(&host, true),
         &before,

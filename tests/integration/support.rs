@@ -39,6 +39,18 @@ pub fn trusted_host() -> Option<(TestHost, Workspace)> {
     TestHost::builder().trusted()
 }
 
+/// Where the WordPress of `--service wordpress` is.
+pub const WP: &str = "/var/www/wp";
+
+/// A host with Debian's WordPress (Apache with PHP, MariaDB) and cron, trusted; `None` when
+/// host tests are off.
+pub fn wordpress() -> Option<(TestHost, Workspace)> {
+    TestHost::builder()
+        .service("cron")
+        .service("wordpress")
+        .trusted()
+}
+
 /// A workspace holding a key pair of the customer's (no passphrase) and `n` fresh hosts whose
 /// root accepts it, all trusted; with the private key's path. `None` when host tests are off.
 pub fn hosts_with_root_key(n: usize) -> Option<(Vec<TestHost>, Workspace, String)> {

@@ -5,17 +5,8 @@
 //! refused, the user is gone from the site with its sessions and application passwords, and
 //! what it wrote belongs to an existing administrator.
 
-use crate::support::{TestHost, Workspace};
+use crate::support::{TestHost, WP, wordpress};
 use std::path::Path;
-
-const WP: &str = "/var/www/wp";
-
-fn wordpress() -> Option<(TestHost, Workspace)> {
-    TestHost::builder()
-        .service("cron")
-        .service("wordpress")
-        .trusted()
-}
 
 /// PHP run in the site as its owner, with WordPress loaded: what it echoes.
 fn wp_php(host: &TestHost, code: &str) -> String {
