@@ -374,10 +374,9 @@ impl Step for DbUser {
     }
 
     fn undo(&self, ctx: &Context, s: &mut Script) {
-        // Only an account this grant created (its creation is recorded) is ever dropped.
-        if !ctx.facts.contains_key("created") {
-            return;
-        }
+        // Found on the server, not from the record: the expiry guard's removal is built without
+        // the facts apply learns. Preflight found no account of the name (a MariaDB account by
+        // that name is this grant's); a PostgreSQL role must carry the grant's mark.
         let client = self.client(ctx);
         client.define(s);
         match self.engine {

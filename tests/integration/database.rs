@@ -958,6 +958,37 @@ fn bad_database_options_are_usage_errors() {
 /// hash back but left the lock: the customer's application could no longer log in. The guard
 /// restores the original from a root-only copy on the host, as for a lent system password.
 #[test]
+fn at_the_ttl_the_host_itself_drops_the_temporary_database_accounts() {
+    let Some((host, ws)) = db_host(&["mariadb", "postgresql", "atd"]) else {
+        return;
+    };
+    let my = db_account(&ws, &host, "mysql", &["--ttl", "12s", "--no-baseline"])
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let pg = db_account(&ws, &host, "postgres", &["--ttl", "12s", "--no-baseline"])
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let (my_user, pg_user) = (my.database().user.clone(), pg.database().user.clone());
+    assert_eq!(my_accounts_and_sessions(&host, &my_user).trim(), "1\n0");
+    assert_eq!(pg_roles_and_sessions(&host, &pg_user).trim(), "1\n0");
+    // Nobody runs teardown: the host's own job drops both.
+    assert!(
+        wait_until(Duration::from_secs(45), Duration::from_secs(1), || {
+            my_accounts_and_sessions(&host, &my_user).trim() == "0\n0"
+                && pg_roles_and_sessions(&host, &pg_user).trim() == "0\n0"
+        }),
+        "the host left a temporary database account: {} / {}",
+        my_accounts_and_sessions(&host, &my_user),
+        pg_roles_and_sessions(&host, &pg_user)
+    );
+    for grant in [&my, &pg] {
+        ws.revoke_report(&host, &grant.id);
+    }
+}
+
+#[test]
 fn at_the_ttl_the_host_itself_restores_a_lent_mariadb_account() {
     let Some((host, ws)) = db_host(&["mariadb", "atd"]) else {
         return;
