@@ -376,7 +376,12 @@ impl Step for DbUser {
     fn undo(&self, ctx: &Context, s: &mut Script) {
         // Found on the server, not from the record: the expiry guard's removal is built without
         // the facts apply learns. Preflight found no account of the name (a MariaDB account by
-        // that name is this grant's); a PostgreSQL role must carry the grant's mark.
+        // that name is this grant's); a PostgreSQL role must carry the grant's mark. Without
+        // the administrator's password (the guard's script holds none) a server that needs one
+        // is left for teardown.
+        if self.admin.password_env.is_some() && ctx.db_admin_password.is_none() {
+            return;
+        }
         let client = self.client(ctx);
         client.define(s);
         match self.engine {
