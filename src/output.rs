@@ -670,6 +670,21 @@ pub fn audit(report: &AuditReport, json: bool) -> std::io::Result<()> {
     write_drift(&mut out, &report.drift)
 }
 
+/// The grant's temporary CMS accounts (no passwords: those are handed over once).
+fn cms_logins(r: &GrantRecord) -> Vec<serde_json::Value> {
+    r.actions
+        .iter()
+        .filter_map(|a| match &a.action {
+            crate::actions::Action::WpAdmin(wp) => Some(json!({
+                "cms": "wordpress",
+                "user": wp.login,
+                "login_url": wp.login_url,
+            })),
+            _ => None,
+        })
+        .collect()
+}
+
 fn summary(r: &GrantRecord) -> serde_json::Value {
     json!({
         "grant": r.id.as_str(),
@@ -683,6 +698,7 @@ fn summary(r: &GrantRecord) -> serde_json::Value {
         "created_at": rfc3339(r.created_at),
         "expires_at": rfc3339(r.expires_at),
         "batch": r.batch.as_ref().map(crate::ids::BatchId::as_str),
+        "cms_accounts": cms_logins(r),
     })
 }
 
@@ -791,6 +807,14 @@ pub fn show(r: &GrantRecord, json: bool) {
         println!("batch      {batch}");
     }
     println!("account    {}", r.account);
+    for cms in cms_logins(r) {
+        println!(
+            "{:<10} {} at {}",
+            cms["cms"].as_str().unwrap_or_default(),
+            sanitize(cms["user"].as_str().unwrap_or_default()),
+            sanitize(cms["login_url"].as_str().unwrap_or("(its login page)"))
+        );
+    }
     println!("playbook   {} (level {})", r.playbook, r.level);
     if let Some(scope) = &r.scope {
         println!("scope      {scope}");

@@ -480,6 +480,9 @@ pub struct Summary {
     pub created_at: String,
     pub expires_at: String,
     pub batch: Option<String>,
+    /// The temporary CMS accounts: `cms`, `user`, `login_url` (no password).
+    #[serde(default)]
+    pub cms_accounts: Vec<serde_json::Value>,
 }
 
 /// `handover show GRANT --json`: the summary and the rest.

@@ -62,6 +62,25 @@ fn a_temporary_administrator_logs_in_and_nothing_of_it_is_left_after_teardown() 
     assert!(password.len() >= 20, "a weak password");
     let user = cms.user.clone();
     assert!(!host.has_account(&user));
+    // `show` names it with its login page, never its password.
+    let shown = ws
+        .handover(&["show", &grant.id])
+        .run()
+        .expect_code(0)
+        .stdout;
+    assert!(
+        shown.contains(&format!("wordpress  {user} at {}", cms.login_url)),
+        "{shown}"
+    );
+    let shown = ws
+        .handover(&["show", &grant.id, "--json"])
+        .run()
+        .expect_code(0);
+    assert_eq!(
+        shown.json()["cms_accounts"],
+        serde_json::json!([{"cms": "wordpress", "user": user, "login_url": cms.login_url}])
+    );
+    assert!(!shown.stdout.contains(&password));
 
     // The vendor logs in and reaches an administrator-only page.
     let jar = tempfile::NamedTempFile::new().expect("cookie jar");
