@@ -14,6 +14,7 @@ mod backup;
 mod backup_db;
 mod bad_input;
 mod batch;
+mod browser;
 mod cli_docs;
 #[cfg(feature = "failpoints")]
 mod crash;

@@ -299,3 +299,42 @@ fn at_the_ttl_the_host_itself_deletes_the_administrator() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+/// The vendor as a person would: a real headless browser (Chromium) fills in wp-login.php with
+/// the printed credentials and reaches the Users page; after teardown the same browser, with its
+/// cookies, is sent back to the login page.
+#[test]
+fn a_real_browser_logs_in_with_the_credentials_and_is_shown_out_after_teardown() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    let grant = ws
+        .provision_as_root(
+            &host,
+            &["--playbook", "wordpress-admin", "--scope", WP, "--json"],
+        )
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let cms = &grant.cms_accounts[0];
+    let browser = crate::browser::Browser::start();
+    browser.go(&cms.login_url);
+    browser.fill("#user_login", &cms.user);
+    browser.fill("#user_pass", cms.password.as_deref().expect("a password"));
+    browser.click("#wp-submit");
+    assert!(browser.url().contains("/wp-admin/"), "{}", browser.url());
+    let users = format!("http://{}/wp-admin/users.php", host.addr);
+    browser.go(&users);
+    assert!(browser.url().starts_with(&users), "{}", browser.url());
+    assert!(browser.source().contains("user-new.php"));
+
+    ws.teardown_as_root(&host, &grant.id, &[])
+        .run()
+        .expect_code(0);
+    browser.go(&users);
+    assert!(
+        browser.url().contains("/wp-login.php"),
+        "the browser's cookie still opens {}",
+        browser.url()
+    );
+}
