@@ -248,6 +248,12 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub allow_root_rotation: bool,
 
+    /// Lend an existing user of the WordPress site in --scope (its login): a fresh random
+    /// password for the window, its logins ended; restored or rotated per --after, the
+    /// window's logins ended (repeatable; its original hash is kept in the grant record)
+    #[arg(long = "rotate-wp-user", value_name = "LOGIN")]
+    pub rotate_wp_user: Vec<String>,
+
     /// Give the vendor a temporary administrator of the WordPress site in --scope too (as the
     /// wordpress-admin playbook does), beside what the playbook gives
     #[arg(long)]

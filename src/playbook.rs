@@ -41,6 +41,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         "wordpress-admin",
         include_str!("../playbooks/wordpress-admin.toml"),
     ),
+    (
+        "wordpress-lend",
+        include_str!("../playbooks/wordpress-lend.toml"),
+    ),
 ];
 
 /// The playbook used when none is named.
@@ -634,12 +638,15 @@ mod tests {
         let account = AccountName::parse("--account", "support-abc123").expect("name");
         let grant = GrantId::parse("20261123-abcdef").expect("grant");
         let scope = ScopeDir::parse("/var/www/cms").expect("scope");
-        let params = [("ip".to_owned(), "203.0.113.7".to_owned())];
+        let ip = [("ip".to_owned(), "203.0.113.7".to_owned())];
+        let user = [("user".to_owned(), "admin".to_owned())];
         let mut out = String::new();
         for name in Playbook::built_in_names() {
             let playbook = Playbook::load(name).expect("a built-in");
             let params = if playbook.params.contains_key("ip") {
-                &params[..]
+                &ip[..]
+            } else if playbook.params.contains_key("user") {
+                &user[..]
             } else {
                 &[]
             };

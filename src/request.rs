@@ -454,6 +454,31 @@ fn databases(
     })
 }
 
+/// `--rotate-wp-user LOGIN`: lend an existing WordPress user of the site in the scope.
+fn wp_lend(login: &str, scope: Option<&ScopeDir>, after: After) -> Result<Action, Error> {
+    let Some(scope) = scope else {
+        return Err(InputError::new(
+            "--rotate-wp-user",
+            login,
+            "--scope pointing at the WordPress site's directory",
+        )
+        .into());
+    };
+    if !actions::valid_wp_login(login) {
+        return Err(InputError::new(
+            "--rotate-wp-user",
+            login,
+            "a WordPress login: up to 60 letters, digits, spaces, `_`, `.`, `-` and `@`",
+        )
+        .into());
+    }
+    Ok(Action::WpLend(actions::WpLend {
+        site: scope.as_str().to_owned(),
+        login: login.to_owned(),
+        after,
+    }))
+}
+
 /// `--wp-admin`: a temporary WordPress administrator of the site in the scope.
 fn wp_admin(
     args: &cli::ProvisionArgs,
@@ -566,6 +591,9 @@ impl Provision {
         if args.wp_admin {
             extra_actions.push(wp_admin(&args, &account, scope.as_ref(), &playbook)?);
         }
+        for login in &args.rotate_wp_user {
+            extra_actions.push(wp_lend(login, scope.as_ref(), after(args.after))?);
+        }
         if args.open_firewall {
             extra_actions.push(Action::Firewall(actions::Firewall {
                 sources: allow_from.iter().map(ToString::to_string).collect(),
@@ -587,6 +615,7 @@ impl Provision {
             password_login: args.password_login,
             vendor_key: vendor_key(args.vendor_key.as_deref(), args.seal_to.as_deref())?,
             extra_actions,
+            lend_after: after(args.after),
             db_admin: db.admin,
             db_admin_password: db.admin_password,
             connect,

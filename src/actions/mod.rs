@@ -190,6 +190,7 @@ kinds! {
         sftp::SftpJail = "sftp-jail",
         db::DbUser = "db-user",
         wp_admin::WpAdmin = "wp-admin",
+        wp_lend::WpLend = "wp-lend",
     }
     command_line {
         firewall::Firewall = "firewall",

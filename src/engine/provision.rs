@@ -49,6 +49,9 @@ pub struct ProvisionRequest {
     pub vendor_key: Option<String>,
     /// Actions the command line adds after the playbook's (`--rotate`, `--db`, …).
     pub extra_actions: Vec<Action>,
+    /// What lent accounts get after the window (`--after`), for the playbook's lent
+    /// WordPress users too.
+    pub lend_after: crate::actions::After,
     /// How database actions reach their server as an administrator (`--db-admin-user`,
     /// `--db-admin-password-env`); given to the playbook's database actions too.
     pub db_admin: DbAdmin,
@@ -287,6 +290,9 @@ fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Er
     plan.extend(request.extra_actions.iter().cloned());
     let mut seen = Vec::new();
     for action in &mut plan {
+        if let Action::WpLend(lend) = action {
+            lend.after = request.lend_after;
+        }
         if let Action::DbUser(db) = action {
             // Playbooks name the database; how to reach the server comes from the command line.
             db.admin = request.db_admin.clone();

@@ -44,6 +44,17 @@ pub fn wordpress(
     );
 }
 
+/// Like [`wordpress`] with one argument, fd 3 read from the host's file `secret_file` (a
+/// root-only copy the expiry guard restores from: its script holds no secret itself).
+pub fn wordpress_from_file(s: &mut Script, dir: &str, command: &str, arg: &str, secret_file: &str) {
+    s.feed(
+        "hv_o=$(hv_wp {} {} {} '' '' 3<{} 2>&1",
+        &[dir, command, arg, secret_file],
+        &[HereDoc::stdin(WORDPRESS_PHP)],
+        ") && hv_rc=0 || hv_rc=$?",
+    );
+}
+
 /// Script text: `$hv_v` set to the value of `hv KEY …` in `$hv_o` (empty when there is none).
 pub fn value(s: &mut Script, key: &'static str) {
     s.cmd(

@@ -62,6 +62,30 @@ function ho_heir($login, $except)
     ho_fail('no other administrator to hand the temporary one\'s posts to');
 }
 
+function ho_user($login)
+{
+    $user = get_user_by('login', $login);
+    if (!$user) {
+        ho_fail("no WordPress user `$login`");
+    }
+    return $user;
+}
+
+// Every login of the user ends: its session tokens, which its cookies name, go.
+function ho_end_logins($id)
+{
+    WP_Session_Tokens::get_instance($id)->destroy_all();
+}
+
+// The user's stored password hash as checks compare it (never the hash itself): SHA-256 of
+// the hash and a newline, fresh from the database.
+function ho_digest($login)
+{
+    global $wpdb;
+    $hash = $wpdb->get_var($wpdb->prepare("SELECT user_pass FROM $wpdb->users WHERE user_login = %s", $login));
+    return hash('sha256', $hash . "\n");
+}
+
 $args = array_pad(array_slice($argv, 1), 4, '');
 [$command, $a, $b, $c] = $args;
 switch ($command) {
@@ -105,7 +129,7 @@ switch ($command) {
         }
         $heir = ho_heir($c, (int) $user->ID);
         // Its logins end now (the cookies name a session token), its application passwords go.
-        WP_Session_Tokens::get_instance($user->ID)->destroy_all();
+        ho_end_logins($user->ID);
         if (class_exists('WP_Application_Passwords')) {
             WP_Application_Passwords::delete_all_application_passwords($user->ID);
         }
@@ -122,6 +146,32 @@ switch ($command) {
             $wpdb->prepare("SELECT COUNT(*) FROM $wpdb->usermeta WHERE user_id = %d", (int) $b)
         );
         ho_say('meta', $meta);
+        break;
+    case 'lent-facts': // preflight of a lent user: LOGIN
+        $user = get_user_by('login', $a);
+        ho_say('exists', $user ? 1 : 0);
+        if ($user) {
+            ho_say('hash', $user->user_pass);
+        }
+        break;
+    case 'lend': // LOGIN, the window's password (or at teardown a new one) on fd 3
+        $user = ho_user($a);
+        wp_set_password(ho_secret(), $user->ID);
+        ho_end_logins($user->ID);
+        ho_say('digest', ho_digest($a));
+        break;
+    case 'restore-hash': // LOGIN, the original password hash on fd 3
+        global $wpdb;
+        $user = ho_user($a);
+        $wpdb->update($wpdb->users, ['user_pass' => ho_secret(), 'user_activation_key' => ''], ['ID' => $user->ID]);
+        clean_user_cache($user->ID);
+        ho_end_logins($user->ID);
+        ho_say('digest', ho_digest($a));
+        break;
+    case 'digest': // LOGIN: its password hash's digest, and how many logins it has
+        $user = ho_user($a);
+        ho_say('digest', ho_digest($a));
+        ho_say('sessions', count(WP_Session_Tokens::get_instance($user->ID)->get_all()));
         break;
     default:
         ho_fail("unknown command `$command`");

@@ -338,3 +338,168 @@ fn a_real_browser_logs_in_with_the_credentials_and_is_shown_out_after_teardown()
         browser.url()
     );
 }
+
+/// The site's WordPress users' password hashes, for comparing before and after.
+fn password_hash(host: &TestHost, login: &str) -> String {
+    wp_php(
+        host,
+        &format!("echo get_user_by('login', '{login}')->user_pass;"),
+    )
+    .trim()
+    .to_owned()
+}
+
+/// Lending the site's own administrator: the window's password works and the original does
+/// not; the customer's logins end at the start; after teardown the original hash is back, the
+/// lent password refused and the window's logins ended.
+#[test]
+fn a_lent_administrator_gets_its_original_password_back_and_the_windows_logins_end() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    let original = host.wp_admin_password.clone();
+    let hash_before = password_hash(&host, "wpadmin");
+    // The customer is logged in before the window.
+    let customer = tempfile::NamedTempFile::new().expect("cookie jar");
+    assert!(logs_in(&host, customer.path(), "wpadmin", &original));
+    let grant = ws
+        .provision_as_root(
+            &host,
+            &[
+                "--playbook",
+                "wordpress-lend",
+                "--param",
+                "user=wpadmin",
+                "--scope",
+                WP,
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let lent = grant.lent("wordpress:wpadmin").to_owned();
+    assert!(
+        !opens_users_page(&host, customer.path()),
+        "the customer's login survived"
+    );
+    let vendor = tempfile::NamedTempFile::new().expect("cookie jar");
+    assert!(!logs_in(&host, vendor.path(), "wpadmin", &original));
+    assert!(logs_in(&host, vendor.path(), "wpadmin", &lent));
+    assert!(opens_users_page(&host, vendor.path()));
+    // The original is kept in the record, and on the host for the guard, root's alone.
+    assert!(ws.record_text(&grant.id).contains(&hash_before));
+    let copy = format!("/var/lib/handover/{}-lent/wordpress-wpadmin", grant.id);
+    assert_eq!(host.sh(&format!("stat -c %a:%U {copy}")).trim(), "600:root");
+
+    ws.teardown_as_root(&host, &grant.id, &[])
+        .run()
+        .expect_code(0);
+    assert_eq!(password_hash(&host, "wpadmin"), hash_before);
+    assert!(
+        !opens_users_page(&host, vendor.path()),
+        "the vendor's login survived"
+    );
+    let after = tempfile::NamedTempFile::new().expect("cookie jar");
+    assert!(!logs_in(&host, after.path(), "wpadmin", &lent));
+    assert!(logs_in(&host, after.path(), "wpadmin", &original));
+    assert!(!host.ok(&format!("test -e {copy}")));
+}
+
+/// `--after rotate`: a new password for the customer at teardown, which works; `--rotate-wp-user`
+/// beside an SSH account; and a user that does not exist is refused at preflight.
+#[test]
+fn a_lent_user_rotated_after_the_window_gets_a_new_password_for_the_customer() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    host.refuses(
+        ws.provision_as_root(&host, &["--scope", WP, "--rotate-wp-user", "nobody-here"]),
+        &["WordPress user `nobody-here` exists"],
+    );
+    let grant = ws
+        .provision_as_root(
+            &host,
+            &[
+                "--scope",
+                WP,
+                "--rotate-wp-user",
+                "wpadmin",
+                "--after",
+                "rotate",
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let lent = grant.lent("wordpress:wpadmin").to_owned();
+    let torn = ws
+        .teardown_as_root(&host, &grant.id, &["--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    let new = torn["new_passwords"]["wordpress:wpadmin"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no new password in {torn}"))
+        .to_owned();
+    assert_ne!(new, lent);
+    let jar = tempfile::NamedTempFile::new().expect("cookie jar");
+    assert!(!logs_in(&host, jar.path(), "wpadmin", &lent));
+    assert!(!logs_in(
+        &host,
+        jar.path(),
+        "wpadmin",
+        &host.wp_admin_password
+    ));
+    assert!(logs_in(&host, jar.path(), "wpadmin", &new));
+}
+
+/// Nobody runs teardown: at the expiry the host's own guard puts the original back from its
+/// root-only copy.
+#[test]
+fn at_the_ttl_the_host_itself_gives_a_lent_user_its_original_password_back() {
+    let Some((host, ws)) = TestHost::builder()
+        .service("atd")
+        .service("wordpress")
+        .trusted()
+    else {
+        return;
+    };
+    let hash_before = password_hash(&host, "wpadmin");
+    let grant = ws
+        .provision_as_root(
+            &host,
+            &[
+                "--playbook",
+                "wordpress-lend",
+                "--param",
+                "user=wpadmin",
+                "--scope",
+                WP,
+                "--ttl",
+                "12s",
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0)
+        .provisioned();
+    assert_ne!(password_hash(&host, "wpadmin"), hash_before);
+    assert!(
+        crate::support::wait_until(
+            std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs(1),
+            || password_hash(&host, "wpadmin") == hash_before
+        ),
+        "the host did not put the original back"
+    );
+    let jar = tempfile::NamedTempFile::new().expect("cookie jar");
+    assert!(logs_in(
+        &host,
+        jar.path(),
+        "wpadmin",
+        &host.wp_admin_password
+    ));
+    assert!(!host.ok(&format!("test -e /var/lib/handover/{}-lent", grant.id)));
+}
