@@ -52,6 +52,15 @@ impl WpAdmin {
 }
 
 impl Step for WpAdmin {
+    fn footprint(
+        &self,
+        _grant: &crate::ids::GrantId,
+        _facts: &std::collections::BTreeMap<String, String>,
+        own: &mut crate::audit::Footprint,
+    ) {
+        own.wp_user(&self.login);
+    }
+
     fn describe(&self) -> String {
         let heir = if self.reassign.is_empty() {
             "the earliest other administrator".to_owned()

@@ -26,7 +26,27 @@ pub fn collect(s: &mut Script, salt: &str, scope: Option<&str>, sweep: bool) -> 
     } else {
         s.cmd("hv_collect {} {} {} || true", &[&tag, salt, scope]);
     }
+    if !scope.is_empty() {
+        wordpress(s, &tag, scope);
+    }
     tag
+}
+
+/// A WordPress site in the scope: what lives in its database that a back-door could be
+/// (administrators, application passwords, plugins, themes, scheduled events, the options that
+/// open or redirect the site), asked of WordPress itself as the owner of its files.
+fn wordpress(s: &mut Script, tag: &str, scope: &str) {
+    s.raw(crate::site::LIB);
+    s.cmd(
+        "if [ -f {}/wp-load.php ] && [ -f {}/wp-config.php ] && command -v php >/dev/null 2>&1; then",
+        &[scope, scope],
+    );
+    crate::site::wordpress(s, scope, "state", ["", "", ""], None);
+    s.cmd(
+        "  if [ \"$hv_rc\" -eq 0 ]; then printf '%s\\n' \"$hv_o\" | sed -n {}; else echo {} \"b wp-error $(printf '%s' \"$hv_o\" | tr '\\n' ' ' | cut -c1-300)\"; fi",
+        &[&format!("s/^hv wp /{tag} b wp /p"), tag],
+    );
+    s.raw("fi");
 }
 
 /// Append only the hand-over of the removed account's files to root (a grant without a

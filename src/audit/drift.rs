@@ -145,6 +145,9 @@ pub struct Footprint {
     /// What revoked grants created, verified gone since: its absence is no drift, but anything
     /// of it there again is (a back-door where nobody would look).
     gone: Option<Box<Footprint>>,
+    /// The grant's own WordPress administrators: they and their application passwords are
+    /// the grant's while it lives.
+    wp_users: BTreeSet<String>,
 }
 
 impl Footprint {
@@ -156,6 +159,22 @@ impl Footprint {
     /// An existing account whose password the grant sets.
     pub fn rotated(&mut self, name: &str) {
         self.rotated.insert(name.to_owned());
+    }
+
+    /// A WordPress user the grant created.
+    pub fn wp_user(&mut self, login: &str) {
+        self.wp_users.insert(login.to_owned());
+    }
+
+    /// Whether a WordPress item (`admin LOGIN`, `app-password LOGIN UUID`) is of the grant's
+    /// own user.
+    fn owns_wp_item(&self, key: &str) -> bool {
+        let login = match key.split_once(' ') {
+            Some(("admin", login)) => login,
+            Some(("app-password", rest)) => rest.rsplit_once(' ').map_or(rest, |(l, _)| l),
+            _ => return false,
+        };
+        self.wp_users.contains(login)
     }
 
     /// A file the grant created.
@@ -294,6 +313,7 @@ impl Footprint {
                     !self.owns_path(key.split_once('\t').map_or(key.as_str(), |(file, _)| file))
                 }
                 kind::FIREWALL => !self.owns_rule(key),
+                kind::WORDPRESS => !self.owns_wp_item(key),
                 kind::GIT_HOOK | kind::PAYLOAD => !key
                     .split_once('\t')
                     .is_some_and(|(a, b)| self.owns_path(a) || self.owns_path(b)),
@@ -347,6 +367,7 @@ pub fn compare(baseline: &Surface, now: &Surface, own: &Footprint) -> Drift {
     report.connections(baseline, now);
     report.packages(baseline, now);
     report.web_roots(baseline, now, own);
+    report.wordpress(baseline, now, own);
     let cms = report.cms(baseline, now);
     let found = !report.items.is_empty();
     Drift {
@@ -443,6 +464,116 @@ impl Report {
 
     /// Capabilities, modules, listening sockets, firewall rules (but the grant's own),
     /// suspicious processes.
+    /// The WordPress site's own back-door surface: a new administrator (or a user made one),
+    /// an application password, a plugin, must-use plugin, drop-in or theme added, a plugin
+    /// activated, a scheduled event added, an option that opens or redirects the site changed.
+    /// The grant's own administrator is left out.
+    fn wordpress(&mut self, before_surface: &Surface, now_surface: &Surface, own: &Footprint) {
+        let before = before_surface.kind(kind::WORDPRESS);
+        let now = now_surface.kind(kind::WORDPRESS);
+        if before.is_empty() && now.is_empty() {
+            return;
+        }
+        if let Some(error) = now.get("error").or_else(|| before.get("error")) {
+            if !before.is_empty() || !now.is_empty() {
+                self.warnings.push(format!(
+                    "WordPress did not answer, so its administrators, plugins and settings were not compared: {error}"
+                ));
+            }
+            return;
+        }
+        for (key, b, a) in delta(before, now) {
+            if own.owns_wp_item(key) {
+                continue;
+            }
+            let (what, name) = key.split_once(' ').unwrap_or((key, ""));
+            let (change, text) = match (what, b, a) {
+                ("admin", None, Some(roles)) => (
+                    Change::Added,
+                    format!("new WordPress administrator `{name}` (roles: {roles})"),
+                ),
+                ("admin", Some(_), None) => (
+                    Change::Removed,
+                    format!("WordPress administrator `{name}` is one no more"),
+                ),
+                ("app-password", None, Some(app)) => (
+                    Change::Added,
+                    format!(
+                        "new WordPress application password `{app}` for `{}`",
+                        name.rsplit_once(' ').map_or(name, |(l, _)| l)
+                    ),
+                ),
+                ("plugin", None, Some(state)) => (
+                    Change::Added,
+                    format!("new WordPress plugin {name} ({state})"),
+                ),
+                ("plugin", Some(b), Some(a)) => (
+                    Change::Changed,
+                    format!("WordPress plugin {name}: {b} → {a}"),
+                ),
+                ("mu-plugin" | "drop-in", None, Some(_)) => (
+                    Change::Added,
+                    format!("new WordPress {what} {name} (runs on every request)"),
+                ),
+                ("theme", None, Some(_)) => (Change::Added, format!("new WordPress theme {name}")),
+                ("cron", None, Some(schedule)) => (
+                    Change::Added,
+                    format!("new scheduled WordPress event `{name}` ({schedule})"),
+                ),
+                ("option", Some(b), Some(a)) => (
+                    Change::Changed,
+                    format!("WordPress option {name}: `{b}` → `{a}`"),
+                ),
+                // What went away (a plugin, an event, an application password) opens nothing.
+                _ => continue,
+            };
+            self.push("wordpress", key, change, text);
+        }
+        self.wordpress_core(before_surface, now_surface);
+    }
+
+    /// WordPress's own code (wp-admin/, wp-includes/, the `wp-*.php`, `index.php` and
+    /// `xmlrpc.php` beside them) added to or changed since the baseline: WordPress never
+    /// changes it but by an update, so it counts like a persistence change.
+    fn wordpress_core(&mut self, before: &Surface, now: &Surface) {
+        let Some(scope) = before.scope.as_deref() else {
+            return;
+        };
+        let core = |path: &str| {
+            let Some(rest) = path.strip_prefix(scope).and_then(|r| r.strip_prefix('/')) else {
+                return false;
+            };
+            rest.starts_with("wp-admin/")
+                || rest.starts_with("wp-includes/")
+                || (!rest.contains('/')
+                    && rest.ends_with(".php")
+                    && (rest.starts_with("wp-") || rest == "index.php" || rest == "xmlrpc.php")
+                    && rest != "wp-config.php")
+        };
+        // What a file holds (mode and owner changes are the CMS report's).
+        let content = |state: &str| match super::surface::FileState::parse(state) {
+            Some(super::surface::FileState::File { content, .. }) => Some(content),
+            other => other.map(|_| String::new()),
+        };
+        for (path, b, a) in delta(&before.cms, &now.cms) {
+            if !core(path) {
+                continue;
+            }
+            let (change, text) = match (b, a) {
+                (None, Some(_)) => (
+                    Change::Added,
+                    format!("new file in WordPress's core: {path}"),
+                ),
+                (Some(b), Some(a)) if content(b) != content(a) => (
+                    Change::Changed,
+                    format!("WordPress core file changed: {path}"),
+                ),
+                _ => continue,
+            };
+            self.push("wordpress", path, change, text);
+        }
+    }
+
     fn simple(&mut self, before: &Surface, now: &Surface, own: &Footprint) {
         for (line, b, a) in delta(before.kind(kind::CAPABILITY), now.kind(kind::CAPABILITY)) {
             let path = line.split(' ').next().unwrap_or(line);
@@ -862,6 +993,63 @@ mod tests {
             texts(&compare(&before, &after, &Footprint::default())),
             vec!["sshd setting `permitrootlogin` changed: without-password → yes".to_owned()]
         );
+    }
+
+    #[test]
+    fn wordpress_back_doors_count_and_the_grants_own_administrator_does_not() {
+        let wp = kind::WORDPRESS;
+        let mut before = Surface::of(&[
+            (wp, "admin wpadmin", "administrator"),
+            (wp, "plugin akismet/akismet.php", "inactive"),
+            (wp, "option users_can_register", "0"),
+        ]);
+        before.scope = Some("/var/www/wp".to_owned());
+        before.cms.insert(
+            "/var/www/wp/wp-includes/functions.php".to_owned(),
+            "f 644 33:33 10 sha256:aa".to_owned(),
+        );
+        let mut after = Surface::of(&[
+            (wp, "admin wpadmin", "administrator"),
+            (wp, "admin support-ab12cd", "administrator"),
+            (wp, "app-password support-ab12cd 1234", "own"),
+            (wp, "admin helper", "administrator"),
+            (wp, "app-password wpadmin 5678", "sync"),
+            (wp, "plugin akismet/akismet.php", "active"),
+            (wp, "option users_can_register", "1"),
+        ]);
+        after.scope = before.scope.clone();
+        // A mode change of a core file is the CMS part's; its content's is a back-door.
+        after.cms = before.cms.clone();
+        after.cms.insert(
+            "/var/www/wp/wp-includes/functions.php".to_owned(),
+            "f 664 33:33 12 sha256:bb".to_owned(),
+        );
+        after.cms.insert(
+            "/var/www/wp/wp-content/uploads/a.jpg".to_owned(),
+            "f 644 33:33 12 sha256:cc".to_owned(),
+        );
+        let mut own = Footprint::default();
+        own.wp_user("support-ab12cd");
+        let t = texts(&compare(&before, &after, &own));
+        assert_eq!(
+            t,
+            [
+                "new WordPress administrator `helper` (roles: administrator)",
+                "new WordPress application password `sync` for `wpadmin`",
+                "WordPress option users_can_register: `0` → `1`",
+                "WordPress plugin akismet/akismet.php: inactive → active",
+                "WordPress core file changed: /var/www/wp/wp-includes/functions.php",
+            ]
+        );
+        // WordPress that does not answer is a warning, not everything removed.
+        let mut silent = after.clone();
+        silent.items.insert(
+            wp.to_owned(),
+            [("error".to_owned(), "PHP Fatal error".to_owned())].into(),
+        );
+        let drift = compare(&before, &silent, &own);
+        assert!(texts(&drift).iter().all(|t| !t.contains("administrator")));
+        assert!(drift.warnings.iter().any(|w| w.contains("PHP Fatal error")));
     }
 
     #[test]

@@ -14,7 +14,9 @@ use time::OffsetDateTime;
 /// surface (system executables, tmpfiles.d, Python hooks, …; subordinate ids per account).
 /// 3: established connections, packages and their maintainer scripts, other web roots, git
 /// repositories (hooks and config entries that run programs) and the payloads hooks name.
-pub const BASELINE_VERSION: u32 = 3;
+/// 4: a WordPress site's administrators, application passwords, plugins, themes, scheduled
+/// events and site-opening options.
+pub const BASELINE_VERSION: u32 = 4;
 
 /// The kinds of items in a [`Surface`], as stored.
 pub mod kind {
@@ -79,6 +81,11 @@ pub mod kind {
     /// A web server's document root or alias (resolved) -> `web|cgi SOURCES`: `cgi` when
     /// every file there runs (ScriptAlias), the sources naming the directives and files.
     pub const WEB_ROOT: &str = "web-root";
+    /// An item of a WordPress site in the scope, asked of WordPress: `admin LOGIN` -> roles,
+    /// `app-password LOGIN UUID` -> name, `plugin FILE` -> `active`/`inactive`, `mu-plugin
+    /// FILE`, `drop-in FILE`, `theme SLUG`, `cron HOOK` -> schedules, `option NAME` -> value;
+    /// `error` -> what WordPress said when it did not answer.
+    pub const WORDPRESS: &str = "wordpress";
     /// Path -> the state of a file under a [`WEB_ROOT`] a web server would run, as for `file`
     /// items, by inode and change time.
     pub const WEB_FILE: &str = "web-file";
@@ -383,6 +390,8 @@ impl Collected {
                 "own" => collected.reassigned.push(body.to_owned()),
                 "scope" => surface.scope = Some(body.to_owned()),
                 "ms" => collected.remote_ms = body.trim().parse().ok(),
+                "wp" => surface.insert(kind::WORDPRESS, tabbed().0, tabbed().1),
+                "wp-error" => surface.insert(kind::WORDPRESS, "error", body),
                 "end" => collected.complete = true,
                 _ => {}
             }

@@ -173,6 +173,62 @@ switch ($command) {
         ho_say('digest', ho_digest($a));
         ho_say('sessions', count(WP_Session_Tokens::get_instance($user->ID)->get_all()));
         break;
+    case 'state': // the site's back-door surface, one `hv wp KEY<TAB>VALUE` line an item
+        $item = function ($key, $value = '') {
+            ho_say('wp', $key . "\t" . $value);
+        };
+        foreach (get_users(['fields' => 'all']) as $user) {
+            if (user_can($user, 'manage_options') || (is_multisite() && is_super_admin($user->ID))) {
+                $item("admin $user->user_login", implode(',', (array) $user->roles));
+            }
+            if (class_exists('WP_Application_Passwords')) {
+                foreach (WP_Application_Passwords::get_user_application_passwords($user->ID) as $app) {
+                    $item("app-password $user->user_login " . $app['uuid'], $app['name']);
+                }
+            }
+        }
+        require_once ABSPATH . 'wp-admin/includes/plugin.php';
+        $active = (array) get_option('active_plugins', []);
+        foreach (array_keys(get_plugins()) as $plugin) {
+            $item("plugin $plugin", in_array($plugin, $active, true) ? 'active' : 'inactive');
+        }
+        foreach (array_keys(get_mu_plugins()) as $plugin) {
+            $item("mu-plugin $plugin");
+        }
+        foreach (array_keys(get_dropins()) as $dropin) {
+            $item("drop-in $dropin");
+        }
+        foreach (array_keys(wp_get_themes()) as $theme) {
+            $item("theme $theme");
+        }
+        // WordPress schedules its own events when pages are served (lazily, some once): those
+        // are not the vendor's.
+        $core = [
+            'wp_version_check', 'wp_update_plugins', 'wp_update_themes', 'wp_maybe_auto_update',
+            'wp_scheduled_delete', 'wp_scheduled_auto_draft_delete', 'delete_expired_transients',
+            'wp_privacy_delete_old_export_files', 'wp_site_health_scheduled_check',
+            'recovery_mode_clean_expired_keys', 'wp_https_detection', 'wp_update_user_counts',
+            'wp_update_comment_type_batch', 'wp_delete_temp_updater_backups',
+            'wp_split_shared_term_batch', 'wp_batch_split_terms', 'upgrader_scheduled_cleanup',
+            'importer_scheduled_cleanup', 'publish_future_post', 'do_pings',
+        ];
+        $hooks = [];
+        foreach ((array) _get_cron_array() as $events) {
+            foreach (array_diff_key((array) $events, array_flip($core)) as $hook => $runs) {
+                foreach ((array) $runs as $run) {
+                    $hooks[$hook][] = $run['schedule'] ?: 'once';
+                }
+            }
+        }
+        foreach ($hooks as $hook => $schedules) {
+            $schedules = array_unique($schedules);
+            sort($schedules);
+            $item("cron $hook", implode(',', $schedules));
+        }
+        foreach (['users_can_register', 'default_role', 'siteurl', 'home', 'admin_email', 'template', 'stylesheet'] as $option) {
+            $item("option $option", (string) get_option($option));
+        }
+        break;
     default:
         ho_fail("unknown command `$command`");
 }

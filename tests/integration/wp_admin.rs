@@ -503,3 +503,63 @@ fn at_the_ttl_the_host_itself_gives_a_lent_user_its_original_password_back() {
     ));
     assert!(!host.ok(&format!("test -e /var/lib/handover/{}-lent", grant.id)));
 }
+
+/// Back-doors inside WordPress, which no file on the host shows, are named by teardown (exit
+/// 3): a second administrator, an application password for the real one, a must-use plugin, a
+/// scheduled event, registration opened to anyone. The grant's own administrator, and what it
+/// made for itself, are not among them.
+#[test]
+fn teardown_names_the_back_doors_left_inside_wordpress() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    let grant = ws
+        .provision_as_root(&host, &["--scope", WP, "--wp-admin", "--json"])
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let own = grant.account().to_owned();
+    wp_php(
+        &host,
+        &format!(
+            "wp_insert_user(['user_login' => 'helper', 'user_pass' => 'Helper-Passw0rd-1', 'user_email' => 'h@example.org', 'role' => 'administrator']); \
+             WP_Application_Passwords::create_new_application_password(get_user_by('login', 'wpadmin')->ID, ['name' => 'sync-tool']); \
+             WP_Application_Passwords::create_new_application_password(get_user_by('login', '{own}')->ID, ['name' => 'own-work']); \
+             update_option('users_can_register', 1); \
+             wp_schedule_event(time() + 3600, 'hourly', 'vendor_beacon');"
+        ),
+    );
+    host.sh(&format!(
+        "mkdir -p {WP}/wp-content/mu-plugins && printf '<?php\\n/* Plugin Name: Helper */\\n' >{WP}/wp-content/mu-plugins/helper.php && chown -R www-data:www-data {WP}/wp-content/mu-plugins && echo '// patched' >>{WP}/wp-includes/functions.php && echo '<?php' >{WP}/wp-admin/includes/zz.php && echo 'ordinary content' >{WP}/wp-content/uploads/note.txt"
+    ));
+    let report = ws
+        .teardown_as_root(&host, &grant.id, &["--json"])
+        .run()
+        .expect_code(3)
+        .json();
+    let texts: Vec<String> = report["drift"]["persistence"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no drift in {report}"))
+        .iter()
+        .filter(|i| i["category"] == "wordpress")
+        .map(|i| i["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let all = texts.join("\n");
+    for expected in [
+        "new WordPress administrator `helper`",
+        "new WordPress application password `sync-tool` for `wpadmin`",
+        "new WordPress mu-plugin helper.php",
+        "new scheduled WordPress event `vendor_beacon` (hourly)",
+        "WordPress option users_can_register: `0` → `1`",
+        &format!("WordPress core file changed: {WP}/wp-includes/functions.php"),
+        &format!("new file in WordPress's core: {WP}/wp-admin/includes/zz.php"),
+    ] {
+        assert!(all.contains(expected), "`{expected}` missing:\n{all}");
+    }
+    // Ordinary content is the CMS part's, never a back-door.
+    assert!(!all.contains("note.txt"), "{all}");
+    assert!(
+        !all.contains(&own),
+        "the grant's own administrator was reported:\n{all}"
+    );
+}
