@@ -146,10 +146,7 @@ const SERVER_CLOCK_SQL: &str =
 
 impl Step for RotateDbUser {
     fn describe(&self) -> String {
-        let after = match self.after {
-            After::Restore => "the original restored",
-            After::Rotate => "a new one set",
-        };
+        let after = self.after.describe();
         format!(
             "a random password for the existing MariaDB/MySQL account `{}`@`{}` for the window; afterwards {after} and its connections of the window ended",
             self.user, self.host
@@ -169,9 +166,7 @@ impl Step for RotateDbUser {
     }
 
     fn hand_over(&self, password: Secret, out: &mut Credentials) {
-        out.line("lent db", self.label());
-        out.line("password", password.expose());
-        out.lent.push((self.label(), password));
+        super::rotate::hand_over_lent(out, "lent db", self.label(), password);
     }
 
     fn preflight(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {

@@ -26,6 +26,24 @@ pub enum After {
     Rotate,
 }
 
+impl After {
+    /// What a lent account's description says happens afterwards.
+    pub(super) fn describe(self) -> &'static str {
+        match self {
+            After::Restore => "the original restored",
+            After::Rotate => "a new one set",
+        }
+    }
+}
+
+/// A lent account's part of the credentials: `label NAME` and the window's password, and the
+/// name in `--json`'s `lent`.
+pub(super) fn hand_over_lent(out: &mut Credentials, label: &'static str, name: String, password: Secret) {
+    out.line(label, name.as_str());
+    out.line("password", password.expose());
+    out.lent.push((name, password));
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RotatePassword {
@@ -62,10 +80,7 @@ impl Step for RotatePassword {
     }
 
     fn describe(&self) -> String {
-        let after = match self.after {
-            After::Restore => "the original restored",
-            After::Rotate => "a new one set",
-        };
+        let after = self.after.describe();
         format!(
             "a random password for the existing account `{}` for the window; afterwards {after} and its sessions ended",
             self.account
@@ -85,9 +100,7 @@ impl Step for RotatePassword {
     }
 
     fn hand_over(&self, password: Secret, out: &mut Credentials) {
-        out.line("lent", self.account.as_str());
-        out.line("password", password.expose());
-        out.lent.push((self.account.clone(), password));
+        hand_over_lent(out, "lent", self.account.clone(), password);
     }
 
     fn prepare_teardown(&self, _ctx: &Context, s: &mut Script) {

@@ -51,10 +51,7 @@ impl Step for WpLend {
     }
 
     fn describe(&self) -> String {
-        let after = match self.after {
-            After::Restore => "the original restored",
-            After::Rotate => "a new one set",
-        };
+        let after = self.after.describe();
         format!(
             "a random password for the existing WordPress user `{}` of the site in {} for the window, its logins ended; afterwards {after} and the window's logins ended",
             self.login, self.site
@@ -74,9 +71,7 @@ impl Step for WpLend {
     }
 
     fn hand_over(&self, password: Secret, out: &mut Credentials) {
-        out.line("lent", self.label());
-        out.line("password", password.expose());
-        out.lent.push((self.label(), password));
+        super::rotate::hand_over_lent(out, "lent", self.label(), password);
     }
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {

@@ -5,7 +5,8 @@
 //! refused, the user is gone from the site with its sessions and application passwords, and
 //! what it wrote belongs to an existing administrator.
 
-use crate::support::{TestHost, WP, wordpress};
+use crate::docs::Provisioned;
+use crate::support::{TestHost, WP, Workspace, wordpress};
 use std::path::Path;
 
 /// PHP run in the site as its owner, with WordPress loaded: what it echoes.
@@ -38,19 +39,27 @@ fn opens_users_page(host: &TestHost, jar: &Path) -> bool {
     status == 200 && body.contains("user-new.php")
 }
 
+/// A `wordpress-admin` grant on the site, with `extra` arguments.
+fn wordpress_admin(host: &TestHost, ws: &Workspace, extra: &[&str]) -> Provisioned {
+    ws.provision_as_root(
+        host,
+        &[
+            &["--playbook", "wordpress-admin", "--scope", WP, "--json"],
+            extra,
+        ]
+        .concat(),
+    )
+    .run()
+    .expect_code(0)
+    .provisioned()
+}
+
 #[test]
 fn a_temporary_administrator_logs_in_and_nothing_of_it_is_left_after_teardown() {
     let Some((host, ws)) = wordpress() else {
         return;
     };
-    let grant = ws
-        .provision_as_root(
-            &host,
-            &["--playbook", "wordpress-admin", "--scope", WP, "--json"],
-        )
-        .run()
-        .expect_code(0)
-        .provisioned();
+    let grant = wordpress_admin(&host, &ws, &[]);
     // No account on the host, a WordPress one in the credentials.
     assert!(grant.account.is_none(), "{grant}");
     let [cms] = grant.cms_accounts.as_slice() else {
@@ -244,22 +253,7 @@ fn at_the_ttl_the_host_itself_deletes_the_administrator() {
     else {
         return;
     };
-    let grant = ws
-        .provision_as_root(
-            &host,
-            &[
-                "--playbook",
-                "wordpress-admin",
-                "--scope",
-                WP,
-                "--ttl",
-                "15s",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0)
-        .provisioned();
+    let grant = wordpress_admin(&host, &ws, &["--ttl", "15s"]);
     let user = grant.cms_accounts[0].user.clone();
     let post = wp_php(
         &host,
@@ -308,14 +302,7 @@ fn a_real_browser_logs_in_with_the_credentials_and_is_shown_out_after_teardown()
     let Some((host, ws)) = wordpress() else {
         return;
     };
-    let grant = ws
-        .provision_as_root(
-            &host,
-            &["--playbook", "wordpress-admin", "--scope", WP, "--json"],
-        )
-        .run()
-        .expect_code(0)
-        .provisioned();
+    let grant = wordpress_admin(&host, &ws, &[]);
     let cms = &grant.cms_accounts[0];
     let browser = crate::browser::Browser::start();
     browser.go(&cms.login_url);
