@@ -44,11 +44,6 @@ impl WpAdmin {
     fn email(&self) -> String {
         format!("{}@handover.invalid", self.login)
     }
-
-    /// Script text: `$hv_v` set to `key`'s value in the PHP program's answer.
-    fn value(s: &mut Script, key: &'static str) {
-        site::value(s, key);
-    }
 }
 
 impl Step for WpAdmin {
@@ -132,12 +127,7 @@ impl Step for WpAdmin {
             &[dir, &id, &id],
         );
         // WordPress itself answers the rest.
-        s.cmd(
-            "hv_o='not run: no WordPress or no php'; hv_rc=1; if [ -f {} ] && command -v php >/dev/null 2>&1; then",
-            &[&load],
-        );
-        site::wordpress(s, dir, "facts", [&self.login, &self.reassign, ""], None);
-        s.raw("fi");
+        site::wordpress_if_present(s, dir, "facts", [&self.login, &self.reassign, ""]);
         let id = checks.add(
             "wp-runs",
             "WordPress's PHP runs as the owner of the site's files and answers",
@@ -148,7 +138,7 @@ impl Step for WpAdmin {
         );
         let mut expect = |key: &'static str, want: &str, check: &str, description: String| {
             let id = checks.add(check, description);
-            Self::value(s, key);
+            site::value(s, key);
             s.cmd(
                 "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = {} ]; then hv_ok {}; else hv_fail {}; fi",
                 &[want, &id, &id],
@@ -174,7 +164,7 @@ impl Step for WpAdmin {
                 "wp-heir",
                 "the site has an administrator, to get what the temporary one wrote at teardown",
             );
-            Self::value(s, "admins");
+            site::value(s, "admins");
             s.cmd(
                 "if [ \"$hv_rc\" -eq 0 ] && [ \"${hv_v:-0}\" -gt 0 ] 2>/dev/null; then hv_ok {}; else hv_fail {}; fi",
                 &[&id, &id],
@@ -190,7 +180,7 @@ impl Step for WpAdmin {
                 ),
             );
         }
-        Self::value(s, "login_url");
+        site::value(s, "login_url");
         s.raw("if [ -n \"$hv_v\" ]; then hv_fact wp_login_url \"$hv_v\"; fi");
     }
 
@@ -208,8 +198,8 @@ impl Step for WpAdmin {
             [&self.login, &email, ctx.grant.as_str()],
             Some(password),
         );
-        s.raw("if [ \"$hv_rc\" -ne 0 ]; then printf '%s\\n' \"$hv_o\" >&2; exit 1; fi");
-        Self::value(s, "id");
+        site::fail_unless_answered(s);
+        site::value(s, "id");
         s.raw("hv_fact created 1");
         s.raw("hv_fact wp_user_id \"$hv_v\"");
     }
@@ -225,13 +215,13 @@ impl Step for WpAdmin {
             [&self.login, ctx.grant.as_str(), &self.reassign],
             None,
         );
-        s.raw("if [ \"$hv_rc\" -ne 0 ]; then printf '%s\\n' \"$hv_o\" >&2; exit 1; fi");
+        site::fail_unless_answered(s);
     }
 
     fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         s.raw(site::LIB);
         site::wordpress(s, &self.site, "present", [&self.login, "", ""], None);
-        Self::value(s, "present");
+        site::value(s, "present");
         let id = checks.add(
             "wp-admin-present",
             format!("WordPress administrator `{}` exists", self.login),
@@ -255,7 +245,7 @@ impl Step for WpAdmin {
             "wp-user-gone",
             format!("no WordPress user `{}` is left", self.login),
         );
-        Self::value(s, "user");
+        site::value(s, "user");
         s.cmd(
             "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = 0 ]; then hv_ok {}; else hv_fail {}; printf '%s\\n' \"$hv_o\" | grep -v '^hv ' | hv_detail {}; fi",
             &[&id, &id, &id],
@@ -267,7 +257,7 @@ impl Step for WpAdmin {
                 self.login
             ),
         );
-        Self::value(s, "meta");
+        site::value(s, "meta");
         s.cmd(
             "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = 0 ]; then hv_ok {}; else hv_fail {}; fi",
             &[&id, &id],

@@ -39,10 +39,6 @@ impl WpLend {
         let file = format!("{dir}/wordpress-{}", self.login);
         (dir, file)
     }
-
-    fn fail_on_error(s: &mut Script) {
-        s.raw("if [ \"$hv_rc\" -ne 0 ]; then printf '%s\\n' \"$hv_o\" >&2; exit 1; fi");
-    }
 }
 
 impl Step for WpLend {
@@ -84,12 +80,7 @@ impl Step for WpLend {
                 self.login
             ),
         );
-        s.cmd(
-            "hv_o='not run: no WordPress or no php'; hv_rc=1; if [ -f {}/wp-load.php ] && command -v php >/dev/null 2>&1; then",
-            &[dir],
-        );
-        site::wordpress(s, dir, "lent-facts", [&self.login, "", ""], None);
-        s.raw("fi");
+        site::wordpress_if_present(s, dir, "lent-facts", [&self.login, "", ""]);
         site::value(s, "exists");
         s.cmd(
             "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = 1 ]; then hv_ok {}; else hv_fail {}; printf '%s\\n' \"$hv_o\" | grep -v '^hv ' | hv_detail {}; fi",
@@ -111,7 +102,7 @@ impl Step for WpLend {
         // The host's copy first: the guard restores from it, so it must exist before the
         // password changes.
         site::wordpress(s, dir, "lent-facts", [&self.login, "", ""], None);
-        Self::fail_on_error(s);
+        site::fail_unless_answered(s);
         site::value(s, "hash");
         s.raw("if [ -z \"$hv_v\" ]; then echo 'no password hash to keep' >&2; exit 1; fi");
         let (state_dir, file) = self.host_copy(ctx);
@@ -119,7 +110,7 @@ impl Step for WpLend {
         s.cmd("(umask 077; printf '%s\\n' \"$hv_v\" > {})", &[&file]);
         s.raw("hv_fact hash \"$hv_v\"");
         site::wordpress(s, dir, "lend", [&self.login, "", ""], Some(password));
-        Self::fail_on_error(s);
+        site::fail_unless_answered(s);
         site::value(s, "digest");
         s.raw("hv_fact window \"$hv_v\"");
     }
@@ -132,19 +123,19 @@ impl Step for WpLend {
             // `--after rotate`: a new password, handed to the customer.
             (Some(password), _) => {
                 site::wordpress(s, dir, "lend", [&self.login, "", ""], Some(password));
-                Self::fail_on_error(s);
+                site::fail_unless_answered(s);
             }
             (None, Some(hash)) => {
                 let hash = Secret::new(hash.clone());
                 site::wordpress(s, dir, "restore-hash", [&self.login, "", ""], Some(&hash));
-                Self::fail_on_error(s);
+                site::fail_unless_answered(s);
             }
             // The expiry guard's script: the original from the host's own copy; without a copy
             // the password was never changed, or was restored already.
             (None, None) => {
                 s.cmd("if [ -f {} ]; then", &[&file]);
                 site::wordpress_from_file(s, dir, "restore-hash", &self.login, &file);
-                Self::fail_on_error(s);
+                site::fail_unless_answered(s);
                 s.raw("fi");
             }
         }

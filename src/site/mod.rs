@@ -44,6 +44,24 @@ pub fn wordpress(
     );
 }
 
+/// [`wordpress`] at preflight, when `dir` holds a WordPress and `php` is there (checks name
+/// what is missing); otherwise `$hv_rc` 1 and `$hv_o` saying it did not run.
+pub fn wordpress_if_present(s: &mut Script, dir: &str, command: &str, args: [&str; 3]) {
+    let [load, config] = WORDPRESS_FILES.map(|f| format!("{dir}/{f}"));
+    s.cmd(
+        "hv_o='not run: no WordPress or no php'; hv_rc=1; if [ -f {} ] && [ -f {} ] && command -v php >/dev/null 2>&1; then",
+        &[&load, &config],
+    );
+    wordpress(s, dir, command, args, None);
+    s.raw("fi");
+}
+
+/// Script text: after [`wordpress`] in a step that must not go on, its error on stderr and
+/// exit 1 when it failed.
+pub fn fail_unless_answered(s: &mut Script) {
+    s.raw("if [ \"$hv_rc\" -ne 0 ]; then printf '%s\\n' \"$hv_o\" >&2; exit 1; fi");
+}
+
 /// Like [`wordpress`] with one argument, fd 3 read from the host's file `secret_file` (a
 /// root-only copy the expiry guard restores from: its script holds no secret itself).
 pub fn wordpress_from_file(s: &mut Script, dir: &str, command: &str, arg: &str, secret_file: &str) {
