@@ -264,6 +264,16 @@ pub struct ProvisionArgs {
     #[arg(long, value_name = "LOGIN", requires = "wp_admin")]
     pub wp_reassign: Option<String>,
 
+    /// With --wp-admin on a WordPress multisite network: the address of the one site it
+    /// administers (like http://example.org/shop/)
+    #[arg(long, value_name = "ADDRESS", requires = "wp_admin")]
+    pub wp_site: Option<String>,
+
+    /// With --wp-admin on a WordPress multisite network: make it a super admin of the whole
+    /// network (only when support needs the network's settings)
+    #[arg(long, requires = "wp_admin")]
+    pub wp_super_admin: bool,
+
     /// Give the vendor a temporary database account: `mysql` (MariaDB/MySQL) or `postgres`,
     /// reachable from the host itself only, with a random password and all privileges on one
     /// database (--db-name, or the one named in the CMS config in --scope)

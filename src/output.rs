@@ -586,6 +586,15 @@ fn write_drift(out: &mut dyn Write, drift: &Drift) -> std::io::Result<()> {
     }
     if let Some(cms) = &drift.cms {
         let scope = sanitize(&cms.scope);
+        if !cms.content.is_empty() {
+            writeln!(
+                out,
+                "  site content (what changed during the window, for your information):"
+            )?;
+            for line in &cms.content {
+                writeln!(out, "    {}", sanitize(line))?;
+            }
+        }
         if cms.added.is_empty() && cms.changed.is_empty() && cms.removed.is_empty() {
             writeln!(
                 out,

@@ -511,10 +511,21 @@ fn wp_admin(
         )
         .into());
     }
+    let network_site = args.wp_site.clone().unwrap_or_default();
+    if !network_site.is_empty() && !actions::valid_site_url(&network_site) {
+        return Err(InputError::new(
+            "--wp-site",
+            &network_site,
+            "the address of one site of the WordPress network, like http://example.org/shop/",
+        )
+        .into());
+    }
     Ok(Action::WpAdmin(actions::WpAdmin {
         site: scope.as_str().to_owned(),
         login: account.to_string(),
         reassign,
+        network_site,
+        super_admin: args.wp_super_admin,
         login_url: None,
     }))
 }

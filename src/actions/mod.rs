@@ -35,6 +35,7 @@ pub use rotate::After;
 pub use template::{PlanError, Planning, Template};
 pub use window::WindowProcess;
 pub use wp_admin::valid_login as valid_wp_login;
+pub use wp_admin::valid_site_url;
 
 use crate::audit::Footprint;
 use crate::ids::GrantId;

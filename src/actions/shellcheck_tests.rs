@@ -70,7 +70,14 @@ impl Grant {
             .params
             .keys()
             .filter(|p| p.as_str() != "database" && p.as_str() != "config")
-            .map(|p| (p.clone(), "192.0.2.7".to_owned()))
+            .map(|p| {
+                let value = match p.as_str() {
+                    "site" => "http://192.0.2.7/shop/",
+                    "super_admin" => "yes",
+                    _ => "192.0.2.7",
+                };
+                (p.clone(), value.to_owned())
+            })
             .collect();
         let input = PlanInput {
             grant: &self.id,

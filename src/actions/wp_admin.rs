@@ -3,7 +3,9 @@
 //! address that cannot receive mail (`NAME@handover.invalid`, a reserved name). Made through
 //! WordPress's own PHP API as the owner of the site's files, never as root (`crate::site`),
 //! and marked with the grant's id (user meta `handover_grant`): teardown deletes only the user
-//! this grant made.
+//! this grant made. On a multisite network it is an administrator of the one site named
+//! (`site`, its address), and a super admin of the whole network only when asked
+//! (`super_admin`).
 //!
 //! Teardown ends its logins (its session tokens, which its cookies name) and deletes its
 //! application passwords, then deletes it, handing everything it authored to an existing
@@ -27,6 +29,13 @@ pub struct WpAdmin {
     /// Who gets what it authored at teardown; empty: the earliest other administrator.
     #[serde(default)]
     pub reassign: String,
+    /// On a multisite network, the address of the one site it administers (empty: a single
+    /// site, or with `super_admin` the network's main site).
+    #[serde(default)]
+    pub network_site: String,
+    /// On a multisite network, a super admin of every site (asked for explicitly).
+    #[serde(default)]
+    pub super_admin: bool,
     /// The site's login page, read at preflight, for the credentials.
     #[serde(default)]
     pub login_url: Option<String>,
@@ -40,9 +49,38 @@ pub fn valid_login(login: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || " _.-@".contains(c))
 }
 
+/// A site's address as `--param site` takes it: `http://` or `https://`, a host, a path; no
+/// spaces or quotes.
+pub fn valid_site_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    rest.is_some_and(|rest| {
+        !rest.is_empty()
+            && !rest.starts_with('/')
+            && url.len() <= 255
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~:/[]%@".contains(c))
+    })
+}
+
 impl WpAdmin {
     fn email(&self) -> String {
         format!("{}@handover.invalid", self.login)
+    }
+
+    /// Where its PHP runs.
+    fn wp(&self) -> site::Site<'_> {
+        site::Site {
+            dir: &self.site,
+            url: &self.network_site,
+        }
+    }
+
+    /// `super` when it is a super admin, for the PHP program.
+    fn rank(&self) -> &'static str {
+        if self.super_admin { "super" } else { "" }
     }
 }
 
@@ -62,8 +100,14 @@ impl Step for WpAdmin {
         } else {
             format!("`{}`", self.reassign)
         };
+        let what = match (self.super_admin, self.network_site.as_str()) {
+            (true, "") => "super admin of the WordPress network".to_owned(),
+            (true, url) => format!("super admin of the WordPress network (its site {url})"),
+            (false, "") => "administrator".to_owned(),
+            (false, url) => format!("administrator of the network's site {url}"),
+        };
         format!(
-            "WordPress administrator `{}` of the site in {} with a random password (email {}, which receives no mail); at teardown its logins end, its application passwords go and it is deleted, what it wrote handed to {heir}",
+            "WordPress {what} `{}` of the site in {} with a random password (email {}, which receives no mail); at teardown its logins end, its application passwords go and it is deleted, what it wrote handed to {heir}",
             self.login,
             self.site,
             self.email()
@@ -127,7 +171,7 @@ impl Step for WpAdmin {
             &[dir, &id, &id],
         );
         // WordPress itself answers the rest.
-        site::wordpress_if_present(s, dir, "facts", [&self.login, &self.reassign, ""]);
+        site::wordpress_if_present(s, self.wp(), "facts", [&self.login, &self.reassign, "", ""]);
         let id = checks.add(
             "wp-runs",
             "WordPress's PHP runs as the owner of the site's files and answers",
@@ -136,21 +180,44 @@ impl Step for WpAdmin {
             "if [ \"$hv_rc\" -eq 0 ] && printf '%s\\n' \"$hv_o\" | grep -q '^hv version '; then hv_ok {}; else hv_fail {}; printf '%s\\n' \"$hv_o\" | hv_detail {}; fi",
             &[&id, &id, &id],
         );
-        let mut expect = |key: &'static str, want: &str, check: &str, description: String| {
-            let id = checks.add(check, description);
-            site::value(s, key);
-            s.cmd(
-                "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = {} ]; then hv_ok {}; else hv_fail {}; fi",
-                &[want, &id, &id],
-            );
-        };
+        // A network: one of its sites named, or the whole network asked for.
+        match (self.network_site.as_str(), self.super_admin) {
+            ("", false) => {
+                let id = checks.add(
+                    "wp-one-site",
+                    "the WordPress is a single site; a multisite network needs the one site named (--param site=ADDRESS, or --param super_admin=yes for the whole network)",
+                );
+                site::value(s, "multisite");
+                s.cmd(
+                    "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = 0 ]; then hv_ok {}; else hv_fail {}; fi",
+                    &[&id, &id],
+                );
+                site::value(s, "sites");
+                s.cmd(
+                    "if [ -n \"$hv_v\" ]; then echo \"its sites: $hv_v\" | hv_detail {}; fi",
+                    &[&id],
+                );
+            }
+            (url, super_admin) => expect(
+                s,
+                checks,
+                "multisite",
+                "1",
+                "wp-network",
+                if super_admin {
+                    format!(
+                        "the WordPress in {dir} is a multisite network (--param super_admin makes a super admin of it)"
+                    )
+                } else {
+                    format!(
+                        "the WordPress in {dir} is a multisite network with a site at {url} (--param site)"
+                    )
+                },
+            ),
+        }
         expect(
-            "multisite",
-            "0",
-            "wp-single-site",
-            "the site is a single WordPress site (multisite networks are not supported yet)".to_owned(),
-        );
-        expect(
+                s,
+                checks,
             "login_taken",
             "0",
             "wp-login-free",
@@ -171,6 +238,8 @@ impl Step for WpAdmin {
             );
         } else {
             expect(
+                s,
+                checks,
                 "reassign",
                 "admin",
                 "wp-reassign",
@@ -193,9 +262,9 @@ impl Step for WpAdmin {
         let email = self.email();
         site::wordpress(
             s,
-            &self.site,
+            self.wp(),
             "create",
-            [&self.login, &email, ctx.grant.as_str()],
+            [&self.login, &email, ctx.grant.as_str(), self.rank()],
             Some(password),
         );
         site::fail_unless_answered(s);
@@ -210,9 +279,9 @@ impl Step for WpAdmin {
         s.raw(site::LIB);
         site::wordpress(
             s,
-            &self.site,
+            self.wp(),
             "delete",
-            [&self.login, ctx.grant.as_str(), &self.reassign],
+            [&self.login, ctx.grant.as_str(), &self.reassign, ""],
             None,
         );
         site::fail_unless_answered(s);
@@ -220,7 +289,7 @@ impl Step for WpAdmin {
 
     fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         s.raw(site::LIB);
-        site::wordpress(s, &self.site, "present", [&self.login, "", ""], None);
+        site::wordpress(s, self.wp(), "present", [&self.login, self.rank(), "", ""], None);
         site::value(s, "present");
         let id = checks.add(
             "wp-admin-present",
@@ -240,7 +309,7 @@ impl Step for WpAdmin {
             String::new()
         };
         s.raw(site::LIB);
-        site::wordpress(s, &self.site, "absent", [&self.login, &user_id, ""], None);
+        site::wordpress(s, self.wp(), "absent", [&self.login, &user_id, "", ""], None);
         let id = checks.add(
             "wp-user-gone",
             format!("no WordPress user `{}` is left", self.login),
@@ -265,6 +334,23 @@ impl Step for WpAdmin {
     }
 }
 
+/// Script text: the check `check` passes when WordPress answered and its `hv KEY` is `want`.
+fn expect(
+    s: &mut Script,
+    checks: &mut Checks,
+    key: &'static str,
+    want: &str,
+    check: &str,
+    description: String,
+) {
+    let id = checks.add(check, description);
+    site::value(s, key);
+    s.cmd(
+        "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = {} ]; then hv_ok {}; else hv_fail {}; fi",
+        &[want, &id, &id],
+    );
+}
+
 /// `kind = "wp-admin"`: a temporary WordPress administrator of the site in the scope, named
 /// after the account. `reassign`: who gets what it wrote at teardown (a login; empty: the
 /// earliest other administrator).
@@ -273,11 +359,19 @@ impl Step for WpAdmin {
 pub struct Template {
     #[serde(default)]
     reassign: String,
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    super_admin: String,
 }
 
 impl super::Template for Template {
     fn strings(&self) -> Vec<(&'static str, &str)> {
-        vec![("reassign", &self.reassign)]
+        vec![
+            ("reassign", &self.reassign),
+            ("site", &self.site),
+            ("super_admin", &self.super_admin),
+        ]
     }
 
     fn plan(&self, p: &Planning) -> Result<Action, PlanError> {
@@ -289,10 +383,29 @@ impl super::Template for Template {
                 reassign.escape_debug()
             )));
         }
+        let network_site = p.fill(&self.site)?;
+        if !network_site.is_empty() && !valid_site_url(&network_site) {
+            return Err(PlanError::Invalid(format!(
+                "site `{}` must be the address of one site of the WordPress network, like http://example.org/shop/",
+                network_site.escape_debug()
+            )));
+        }
+        let super_admin = match p.fill(&self.super_admin)?.as_str() {
+            "" | "no" => false,
+            "yes" => true,
+            other => {
+                return Err(PlanError::Invalid(format!(
+                    "super_admin `{}` must be `yes` or `no`",
+                    other.escape_debug()
+                )));
+            }
+        };
         Ok(Action::WpAdmin(WpAdmin {
             site: scope.as_str().to_owned(),
             login: p.account.to_string(),
             reassign,
+            network_site,
+            super_admin,
             login_url: None,
         }))
     }

@@ -33,6 +33,11 @@ impl WpLend {
         format!("wordpress:{}", self.login)
     }
 
+    /// Where its PHP runs: a lent user (and its password) is the whole network's.
+    fn wp(&self) -> site::Site<'_> {
+        site::Site::main(&self.site)
+    }
+
     /// The host's root-only copy of the original hash, for the expiry guard.
     fn host_copy(&self, ctx: &Context) -> (String, String) {
         let dir = super::lent_dir(ctx);
@@ -72,15 +77,14 @@ impl Step for WpLend {
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         s.raw(site::LIB);
-        let dir = self.site.as_str();
         let id = checks.add(
             "wp-lent-exists",
             format!(
-                "WordPress user `{}` exists in the site in {dir} (--param user / --rotate-wp-user)",
-                self.login
+                "WordPress user `{}` exists in the site in {} (--param user / --rotate-wp-user)",
+                self.login, self.site
             ),
         );
-        site::wordpress_if_present(s, dir, "lent-facts", [&self.login, "", ""]);
+        site::wordpress_if_present(s, self.wp(), "lent-facts", [&self.login, "", "", ""]);
         site::value(s, "exists");
         s.cmd(
             "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = 1 ]; then hv_ok {}; else hv_fail {}; printf '%s\\n' \"$hv_o\" | grep -v '^hv ' | hv_detail {}; fi",
@@ -98,10 +102,9 @@ impl Step for WpLend {
             return;
         };
         s.raw(site::LIB);
-        let dir = self.site.as_str();
         // The host's copy first: the guard restores from it, so it must exist before the
         // password changes.
-        site::wordpress(s, dir, "lent-facts", [&self.login, "", ""], None);
+        site::wordpress(s, self.wp(), "lent-facts", [&self.login, "", "", ""], None);
         site::fail_unless_answered(s);
         site::value(s, "hash");
         s.raw("if [ -z \"$hv_v\" ]; then echo 'no password hash to keep' >&2; exit 1; fi");
@@ -109,7 +112,7 @@ impl Step for WpLend {
         super::make_state_dir(s, &state_dir);
         s.cmd("(umask 077; printf '%s\\n' \"$hv_v\" > {})", &[&file]);
         s.raw("hv_fact hash \"$hv_v\"");
-        site::wordpress(s, dir, "lend", [&self.login, "", ""], Some(password));
+        site::wordpress(s, self.wp(), "lend", [&self.login, "", "", ""], Some(password));
         site::fail_unless_answered(s);
         site::value(s, "digest");
         s.raw("hv_fact window \"$hv_v\"");
@@ -117,24 +120,23 @@ impl Step for WpLend {
 
     fn undo(&self, ctx: &Context, s: &mut Script) {
         s.raw(site::LIB);
-        let dir = self.site.as_str();
         let (state_dir, file) = self.host_copy(ctx);
         match (ctx.password, ctx.facts.get("hash")) {
             // `--after rotate`: a new password, handed to the customer.
             (Some(password), _) => {
-                site::wordpress(s, dir, "lend", [&self.login, "", ""], Some(password));
+                site::wordpress(s, self.wp(), "lend", [&self.login, "", "", ""], Some(password));
                 site::fail_unless_answered(s);
             }
             (None, Some(hash)) => {
                 let hash = Secret::new(hash.clone());
-                site::wordpress(s, dir, "restore-hash", [&self.login, "", ""], Some(&hash));
+                site::wordpress(s, self.wp(), "restore-hash", [&self.login, "", "", ""], Some(&hash));
                 site::fail_unless_answered(s);
             }
             // The expiry guard's script: the original from the host's own copy; without a copy
             // the password was never changed, or was restored already.
             (None, None) => {
                 s.cmd("if [ -f {} ]; then", &[&file]);
-                site::wordpress_from_file(s, dir, "restore-hash", &self.login, &file);
+                site::wordpress_from_file(s, self.wp(), "restore-hash", &self.login, &file);
                 site::fail_unless_answered(s);
                 s.raw("fi");
             }
@@ -145,7 +147,7 @@ impl Step for WpLend {
 
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         s.raw(site::LIB);
-        site::wordpress(s, &self.site, "digest", [&self.login, "", ""], None);
+        site::wordpress(s, self.wp(), "digest", [&self.login, "", "", ""], None);
         site::value(s, "digest");
         let original = crate::secret::line_digest(ctx.facts.get("hash").map_or("", String::as_str));
         let id = checks.add(
@@ -164,7 +166,7 @@ impl Step for WpLend {
     fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let name = self.login.as_str();
         s.raw(site::LIB);
-        site::wordpress(s, &self.site, "digest", [name, "", ""], None);
+        site::wordpress(s, self.wp(), "digest", [name, "", "", ""], None);
         let id = checks.add(
             "wp-lent-window",
             format!("the password lent for WordPress user `{name}` no longer works"),

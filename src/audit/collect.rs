@@ -41,7 +41,13 @@ fn wordpress(s: &mut Script, tag: &str, scope: &str) {
         "if [ -f {}/wp-load.php ] && [ -f {}/wp-config.php ] && command -v php >/dev/null 2>&1; then",
         &[scope, scope],
     );
-    crate::site::wordpress(s, scope, "state", ["", "", ""], None);
+    crate::site::wordpress(
+        s,
+        crate::site::Site::main(scope),
+        "state",
+        ["", "", "", ""],
+        None,
+    );
     s.cmd(
         "  if [ \"$hv_rc\" -eq 0 ]; then printf '%s\\n' \"$hv_o\" | sed -n {}; else echo {} \"b wp-error $(printf '%s' \"$hv_o\" | tr '\\n' ' ' | cut -c1-300)\"; fi",
         &[&format!("s/^hv wp /{tag} b wp /p"), tag],

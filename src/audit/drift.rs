@@ -51,6 +51,10 @@ pub struct CmsChanges {
     /// Added files a web server would run (PHP and the like, CGI scripts), and changed
     /// `.htaccess`, `.user.ini` and `php.ini` files: worth a look.
     pub review: Vec<String>,
+    /// The CMS's own content added, edited or deleted (WordPress posts, pages, media), one line
+    /// each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub content: Vec<String>,
 }
 
 /// The drift report.
@@ -166,12 +170,15 @@ impl Footprint {
         self.wp_users.insert(login.to_owned());
     }
 
-    /// Whether a WordPress item (`admin LOGIN`, `app-password LOGIN UUID`) is of the grant's
-    /// own user.
+    /// Whether a WordPress item (`admin LOGIN`, `admin@SITE LOGIN`, `super-admin LOGIN`,
+    /// `app-password LOGIN UUID`) is of the grant's own user.
     fn owns_wp_item(&self, key: &str) -> bool {
-        let login = match key.split_once(' ') {
-            Some(("admin", login)) => login,
-            Some(("app-password", rest)) => rest.rsplit_once(' ').map_or(rest, |(l, _)| l),
+        let Some((what, rest)) = key.split_once(' ') else {
+            return false;
+        };
+        let login = match what.split('@').next() {
+            Some("admin" | "super-admin") => rest,
+            Some("app-password") => rest.rsplit_once(' ').map_or(rest, |(l, _)| l),
             _ => return false,
         };
         self.wp_users.contains(login)
@@ -224,6 +231,7 @@ impl Footprint {
         self.at_jobs.append(&mut other.at_jobs);
         self.rule_tags.append(&mut other.rule_tags);
         self.iptables_sources.append(&mut other.iptables_sources);
+        self.wp_users.append(&mut other.wp_users);
         if let Some(gone) = other.gone {
             self.gone.get_or_insert_default().merge(*gone);
         }
@@ -328,6 +336,39 @@ impl Footprint {
     }
 }
 
+/// A WordPress post, page or attachment (`ID`, `TYPE STATUS MODIFIED TITLE`) added, edited or
+/// deleted, in words; `None` when it did not change.
+fn content_change(id: &str, before: Option<&str>, after: Option<&str>) -> Option<String> {
+    let fields = |value: &str| {
+        let mut f = value.splitn(4, ' ');
+        let mut next = || f.next().unwrap_or("").to_owned();
+        (next(), next(), next(), next())
+    };
+    match (before.map(fields), after.map(fields)) {
+        (None, Some((kind, status, _, title))) => {
+            Some(format!("new WordPress {kind} {id} “{title}” ({status})"))
+        }
+        (Some((kind, _, _, title)), None) => {
+            Some(format!("WordPress {kind} {id} “{title}” deleted"))
+        }
+        (Some((_, old_status, old_modified, old_title)), Some((kind, status, modified, title))) => {
+            let mut what = Vec::new();
+            if old_title != title {
+                what.push(format!("retitled from “{old_title}”"));
+            }
+            if old_status != status {
+                what.push(format!("{old_status} → {status}"));
+            }
+            if old_modified != modified && what.is_empty() {
+                what.push("edited".to_owned());
+            }
+            (!what.is_empty())
+                .then(|| format!("WordPress {kind} {id} “{title}” {}", what.join(", ")))
+        }
+        (None, None) => None,
+    }
+}
+
 /// The keys whose values differ between `before` and `after`, with both values.
 fn delta<'a>(
     before: &'a BTreeMap<String, String>,
@@ -367,8 +408,12 @@ pub fn compare(baseline: &Surface, now: &Surface, own: &Footprint) -> Drift {
     report.connections(baseline, now);
     report.packages(baseline, now);
     report.web_roots(baseline, now, own);
-    report.wordpress(baseline, now, own);
-    let cms = report.cms(baseline, now);
+    let mut content = Vec::new();
+    report.wordpress(baseline, now, own, &mut content);
+    let mut cms = report.cms(baseline, now);
+    if let Some(cms) = &mut cms {
+        cms.content = content;
+    }
     let found = !report.items.is_empty();
     Drift {
         checked: true,
@@ -468,7 +513,15 @@ impl Report {
     /// an application password, a plugin, must-use plugin, drop-in or theme added, a plugin
     /// activated, a scheduled event added, an option that opens or redirects the site changed.
     /// The grant's own administrator is left out.
-    fn wordpress(&mut self, before_surface: &Surface, now_surface: &Surface, own: &Footprint) {
+    /// On a multisite network, an item of a site other than the main one names it
+    /// (`admin@HOST/PATH/ LOGIN`). Content changes go to `content`, listed and never counted.
+    fn wordpress(
+        &mut self,
+        before_surface: &Surface,
+        now_surface: &Surface,
+        own: &Footprint,
+        content: &mut Vec<String>,
+    ) {
         let before = before_surface.kind(kind::WORDPRESS);
         let now = now_surface.kind(kind::WORDPRESS);
         if before.is_empty() && now.is_empty() {
@@ -487,7 +540,19 @@ impl Report {
                 continue;
             }
             let (what, name) = key.split_once(' ').unwrap_or((key, ""));
+            let (what, of_site) = match what.split_once('@') {
+                Some((what, site)) => (what, format!(" (site {site})")),
+                None => (what, String::new()),
+            };
+            if what == "content" {
+                content.extend(content_change(name, b, a).map(|text| text + &of_site));
+                continue;
+            }
             let (change, text) = match (what, b, a) {
+                ("super-admin", None, Some(_)) => (
+                    Change::Added,
+                    format!("new WordPress super admin `{name}` (every site of the network)"),
+                ),
                 ("admin", None, Some(roles)) => (
                     Change::Added,
                     format!("new WordPress administrator `{name}` (roles: {roles})"),
@@ -524,10 +589,14 @@ impl Report {
                     Change::Changed,
                     format!("WordPress option {name}: `{b}` → `{a}`"),
                 ),
+                ("network-option", Some(b), Some(a)) => (
+                    Change::Changed,
+                    format!("WordPress network option {name}: `{b}` → `{a}`"),
+                ),
                 // What went away (a plugin, an event, an application password) opens nothing.
                 _ => continue,
             };
-            self.push("wordpress", key, change, text);
+            self.push("wordpress", key, change, text + &of_site);
         }
         self.wordpress_core(before_surface, now_surface);
     }
@@ -1050,6 +1119,77 @@ mod tests {
         let drift = compare(&before, &silent, &own);
         assert!(texts(&drift).iter().all(|t| !t.contains("administrator")));
         assert!(drift.warnings.iter().any(|w| w.contains("PHP Fatal error")));
+    }
+
+    #[test]
+    fn a_networks_sites_are_named_and_content_is_listed_never_counted() {
+        let wp = kind::WORDPRESS;
+        let mut before = Surface::of(&[
+            (wp, "admin@10.0.0.2/shop/ shopkeeper", "administrator"),
+            (wp, "option@10.0.0.2/shop/ home", "http://10.0.0.2/shop"),
+            (
+                wp,
+                "content 1",
+                "post publish 2026-01-01T00:00:00 Hello world!",
+            ),
+            (wp, "content 2", "page publish 2026-01-01T00:00:00 About"),
+            (wp, "content 3", "page draft 2026-01-01T00:00:00 Old"),
+            (
+                wp,
+                "content@10.0.0.2/shop/ 4",
+                "post publish 2026-01-01T00:00:00 Sale",
+            ),
+        ]);
+        before.scope = Some("/var/www/wp".to_owned());
+        let mut after = Surface::of(&[
+            (wp, "admin@10.0.0.2/shop/ shopkeeper", "administrator"),
+            (wp, "admin@10.0.0.2/shop/ helper", "administrator"),
+            (wp, "admin@10.0.0.2/shop/ support-ab12cd", "administrator"),
+            (wp, "super-admin support-ab12cd", ""),
+            (wp, "super-admin helper", ""),
+            (wp, "option@10.0.0.2/shop/ home", "http://evil.example/"),
+            (
+                wp,
+                "content 1",
+                "post publish 2026-12-04T10:00:00 Hello world!",
+            ),
+            (wp, "content 2", "page trash 2026-12-04T10:00:00 About"),
+            (
+                wp,
+                "content 5",
+                "attachment inherit 2026-12-04T10:00:00 logo",
+            ),
+            (
+                wp,
+                "content@10.0.0.2/shop/ 4",
+                "post publish 2026-01-01T00:00:00 Big sale",
+            ),
+        ]);
+        after.scope = before.scope.clone();
+        // Another live grant's administrator, as teardown adds it.
+        let mut other = Footprint::default();
+        other.wp_user("support-ab12cd");
+        let mut own = Footprint::default();
+        own.add(other, false);
+        let drift = compare(&before, &after, &own);
+        assert_eq!(
+            texts(&drift),
+            [
+                "new WordPress administrator `helper` (roles: administrator) (site 10.0.0.2/shop/)",
+                "WordPress option home: `http://10.0.0.2/shop` → `http://evil.example/` (site 10.0.0.2/shop/)",
+                "new WordPress super admin `helper` (every site of the network)",
+            ]
+        );
+        assert_eq!(
+            drift.cms.expect("a CMS part").content,
+            [
+                "WordPress post 1 “Hello world!” edited",
+                "WordPress page 2 “About” publish → trash",
+                "WordPress page 3 “Old” deleted",
+                "new WordPress attachment 5 “logo” (inherit)",
+                "WordPress post 4 “Big sale” retitled from “Sale” (site 10.0.0.2/shop/)",
+            ]
+        );
     }
 
     #[test]

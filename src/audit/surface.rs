@@ -15,8 +15,9 @@ use time::OffsetDateTime;
 /// 3: established connections, packages and their maintainer scripts, other web roots, git
 /// repositories (hooks and config entries that run programs) and the payloads hooks name.
 /// 4: a WordPress site's administrators, application passwords, plugins, themes, scheduled
-/// events and site-opening options.
-pub const BASELINE_VERSION: u32 = 4;
+/// events and site-opening options. 5: a multisite network's sites and super admins, and a
+/// WordPress site's content (posts, pages, media).
+pub const BASELINE_VERSION: u32 = 5;
 
 /// The kinds of items in a [`Surface`], as stored.
 pub mod kind {

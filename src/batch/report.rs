@@ -178,9 +178,19 @@ fn provisioned_summary(
         provisioned.len(),
         outcomes.len()
     ));
+    // Lent, database and CMS accounts are each host's own (a site's login page, a lent
+    // password): then every host's document is shown, as with distinct credentials.
+    let own_per_host = provisioned.iter().any(|p| {
+        let c = &p.credentials;
+        !(c.lent.is_empty() && c.databases.is_empty() && c.cms.is_empty())
+    });
     if let Some(first) = provisioned.first() {
-        if distinct {
-            out.push_str("credentials (one account and password per host):\n\n");
+        if distinct || own_per_host {
+            out.push_str(if distinct {
+                "credentials (one account and password per host):\n\n"
+            } else {
+                "credentials (each host's own logins):\n\n"
+            });
             if show_passwords {
                 for p in provisioned {
                     out.push_str(output::credentials(p).expose());

@@ -24,21 +24,37 @@ pub const NOT_YET: &[(&str, &str)] = &[
     ("sites/default/settings.php", "Drupal"),
 ];
 
-/// Script text: `hv_o=$(hv_wp DIR COMMAND ARGS…)` then `hv_rc` its status, the PHP program on
-/// stdin and `secret` (if any) on fd 3, redacted from the log. `$hv_o` holds the `hv KEY VALUE`
-/// lines, or the error.
+/// A WordPress installation: its directory (the scope) and, on a multisite network, the
+/// address of the one site meant (empty: a single site, or the network's main site).
+#[derive(Clone, Copy, Debug)]
+pub struct Site<'a> {
+    pub dir: &'a str,
+    pub url: &'a str,
+}
+
+impl<'a> Site<'a> {
+    /// The single site (or the network's main site) in `dir`.
+    pub fn main(dir: &'a str) -> Site<'a> {
+        Site { dir, url: "" }
+    }
+}
+
+/// Script text: `hv_o=$(hv_wp DIR URL COMMAND ARGS…)` then `hv_rc` its status, the PHP program
+/// on stdin and `secret` (if any) on fd 3, redacted from the log. `$hv_o` holds the
+/// `hv KEY VALUE` lines, or the error.
 pub fn wordpress(
     s: &mut Script,
-    dir: &str,
+    site: Site,
     command: &str,
-    args: [&str; 3],
+    args: [&str; 4],
     secret: Option<&Secret>,
 ) {
     let mut docs = vec![HereDoc::stdin(WORDPRESS_PHP)];
     docs.extend(secret.map(|secret| HereDoc::secret(3, secret)));
+    let [a, b, c, d] = args;
     s.feed(
-        "hv_o=$(hv_wp {} {} {} {} {} 2>&1",
-        &[dir, command, args[0], args[1], args[2]],
+        "hv_o=$(hv_wp {} {} {} {} {} {} {} 2>&1",
+        &[site.dir, site.url, command, a, b, c, d],
         &docs,
         ") && hv_rc=0 || hv_rc=$?",
     );
@@ -46,13 +62,13 @@ pub fn wordpress(
 
 /// [`wordpress`] at preflight, when `dir` holds a WordPress and `php` is there (checks name
 /// what is missing); otherwise `$hv_rc` 1 and `$hv_o` saying it did not run.
-pub fn wordpress_if_present(s: &mut Script, dir: &str, command: &str, args: [&str; 3]) {
-    let [load, config] = WORDPRESS_FILES.map(|f| format!("{dir}/{f}"));
+pub fn wordpress_if_present(s: &mut Script, site: Site, command: &str, args: [&str; 4]) {
+    let [load, config] = WORDPRESS_FILES.map(|f| format!("{}/{f}", site.dir));
     s.cmd(
         "hv_o='not run: no WordPress or no php'; hv_rc=1; if [ -f {} ] && [ -f {} ] && command -v php >/dev/null 2>&1; then",
         &[&load, &config],
     );
-    wordpress(s, dir, command, args, None);
+    wordpress(s, site, command, args, None);
     s.raw("fi");
 }
 
@@ -64,10 +80,16 @@ pub fn fail_unless_answered(s: &mut Script) {
 
 /// Like [`wordpress`] with one argument, fd 3 read from the host's file `secret_file` (a
 /// root-only copy the expiry guard restores from: its script holds no secret itself).
-pub fn wordpress_from_file(s: &mut Script, dir: &str, command: &str, arg: &str, secret_file: &str) {
+pub fn wordpress_from_file(
+    s: &mut Script,
+    site: Site,
+    command: &str,
+    arg: &str,
+    secret_file: &str,
+) {
     s.feed(
-        "hv_o=$(hv_wp {} {} {} '' '' 3<{} 2>&1",
-        &[dir, command, arg, secret_file],
+        "hv_o=$(hv_wp {} {} {} {} '' '' '' 3<{} 2>&1",
+        &[site.dir, site.url, command, arg, secret_file],
         &[HereDoc::stdin(WORDPRESS_PHP)],
         ") && hv_rc=0 || hv_rc=$?",
     );
@@ -96,9 +118,9 @@ mod tests {
         let mut s = Script::new();
         wordpress(
             &mut s,
-            "/var/www/wp",
+            Site::main("/var/www/wp"),
             "create",
-            ["a", "b", "c"],
+            ["a", "b", "c", ""],
             Some(&secret),
         );
         assert!(s.text().contains("pa55word-xyz"));

@@ -6,7 +6,7 @@ hv_wp_owner() {
   stat -c %U -- "$1/wp-config.php" 2>/dev/null
 }
 
-# hv_wp DIR COMMAND ARGS…: the PHP program on stdin (wordpress.php), run in DIR as the owner
+# hv_wp DIR URL COMMAND ARGS…: the PHP program on stdin (wordpress.php), run in DIR as the owner
 # of its files (never root: a site's PHP, which the vendor may have changed, gets no more than
 # the site has), with the command and its arguments; fd 3 passes through (a password).
 hv_wp() {

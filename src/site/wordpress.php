@@ -1,15 +1,9 @@
 <?php
 // handover: WordPress's accounts through WordPress's own API (src/site/mod.rs). `hv_wp` runs
 // this program from stdin in the site's directory as the owner of its files, never as root:
-// the command and its arguments come in argv (never a secret), a password on fd 3. It prints
-// `hv KEY VALUE` lines; a failure is a message on stderr and exit status 1.
+// the site's address, the command and its arguments come in argv (never a secret), a password
+// on fd 3. It prints `hv KEY VALUE` lines; a failure is a message on stderr and exit status 1.
 error_reporting(E_ALL & ~E_DEPRECATED & ~E_NOTICE & ~E_WARNING);
-if (!isset($_SERVER['HTTP_HOST'])) {
-    $_SERVER['HTTP_HOST'] = 'localhost';
-}
-define('WP_USE_THEMES', false);
-require './wp-load.php';
-require_once ABSPATH . 'wp-admin/includes/user.php';
 
 function ho_say($key, $value)
 {
@@ -18,9 +12,55 @@ function ho_say($key, $value)
 
 function ho_fail($why)
 {
-    fwrite(STDERR, $why . "\n");
+    file_put_contents('php://stderr', $why . "\n");
     exit(1);
 }
+
+// WordPress loads as for a request to the site's address: a multisite network finds the one
+// site by it. No address: the network's main site as its wp-config.php names it (a single site
+// takes any).
+[$ho_url, $command, $a, $b, $c, $d] = array_pad(array_slice($argv, 1), 6, '');
+$ho_host = 'localhost';
+$ho_path = '/';
+if ($ho_url !== '') {
+    $parts = parse_url($ho_url);
+    if (!$parts || empty($parts['host'])) {
+        ho_fail("`$ho_url` is not a site's address (http://HOST/PATH/)");
+    }
+    $ho_host = $parts['host'] . (isset($parts['port']) ? ':' . $parts['port'] : '');
+    $ho_path = rtrim($parts['path'] ?? '', '/') . '/';
+} else {
+    $config = (string) @file_get_contents('./wp-config.php');
+    $constant = function ($name) use ($config) {
+        $found = preg_match("/define\\(\\s*['\"]{$name}['\"]\\s*,\\s*['\"]([^'\"]+)['\"]/", $config, $m);
+        return $found ? $m[1] : null;
+    };
+    $ho_host = $constant('DOMAIN_CURRENT_SITE') ?? $ho_host;
+    $ho_path = $constant('PATH_CURRENT_SITE') ?? $ho_path;
+}
+$_SERVER['HTTP_HOST'] = $ho_host;
+$_SERVER['SERVER_NAME'] = preg_replace('/:.*/', '', $ho_host);
+$_SERVER['REQUEST_URI'] = $ho_path;
+// A network sends a request for an address it has no site at elsewhere, and stops.
+$ho_loading = true;
+register_shutdown_function(function () {
+    global $ho_loading, $ho_host, $ho_path;
+    if ($ho_loading) {
+        file_put_contents('php://stderr', "WordPress did not load for http://$ho_host$ho_path: no site of the network has that address, or the site's PHP stopped\n");
+        exit(1);
+    }
+});
+define('WP_USE_THEMES', false);
+require './wp-load.php';
+$ho_loading = false;
+// A network serves an address under a site's path by that site: the one asked for must be it.
+if ($ho_url !== '' && is_multisite()) {
+    $here = get_site();
+    if (strcasecmp($here->domain . $here->path, $ho_host . $ho_path) !== 0) {
+        ho_fail("no site of the network has the address $ho_url (the nearest is http://$here->domain$here->path)");
+    }
+}
+require_once ABSPATH . 'wp-admin/includes/user.php';
 
 // The password on fd 3 (a here-document: never argv, the environment or a file).
 function ho_secret()
@@ -32,15 +72,21 @@ function ho_secret()
     return $secret;
 }
 
+// An administrator of the site loaded (on a network, a super admin is one of every site).
 function ho_is_admin($user)
 {
-    return $user && in_array('administrator', (array) $user->roles, true);
+    return $user && (in_array('administrator', (array) $user->roles, true)
+        || (is_multisite() && is_super_admin($user->ID)));
 }
 
-// The administrators, earliest first.
+// The site's administrators, earliest first; on a network, its super admins after them.
 function ho_admins()
 {
-    return get_users(['role' => 'administrator', 'orderby' => 'ID', 'order' => 'ASC']);
+    $admins = get_users(['role' => 'administrator', 'orderby' => 'ID', 'order' => 'ASC']);
+    foreach (is_multisite() ? get_super_admins() : [] as $login) {
+        $admins[] = get_user_by('login', $login);
+    }
+    return array_filter($admins);
 }
 
 // Who gets what the temporary administrator authored: `$login`, or the earliest other
@@ -86,12 +132,16 @@ function ho_digest($login)
     return hash('sha256', $hash . "\n");
 }
 
-$args = array_pad(array_slice($argv, 1), 4, '');
-[$command, $a, $b, $c] = $args;
 switch ($command) {
     case 'facts': // preflight: LOGIN, REASSIGN
         ho_say('version', get_bloginfo('version'));
         ho_say('multisite', is_multisite() ? 1 : 0);
+        if (is_multisite()) {
+            $sites = array_map(function ($site) {
+                return "http://$site->domain$site->path";
+            }, get_sites(['number' => 20]));
+            ho_say('sites', implode(' ', $sites));
+        }
         ho_say('login_url', wp_login_url());
         ho_say('login_taken', username_exists($a) ? 1 : 0);
         ho_say('admins', count(ho_admins()));
@@ -100,7 +150,7 @@ switch ($command) {
             ho_say('reassign', !$heir ? 'missing' : (ho_is_admin($heir) ? 'admin' : 'not-admin'));
         }
         break;
-    case 'create': // LOGIN EMAIL GRANT, the password on fd 3
+    case 'create': // LOGIN EMAIL GRANT [super], the password on fd 3
         $id = wp_insert_user([
             'user_login' => $a,
             'user_pass' => ho_secret(),
@@ -113,10 +163,14 @@ switch ($command) {
             ho_fail('WordPress refused the account: ' . $id->get_error_message());
         }
         update_user_meta($id, 'handover_grant', $c);
+        if ($d === 'super') {
+            grant_super_admin($id);
+        }
         ho_say('id', $id);
         break;
-    case 'present': // LOGIN
-        ho_say('present', ho_is_admin(get_user_by('login', $a)) ? 1 : 0);
+    case 'present': // LOGIN [super]
+        $user = get_user_by('login', $a);
+        ho_say('present', ho_is_admin($user) && ($b !== 'super' || is_super_admin($user->ID)) ? 1 : 0);
         break;
     case 'delete': // LOGIN GRANT REASSIGN
         $user = get_user_by('login', $a);
@@ -133,7 +187,19 @@ switch ($command) {
         if (class_exists('WP_Application_Passwords')) {
             WP_Application_Passwords::delete_all_application_passwords($user->ID);
         }
-        if (!wp_delete_user($user->ID, $heir->ID)) {
+        if (is_multisite()) {
+            // Out of every site of the network it was made a member of, what it wrote there
+            // handed on, then out of the network.
+            require_once ABSPATH . 'wp-admin/includes/ms.php';
+            revoke_super_admin($user->ID);
+            foreach (array_keys(get_blogs_of_user($user->ID, true)) as $blog) {
+                remove_user_from_blog($user->ID, $blog, $heir->ID);
+            }
+            $gone = wpmu_delete_user($user->ID);
+        } else {
+            $gone = wp_delete_user($user->ID, $heir->ID);
+        }
+        if (!$gone) {
             ho_fail("WordPress did not delete `$a`");
         }
         ho_say('deleted', $user->ID);
@@ -173,13 +239,14 @@ switch ($command) {
         ho_say('digest', ho_digest($a));
         ho_say('sessions', count(WP_Session_Tokens::get_instance($user->ID)->get_all()));
         break;
-    case 'state': // the site's back-door surface, one `hv wp KEY<TAB>VALUE` line an item
+    case 'state': // the site's back-door surface and its content, one `hv wp KEY<TAB>VALUE` line an item
         $item = function ($key, $value = '') {
-            ho_say('wp', $key . "\t" . $value);
+            ho_say('wp', str_replace("\t", ' ', $key) . "\t" . str_replace("\t", ' ', $value));
         };
-        foreach (get_users(['fields' => 'all']) as $user) {
-            if (user_can($user, 'manage_options') || (is_multisite() && is_super_admin($user->ID))) {
-                $item("admin $user->user_login", implode(',', (array) $user->roles));
+        // What the network (or the single site) has once: users, code, network settings.
+        foreach (get_users(['blog_id' => 0, 'fields' => 'all']) as $user) {
+            if (is_multisite() && is_super_admin($user->ID)) {
+                $item("super-admin $user->user_login");
             }
             if (class_exists('WP_Application_Passwords')) {
                 foreach (WP_Application_Passwords::get_user_application_passwords($user->ID) as $app) {
@@ -188,9 +255,18 @@ switch ($command) {
             }
         }
         require_once ABSPATH . 'wp-admin/includes/plugin.php';
-        $active = (array) get_option('active_plugins', []);
+        $sites = is_multisite() ? get_sites(['number' => 0]) : [null];
+        $network_active = is_multisite() ? array_keys((array) get_site_option('active_sitewide_plugins', [])) : [];
+        $active = array_fill_keys($network_active, ['network']);
+        foreach ($sites as $site) {
+            $where = $site ? $site->domain . $site->path : 'the site';
+            $plugins = $site ? get_blog_option($site->blog_id, 'active_plugins', []) : get_option('active_plugins', []);
+            foreach ((array) $plugins as $plugin) {
+                $active[$plugin][] = is_multisite() ? $where : 'active';
+            }
+        }
         foreach (array_keys(get_plugins()) as $plugin) {
-            $item("plugin $plugin", in_array($plugin, $active, true) ? 'active' : 'inactive');
+            $item("plugin $plugin", isset($active[$plugin]) ? implode(',', $active[$plugin]) : 'inactive');
         }
         foreach (array_keys(get_mu_plugins()) as $plugin) {
             $item("mu-plugin $plugin");
@@ -201,9 +277,12 @@ switch ($command) {
         foreach (array_keys(wp_get_themes()) as $theme) {
             $item("theme $theme");
         }
+        if (is_multisite()) {
+            $item('network-option registration', (string) get_site_option('registration'));
+        }
         // WordPress schedules its own events when pages are served (lazily, some once): those
         // are not the vendor's.
-        $core = [
+        $core = array_flip([
             'wp_version_check', 'wp_update_plugins', 'wp_update_themes', 'wp_maybe_auto_update',
             'wp_scheduled_delete', 'wp_scheduled_auto_draft_delete', 'delete_expired_transients',
             'wp_privacy_delete_old_export_files', 'wp_site_health_scheduled_check',
@@ -211,22 +290,52 @@ switch ($command) {
             'wp_update_comment_type_batch', 'wp_delete_temp_updater_backups',
             'wp_split_shared_term_batch', 'wp_batch_split_terms', 'upgrader_scheduled_cleanup',
             'importer_scheduled_cleanup', 'publish_future_post', 'do_pings',
-        ];
-        $hooks = [];
-        foreach ((array) _get_cron_array() as $events) {
-            foreach (array_diff_key((array) $events, array_flip($core)) as $hook => $runs) {
-                foreach ((array) $runs as $run) {
-                    $hooks[$hook][] = $run['schedule'] ?: 'once';
+        ]);
+        // What each site has: its administrators, events, settings and content. A site other
+        // than the main one is named after the kind of item (`admin@HOST/PATH/ LOGIN`).
+        foreach ($sites as $site) {
+            $at = '';
+            if ($site) {
+                switch_to_blog($site->blog_id);
+                $at = is_main_site($site->blog_id) ? '' : '@' . $site->domain . $site->path;
+            }
+            foreach (get_users(['fields' => 'all']) as $user) {
+                if (user_can($user, 'manage_options') && !(is_multisite() && is_super_admin($user->ID))) {
+                    $item("admin$at $user->user_login", implode(',', (array) $user->roles));
                 }
             }
-        }
-        foreach ($hooks as $hook => $schedules) {
-            $schedules = array_unique($schedules);
-            sort($schedules);
-            $item("cron $hook", implode(',', $schedules));
-        }
-        foreach (['users_can_register', 'default_role', 'siteurl', 'home', 'admin_email', 'template', 'stylesheet'] as $option) {
-            $item("option $option", (string) get_option($option));
+            $hooks = [];
+            foreach ((array) _get_cron_array() as $events) {
+                foreach (array_diff_key((array) $events, $core) as $hook => $runs) {
+                    foreach ((array) $runs as $run) {
+                        $hooks[$hook][] = $run['schedule'] ?: 'once';
+                    }
+                }
+            }
+            foreach ($hooks as $hook => $schedules) {
+                $schedules = array_unique($schedules);
+                sort($schedules);
+                $item("cron$at $hook", implode(',', $schedules));
+            }
+            foreach (['users_can_register', 'default_role', 'siteurl', 'home', 'admin_email', 'template', 'stylesheet'] as $option) {
+                $item("option$at $option", (string) get_option($option));
+            }
+            // Content (posts, pages, media, …) as it stands: a change is listed, never a
+            // back-door. Revisions, drafts WordPress makes itself and caches are left out.
+            global $wpdb;
+            $posts = $wpdb->get_results(
+                "SELECT ID, post_type, post_status, post_modified_gmt, post_title FROM $wpdb->posts"
+                . " WHERE post_type NOT IN ('revision', 'oembed_cache', 'customize_changeset', 'user_request')"
+                . " AND post_status <> 'auto-draft'"
+            );
+            foreach ($posts as $post) {
+                $title = wp_html_excerpt($post->post_title, 60, '…');
+                $modified = str_replace(' ', 'T', $post->post_modified_gmt);
+                $item("content$at $post->ID", "$post->post_type $post->post_status $modified $title");
+            }
+            if ($site) {
+                restore_current_blog();
+            }
         }
         break;
     default:

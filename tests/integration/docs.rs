@@ -377,6 +377,9 @@ pub struct Cms {
     pub changed: Vec<String>,
     pub removed: Vec<String>,
     pub review: Vec<String>,
+    /// WordPress content added, edited or deleted (absent when none).
+    #[serde(default)]
+    pub content: Vec<String>,
 }
 
 /// `handover audit GRANT --json`.
@@ -411,6 +414,9 @@ pub struct BatchHost {
     pub state: Option<String>,
     pub account: Option<String>,
     pub password: Option<String>,
+    /// A host's temporary CMS accounts (absent for a failed host).
+    #[serde(default)]
+    pub cms_accounts: Vec<CmsAccount>,
 }
 
 /// `handover teardown BATCH --json` and `handover reap --json`: the teardown of many grants.

@@ -44,3 +44,4 @@ mod terminal;
 mod window;
 mod wordpress;
 mod wp_admin;
+mod wp_network;

@@ -54,12 +54,20 @@ pub fn wordpress() -> Option<(TestHost, Workspace)> {
 /// A workspace holding a key pair of the customer's (no passphrase) and `n` fresh hosts whose
 /// root accepts it, all trusted; with the private key's path. `None` when host tests are off.
 pub fn hosts_with_root_key(n: usize) -> Option<(Vec<TestHost>, Workspace, String)> {
+    hosts_like_with_root_key(TestHost::builder(), n)
+}
+
+/// [`hosts_with_root_key`] with hosts built like `builder` (its services).
+pub fn hosts_like_with_root_key(
+    builder: TestHostBuilder,
+    n: usize,
+) -> Option<(Vec<TestHost>, Workspace, String)> {
     if !host_tests_enabled() {
         return None;
     }
     let ws = Workspace::new();
     let (key, public) = keypair(ws.dir.path(), "id_customer", "");
-    let hosts = TestHost::builder().root_authorized_key(&public).up_many(n);
+    let hosts = builder.root_authorized_key(&public).up_many(n);
     for host in &hosts {
         ws.trust(host);
     }

@@ -6,15 +6,16 @@
 //! what it wrote belongs to an existing administrator.
 
 use crate::docs::Provisioned;
-use crate::support::{TestHost, WP, Workspace, wordpress};
+use crate::support::{TestHost, WP, Workspace, hosts_like_with_root_key, wordpress};
 use std::path::Path;
 
 /// PHP run in the site as its owner, with WordPress loaded: what it echoes.
-fn wp_php(host: &TestHost, code: &str) -> String {
+pub fn wp_php(host: &TestHost, code: &str) -> String {
     host.sh(&format!(
         "cd {WP} && runuser -u www-data -- php -r {}",
         shell_quote(&format!(
-            "$_SERVER['HTTP_HOST'] = 'localhost'; require './wp-load.php'; {code}"
+            "$_SERVER['HTTP_HOST'] = '{}'; $_SERVER['REQUEST_URI'] = '/'; require './wp-load.php'; {code}",
+            host.addr
         ))
     ))
 }
@@ -23,19 +24,20 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// Log in through wp-login.php: whether WordPress set its logged-in cookie.
-fn logs_in(host: &TestHost, jar: &Path, user: &str, password: &str) -> bool {
+/// Log in through the wp-login.php of the site at `base` (`/`, or a network's `/shop/`):
+/// whether WordPress set its logged-in cookie.
+pub fn logs_in(host: &TestHost, base: &str, jar: &Path, user: &str, password: &str) -> bool {
     let (_, headers, _) = host.http(
-        "/wp-login.php",
+        &format!("{base}wp-login.php"),
         jar,
         &[("log", user), ("pwd", password), ("testcookie", "1")],
     );
     headers.contains("wordpress_logged_in_")
 }
 
-/// Whether the cookies in `jar` open the administrator-only Users page.
-fn opens_users_page(host: &TestHost, jar: &Path) -> bool {
-    let (status, _, body) = host.http("/wp-admin/users.php", jar, &[]);
+/// Whether the cookies in `jar` open the administrator-only Users page of the site at `base`.
+pub fn opens_users_page(host: &TestHost, base: &str, jar: &Path) -> bool {
+    let (status, _, body) = host.http(&format!("{base}wp-admin/users.php"), jar, &[]);
     status == 200 && body.contains("user-new.php")
 }
 
@@ -93,8 +95,8 @@ fn a_temporary_administrator_logs_in_and_nothing_of_it_is_left_after_teardown() 
 
     // The vendor logs in and reaches an administrator-only page.
     let jar = tempfile::NamedTempFile::new().expect("cookie jar");
-    assert!(logs_in(&host, jar.path(), &user, &password));
-    assert!(opens_users_page(&host, jar.path()));
+    assert!(logs_in(&host, "/", jar.path(), &user, &password));
+    assert!(opens_users_page(&host, "/", jar.path()));
     // It is an administrator made for this grant, with an address that receives no mail.
     let made = wp_php(
         &host,
@@ -114,15 +116,31 @@ fn a_temporary_administrator_logs_in_and_nothing_of_it_is_left_after_teardown() 
         ),
     );
     let post: u64 = post.trim().parse().expect("a post id");
+    wp_php(
+        &host,
+        "wp_update_post(['ID' => 1, 'post_title' => 'Hello vendor']);",
+    );
 
-    ws.teardown_as_root(&host, &grant.id, &[])
+    // Content the vendor wrote or edited is listed, and never fails teardown.
+    let report = ws
+        .teardown_as_root(&host, &grant.id, &["--json"])
         .run()
-        .expect_code(0);
+        .expect_code(0)
+        .json();
+    let content = report["drift"]["cms"]["content"].clone();
+    assert_eq!(
+        content,
+        serde_json::json!([
+            "WordPress post 1 “Hello vendor” retitled from “Hello world!”",
+            format!("new WordPress post {post} “Vendor note” (publish)"),
+        ]),
+        "{report}"
+    );
 
     // The same cookie and the same password are refused now.
-    assert!(!opens_users_page(&host, jar.path()));
+    assert!(!opens_users_page(&host, "/", jar.path()));
     let fresh = tempfile::NamedTempFile::new().expect("cookie jar");
-    assert!(!logs_in(&host, fresh.path(), &user, &password));
+    assert!(!logs_in(&host, "/", fresh.path(), &user, &password));
     // Nothing of the user is left; its post is the earliest administrator's.
     let left = wp_php(
         &host,
@@ -135,6 +153,7 @@ fn a_temporary_administrator_logs_in_and_nothing_of_it_is_left_after_teardown() 
     let admin = tempfile::NamedTempFile::new().expect("cookie jar");
     assert!(logs_in(
         &host,
+        "/",
         admin.path(),
         "wpadmin",
         &host.wp_admin_password
@@ -177,6 +196,7 @@ fn with_linux_user_the_vendor_gets_both_and_the_heir_is_the_one_named() {
     let jar = tempfile::NamedTempFile::new().expect("cookie jar");
     assert!(logs_in(
         &host,
+        "/",
         jar.path(),
         &cms.user,
         cms.password.as_deref().expect("a password")
@@ -229,6 +249,15 @@ fn preflight_refuses_what_the_site_cannot_do_and_changes_nothing() {
     host.refuses(
         provision(&["--scope", WP, "--param", "reassign=reader"]),
         &["`reader` (--param reassign) is an administrator"],
+    );
+    host.refuses(
+        provision(&[
+            "--scope",
+            WP,
+            "--param",
+            &format!("site=http://{}/", host.addr),
+        ]),
+        &["is a multisite network with a site at"],
     );
     host.refuses(
         provision(&["--scope", WP, "--account", "wpadmin"]),
@@ -348,7 +377,7 @@ fn a_lent_administrator_gets_its_original_password_back_and_the_windows_logins_e
     let hash_before = password_hash(&host, "wpadmin");
     // The customer is logged in before the window.
     let customer = tempfile::NamedTempFile::new().expect("cookie jar");
-    assert!(logs_in(&host, customer.path(), "wpadmin", &original));
+    assert!(logs_in(&host, "/", customer.path(), "wpadmin", &original));
     let grant = ws
         .provision_as_root(
             &host,
@@ -367,13 +396,13 @@ fn a_lent_administrator_gets_its_original_password_back_and_the_windows_logins_e
         .provisioned();
     let lent = grant.lent("wordpress:wpadmin").to_owned();
     assert!(
-        !opens_users_page(&host, customer.path()),
+        !opens_users_page(&host, "/", customer.path()),
         "the customer's login survived"
     );
     let vendor = tempfile::NamedTempFile::new().expect("cookie jar");
-    assert!(!logs_in(&host, vendor.path(), "wpadmin", &original));
-    assert!(logs_in(&host, vendor.path(), "wpadmin", &lent));
-    assert!(opens_users_page(&host, vendor.path()));
+    assert!(!logs_in(&host, "/", vendor.path(), "wpadmin", &original));
+    assert!(logs_in(&host, "/", vendor.path(), "wpadmin", &lent));
+    assert!(opens_users_page(&host, "/", vendor.path()));
     // The original is kept in the record, and on the host for the guard, root's alone.
     assert!(ws.record_text(&grant.id).contains(&hash_before));
     let copy = format!("/var/lib/handover/{}-lent/wordpress-wpadmin", grant.id);
@@ -384,12 +413,12 @@ fn a_lent_administrator_gets_its_original_password_back_and_the_windows_logins_e
         .expect_code(0);
     assert_eq!(password_hash(&host, "wpadmin"), hash_before);
     assert!(
-        !opens_users_page(&host, vendor.path()),
+        !opens_users_page(&host, "/", vendor.path()),
         "the vendor's login survived"
     );
     let after = tempfile::NamedTempFile::new().expect("cookie jar");
-    assert!(!logs_in(&host, after.path(), "wpadmin", &lent));
-    assert!(logs_in(&host, after.path(), "wpadmin", &original));
+    assert!(!logs_in(&host, "/", after.path(), "wpadmin", &lent));
+    assert!(logs_in(&host, "/", after.path(), "wpadmin", &original));
     assert!(!host.ok(&format!("test -e {copy}")));
 }
 
@@ -432,14 +461,15 @@ fn a_lent_user_rotated_after_the_window_gets_a_new_password_for_the_customer() {
         .to_owned();
     assert_ne!(new, lent);
     let jar = tempfile::NamedTempFile::new().expect("cookie jar");
-    assert!(!logs_in(&host, jar.path(), "wpadmin", &lent));
+    assert!(!logs_in(&host, "/", jar.path(), "wpadmin", &lent));
     assert!(!logs_in(
         &host,
+        "/",
         jar.path(),
         "wpadmin",
         &host.wp_admin_password
     ));
-    assert!(logs_in(&host, jar.path(), "wpadmin", &new));
+    assert!(logs_in(&host, "/", jar.path(), "wpadmin", &new));
 }
 
 /// Nobody runs teardown: at the expiry the host's own guard puts the original back from its
@@ -484,6 +514,7 @@ fn at_the_ttl_the_host_itself_gives_a_lent_user_its_original_password_back() {
     let jar = tempfile::NamedTempFile::new().expect("cookie jar");
     assert!(logs_in(
         &host,
+        "/",
         jar.path(),
         "wpadmin",
         &host.wp_admin_password
@@ -549,4 +580,115 @@ fn teardown_names_the_back_doors_left_inside_wordpress() {
         !all.contains(&own),
         "the grant's own administrator was reported:\n{all}"
     );
+}
+
+/// A batch: each host's site gets its own administrator, its own login page in the
+/// credentials (the human summary shows every host's, not one shared account); one batch
+/// teardown removes them all.
+#[test]
+fn a_batch_gives_each_hosts_site_an_administrator_and_one_teardown_removes_them() {
+    let Some((hosts, ws, key)) =
+        hosts_like_with_root_key(TestHost::builder().service("cron").service("wordpress"), 2)
+    else {
+        return;
+    };
+    let provision = |extra: &[&str]| {
+        let mut args = vec![
+            hosts[1].target("root"),
+            "-i".to_owned(),
+            key.clone(),
+            "--playbook".to_owned(),
+            "wordpress-admin".to_owned(),
+            "--scope".to_owned(),
+            WP.to_owned(),
+        ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ws.provision(&hosts[0].target("root"), &args)
+            .run()
+            .expect_code(0)
+    };
+    let batch = provision(&["--json"]).batch();
+    let mut jars = Vec::new();
+    for (host, result) in hosts.iter().zip(&batch.hosts) {
+        let [cms] = result.cms_accounts.as_slice() else {
+            panic!("not one CMS account for {}", host.name)
+        };
+        assert_eq!(cms.login_url, format!("http://{}/wp-login.php", host.addr));
+        let jar = tempfile::NamedTempFile::new().expect("cookie jar");
+        let password = cms.password.as_deref().expect("a password");
+        assert!(logs_in(host, "/", jar.path(), &cms.user, password));
+        assert!(opens_users_page(host, "/", jar.path()));
+        jars.push((jar, cms.user.clone()));
+    }
+    let human = provision(&[]);
+    for host in &hosts {
+        human.assert_stdout_contains(&format!("http://{}/wp-login.php", host.addr));
+    }
+    assert_eq!(
+        human.stdout.matches("wp pass").count(),
+        2,
+        "{}",
+        human.stdout
+    );
+    let human_batch = human
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("When the work is done: handover teardown "))
+        .expect("the batch's teardown command")
+        .to_owned();
+
+    for batch in [batch.batch.as_str(), human_batch.as_str()] {
+        let torn = ws
+            .handover(&["teardown", batch, "-i", &key, "--json"])
+            .run()
+            .expect_code(0)
+            .teardowns();
+        assert!(torn.ok, "{torn}");
+    }
+    for (host, (jar, user)) in hosts.iter().zip(&jars) {
+        assert!(!opens_users_page(host, "/", jar.path()));
+        let left = wp_php(
+            host,
+            &format!("echo get_user_by('login', '{user}') ? 'user' : 'none';"),
+        );
+        assert_eq!(left.trim(), "none", "{user} left on {}", host.name);
+    }
+}
+
+/// `handover reap`: an expired grant's WordPress administrator is deleted like its other
+/// parts, and the live grant's is left.
+#[test]
+fn reap_deletes_an_expired_grants_administrator_and_leaves_a_live_ones() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    let live = wordpress_admin(&host, &ws, &["--ttl", "1h"]);
+    let expiring = wordpress_admin(&host, &ws, &["--ttl", "3s"]);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let reaped = ws
+        .handover(&["reap", "--json"])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0)
+        .teardowns();
+    assert!(reaped.ok, "{reaped}");
+    assert_eq!(reaped.live, Some(vec![live.id.clone()]), "{reaped}");
+    let exists = |grant: &Provisioned| {
+        wp_php(
+            &host,
+            &format!(
+                "echo get_user_by('login', '{}') ? 'user' : 'none';",
+                grant.cms_accounts[0].user
+            ),
+        )
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(exists(&expiring), "none");
+    assert_eq!(exists(&live), "user");
+    assert_eq!(ws.record(&expiring.id).state, "revoked");
+    ws.teardown_as_root(&host, &live.id, &[])
+        .run()
+        .expect_code(0);
 }
