@@ -41,18 +41,25 @@ if ($ho_url !== '') {
 $_SERVER['HTTP_HOST'] = $ho_host;
 $_SERVER['SERVER_NAME'] = preg_replace('/:.*/', '', $ho_host);
 $_SERVER['REQUEST_URI'] = $ho_path;
-// A network sends a request for an address it has no site at elsewhere, and stops.
+// A network sends a request for an address it has no site at elsewhere, and stops; WordPress
+// stopping while it loads (no database) says why in a web page: its text is the error.
 $ho_loading = true;
+ob_start();
 register_shutdown_function(function () {
-    global $ho_loading, $ho_host, $ho_path;
+    global $ho_loading, $ho_url;
     if ($ho_loading) {
-        file_put_contents('php://stderr', "WordPress did not load for http://$ho_host$ho_path: no site of the network has that address, or the site's PHP stopped\n");
+        $page = preg_replace('#<(head|style|script)\b.*?</\1>#is', '', (string) ob_get_clean());
+        $said = trim(preg_replace('/\s+/', ' ', html_entity_decode(strip_tags($page))));
+        $why = $said !== '' ? $said : "no site of the network has that address, or the site's PHP stopped";
+        $for = $ho_url !== '' ? " for $ho_url" : '';
+        file_put_contents('php://stderr', "WordPress did not load$for: $why\n");
         exit(1);
     }
 });
 define('WP_USE_THEMES', false);
 require './wp-load.php';
 $ho_loading = false;
+ob_end_flush();
 // A network serves an address under a site's path by that site: the one asked for must be it.
 if ($ho_url !== '' && is_multisite()) {
     $here = get_site();

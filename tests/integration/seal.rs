@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Decrypt with the real age CLI and the vendor's SSH private key.
-fn age_decrypt(identity: &Path, armored: &[u8]) -> String {
+pub fn age_decrypt(identity: &Path, armored: &[u8]) -> String {
     let out = age_try_decrypt(identity, armored);
     assert!(out.status.success(), "age -d failed: {}", text(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")

@@ -263,6 +263,18 @@ fn preflight_refuses_what_the_site_cannot_do_and_changes_nothing() {
         provision(&["--scope", WP, "--account", "wpadmin"]),
         &["no WordPress user named `wpadmin` exists yet"],
     );
+    // A WordPress whose PHP cannot answer (its database refuses it): WordPress's error is shown.
+    host.sh(&format!(
+        "cp {WP}/wp-config.php /root/wp-config.php && sed -i \"s/define('DB_PASSWORD', '[^']*')/define('DB_PASSWORD', 'wrong')/\" {WP}/wp-config.php"
+    ));
+    host.refuses(
+        provision(&["--scope", WP]),
+        &[
+            "WordPress's PHP runs as the owner of the site's files and answers",
+            "Error establishing a database connection",
+        ],
+    );
+    host.sh(&format!("cp /root/wp-config.php {WP}/wp-config.php"));
     // A site whose files belong to root: its PHP is never run as root.
     host.sh(&format!("chown root {WP}/wp-config.php"));
     host.refuses(
@@ -691,4 +703,47 @@ fn reap_deletes_an_expired_grants_administrator_and_leaves_a_live_ones() {
     ws.teardown_as_root(&host, &live.id, &[])
         .run()
         .expect_code(0);
+}
+
+/// Sealed to the vendor's SSH key: nothing of the administrator's password on the terminal, and
+/// the document `age` opens gives the site's login page, the user and a password that logs in.
+#[test]
+fn the_administrators_credentials_sealed_to_the_vendors_key_log_in() {
+    let Some((host, ws)) = wordpress() else {
+        return;
+    };
+    let key = crate::support::keygen(ws.dir.path(), "vendor_ed25519", &["-t", "ed25519"]);
+    let public = key.with_extension("pub");
+    let out = ws
+        .provision_as_root(
+            &host,
+            &[
+                "--playbook",
+                "wordpress-admin",
+                "--scope",
+                WP,
+                "--seal-to",
+                public.to_str().expect("utf-8"),
+            ],
+        )
+        .run()
+        .expect_code(0);
+    assert!(!out.stdout.contains("wp pass"), "{}", out.stdout);
+    let doc = crate::seal::age_decrypt(&key, out.stdout.as_bytes());
+    let value = |label: &str| crate::docs::labelled(&doc, label).to_owned();
+    assert_eq!(
+        value("wp login"),
+        format!("http://{}/wp-login.php", host.addr)
+    );
+    let (user, password) = (value("wp user"), value("wp pass"));
+    assert!(
+        !out.stderr.contains(&password),
+        "the password leaked to stderr"
+    );
+    let jar = tempfile::NamedTempFile::new().expect("cookie jar");
+    assert!(logs_in(&host, "/", jar.path(), &user, &password));
+    ws.teardown_as_root(&host, &value("grant"), &[])
+        .run()
+        .expect_code(0);
+    assert!(!opens_users_page(&host, "/", jar.path()));
 }
