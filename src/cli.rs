@@ -265,7 +265,7 @@ pub struct ProvisionArgs {
     pub wp_reassign: Option<String>,
 
     /// With --wp-admin on a WordPress multisite network: the address of the one site it
-    /// administers (like http://example.org/shop/)
+    /// administers (like `http://example.org/shop/`)
     #[arg(long, value_name = "ADDRESS", requires = "wp_admin")]
     pub wp_site: Option<String>,
 
