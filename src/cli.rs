@@ -39,6 +39,16 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Show what changed in the scope since the grant's backup, as a unified diff
     Diff(DiffArgs),
+    /// List the grant's recorded sessions with the programs they ran and the files they
+    /// transferred (during the window, copies the recordings so far first)
+    Sessions(SessionsArgs),
+    /// Play a recorded session back in the terminal
+    Replay(ReplayArgs),
+    /// Follow the vendor's terminal live, read-only, as it happens (Ctrl-C stops watching)
+    Watch(WatchArgs),
+    /// Write one archive of the grant's record, recordings and teardown report, with a
+    /// SHA-256 manifest anyone can check (`sha256sum -c MANIFEST.sha256`)
+    Export(ExportArgs),
     /// List grants
     List(JsonArg),
     /// Show one grant: host, account, actions and their state, history
@@ -205,6 +215,13 @@ pub struct ProvisionArgs {
     /// says when it is needed
     #[arg(long)]
     pub password_login: bool,
+
+    /// Record every session of the account on the host, out of its reach (its terminal, its
+    /// commands, its sudo, its sftp transfers), copied to you at teardown: `auto` records
+    /// what the host allows and says what it cannot, `require` refuses a host that cannot
+    /// record, `off` records nothing
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = RecordArg::Auto)]
+    pub record: RecordArg,
 
     /// The vendor's SSH public key (ssh-ed25519 or RSA ≥ 2048; a .pub file or the key text):
     /// the account also logs in with it, from a file it cannot change (restricted; `from=`
@@ -398,6 +415,58 @@ pub struct DiffArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// The grant id (see `handover list`)
+    pub grant: String,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Print the sessions as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The grant id (see `handover list`)
+    pub grant: String,
+
+    /// The session's id (see `handover sessions GRANT`)
+    pub session: String,
+
+    /// Play faster (2) or slower (0.5) than it happened
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
+    pub speed: f64,
+
+    /// Shorten every pause longer than this many seconds to it
+    #[arg(long, value_name = "SECONDS")]
+    pub max_pause: Option<f64>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The grant id (see `handover list`)
+    pub grant: String,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The grant id (see `handover list`)
+    pub grant: String,
+
+    /// The archive to write (a tar file; refused if it exists)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
 /// How to log in to the host with the customer's own credentials.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
@@ -440,6 +509,14 @@ pub enum LevelArg {
     Root,
 }
 
+/// `--record`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RecordArg {
+    Auto,
+    Require,
+    Off,
+}
+
 /// `--after`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AfterArg {
@@ -466,11 +543,17 @@ impl Command {
             Command::Audit(a) => a.json,
             Command::Restore(a) => a.json,
             Command::Diff(a) => a.json,
+            Command::Sessions(a) => a.json,
             Command::List(a) => a.json,
             Command::Show(a) => a.json,
             Command::Reap(a) => a.json,
             Command::Prune(a) => a.json,
-            Command::Playbooks(_) | Command::Completions(_) | Command::Man => false,
+            Command::Playbooks(_)
+            | Command::Completions(_)
+            | Command::Man
+            | Command::Replay(_)
+            | Command::Watch(_)
+            | Command::Export(_) => false,
         }
     }
 }

@@ -82,6 +82,16 @@ pub enum Error {
     Output(#[source] std::io::Error),
     #[error("no terminal to ask for {what}: {hint}")]
     NoTerminal { what: String, hint: String },
+    #[error("could not write `{}`", path.display())]
+    Local {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Remote(String),
+    #[error(transparent)]
+    Recordings(#[from] crate::recordings::Error),
 }
 
 impl Error {
@@ -111,7 +121,10 @@ impl Error {
             | Error::ScopeForbidden { .. }
             | Error::ApplyFailed { .. }
             | Error::Handover { .. }
-            | Error::Output(_) => ExitStatus::Failed,
+            | Error::Output(_)
+            | Error::Local { .. }
+            | Error::Remote(_)
+            | Error::Recordings(_) => ExitStatus::Failed,
         }
     }
 

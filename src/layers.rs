@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["shell"],
     &["ssh"],
     &["site"],
-    &["seal", "audit"],
+    &["seal", "audit", "recordings"],
     &["actions"],
     &["backup"],
     &["playbook", "record"],

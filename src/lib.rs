@@ -18,6 +18,7 @@ pub mod output;
 pub mod playbook;
 pub mod progress;
 pub mod record;
+pub mod recordings;
 pub mod request;
 pub mod seal;
 pub mod secret;

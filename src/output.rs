@@ -432,6 +432,7 @@ pub fn teardown(
             "warnings": report.warnings,
             "site": report.site,
             "drift": report.drift,
+            "sessions": report.sessions,
         }));
         return Ok(());
     }
@@ -508,6 +509,9 @@ pub fn teardown(
         )?,
         None => {}
     }
+    if let Some(sessions) = &report.sessions {
+        write_sessions(&mut out, &report.grant, sessions)?;
+    }
     match (&sealed, &sealed_file) {
         (Some(_), Some(path)) => writeln!(
             out,
@@ -547,6 +551,73 @@ pub fn teardown(
             "grant {} is partial: the items marked ✗ remain; fix the cause and run `handover teardown {}` again",
             report.grant, report.grant
         )?;
+    }
+    Ok(())
+}
+
+/// `handover sessions`: the grant's recorded sessions.
+pub fn sessions(
+    record: &GrantRecord,
+    sessions: &[crate::recordings::Session],
+    json: bool,
+) -> std::io::Result<()> {
+    if json {
+        print_json(&json!({
+            "grant": record.id.as_str(),
+            "account": record.account.as_str(),
+            "copied_at": record.recordings.as_ref().map(|c| crate::text::rfc3339(c.copied_at)),
+            "sessions": sessions,
+        }));
+        return Ok(());
+    }
+    write_sessions(&mut std::io::stdout().lock(), record.id.as_str(), sessions)
+}
+
+/// How many programs of a session the report names before it says how many more.
+const PROGRAMS_SHOWN: usize = 20;
+
+/// The recorded sessions, each with the programs it ran and the files it transferred.
+pub(crate) fn write_sessions(
+    out: &mut dyn Write,
+    grant: &str,
+    sessions: &[crate::recordings::Session],
+) -> std::io::Result<()> {
+    if sessions.is_empty() {
+        return writeln!(out, "sessions recorded: none (the vendor did not log in)");
+    }
+    writeln!(
+        out,
+        "sessions recorded ({}; `handover replay {grant} ID` plays one back):",
+        sessions.len()
+    )?;
+    for s in sessions {
+        let end = s
+            .ended
+            .map_or_else(|| "running".to_owned(), crate::text::rfc3339);
+        writeln!(
+            out,
+            "  {}  {:<7} {} from {}  {} → {}  {}",
+            s.id,
+            s.kind.to_string(),
+            sanitize(&s.user),
+            sanitize(s.source.as_deref().unwrap_or("?")),
+            crate::text::rfc3339(s.started),
+            end,
+            sanitize(&s.command)
+        )?;
+        for program in s.commands.iter().take(PROGRAMS_SHOWN) {
+            writeln!(out, "      ran  {}", sanitize(program))?;
+        }
+        if s.commands.len() > PROGRAMS_SHOWN {
+            writeln!(
+                out,
+                "      … and {} more programs (`handover sessions {grant} --json` lists all)",
+                s.commands.len() - PROGRAMS_SHOWN
+            )?;
+        }
+        for file in &s.files {
+            writeln!(out, "      file {}", sanitize(file))?;
+        }
     }
     Ok(())
 }

@@ -306,6 +306,13 @@ impl Playbook {
             .any(|a| matches!(a, ActionTemplate::WpAdmin(_)))
     }
 
+    /// Whether the account is an sftp-only one, jailed in the scope.
+    pub fn has_sftp_jail(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|a| matches!(a, ActionTemplate::SftpJail(_)))
+    }
+
     pub fn has_db_user(&self) -> bool {
         self.actions
             .iter()

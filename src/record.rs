@@ -228,6 +228,21 @@ pub struct GrantRecord {
     /// The batch the grant was provisioned in (`handover provision HOST1 HOST2 …`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<crate::ids::BatchId>,
+    /// The window's recordings as last copied from the host (`ID.recordings/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recordings: Option<RecordingsCopy>,
+}
+
+/// A copy of the window's recordings in the state directory: when it was taken, and each
+/// file's SHA-256 (hex), by its path in the copy, so that the copy can be proved unchanged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecordingsCopy {
+    #[serde(with = "time::serde::rfc3339")]
+    pub copied_at: OffsetDateTime,
+    /// Whether the host's recordings were removed after this copy (at teardown).
+    #[serde(default)]
+    pub removed_from_host: bool,
+    pub sha256: BTreeMap<String, String>,
 }
 
 impl GrantRecord {
@@ -314,7 +329,8 @@ impl Store {
         &self.grants
     }
 
-    fn path(&self, id: &GrantId) -> PathBuf {
+    /// The record's file.
+    pub fn path(&self, id: &GrantId) -> PathBuf {
         self.grants.join(format!("{id}.json"))
     }
 

@@ -624,6 +624,11 @@ impl Provision {
             params,
             allow_from,
             password_login: args.password_login,
+            record: match args.record {
+                cli::RecordArg::Auto => actions::RecordMode::Auto,
+                cli::RecordArg::Require => actions::RecordMode::Require,
+                cli::RecordArg::Off => actions::RecordMode::Off,
+            },
             vendor_key: vendor_key(args.vendor_key.as_deref(), args.seal_to.as_deref())?,
             extra_actions,
             lend_after: after(args.after),

@@ -54,3 +54,8 @@ pub fn remote_stderr(stderr: &str) -> String {
 pub fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
+
+/// Bytes as lowercase hexadecimal (a digest).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -31,6 +31,7 @@ mod shellcheck_tests;
 pub use credentials::{CmsLogin, Credentials, DbLogin};
 pub use db::{cms_configs, read_cms_db_name};
 pub use db_sql::{DbAdmin, DbEngine};
+pub use recording::{DIR as RECORDINGS_ROOT, RecordMode};
 pub use rotate::After;
 pub use template::{PlanError, Planning, Template};
 pub use window::WindowProcess;
@@ -199,6 +200,7 @@ kinds! {
         sshd::SshdMatch = "sshd-match",
         expiry::ExpiryGuard = "expiry-guard",
         db_rotate::RotateDbUser = "rotate-db-user",
+        recording::Recording = "recording",
     }
 }
 

@@ -372,6 +372,7 @@ fn every_script() -> Vec<(String, String)> {
         ("backup.restore", include_str!("../backup/restore.sh")),
         ("backup.on_host", include_str!("../backup/on_host.sh")),
         ("site", include_str!("../site/site.sh")),
+        ("watch", include_str!("../engine/watch.sh")),
     ] {
         out.push((name.to_owned(), text.to_owned()));
     }

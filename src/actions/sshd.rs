@@ -94,6 +94,9 @@ pub struct SshdMatch {
     /// logs in with, from [`SshdMatch::key_file`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor_key: Option<String>,
+    /// The recording wrapper every login runs through (`ForceCommand`), with `--record`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_command: Option<String>,
 }
 
 impl SshdMatch {
@@ -104,6 +107,7 @@ impl SshdMatch {
             dropin: sshd_dropin::path_for(account.as_str()),
             password_login: false,
             vendor_key: None,
+            force_command: None,
         }
     }
 
@@ -180,6 +184,9 @@ impl SshdMatch {
         if self.vendor_key.is_some() {
             text.push_str(&format!("\tAuthorizedKeysFile {}\n", self.key_file()));
         }
+        if let Some(command) = &self.force_command {
+            text.push_str(&format!("\tForceCommand {command}\n"));
+        }
         if !self.allow_from.is_empty() {
             text.push_str(&format!(
                 "Match User {account} Address {}\n",
@@ -242,6 +249,9 @@ impl SshdMatch {
             if self.vendor_key.is_some() {
                 expect.push(Expect::Is("authorizedkeysfile", self.key_file()));
             }
+            if let Some(command) = &self.force_command {
+                expect.push(Expect::Is("forcecommand", command.clone()));
+            }
             if self.password_login {
                 expect.push(Expect::Is("passwordauthentication", "yes".to_owned()));
                 expect.push(Expect::Is("authenticationmethods", "any".to_owned()));
@@ -269,6 +279,9 @@ impl SshdMatch {
         }
         if self.vendor_key.is_some() {
             keys.push("authorizedkeysfile");
+        }
+        if self.force_command.is_some() {
+            keys.push("forcecommand");
         }
         keys.extend(
             AUTH_OFF

@@ -36,9 +36,48 @@ impl Sudo {
     }
 
     fn temp_file(&self) -> String {
-        // A `.` in the name: sudo's #includedir skips it while it is being checked.
-        format!("{}.tmp", self.file)
+        temp_file(&self.file)
     }
+}
+
+/// Where a drop-in is written before it is checked: a `.` in the name, so sudo's #includedir
+/// skips it meanwhile.
+pub(super) fn temp_file(file: &str) -> String {
+    format!("{file}.tmp")
+}
+
+/// Script text: install the sudoers drop-in `file` holding exactly `content` (see the module
+/// doc); the step fails, with nothing left, when sudo would not take it.
+pub(super) fn install_dropin(s: &mut Script, file: &str, content: &str) {
+    let tmp = temp_file(file);
+    s.cmd("rm -f -- {}", &[&tmp]);
+    s.cmd("printf '%s' {} > {}", &[content, &tmp]);
+    s.cmd("chown root:root -- {} && chmod 0440 -- {}", &[&tmp, &tmp]);
+    s.cmd(
+        "if ! visudo -cf {} >&2; then rm -f -- {}; echo 'the sudoers fragment is invalid' >&2; exit 1; fi",
+        &[&tmp, &tmp],
+    );
+    s.cmd(
+        "if [ \"$(cat -- {})\" != \"$(printf '%s' {})\" ]; then rm -f -- {}; echo 'the sudoers fragment is not what was written' >&2; exit 1; fi",
+        &[&tmp, content, &tmp],
+    );
+    s.cmd(
+        "if [ -e {} ]; then rm -f -- {}; echo {} >&2; exit 1; fi",
+        &[file, &tmp, &format!("{file} appeared meanwhile")],
+    );
+    s.cmd("mv -- {} {}", &[&tmp, file]);
+    s.cmd(
+        "if ! visudo -c >&2; then rm -f -- {}; echo 'sudo configuration invalid with the fragment: removed it' >&2; exit 1; fi",
+        &[file],
+    );
+}
+
+/// Script text: check `id` passes when `file` holds exactly `content`, root-owned, mode 0440.
+pub(super) fn verify_dropin(s: &mut Script, id: &str, file: &str, content: &str) {
+    s.cmd(
+        "if [ \"$(cat -- {} 2>/dev/null)\" = \"$(printf '%s' {})\" ] && [ \"$(stat -c %U:%a -- {})\" = root:440 ]; then hv_ok {}; else hv_fail {}; fi",
+        &[file, content, file, id, id],
+    );
 }
 
 impl Step for Sudo {
@@ -71,31 +110,7 @@ impl Step for Sudo {
     }
 
     fn apply(&self, _ctx: &Context, s: &mut Script) {
-        let tmp = self.temp_file();
-        s.cmd("rm -f -- {}", &[&tmp]);
-        s.cmd("printf '%s' {} > {}", &[&self.content(), &tmp]);
-        s.cmd("chown root:root -- {} && chmod 0440 -- {}", &[&tmp, &tmp]);
-        s.cmd(
-            "if ! visudo -cf {} >&2; then rm -f -- {}; echo 'the sudoers fragment is invalid' >&2; exit 1; fi",
-            &[&tmp, &tmp],
-        );
-        s.cmd(
-            "if [ \"$(cat -- {})\" != \"$(printf '%s' {})\" ]; then rm -f -- {}; echo 'the sudoers fragment is not what was written' >&2; exit 1; fi",
-            &[&tmp, &self.content(), &tmp],
-        );
-        s.cmd(
-            "if [ -e {} ]; then rm -f -- {}; echo {} >&2; exit 1; fi",
-            &[
-                &self.file,
-                &tmp,
-                &format!("{} appeared meanwhile", self.file),
-            ],
-        );
-        s.cmd("mv -- {} {}", &[&tmp, &self.file]);
-        s.cmd(
-            "if ! visudo -c >&2; then rm -f -- {}; echo 'sudo configuration invalid with the fragment: removed it' >&2; exit 1; fi",
-            &[&self.file],
-        );
+        install_dropin(s, &self.file, &self.content());
     }
 
     fn undo(&self, _ctx: &Context, s: &mut Script) {
@@ -110,10 +125,7 @@ impl Step for Sudo {
                 self.file
             ),
         );
-        s.cmd(
-            "if [ \"$(cat -- {} 2>/dev/null)\" = \"$(printf '%s' {})\" ] && [ \"$(stat -c %U:%a -- {})\" = root:440 ]; then hv_ok {}; else hv_fail {}; fi",
-            &[&self.file, &self.content(), &self.file, &id, &id],
-        );
+        verify_dropin(s, &id, &self.file, &self.content());
         let id = checks.add(
             "listed",
             format!("sudo lists the rule for `{}`", self.account),

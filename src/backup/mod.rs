@@ -583,9 +583,7 @@ pub(crate) fn acl_lines(text: &[u8], prefix: &str) -> Vec<String> {
         .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::text::hex;
 
 /// A file's SHA-256, kept as its 32 bytes (a manifest, a listing and two plans of 20,000
 /// files each hold one per file) and written as hex.

@@ -5,6 +5,7 @@ mod diff;
 mod provision;
 mod prune;
 mod reap;
+mod recordings;
 mod restore;
 mod teardown;
 
@@ -44,6 +45,10 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
             let request = request::Diff::from_args(args)?;
             diff::run(request, state_dir, &progress).await
         }
+        Command::Sessions(args) => recordings::sessions(args, state_dir, &progress).await,
+        Command::Replay(args) => recordings::replay(args, state_dir, &progress).await,
+        Command::Watch(args) => recordings::watch(args, state_dir, &progress).await,
+        Command::Export(args) => recordings::export(&args, state_dir),
         Command::Reap(args) => {
             let request = request::Reap::from_args(args)?;
             reap::run(request, state_dir, &progress).await

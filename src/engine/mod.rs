@@ -12,6 +12,7 @@ mod audit;
 pub mod connect;
 mod provision;
 mod prune;
+pub mod recordings;
 mod restore;
 mod scripts;
 mod teardown;
@@ -21,6 +22,7 @@ pub use audit::{AuditReport, audit};
 pub use connect::ConnectOptions;
 pub use provision::{ProvisionRequest, Provisioned, provision};
 pub use prune::{BACKUP_DIR, PruneReport, PrunedBackup, prune};
+pub use recordings::export;
 pub use restore::{
     Confirm, DiffDocument, FilesRestore, RestoreCheck, RestoreParts, RestoreReport, diff, restore,
     restore_check,

@@ -6,12 +6,15 @@ use super::BASELINE_FILE;
 use super::connect::{ConnectOptions, Keys, connect, prove_login, run};
 use super::scripts::{Fresh, Tail, apply_script};
 use super::teardown::remove;
-use crate::actions::{Action, Checks, Context, Credentials, DbAdmin, ExpiryGuard, SshdMatch, Step};
+use crate::actions::{
+    Action, Checks, Context, Credentials, DbAdmin, ExpiryGuard, RecordMode, Recording, SshdMatch,
+    Step,
+};
 use crate::audit::{self, AuditError, Baseline, Collected};
 use crate::backup::{self, BackupError, BackupRecord};
 use crate::error::Error;
 use crate::ids::{BatchId, GrantId};
-use crate::input::{AccountName, AllowFrom, ScopeDir, Ttl, forbidden_scope};
+use crate::input::{AccountName, AllowFrom, InputError, ScopeDir, Ttl, forbidden_scope};
 use crate::playbook::{PlanInput, Playbook, PlaybookError};
 use crate::progress::Progress;
 use crate::record::{
@@ -45,6 +48,8 @@ pub struct ProvisionRequest {
     /// `--password-login`: the account alone may log in with its password where the host's
     /// SSH policy refuses it.
     pub password_login: bool,
+    /// `--record`: whether every session of the account is recorded on the host.
+    pub record: crate::actions::RecordMode,
     /// `--vendor-key` (or the `--seal-to` key): `TYPE BASE64` of the vendor's SSH public key.
     pub vendor_key: Option<String>,
     /// Actions the command line adds after the playbook's (`--rotate`, `--db`, …).
@@ -285,6 +290,13 @@ fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Er
         let mut sshd = SshdMatch::new(input.account, &request.allow_from);
         sshd.password_login = request.password_login;
         sshd.vendor_key = request.vendor_key.clone();
+        if let Some(recording) = recording(request, input)? {
+            if recording.active() {
+                sshd.force_command = Some(Recording::wrapper(input.grant));
+            }
+            // Before the sshd drop-in: its wrapper exists before sshd runs it.
+            plan.push(Action::Recording(recording));
+        }
         plan.push(Action::SshdMatch(sshd));
     }
     plan.extend(request.extra_actions.iter().cloned());
@@ -318,6 +330,28 @@ fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Er
         input.account,
     )));
     Ok(plan)
+}
+
+/// `--record`: the recording of the account's sessions, or `None` with `off`. An sftp-only
+/// account's sessions run jailed inside sshd itself, out of sudo's reach: not recorded.
+fn recording(request: &ProvisionRequest, input: &PlanInput) -> Result<Option<Recording>, Error> {
+    let mut recording = match request.record {
+        RecordMode::Off => return Ok(None),
+        mode => Recording::new(input.account, mode == RecordMode::Require),
+    };
+    if request.playbook.has_sftp_jail() {
+        let why = "an sftp-only account's transfers run jailed inside sshd, out of sudo's reach";
+        if recording.required {
+            return Err(InputError::new(
+                "--record",
+                "require",
+                format!("--record auto or off with an sftp-only playbook ({why})"),
+            )
+            .into());
+        }
+        recording.not_recorded = Some(why.to_owned());
+    }
+    Ok(Some(recording))
 }
 
 /// The preflight script: facts, every action's checks, and the collector when a baseline is
@@ -574,6 +608,24 @@ fn fill_database_names(
             wp.login_url = facts.get("wp_login_url").cloned();
         }
     }
+    // What the host can record; with `auto`, a host that cannot records nothing, and says so.
+    let mut recorded = true;
+    for action in plan.iter_mut() {
+        if let Action::Recording(r) = action
+            && r.active()
+            && let Err(why) = r.fill(facts)
+        {
+            r.not_recorded = Some(why);
+            recorded = false;
+        }
+    }
+    if !recorded {
+        for action in plan.iter_mut() {
+            if let Action::SshdMatch(sshd) = action {
+                sshd.force_command = None;
+            }
+        }
+    }
     for action in plan {
         if let Action::DbUser(db) = action
             && db.database.is_none()
@@ -678,6 +730,7 @@ fn journal(
         baseline: baseline.is_some(),
         backup: None,
         batch: request.batch.clone(),
+        recordings: None,
     };
     // The baseline is stored before the record that points to it, and both before any change.
     if let Some(baseline) = &baseline {

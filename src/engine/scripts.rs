@@ -263,6 +263,7 @@ mod tests {
             baseline: false,
             backup: None,
             batch: None,
+            recordings: None,
         };
         let (script, checks, credentials) = apply_script(&record, Some(password), None);
         assert_eq!(

@@ -48,6 +48,9 @@ pub struct TeardownReport {
     /// The drift report against the baseline (`None` for a rollback or an already revoked
     /// grant).
     pub drift: Option<Drift>,
+    /// The window's sessions as recorded (`None` when the grant records none): each with the
+    /// programs it ran and the files it transferred.
+    pub sessions: Option<Vec<crate::recordings::Session>>,
     #[serde(skip)]
     pub remote_executions: usize,
 }
@@ -75,6 +78,7 @@ impl TeardownReport {
             warnings: Vec::new(),
             site: None,
             drift: None,
+            sessions: None,
             remote_executions: 0,
         }
     }
@@ -144,7 +148,7 @@ pub async fn teardown(
     };
     // Lent accounts with `--after rotate` get a fresh password, shown once to the customer.
     let mut fresh = Fresh::Rotate(Vec::new());
-    let result = remove(
+    let mut result = remove(
         &mut session,
         &mut record,
         options.auth.interactive,
@@ -153,6 +157,19 @@ pub async fn teardown(
         tail,
     )
     .await;
+    // The sessions have ended: their recordings are complete, and come here before they go.
+    if let Ok((report, _)) = &mut result
+        && super::recordings::records(&record)
+    {
+        let check = super::recordings::take_home(&session, store, &mut record).await;
+        if !check.ok {
+            report.verified = false;
+            report.state = GrantState::Partial;
+            record.state = GrantState::Partial;
+            record.event(format!("teardown incomplete: {}", check.check));
+        }
+        report.checks.push(check);
+    }
     // What changed in the site since its backup, in counts (`handover diff` has the detail).
     let site = match &result {
         Ok(_) => Some(super::restore::site_changes(&mut session, &record).await),
@@ -162,6 +179,16 @@ pub async fn teardown(
     session.close().await;
     let (mut report, collected) = result?;
     report.remote_executions = executions;
+    if record.recordings.is_some() {
+        let dir = super::recordings::local_dir(store, &record.id);
+        match crate::recordings::load(&dir) {
+            Ok(sessions) => report.sessions = Some(sessions),
+            Err(e) => report.warnings.push(format!(
+                "the recordings were copied to {} but could not be read: {e}",
+                dir.display()
+            )),
+        }
+    }
     match site {
         Some(Ok(Some(changes))) => {
             record.event(format!(
@@ -197,6 +224,10 @@ pub async fn teardown(
     store.save(&record)?;
     if let Fresh::Rotate(made) = fresh {
         report.new_passwords = made;
+    }
+    // Kept for `handover export`: the report as shown (no passwords: they are not serialized).
+    if let Ok(json) = serde_json::to_vec_pretty(&report) {
+        store.save_companion(&record.id, super::recordings::TEARDOWN_FILE, &json)?;
     }
     Ok(report)
 }
@@ -307,6 +338,7 @@ pub(super) async fn remove(
             warnings,
             site: None,
             drift: None,
+            sessions: None,
             remote_executions: session.executions(),
         },
         collected,

@@ -33,6 +33,7 @@ mod playbooks;
 mod properties;
 mod protocol;
 mod reap;
+mod recording;
 mod restore;
 mod rollback;
 mod rotate;

@@ -493,6 +493,23 @@ impl TestHost {
             .expect("run sshpass ssh (apt-get install sshpass openssh-client)")
     }
 
+    /// An interactive login as `user` on a pseudo-terminal (`ssh -tt`), as a person at a
+    /// terminal has one: type into it with [`Terminal::type_line`].
+    pub fn terminal(&self, user: &str, password: &str) -> Terminal {
+        let child = Command::new("sshpass")
+            .arg("-e")
+            .args(["ssh", "-tt"])
+            .args(Self::client_options())
+            .arg(format!("{user}@{}", self.addr))
+            .env("SSHPASS", password)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run sshpass ssh (apt-get install sshpass openssh-client)");
+        Terminal { child }
+    }
+
     /// `sftp -b -` as `user` with `password` (through sshpass: `BatchMode=no` first, since
     /// sftp's `-b` would otherwise forbid password authentication), the batch on stdin.
     pub fn sftp_batch(&self, user: &str, password: &str, batch: &str) -> Output {
@@ -961,6 +978,16 @@ impl Run {
         self
     }
 
+    /// Start it with stdout and stderr piped and no stdin, and go on: a long-running command
+    /// (`handover watch`).
+    pub fn spawn(mut self) -> std::process::Child {
+        self.cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        self.cmd.spawn().expect("spawn handover")
+    }
+
     pub fn run(mut self) -> Finished {
         self.cmd
             .stdin(Stdio::piped())
@@ -1186,5 +1213,30 @@ pub fn assert_absent(what: &str, haystack: &str, secrets: &[&str]) {
 pub fn assert_nowhere(places: &[(&str, &str)], secrets: &[&str]) {
     for (what, haystack) in places {
         assert_absent(what, haystack, secrets);
+    }
+}
+
+/// A login on a pseudo-terminal ([`TestHost::terminal`]).
+pub struct Terminal {
+    child: std::process::Child,
+}
+
+impl Terminal {
+    /// Type `line` and Enter, after a pause (a person types after the prompt comes).
+    pub fn type_line(&mut self, line: &str) {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let stdin = self.child.stdin.as_mut().expect("the terminal's input");
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("type into the terminal");
+        stdin.flush().expect("type into the terminal");
+    }
+
+    /// Log out (`exit`) and wait for the session to end: what the terminal showed.
+    pub fn exit(mut self) -> String {
+        self.type_line("exit");
+        drop(self.child.stdin.take());
+        let out = self.child.wait_with_output().expect("wait for ssh");
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }

@@ -1,0 +1,350 @@
+//! Recorded sessions (GitHub issue #19), with the real sshd, the real sudo and a real
+//! terminal: the vendor's shell, commands, sudo to root and sftp transfers are recorded by sudo
+//! as root where the account cannot reach them; teardown copies them here before it removes
+//! them, and `sessions`, `replay`, `watch` and `export` show them.
+
+use crate::support::{TestHost, trusted_host};
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+/// The grant's recordings directory on the host.
+fn on_host(grant: &str) -> String {
+    format!("/var/log/handover/{grant}")
+}
+
+/// Every file under `dir`, with its bytes.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d)
+            .expect("read the recordings")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("read a recording");
+                out.push((path, bytes));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_kind_of_session_is_recorded_out_of_the_accounts_reach_and_comes_home_at_teardown() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    let grant = ws.grant(&host, &["--playbook", "linux-root"]);
+    let (account, password) = (grant.account().to_owned(), grant.password().to_owned());
+    let dir = on_host(&grant.id);
+
+    // A command, as `ssh host cmd`.
+    let out = host.ssh_as(&account, &password, "echo command-marker; id -un");
+    assert!(
+        out.status.success(),
+        "{}",
+        crate::support::text(&out.stderr)
+    );
+    assert_eq!(
+        crate::support::text(&out.stdout),
+        format!("command-marker\n{account}\n")
+    );
+    // A shell on a terminal, with sudo to root (its password typed at sudo's prompt).
+    let mut terminal = host.terminal(&account, &password);
+    terminal.type_line("echo typed-marker");
+    terminal.type_line("sudo id -u");
+    terminal.type_line(&password);
+    terminal.type_line("ls /etc/hostname");
+    let screen = terminal.exit();
+    assert!(screen.contains("typed-marker"), "{screen}");
+    // sftp: an upload, a download, a rename, a removal.
+    let local = ws.file("upload.txt", "uploaded by the vendor\n");
+    let fetched = ws.dir.path().join("fetched.txt");
+    let out = host.sftp_batch(
+        &account,
+        &password,
+        &format!(
+            "put {local} up.txt\nget up.txt {}\nrename up.txt up2.txt\nrm up2.txt\n",
+            fetched.display()
+        ),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        crate::support::text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&fetched).expect("the download"),
+        "uploaded by the vendor\n"
+    );
+    // The account can neither read back nor remove its recordings.
+    let out = host.ssh_as(
+        &account,
+        &password,
+        &format!("ls {dir}; cat {dir}/events.json; rm -rf {dir}"),
+    );
+    assert!(!out.status.success());
+    assert!(host.ok(&format!("test -s {dir}/events.json")));
+    assert_eq!(host.sh(&format!("stat -c %U:%a {dir}")).trim(), "root:700");
+
+    // During the window, `sessions` copies what was recorded so far.
+    let listed = ws
+        .handover(&["sessions", &grant.id, "--json"])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0)
+        .json();
+    let kinds: Vec<&str> = listed["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .filter_map(|s| s["kind"].as_str())
+        .collect();
+    for kind in ["command", "shell", "sudo", "sftp"] {
+        assert!(kinds.contains(&kind), "no {kind} session in {listed}");
+    }
+
+    let report = ws
+        .teardown_as_root(&host, &grant.id, &["--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    let check = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| {
+            c["check"]
+                .as_str()
+                .is_some_and(|t| t.contains("recordings are copied"))
+        })
+        .unwrap_or_else(|| panic!("no recordings check in {report}"));
+    assert_eq!(check["ok"], true, "{check}");
+    let sessions = report["sessions"]
+        .as_array()
+        .expect("sessions in the report");
+    let all = serde_json::to_string(sessions).expect("json");
+    for expected in [
+        "echo command-marker; id -un",
+        "/usr/bin/id -un",
+        "/usr/bin/sudo id -u",
+        "/usr/bin/ls --color=auto /etc/hostname",
+        "uploaded /home/",
+        "downloaded /home/",
+        "removed /home/",
+    ] {
+        assert!(all.contains(expected), "`{expected}` missing from {all}");
+    }
+    let source = &sessions[0]["source"];
+    assert_eq!(source, &serde_json::json!(host.gateway), "{all}");
+    // Nothing of the recording is left on the host.
+    for path in [
+        dir.clone(),
+        format!("/etc/ssh/handover-session-{}", grant.id),
+        format!("/etc/sudoers.d/handover-{}-record", grant.id),
+    ] {
+        assert!(!host.ok(&format!("test -e {path}")), "{path} is left");
+    }
+
+    // Here: private, intact, and the password typed at sudo's prompt is not in them.
+    let copy = ws
+        .state_dir()
+        .join("grants")
+        .join(format!("{}.recordings", grant.id));
+    let files = files_under(&copy);
+    assert!(files.len() > 10, "{copy:?}");
+    for (path, bytes) in &files {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{path:?} is readable by others");
+        assert!(
+            !bytes
+                .windows(password.len())
+                .any(|w| w == password.as_bytes()),
+            "the sudo password is in {path:?}: {:?}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+    // After teardown, `sessions` and `replay` need no host.
+    let listed = ws
+        .handover(&["sessions", &grant.id])
+        .run()
+        .expect_code(0)
+        .stdout;
+    assert!(listed.contains("shell"), "{listed}");
+    let shell = sessions
+        .iter()
+        .find(|s| s["kind"] == "shell")
+        .and_then(|s| s["id"].as_str())
+        .expect("a shell session");
+    let replayed = ws
+        .handover(&["replay", &grant.id, shell, "--speed", "1000"])
+        .run()
+        .expect_code(0)
+        .stdout;
+    assert!(replayed.contains("typed-marker"), "{replayed}");
+    let unknown = ws
+        .handover(&["replay", &grant.id, "999999"])
+        .run()
+        .expect_code(1);
+    assert!(unknown.stderr.contains(shell), "{}", unknown.stderr);
+
+    // The evidence in one archive that `sha256sum -c` checks, and catches a change in.
+    let archive = ws.dir.path().join("evidence.tar");
+    ws.handover(&["export", &grant.id, "-o", archive.to_str().expect("utf-8")])
+        .run()
+        .expect_code(0);
+    let unpacked = ws.dir.path().join("unpacked");
+    std::fs::create_dir(&unpacked).expect("mkdir");
+    let top = unpacked.join(format!("handover-{}", grant.id));
+    let check = |what: &str| {
+        std::process::Command::new("sha256sum")
+            .args(["-c", "--quiet", "MANIFEST.sha256"])
+            .current_dir(&top)
+            .status()
+            .unwrap_or_else(|e| panic!("sha256sum ({what}): {e}"))
+            .success()
+    };
+    let status = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&unpacked)
+        .status()
+        .expect("tar");
+    assert!(status.success());
+    assert!(top.join("teardown.json").exists());
+    assert!(check("as exported"));
+    std::fs::write(top.join("record.json"), "{}").expect("tamper");
+    assert!(!check("tampered"), "a changed record passed the manifest");
+}
+
+/// `handover watch` follows the vendor's terminal as it happens, read-only, and ends by itself
+/// when the session does.
+#[test]
+fn watch_shows_a_running_session_as_it_happens_and_ends_with_it() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    let grant = ws.grant(&host, &[]);
+    let mut watcher = ws
+        .handover(&["watch", &grant.id])
+        .with_root_password(&host)
+        .spawn();
+    let mut stdout = watcher.stdout.take().expect("watch's output");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut terminal = host.terminal(grant.account(), grant.password());
+    terminal.type_line("echo watch-$((6 * 7))-marker");
+    let typed = Instant::now();
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("watch-42-marker") {
+        let left = Duration::from_secs(5).saturating_sub(typed.elapsed());
+        assert!(!left.is_zero(), "watch did not show the session in 5 s");
+        if let Ok(chunk) = rx.recv_timeout(left) {
+            seen.extend(chunk);
+        }
+    }
+    eprintln!(
+        "watch showed the output {} ms after it was typed",
+        typed.elapsed().as_millis()
+    );
+    terminal.exit();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = watcher.try_wait().expect("wait for watch") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "watch outlived the session");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success());
+    let mut stderr = String::new();
+    watcher
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    assert!(stderr.contains("ended"), "{stderr}");
+    ws.revoke(&host, &grant.id);
+}
+
+/// A host whose sudo cannot record: `--record require` refuses it before any change, naming
+/// the package; `auto` goes on without recording and says so; `off` records nothing.
+#[test]
+fn a_host_that_cannot_record_is_refused_with_require_and_named_with_auto() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    host.sh("mv /usr/bin/sudo /usr/bin/sudo.away");
+    host.refuses(
+        ws.provision_as_root(&host, &["--scope", &host.scope, "--record", "require"]),
+        &["Debian package `sudo`"],
+    );
+    let grant = ws.grant(&host, &[]);
+    assert!(
+        grant
+            .warnings
+            .iter()
+            .any(|w| w.contains("not recorded") && w.contains("`sudo`")),
+        "{:?}",
+        grant.warnings
+    );
+    // The vendor still logs in, straight to its shell.
+    let out = host.ssh_as(grant.account(), grant.password(), "id -un");
+    assert!(
+        out.status.success(),
+        "{}",
+        crate::support::text(&out.stderr)
+    );
+    assert!(!host.ok(&format!("test -e {}", on_host(&grant.id))));
+    ws.revoke(&host, &grant.id);
+    host.sh("mv /usr/bin/sudo.away /usr/bin/sudo");
+    let grant = ws.grant(&host, &["--record", "off"]);
+    host.ssh_as(grant.account(), grant.password(), "true");
+    assert!(!host.ok(&format!("test -e {}", on_host(&grant.id))));
+    ws.revoke(&host, &grant.id);
+}
+
+/// Nobody runs teardown: at the expiry the host removes the recording set-up with the rest,
+/// and keeps the recordings (root's alone) until a later teardown copies and removes them.
+#[test]
+fn at_the_ttl_the_set_up_goes_and_the_recordings_wait_for_teardown() {
+    let Some((host, ws)) = TestHost::builder().service("atd").trusted() else {
+        return;
+    };
+    let grant = ws.grant(&host, &["--ttl", "15s"]);
+    host.ssh_as(grant.account(), grant.password(), "echo before-expiry");
+    let wrapper = format!("/etc/ssh/handover-session-{}", grant.id);
+    assert!(host.ok(&format!("test -e {wrapper}")));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while host.ok(&format!("test -e {wrapper}")) || host.has_account(grant.account()) {
+        assert!(Instant::now() < deadline, "the set-up outlived its expiry");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(!host.ok(&format!(
+        "test -e /etc/sudoers.d/handover-{}-record",
+        grant.id
+    )));
+    let dir = on_host(&grant.id);
+    assert!(host.ok(&format!("test -s {dir}/events.json")));
+    let report = ws
+        .teardown_as_root(&host, &grant.id, &["--json"])
+        .run()
+        .json();
+    let all = report["sessions"].to_string();
+    assert!(all.contains("before-expiry"), "{report}");
+    assert!(!host.ok(&format!("test -e {dir}")), "{dir} is left");
+}
