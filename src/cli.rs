@@ -39,7 +39,7 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Show what changed in the scope since the grant's backup, as a unified diff
     Diff(DiffArgs),
-    /// List the grant's recorded sessions with the programs they ran and the files they
+    /// List the grant's recorded sessions with what was typed in them and the files they
     /// transferred (during the window, copies the recordings so far first)
     Sessions(SessionsArgs),
     /// Play a recorded session back in the terminal

@@ -573,10 +573,11 @@ pub fn sessions(
     write_sessions(&mut std::io::stdout().lock(), record.id.as_str(), sessions)
 }
 
-/// How many programs of a session the report names before it says how many more.
-const PROGRAMS_SHOWN: usize = 20;
+/// How many typed lines (or programs) of a session the report shows before it says how many
+/// more.
+const LINES_SHOWN: usize = 20;
 
-/// The recorded sessions, each with the programs it ran and the files it transferred.
+/// The recorded sessions, each with what was typed in it and the files it transferred.
 pub(crate) fn write_sessions(
     out: &mut dyn Write,
     grant: &str,
@@ -605,18 +606,21 @@ pub(crate) fn write_sessions(
             end,
             sanitize(&s.command)
         )?;
-        for program in s.commands.iter().take(PROGRAMS_SHOWN) {
-            writeln!(out, "      ran  {}", sanitize(program))?;
-        }
-        if s.commands.len() > PROGRAMS_SHOWN {
-            writeln!(
-                out,
-                "      … and {} more programs (`handover sessions {grant} --json` lists all)",
-                s.commands.len() - PROGRAMS_SHOWN
-            )?;
+        for (word, lines) in [("typed", &s.typed), ("ran", &s.commands)] {
+            for line in lines.iter().take(LINES_SHOWN) {
+                writeln!(out, "      {word:<5} {}", sanitize(line))?;
+            }
+            if lines.len() > LINES_SHOWN {
+                writeln!(
+                    out,
+                    "      … and {} more (`handover sessions {grant} --json` lists all, `handover replay {grant} {}` shows them)",
+                    lines.len() - LINES_SHOWN,
+                    s.id
+                )?;
+            }
         }
         for file in &s.files {
-            writeln!(out, "      file {}", sanitize(file))?;
+            writeln!(out, "      file  {}", sanitize(file))?;
         }
     }
     Ok(())

@@ -5,8 +5,7 @@
 //! runs it under `sudo -u ACCOUNT`: the account gains nothing, and sudo's I/O logging records
 //! it as root, in `/var/log/handover/GRANT` (root-only, 0700), where the account can neither
 //! read back, alter nor delete it. Recorded: the terminal (what the vendor saw and typed),
-//! standard input and output of commands, every program a session runs (`log_subcmds`),
-//! every sudo to root (the same `Defaults` apply to it), and for sftp, sftp-server's own log
+//! standard input and output of commands (so what was typed, line by line), every sudo to root (the same `Defaults` apply to it), and for sftp, sftp-server's own log
 //! of each file read, written, renamed or removed (its protocol stream, the files' content,
 //! is left out).
 //!
@@ -59,9 +58,6 @@ pub struct Recording {
     /// The host's sftp server, found at preflight.
     #[serde(default)]
     pub sftp_server: String,
-    /// Whether the host's sudo logs the programs a session runs (1.9.8 and later).
-    #[serde(default)]
-    pub subcommands: bool,
     /// Whether the host's sudo can keep passwords typed at a password prompt out of the
     /// recording (1.9.10 and later).
     #[serde(default)]
@@ -78,7 +74,6 @@ impl Recording {
             account: account.clone(),
             required,
             sftp_server: String::new(),
-            subcommands: false,
             mask_passwords: false,
             not_recorded: None,
         }
@@ -103,12 +98,11 @@ impl Recording {
         format!("/etc/sudoers.d/handover-{grant}-record")
     }
 
-    /// Fill in what preflight found (`record_sftp`, `record_subcmds`); the reason recording
+    /// Fill in what preflight found (`record_sudo`, `record_pwmask`, `record_sftp`); the reason recording
     /// cannot be done on this host, if any.
     pub fn fill(&mut self, facts: &BTreeMap<String, String>) -> Result<(), String> {
         let sudo = facts.get("record_sudo").map_or("", String::as_str);
         self.sftp_server = facts.get("record_sftp").cloned().unwrap_or_default();
-        self.subcommands = facts.get("record_subcmds").is_some_and(|v| v == "1");
         self.mask_passwords = facts.get("record_pwmask").is_some_and(|v| v == "1");
         match (sudo, self.sftp_server.as_str()) {
             ("1", "") => Err("no sftp server program (Debian package `openssh-sftp-server`)".to_owned()),
@@ -122,12 +116,6 @@ impl Recording {
     pub fn sudoers_content(&self, grant: &GrantId) -> String {
         let a = self.account.as_str();
         let dir = Self::dir(grant);
-        let subcommands = if self.subcommands {
-            // In-process (LD_PRELOAD), so that a nested sudo still runs.
-            ", log_subcmds, intercept_type=dso, intercept_allow_setid"
-        } else {
-            ""
-        };
         // Keystrokes after a password prompt become `*` (the option's default logs them).
         let passwords = if self.mask_passwords {
             ", !log_passwords"
@@ -136,7 +124,7 @@ impl Recording {
         };
         format!(
             "# handover: every session of {a} is recorded in {dir}; removed by `handover teardown {grant}`\n\
-             Defaults:{a} log_input, log_output, iolog_flush, !compress_io, iolog_dir={dir}/io, iolog_file=%{{seq}}, iolog_mode=0600, log_format=json, logfile={dir}/events.json, env_keep+=\"SSH_CONNECTION SSH_CLIENT\", !requiretty{passwords}{subcommands}\n\
+             Defaults:{a} log_input, log_output, iolog_flush, !compress_io, iolog_dir={dir}/io, iolog_file=%{{seq}}, iolog_mode=0600, log_format=json, logfile={dir}/events.json, env_keep+=\"SSH_CONNECTION SSH_CLIENT\", !requiretty{passwords}\n\
              Defaults!{sftp} !log_stdin, !log_stdout\n\
              {a} ALL=({a}) NOPASSWD: ALL\n",
             sftp = self.sftp_server
@@ -178,7 +166,7 @@ impl Step for Recording {
             return format!("sessions of `{}` are NOT recorded: {why}", self.account);
         }
         format!(
-            "every session of `{}` recorded by sudo as root, out of its reach: its terminal, its commands' input and output, the programs it runs, its sudo to root and its sftp file operations; copied to you at teardown",
+            "every session of `{}` recorded by sudo as root, out of its reach: its terminal (what was typed and shown), its commands' input and output, its sudo to root and its sftp file operations; copied to you at teardown",
             self.account
         )
     }
@@ -192,15 +180,12 @@ impl Step for Recording {
         s.raw(
             "hv_sudo=0; if [ \"$hv_v\" -ge 10900 ] && command -v visudo >/dev/null 2>&1; then hv_sudo=1; fi",
         );
-        s.raw(
-            "hv_sub=0; if [ \"$hv_v\" -ge 10908 ]; then for hv_f in /usr/libexec/sudo/sudo_intercept.so /usr/lib/sudo/sudo_intercept.so; do if [ -f \"$hv_f\" ]; then hv_sub=1; fi; done; fi",
-        );
         s.raw("hv_pw=0; if [ \"$hv_v\" -ge 10910 ]; then hv_pw=1; fi");
         s.raw("hv_sftp=''");
         for path in SFTP_SERVERS.iter().rev() {
             s.cmd("if [ -x {} ]; then hv_sftp={}; fi", &[path, path]);
         }
-        s.raw("hv_fact record_sudo \"$hv_sudo\"; hv_fact record_subcmds \"$hv_sub\"; hv_fact record_pwmask \"$hv_pw\"; hv_fact record_sftp \"$hv_sftp\"");
+        s.raw("hv_fact record_sudo \"$hv_sudo\"; hv_fact record_pwmask \"$hv_pw\"; hv_fact record_sftp \"$hv_sftp\"");
         if self.required {
             let id = checks.add(
                 "record-sudo",
@@ -307,17 +292,19 @@ mod tests {
             BTreeMap::from([
                 ("record_sudo".to_owned(), sudo.to_owned()),
                 ("record_sftp".to_owned(), sftp.to_owned()),
-                ("record_subcmds".to_owned(), "1".to_owned()),
+                ("record_pwmask".to_owned(), "1".to_owned()),
             ])
         };
         assert!(r.fill(&facts("0", "/usr/lib/openssh/sftp-server")).unwrap_err().contains("`sudo`"));
         assert!(r.fill(&facts("1", "")).unwrap_err().contains("openssh-sftp-server"));
         assert!(r.fill(&facts("1", "/usr/lib/openssh/sftp-server")).is_ok());
-        assert!(r.subcommands);
+        assert!(r.mask_passwords);
         let grant = GrantId::parse("20261204-ab12cd").expect("an id");
         let rules = r.sudoers_content(&grant);
         assert!(rules.contains("Defaults!/usr/lib/openssh/sftp-server !log_stdin, !log_stdout"));
         assert!(rules.contains("support-ab12cd ALL=(support-ab12cd) NOPASSWD: ALL"));
-        assert!(rules.contains("log_subcmds"));
+        assert!(rules.contains("!log_passwords"));
+        // No program of a session is intercepted: what it leaves running keeps working.
+        assert!(!rules.contains("log_subcmds"));
     }
 }

@@ -15,9 +15,11 @@ mod replay;
 mod session;
 mod sftp;
 mod timing;
+mod typed;
 
 pub use replay::{replay, transcript};
 pub use session::{Kind, Session, load};
+pub use typed::typed_lines;
 
 use std::path::PathBuf;
 

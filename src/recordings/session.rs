@@ -53,9 +53,11 @@ pub struct Session {
     pub command: String,
     /// Whether the session had a terminal.
     pub tty: bool,
-    /// The programs run inside the session, in order (builtins such as `cd` or `echo` are not
-    /// programs, so they are not here).
+    /// The programs run inside the session, in order, where the host's sudo named them
+    /// (`log_subcmds`; builtins such as `cd` or `echo` are not programs, so they are not here).
     pub commands: Vec<String>,
+    /// What was typed at the session's terminal, line by line ([`super::typed_lines`]).
+    pub typed: Vec<String>,
     /// For an sftp session, what it did to files (`uploaded /home/vend/a.txt (7 bytes)`).
     pub files: Vec<String>,
 }
@@ -168,6 +170,7 @@ fn read_session(id: String, dir: &Path, commands: Vec<String>) -> Result<Session
         source: source(&info.runenv),
         command: command_line(&info.runargv),
         tty: info.ttyname.is_some() || has_bytes(&dir.join("ttyout")),
+        typed: super::typed_lines(&read_bytes(&dir.join("ttyin"))?),
         user: info.runuser,
         started,
         commands,
@@ -244,16 +247,21 @@ fn read_text(path: &Path) -> Result<String, Error> {
     })
 }
 
-/// A stream file as text, empty when sudo did not record that stream.
-fn read_stream_lossy(path: &Path) -> Result<String, Error> {
+/// A stream file's bytes, none when sudo did not record that stream.
+fn read_bytes(path: &Path) -> Result<Vec<u8>, Error> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(source) => Err(Error::Read {
             path: path.to_path_buf(),
             source,
         }),
     }
+}
+
+/// A stream file as text, empty when sudo did not record that stream.
+fn read_stream_lossy(path: &Path) -> Result<String, Error> {
+    Ok(String::from_utf8_lossy(&read_bytes(path)?).into_owned())
 }
 
 #[cfg(test)]

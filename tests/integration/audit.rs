@@ -170,8 +170,9 @@ done
         .run()
         .expect_code(3);
     show_timings("teardown", &out);
-    // The teardown script, then the site's comparison with its backup.
-    out.assert_stderr_contains("executions=2");
+    // The teardown script, the recordings' copy and then their removal (only once the copy is
+    // safe here), the site's comparison with its backup.
+    out.assert_stderr_contains("executions=4");
     let report = out.teardown_report();
     // The grant's own actions are gone; the exit status is the drift's.
     assert!(report.verified, "{report}");

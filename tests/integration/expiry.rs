@@ -107,7 +107,8 @@ fn removed_at_the_ttl_without_teardown(
         "the vendor's key file"
     );
     let drop_ins = "ls /etc/ssh/sshd_config.d /etc/sudoers.d | grep handover || true";
-    let expected = if root { 2 } else { 1 };
+    // The sshd drop-in and the recording's sudoers drop-in; with root, the sudo one.
+    let expected = if root { 3 } else { 2 };
     assert_eq!(
         host.sh(drop_ins).lines().count(),
         expected,

@@ -245,9 +245,10 @@ fn provision_use_and_teardown_as_root_with_a_password() {
     );
     assert_eq!(
         executions(&teardown.stderr, "teardown"),
-        // The teardown script, then the site's comparison with its backup.
-        Some(2),
-        "teardown should take 2 remote executions:\n{}",
+        // The teardown script, the recordings' copy, their removal once the copy is here, the
+        // site's comparison with its backup.
+        Some(4),
+        "teardown should take 4 remote executions:\n{}",
         teardown.stderr
     );
     assert_nothing_left(&host, &grant, &uid);
