@@ -426,6 +426,11 @@ pub struct SessionsArgs {
     /// Print the sessions as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
+
+    /// The private SSH key the recordings were sealed to at teardown (`--seal-to`); its
+    /// passphrase from HANDOVER_KEY_PASSPHRASE or a prompt
+    #[arg(long, value_name = "FILE")]
+    pub unseal_with: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -443,6 +448,10 @@ pub struct ReplayArgs {
     /// Shorten every pause longer than this many seconds to it
     #[arg(long, value_name = "SECONDS")]
     pub max_pause: Option<f64>,
+
+    /// The private SSH key the recordings were sealed to at teardown (`--seal-to`)
+    #[arg(long, value_name = "FILE")]
+    pub unseal_with: Option<PathBuf>,
 
     #[command(flatten)]
     pub connect: ConnectArgs,

@@ -92,6 +92,8 @@ pub enum Error {
     Remote(String),
     #[error(transparent)]
     Recordings(#[from] crate::recordings::Error),
+    #[error(transparent)]
+    Unseal(#[from] crate::seal::UnsealError),
 }
 
 impl Error {
@@ -125,6 +127,7 @@ impl Error {
             | Error::Local { .. }
             | Error::Remote(_)
             | Error::Recordings(_) => ExitStatus::Failed,
+            Error::Unseal(_) => ExitStatus::Usage,
         }
     }
 

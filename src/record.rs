@@ -242,6 +242,10 @@ pub struct RecordingsCopy {
     /// Whether the host's recordings were removed after this copy (at teardown).
     #[serde(default)]
     pub removed_from_host: bool,
+    /// The fingerprint of the key the copy is sealed to (teardown's `--seal-to`): it is then
+    /// `ID.recordings.age`, an age file of its tar, and no plain copy is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_to: Option<String>,
     pub sha256: BTreeMap<String, String>,
 }
 

@@ -97,6 +97,95 @@ impl VendorKey {
     }
 }
 
+impl VendorKey {
+    /// A binary age stream to this key, written to `out` (a file of any size, sealed as it is
+    /// written); `finish` it.
+    pub fn seal_writer<W: Write>(&self, out: W) -> std::io::Result<age::stream::StreamWriter<W>> {
+        age::Encryptor::with_recipients(std::iter::once(&self.recipient as _))
+            .map_err(std::io::Error::other)?
+            .wrap_output(out)
+    }
+}
+
+/// Passphrases for an encrypted private key: `HANDOVER_KEY_PASSPHRASE`, else a prompt on the
+/// terminal.
+#[derive(Clone, Copy)]
+struct Passphrase;
+
+impl age::Callbacks for Passphrase {
+    fn display_message(&self, message: &str) {
+        eprintln!("handover: {message}");
+    }
+    fn confirm(&self, _message: &str, _yes: &str, _no: Option<&str>) -> Option<bool> {
+        None
+    }
+    fn request_public_string(&self, _description: &str) -> Option<String> {
+        None
+    }
+    fn request_passphrase(&self, description: &str) -> Option<age::secrecy::SecretString> {
+        let given = std::env::var("HANDOVER_KEY_PASSPHRASE")
+            .ok()
+            .or_else(|| rpassword::prompt_password(format!("{description}: ")).ok())?;
+        Some(age::secrecy::SecretString::from(given))
+    }
+}
+
+/// Why a sealed file could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum UnsealError {
+    #[error("could not read `{}`", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{}` is not a private SSH key age can use (ssh-ed25519 or ssh-rsa)", path.display())]
+    Key { path: std::path::PathBuf },
+    #[error("`{}` does not open with `{}`: not the key it was sealed to, or a wrong passphrase", sealed.display(), key.display())]
+    Decrypt {
+        sealed: std::path::PathBuf,
+        key: std::path::PathBuf,
+    },
+}
+
+/// Open the age file `sealed` with the private SSH key in `key`: its plain bytes as they are
+/// read.
+pub fn open_sealed(
+    sealed: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<impl std::io::Read, UnsealError> {
+    let read = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| UnsealError::Read { path, source }
+    };
+    let text = std::fs::read(key).map_err(read(key))?;
+    let identity = age::ssh::Identity::from_buffer(
+        std::io::BufReader::new(text.as_slice()),
+        Some(key.display().to_string()),
+    )
+    .map_err(|_| UnsealError::Key {
+        path: key.to_path_buf(),
+    })?;
+    if matches!(identity, age::ssh::Identity::Unsupported(_)) {
+        return Err(UnsealError::Key {
+            path: key.to_path_buf(),
+        });
+    }
+    let identity = identity.with_callbacks(Passphrase);
+    let file = std::fs::File::open(sealed).map_err(read(sealed))?;
+    let decryptor =
+        age::Decryptor::new(std::io::BufReader::new(file)).map_err(|_| UnsealError::Decrypt {
+            sealed: sealed.to_path_buf(),
+            key: key.to_path_buf(),
+        })?;
+    decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .map_err(|_| UnsealError::Decrypt {
+            sealed: sealed.to_path_buf(),
+            key: key.to_path_buf(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,7 +41,8 @@ pub async fn sessions(
 ) -> Result<ExitStatus, Error> {
     let store = open_store(state_dir)?;
     let record = fresh(&store, &args.grant, &args.connect, progress).await?;
-    let sessions = crate::recordings::load(&engine::local_dir(&store, &record.id))?;
+    let copy = engine::open_copy(&store, &record, args.unseal_with.as_deref())?;
+    let sessions = crate::recordings::load(&copy.dir)?;
     progress.clear();
     output::sessions(&record, &sessions, args.json).map_err(Error::Output)?;
     Ok(ExitStatus::Success)
@@ -66,9 +67,15 @@ pub async fn replay(
     let store = open_store(state_dir)?;
     let record = fresh(&store, &args.grant, &args.connect, progress).await?;
     progress.clear();
-    let dir = engine::local_dir(&store, &record.id);
+    let copy = engine::open_copy(&store, &record, args.unseal_with.as_deref())?;
     let mut out = std::io::stdout().lock();
-    match crate::recordings::replay(&dir, &args.session, args.speed, args.max_pause, &mut out) {
+    match crate::recordings::replay(
+        &copy.dir,
+        &args.session,
+        args.speed,
+        args.max_pause,
+        &mut out,
+    ) {
         // A reader that stops early (`| head`) has what it wanted.
         Err(crate::recordings::Error::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         played => played?,

@@ -42,6 +42,17 @@ pub async fn run(
             let store = open_store(state_dir)?;
             let report = engine::teardown(&store, &id, &request.connect, progress).await?;
             progress.clear();
+            // The recordings' copy, sealed to the same key as any new password.
+            if let Some(sealing) = &sealing {
+                let mut record = store.load(&id)?;
+                if record
+                    .recordings
+                    .as_ref()
+                    .is_some_and(|c| c.sealed_to.is_none())
+                {
+                    engine::recordings::seal_copy(&store, &mut record, &sealing.key)?;
+                }
+            }
             tracing::info!(
                 executions = report.remote_executions,
                 "remote executions for teardown"

@@ -12,7 +12,7 @@ use crate::shell::Script;
 use crate::shell::protocol::CheckResult;
 use crate::ssh::Session;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The companion directory of a grant record holding its recordings.
@@ -81,6 +81,7 @@ pub(super) async fn copy(
     record.recordings = Some(RecordingsCopy {
         copied_at: crate::record::now(),
         removed_from_host: false,
+        sealed_to: None,
         sha256,
     });
     Ok(())
@@ -165,7 +166,6 @@ fn unpack(archive: &Path, dir: &Path) -> Result<std::collections::BTreeMap<Strin
 }
 
 fn private_file(path: &Path) -> Result<std::fs::File, Error> {
-    use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -268,7 +268,8 @@ const WATCH_SH: &str = include_str!("watch.sh");
 pub const TEARDOWN_FILE: &str = "teardown.json";
 
 /// `handover export`: one tar archive (`handover-GRANT/`) of the grant's record, its last
-/// teardown report (with the drift report), its recordings, and `MANIFEST.sha256`, the SHA-256
+/// teardown report (with the drift report), its recordings (`recordings/`, or sealed as
+/// `recordings.age`), and `MANIFEST.sha256`, the SHA-256
 /// of each of them as `sha256sum -c` reads it. Refuses to overwrite `to`. The number of files.
 pub fn export(store: &Store, record: &GrantRecord, to: &Path) -> Result<usize, Error> {
     let id = &record.id;
@@ -279,7 +280,17 @@ pub fn export(store: &Store, record: &GrantRecord, to: &Path) -> Result<usize, E
         files.push((TEARDOWN_FILE.to_owned(), teardown));
     }
     let dir = local_dir(store, id);
-    if record.recordings.is_some() {
+    let sealed = record
+        .recordings
+        .as_ref()
+        .is_some_and(|c| c.sealed_to.is_some());
+    if sealed {
+        // As sealed: only the holder of the key opens it.
+        files.push((
+            SEALED_FILE.to_owned(),
+            store.companion_path(id, SEALED_FILE),
+        ));
+    } else if record.recordings.is_some() {
         let mut found = Vec::new();
         walk(&dir, &mut found).map_err(|e| local(&dir, e))?;
         found.sort();
@@ -337,4 +348,113 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The sealed copy of a grant's recordings.
+pub const SEALED_FILE: &str = "recordings.age";
+
+/// Seal the grant's copy of its recordings to `key` (teardown's `--seal-to`, the customer's
+/// own key): an age file of its tar replaces the plain copy.
+pub fn seal_copy(
+    store: &Store,
+    record: &mut GrantRecord,
+    key: &crate::seal::VendorKey,
+) -> Result<(), Error> {
+    let dir = local_dir(store, &record.id);
+    let sealed = store.companion_path(&record.id, SEALED_FILE);
+    let partial = store.companion_path(&record.id, "recordings.age.new");
+    let write = || -> std::io::Result<()> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&partial)?;
+        let mut writer = key.seal_writer(file)?;
+        {
+            let mut tar = tar::Builder::new(&mut writer);
+            tar.follow_symlinks(false);
+            tar.append_dir_all(".", &dir)?;
+            tar.finish()?;
+        }
+        let file = writer.finish()?;
+        file.sync_all()?;
+        std::fs::rename(&partial, &sealed)
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&partial);
+        return Err(local(&sealed, e));
+    }
+    std::fs::remove_dir_all(&dir).map_err(|e| local(&dir, e))?;
+    if let Some(copy) = &mut record.recordings {
+        copy.sealed_to = Some(key.fingerprint.clone());
+    }
+    record.event(format!(
+        "recordings sealed to {} in {}",
+        key.fingerprint,
+        sealed.display()
+    ));
+    store.save(record)?;
+    Ok(())
+}
+
+/// The grant's copy of its recordings, readable: the plain copy, or the sealed one opened with
+/// `identity` (the private SSH key it was sealed to) into a private temporary directory that
+/// goes when the result is dropped.
+pub fn open_copy(
+    store: &Store,
+    record: &GrantRecord,
+    identity: Option<&Path>,
+) -> Result<OpenCopy, Error> {
+    let sealed_to = record.recordings.as_ref().and_then(|c| c.sealed_to.clone());
+    let Some(fingerprint) = sealed_to else {
+        return Ok(OpenCopy {
+            dir: local_dir(store, &record.id),
+            temporary: false,
+        });
+    };
+    let Some(identity) = identity else {
+        return Err(crate::input::InputError::new(
+            "--unseal-with",
+            "",
+            format!(
+                "the private SSH key the recordings were sealed to at teardown ({fingerprint})"
+            ),
+        )
+        .into());
+    };
+    let sealed = store.companion_path(&record.id, SEALED_FILE);
+    let dir = store.companion_path(
+        &record.id,
+        &format!("recordings.open.{}", std::process::id()),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| local(&dir, e))?;
+    let open = OpenCopy {
+        dir: dir.clone(),
+        temporary: true,
+    };
+    let reader = crate::seal::open_sealed(&sealed, identity)?;
+    let mut tar = tar::Archive::new(reader);
+    tar.set_preserve_permissions(true);
+    tar.unpack(&dir).map_err(|e| local(&sealed, e))?;
+    Ok(open)
+}
+
+/// A readable copy of the recordings ([`open_copy`]).
+pub struct OpenCopy {
+    pub dir: PathBuf,
+    /// An unsealed copy, removed on drop.
+    temporary: bool,
+}
+
+impl Drop for OpenCopy {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }

@@ -348,3 +348,108 @@ fn at_the_ttl_the_set_up_goes_and_the_recordings_wait_for_teardown() {
     assert!(all.contains("before-expiry"), "{report}");
     assert!(!host.ok(&format!("test -e {dir}")), "{dir} is left");
 }
+
+/// Ctrl-C ends `watch` cleanly, and its side on the host ends with it.
+#[test]
+fn ctrl_c_stops_watching_and_leaves_nothing_running_on_the_host() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    let grant = ws.grant(&host, &[]);
+    let watcher = ws
+        .handover(&["watch", &grant.id])
+        .with_root_password(&host)
+        .spawn();
+    // Waiting for a session: the host polls for one.
+    let polling = || host.ok("pgrep -x find >/dev/null || pgrep -f 'slee[p] 0[.]2' >/dev/null");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !polling() {
+        assert!(
+            Instant::now() < deadline,
+            "watch never started waiting on the host"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &watcher.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let out = watcher.wait_with_output().expect("wait for watch");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        crate::support::text(&out.stderr).contains("stopped watching"),
+        "{}",
+        crate::support::text(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while polling() {
+        assert!(
+            Instant::now() < deadline,
+            "watch's loop still runs on the host"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    ws.revoke(&host, &grant.id);
+}
+
+/// Teardown's `--seal-to` (the customer's own key) seals the recordings' copy: no plain copy
+/// is kept, `sessions` needs the private key, and the real `age` opens it too.
+#[test]
+fn recordings_sealed_at_teardown_open_only_with_the_key() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    let key = crate::support::keygen(ws.dir.path(), "customer_ed25519", &["-t", "ed25519"]);
+    let public = key.with_extension("pub");
+    let grant = ws.grant(&host, &[]);
+    host.ssh_as(grant.account(), grant.password(), "echo sealed-marker");
+    ws.teardown_as_root(
+        &host,
+        &grant.id,
+        &["--seal-to", public.to_str().expect("utf-8")],
+    )
+    .run()
+    .expect_code(0);
+    let grants = ws.state_dir().join("grants");
+    assert!(!grants.join(format!("{}.recordings", grant.id)).exists());
+    let sealed = grants.join(format!("{}.recordings.age", grant.id));
+    assert!(sealed.exists());
+    let refused = ws.handover(&["sessions", &grant.id]).run().expect_code(2);
+    assert!(
+        refused.stderr.contains("--unseal-with"),
+        "{}",
+        refused.stderr
+    );
+    let listed = ws
+        .handover(&[
+            "sessions",
+            &grant.id,
+            "--unseal-with",
+            key.to_str().expect("utf-8"),
+        ])
+        .run()
+        .expect_code(0)
+        .stdout;
+    assert!(listed.contains("echo sealed-marker"), "{listed}");
+    let opened = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("age -d -i \"$1\" \"$2\" | tar -tf -")
+        .arg("sh")
+        .arg(&key)
+        .arg(&sealed)
+        .output()
+        .expect("age and tar");
+    assert!(opened.status.success(), "{opened:?}");
+    assert!(
+        crate::support::text(&opened.stdout).contains("events.json"),
+        "{opened:?}"
+    );
+    // Nothing unsealed is left behind.
+    let left: Vec<_> = std::fs::read_dir(&grants)
+        .expect("the grants directory")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("recordings.open"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
