@@ -39,6 +39,9 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Show what changed in the scope since the grant's backup, as a unified diff
     Diff(DiffArgs),
+    /// Move a live grant's expiry (on the host and in the record, verified from the host);
+    /// at most 30 days from the grant's start
+    Extend(ExtendArgs),
     /// List the grant's recorded sessions with what was typed in them and the files they
     /// transferred (during the window, copies the recordings so far first)
     Sessions(SessionsArgs),
@@ -416,6 +419,28 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("until_when").required(true).args(["ttl", "until"])))]
+pub struct ExtendArgs {
+    /// The grant id (see `handover list`)
+    pub grant: String,
+
+    /// The new expiry, from now (a whole number and s, m, h or d: 2h, 3d)
+    #[arg(long, value_name = "DURATION")]
+    pub ttl: Option<String>,
+
+    /// The new expiry as a time (RFC 3339: 2026-12-05T18:00:00Z)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Print the result as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct SessionsArgs {
     /// The grant id (see `handover list`)
     pub grant: String,
@@ -553,6 +578,7 @@ impl Command {
             Command::Restore(a) => a.json,
             Command::Diff(a) => a.json,
             Command::Sessions(a) => a.json,
+            Command::Extend(a) => a.json,
             Command::List(a) => a.json,
             Command::Show(a) => a.json,
             Command::Reap(a) => a.json,

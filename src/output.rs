@@ -555,6 +555,38 @@ pub fn teardown(
     Ok(())
 }
 
+/// `handover extend`: each check, then where the expiry now is.
+pub fn extended(report: &crate::engine::ExtendReport, json: bool) -> std::io::Result<()> {
+    if json {
+        print_json(&json!(report));
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    for check in &report.checks {
+        let mark = if check.ok { "✓" } else { "✗" };
+        writeln!(out, "{mark} {}", check.check)?;
+        for detail in &check.details {
+            writeln!(out, "    {detail}")?;
+        }
+    }
+    if report.verified {
+        writeln!(
+            out,
+            "grant {} now expires at {} (was {})",
+            report.grant,
+            crate::text::rfc3339(report.expires_at),
+            crate::text::rfc3339(report.previous_expires_at)
+        )
+    } else {
+        writeln!(
+            out,
+            "grant {}: the new expiry could not be verified on the host (items marked ✗); the record keeps {}: run extend again",
+            report.grant,
+            crate::text::rfc3339(report.previous_expires_at)
+        )
+    }
+}
+
 /// `handover sessions`: the grant's recorded sessions.
 pub fn sessions(
     record: &GrantRecord,

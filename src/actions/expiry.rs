@@ -58,6 +58,63 @@ impl ExpiryGuard {
         format!("{}/remove", self.dir)
     }
 
+    /// Script text: schedule the removal script at `ctx.expires_at` with the host's scheduler
+    /// (`expiry.sh` says how, for each); `$hv_t` is when the job starts.
+    fn schedule(&self, ctx: &Context, s: &mut Script) {
+        let command = format!("/bin/sh {} >/dev/null 2>&1", quote(&self.script_path()));
+        let when = ctx.expires_at.unix_timestamp().to_string();
+        s.raw("hv_now=$(date +%s); hv_backend=$(hv_guard_scheduler || true)");
+        s.raw("case $hv_backend in");
+        s.cmd(
+            "systemd) hv_guard_systemd {} \"$hv_now\" {} {} {} ;;",
+            &[
+                &when,
+                &self.unit,
+                &format!("handover: remove grant {} at its expiry", ctx.grant),
+                &self.script_path(),
+            ],
+        );
+        s.cmd("at) hv_guard_at {} \"$hv_now\" {} ;;", &[&when, &command]);
+        s.cmd(
+            "cron) hv_guard_cron {} \"$hv_now\" {} {} {} {} ;;",
+            &[
+                &when,
+                &command,
+                &self.cron_tmp(),
+                &self.cron_file,
+                &cron_dir(&self.cron_file),
+            ],
+        );
+        s.raw("*) echo 'no scheduler runs on the host (systemd, atd or cron)' >&2; exit 1 ;;");
+        s.raw("esac");
+        s.raw("hv_fact backend \"$hv_backend\"; hv_fact starts_at \"$hv_t\"");
+    }
+
+    /// Script text: cancel the scheduled job (the recorded one and any other that runs the
+    /// script), leaving the script and `armed` in place.
+    fn cancel(&self, ctx: &Context, s: &mut Script) {
+        // The recorded at job and any other that runs the script (a crash may have lost the
+        // fact); atrm on a running job only drops its spool file, and the job then stops at
+        // `armed`.
+        let job = ctx.facts.get("at_job").map_or("", String::as_str);
+        s.cmd(
+            "for hv_j in {} $(hv_guard_at_jobs {}); do if at -c \"$hv_j\" 2>/dev/null | grep -qF -- {}; then atrm -- \"$hv_j\" 2>/dev/null || true; fi; done",
+            &[job, &self.script_path(), &self.script_path()],
+        );
+        let unit = ctx.facts.get("unit").unwrap_or(&self.unit);
+        let timer = format!("{unit}.timer");
+        let service = format!("{unit}.service");
+        s.cmd(
+            "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl stop -- {} {} >/dev/null 2>&1 || true; systemctl reset-failed -- {} {} >/dev/null 2>&1 || true; fi",
+            &[&timer, &service, &timer, &service],
+        );
+        let cron_file = ctx.facts.get("cron_file").unwrap_or(&self.cron_file);
+        s.cmd(
+            "rm -f -- {} {} {}",
+            &[cron_file, &self.cron_file, &self.cron_tmp()],
+        );
+    }
+
     /// Where the cron file is written before it is renamed into place; cron ignores names
     /// with a dot.
     fn cron_tmp(&self) -> String {
@@ -182,35 +239,11 @@ impl Step for ExpiryGuard {
         s.cmd("printf '%s' {} > \"$hv_dir/remove\"", &[job.text()]);
         s.raw("chmod 0700 -- \"$hv_dir/remove\"");
         s.raw(": > \"$hv_dir/armed\"");
-
-        // Schedule it (`expiry.sh` says how, for each scheduler).
-        let command = format!("/bin/sh {} >/dev/null 2>&1", quote(&self.script_path()));
-        let when = ctx.expires_at.unix_timestamp().to_string();
-        s.raw("hv_now=$(date +%s); hv_backend=$(hv_guard_scheduler || true)");
-        s.raw("case $hv_backend in");
         s.cmd(
-            "systemd) hv_guard_systemd {} \"$hv_now\" {} {} {} ;;",
-            &[
-                &when,
-                &self.unit,
-                &format!("handover: remove grant {} at its expiry", ctx.grant),
-                &self.script_path(),
-            ],
+            "printf '%s\\n' {} > \"$hv_dir/expires\"",
+            &[&ctx.expires_at.unix_timestamp().to_string()],
         );
-        s.cmd("at) hv_guard_at {} \"$hv_now\" {} ;;", &[&when, &command]);
-        s.cmd(
-            "cron) hv_guard_cron {} \"$hv_now\" {} {} {} {} ;;",
-            &[
-                &when,
-                &command,
-                &self.cron_tmp(),
-                &self.cron_file,
-                &cron_dir(&self.cron_file),
-            ],
-        );
-        s.raw("*) echo 'no scheduler runs on the host (systemd, atd or cron)' >&2; exit 1 ;;");
-        s.raw("esac");
-        s.raw("hv_fact backend \"$hv_backend\"; hv_fact starts_at \"$hv_t\"");
+        self.schedule(ctx, s);
     }
 
     fn prepare_teardown(&self, _ctx: &Context, s: &mut Script) {
@@ -223,29 +256,43 @@ impl Step for ExpiryGuard {
         s.cmd("hv_dir={}", &[&self.dir]);
         // Disarm; if the job took `armed` first, let it finish.
         s.raw("if ! rm -- \"$hv_dir/armed\" 2>/dev/null; then hv_guard_wait \"$hv_dir\"; fi");
-        // The recorded at job and any other that runs the script (a crash may have lost the
-        // fact); atrm on a running job only drops its spool file, and the job then stops at
-        // `armed`.
-        let job = ctx.facts.get("at_job").map_or("", String::as_str);
-        s.cmd(
-            "for hv_j in {} $(hv_guard_at_jobs {}); do if at -c \"$hv_j\" 2>/dev/null | grep -qF -- {}; then atrm -- \"$hv_j\" 2>/dev/null || true; fi; done",
-            &[job, &self.script_path(), &self.script_path()],
-        );
-        let unit = ctx.facts.get("unit").unwrap_or(&self.unit);
-        let timer = format!("{unit}.timer");
-        let service = format!("{unit}.service");
-        s.cmd(
-            "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl stop -- {} {} >/dev/null 2>&1 || true; systemctl reset-failed -- {} {} >/dev/null 2>&1 || true; fi",
-            &[&timer, &service, &timer, &service],
-        );
-        let cron_file = ctx.facts.get("cron_file").unwrap_or(&self.cron_file);
-        s.cmd(
-            "rm -f -- {} {} {}",
-            &[cron_file, &self.cron_file, &self.cron_tmp()],
-        );
+        self.cancel(ctx, s);
         s.raw("rm -rf -- \"$hv_dir\"");
         s.cmd("rmdir -- {} 2>/dev/null || true", &[BASE]);
     }
+
+    /// `handover extend`: the same script, scheduled again for the new expiry (the old job
+    /// cancelled first; while `armed` is there, a job that fires meanwhile removes the grant,
+    /// as it should at the old time).
+    fn extend(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        s.raw(LIB);
+        let id = checks.add(
+            "guard-armed",
+            format!("the removal script {} is still armed", self.script_path()),
+        );
+        let expires = format!("{}/expires", self.dir);
+        s.cmd(
+            "if [ -f {} ] && [ -f {} ] && [ -f {} ]; then hv_ok {}; else hv_fail {}; echo 'the removal script is gone, or older than `handover extend` (no expires file): tear the grant down and provision again' >&2; exit 1; fi",
+            &[&self.script_path(), &format!("{}/armed", self.dir), &expires, &id, &id],
+        );
+        // The time first: a job already waiting reads it when it wakes.
+        let when = ctx.expires_at.unix_timestamp().to_string();
+        s.cmd(
+            "printf '%s\\n' {} > {} && mv -- {} {}",
+            &[&when, &format!("{expires}.tmp"), &format!("{expires}.tmp"), &expires],
+        );
+        self.cancel(ctx, s);
+        self.schedule(ctx, s);
+        let id = checks.add(
+            "guard-rescheduled",
+            "the host removes the grant itself at the new expiry (its scheduler took the new time)",
+        );
+        s.cmd(
+            "if [ -n \"$hv_t\" ] && [ \"$hv_t\" -le {} ]; then hv_ok {}; else hv_fail {}; fi",
+            &[&ctx.expires_at.unix_timestamp().to_string(), &id, &id],
+        );
+    }
+
 
     fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         s.raw(LIB);

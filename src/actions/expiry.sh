@@ -67,12 +67,18 @@ hv_guard_cron() {
 
 # The removal script's own start and end.
 
-# hv_guard_take DIR WHEN: wait for the exact second WHEN (unix time), then take DIR/armed, or
-# end the script. Teardown disarms the guard by removing `armed`: whoever takes it first goes
-# on.
+# hv_guard_take DIR WHEN: wait for the exact second of the expiry (unix time: DIR/expires,
+# which `handover extend` moves, read again after each wait; WHEN without it), then take
+# DIR/armed, or end the script. Teardown disarms the guard by removing `armed`: whoever takes it
+# first goes on.
 hv_guard_take() {
   hv_now=$(date +%s)
-  while [ "$hv_now" -lt "$2" ]; do sleep "$(($2 - hv_now))"; hv_now=$(date +%s); done
+  hv_at=$(cat -- "$1/expires" 2>/dev/null || echo "$2")
+  while [ "$hv_now" -lt "$hv_at" ]; do
+    sleep "$((hv_at - hv_now))"
+    hv_now=$(date +%s)
+    hv_at=$(cat -- "$1/expires" 2>/dev/null || echo "$2")
+  done
   mv -- "$1/armed" "$1/running" 2>/dev/null || exit 0
   echo "$$" > "$1/running"
 }

@@ -34,6 +34,7 @@ pub use db_sql::{DbAdmin, DbEngine};
 pub use recording::{DIR as RECORDINGS_ROOT, RecordMode};
 pub use rotate::After;
 pub use template::{PlanError, Planning, Template};
+pub use user::expire_date;
 pub use window::WindowProcess;
 pub use wp_admin::valid_login as valid_wp_login;
 pub use wp_admin::valid_site_url;
@@ -122,6 +123,10 @@ pub trait Step {
     fn undo(&self, ctx: &Context, s: &mut Script);
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks);
     fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks);
+    /// `handover extend`: shell text (under `set -e`) moving the action's part of the grant's
+    /// expiry to `ctx.expires_at`, with checks that it moved; it may print facts replacing its
+    /// recorded ones. Nothing for an action that holds no expiry.
+    fn extend(&self, _ctx: &Context, _s: &mut Script, _checks: &mut Checks) {}
 }
 
 /// The registry of action kinds. Each line is a module of `src/actions/` with its type and
@@ -258,6 +263,9 @@ impl Step for Action {
     }
     fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         self.step().verify_absent(ctx, s, checks);
+    }
+    fn extend(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        self.step().extend(ctx, s, checks);
     }
 }
 

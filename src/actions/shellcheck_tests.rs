@@ -228,6 +228,8 @@ struct Scripts {
     teardown: Script,
     /// The same without the expiry guard, facts or secrets: what the guard leaves on the host.
     removal: Script,
+    /// `handover extend`: each action's extend step, in order.
+    extend: Script,
 }
 
 /// The scripts of `plan`, with `facts` recorded for every action (apply, teardown).
@@ -295,11 +297,22 @@ fn scripts(grant: &Grant, plan: &[Action], facts: &BTreeMap<String, String>) -> 
             &mut checks,
         );
     }
+    let mut extend = Script::new();
+    extend.lock_host();
+    let mut checks = Checks::default();
+    for (index, action) in plan.iter().enumerate() {
+        checks.for_action(index);
+        let ctx = grant.context(facts, None, None, true);
+        extend.step(index, OnStepFailure::Stop, |s| {
+            action.extend(&ctx, s, &mut checks);
+        });
+    }
     Scripts {
         preflight,
         apply,
         teardown: teardown(facts, true, true),
         removal,
+        extend,
     }
 }
 
@@ -358,6 +371,7 @@ fn every_script() -> Vec<(String, String)> {
                 built.teardown.text().to_owned(),
             ));
             if facts_name == "recorded" {
+                out.push((format!("{name}.extend"), built.extend.text().to_owned()));
                 // Built without facts either way.
                 out.push((format!("{name}.removal"), built.removal.text().to_owned()));
                 if let Some(job) = guard_job(built.apply.text()) {

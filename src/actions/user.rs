@@ -51,6 +51,18 @@ impl User {
     }
 }
 
+/// The first day (UTC) on which the host refuses the account: the day after the expiry, since
+/// account expiry works in whole days (exact-time removal is a separate action).
+pub fn expire_date(expires_at: time::OffsetDateTime) -> String {
+    let day = expires_at.date().next_day().unwrap_or(expires_at.date());
+    format!(
+        "{:04}-{:02}-{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    )
+}
+
 impl Step for User {
     fn footprint(&self, _grant: &GrantId, _facts: &BTreeMap<String, String>, own: &mut Footprint) {
         own.account(self.account.as_str());
@@ -195,6 +207,24 @@ impl Step for User {
         );
     }
 
+    fn extend(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        let day = expire_date(ctx.expires_at);
+        s.cmd("usermod --expiredate {} -- {}", &[&day, name]);
+        // shadow keeps the day as days since the epoch.
+        let days = (ctx.expires_at.date().next_day().unwrap_or(ctx.expires_at.date())
+            - time::Date::from_ordinal_date(1970, 1).unwrap_or(time::Date::MIN))
+        .whole_days();
+        let id = checks.add(
+            "expiry-moved",
+            format!("the host disables `{name}` from {day}"),
+        );
+        s.cmd(
+            "hv_expect {} test \"$(getent shadow {} | cut -d: -f8)\" = {}",
+            &[&id, name, &days.to_string()],
+        );
+    }
+
     fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let name = self.account.as_str();
         let id = checks.add("present", format!("account `{name}` exists"));
@@ -294,5 +324,16 @@ impl super::Template for Template {
             expire_date: p.expire_date.to_owned(),
             login_dir: p.scope.map(|s| s.as_str().to_owned()),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_day_is_the_day_after() {
+        let t = time::macros::datetime!(2026-11-23 23:30 UTC);
+        assert_eq!(expire_date(t), "2026-11-24");
     }
 }

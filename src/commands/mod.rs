@@ -2,6 +2,7 @@
 
 mod audit;
 mod diff;
+mod extend;
 mod provision;
 mod prune;
 mod reap;
@@ -45,6 +46,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
             let request = request::Diff::from_args(args)?;
             diff::run(request, state_dir, &progress).await
         }
+        Command::Extend(args) => extend::run(args, state_dir, &progress).await,
         Command::Sessions(args) => recordings::sessions(args, state_dir, &progress).await,
         Command::Replay(args) => recordings::replay(args, state_dir, &progress).await,
         Command::Watch(args) => recordings::watch(args, state_dir, &progress).await,

@@ -10,6 +10,7 @@
 
 mod audit;
 pub mod connect;
+mod extend;
 mod provision;
 mod prune;
 pub mod recordings;
@@ -20,6 +21,7 @@ mod teardown;
 pub use crate::shell::protocol::CheckResult;
 pub use audit::{AuditReport, audit};
 pub use connect::ConnectOptions;
+pub use extend::{ExtendReport, extend};
 pub use provision::{ProvisionRequest, Provisioned, provision};
 pub use prune::{BACKUP_DIR, PruneReport, PrunedBackup, prune};
 pub use recordings::export;

@@ -107,7 +107,7 @@ impl Grant {
             id: GrantId::generate(now),
             now,
             expires_at,
-            expire_day: expire_date(expires_at),
+            expire_day: crate::actions::expire_date(expires_at),
         }
     }
 
@@ -264,18 +264,6 @@ async fn take_backup(
     }
     taken.verified = true;
     Ok(taken)
-}
-
-/// The first day (UTC) on which the host refuses the account: the day after the expiry, since
-/// account expiry works in whole days (exact-time removal is a separate action).
-fn expire_date(expires_at: OffsetDateTime) -> String {
-    let day = expires_at.date().next_day().unwrap_or(expires_at.date());
-    format!(
-        "{:04}-{:02}-{:02}",
-        day.year(),
-        u8::from(day.month()),
-        day.day()
-    )
 }
 
 /// The playbook's actions; then, for a new account, its sshd restrictions (no tunnels, and
@@ -991,15 +979,4 @@ async fn rollback(
             )
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expiry_day_is_the_day_after() {
-        let t = time::macros::datetime!(2026-11-23 23:30 UTC);
-        assert_eq!(expire_date(t), "2026-11-24");
-    }
 }

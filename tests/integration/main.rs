@@ -23,6 +23,7 @@ mod diff;
 mod drift_git;
 mod drift_runtime;
 mod expiry;
+mod extend;
 mod faults;
 mod firewall;
 mod host_keys;

@@ -1,0 +1,100 @@
+//! `handover extend` (GitHub issue #21): a live grant's expiry moves on the host and in the
+//! record, verified from the host; the 30-day ceiling holds from the grant's start.
+
+use crate::support::{TestHost, trusted_host};
+use std::time::{Duration, Instant};
+
+/// A grant whose TTL is seconds away, extended: the host keeps the account past the old time
+/// and removes it by itself at the new one.
+#[test]
+fn an_extended_grant_outlives_its_old_expiry_and_goes_at_the_new_one() {
+    let Some((host, ws)) = TestHost::builder().service("atd").trusted() else {
+        return;
+    };
+    let grant = ws.grant(&host, &["--ttl", "20s"]);
+    let old = grant.expires_at().unix_timestamp();
+    let extended = ws
+        .handover(&["extend", &grant.id, "--ttl", "50s", "--json"])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(extended["verified"], true, "{extended}");
+    let new = time::OffsetDateTime::parse(
+        extended["expires_at"].as_str().expect("expires_at"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("an RFC 3339 time")
+    .unix_timestamp();
+    assert!(new >= old + 25, "{extended}");
+    let record = ws.record_text(&grant.id);
+    assert!(record.contains("extended by"), "{record}");
+    let now = || time::OffsetDateTime::now_utc().unix_timestamp();
+    // Past the old expiry, the account is still there.
+    while now() < old + 5 {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        host.has_account(grant.account()),
+        "removed at the old expiry"
+    );
+    // At the new one, the host removes it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while host.has_account(grant.account()) {
+        assert!(
+            Instant::now() < deadline,
+            "the account outlived its new expiry"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let gone_at = now();
+    assert!(
+        gone_at >= new - 1 && gone_at <= new + 15,
+        "removed at {gone_at}, the new expiry is {new}"
+    );
+}
+
+/// No extension past 30 days from the grant's start, none into the past, none of a grant
+/// that is no longer live: each refused (exit 2) before the host is touched.
+#[test]
+fn extend_refuses_the_ceiling_the_past_and_a_revoked_grant() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    let grant = ws.grant(&host, &["--ttl", "1h"]);
+    let before = host.snapshot();
+    let refused = ws
+        .handover(&["extend", &grant.id, "--ttl", "30d"])
+        .with_root_password(&host)
+        .run()
+        .expect_code(2);
+    assert!(
+        refused
+            .stderr
+            .contains("at most 30 days from the grant's start"),
+        "{}",
+        refused.stderr
+    );
+    let refused = ws
+        .handover(&["extend", &grant.id, "--until", "2020-01-01T00:00:00Z"])
+        .with_root_password(&host)
+        .run()
+        .expect_code(2);
+    assert!(
+        refused.stderr.contains("a time still to come"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(before, host.snapshot(), "a refused extend changed the host");
+    ws.revoke(&host, &grant.id);
+    let refused = ws
+        .handover(&["extend", &grant.id, "--ttl", "2h"])
+        .with_root_password(&host)
+        .run()
+        .expect_code(2);
+    assert!(
+        refused.stderr.contains("a live grant"),
+        "{}",
+        refused.stderr
+    );
+}
