@@ -474,6 +474,48 @@ impl Step for DbUser {
         }
     }
 
+    /// A PostgreSQL role's `VALID UNTIL` moves with the grant (a MariaDB account has none).
+    fn extend(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        if self.engine != DbEngine::Postgres {
+            return;
+        }
+        let until = ctx
+            .expires_at
+            .format(&Rfc3339)
+            .unwrap_or_else(|_| "infinity".to_owned());
+        let client = self.client(ctx);
+        client.define(s);
+        let role = pg_ident(&self.user);
+        client.run(
+            s,
+            "hv_db_client {} >/dev/null",
+            &[self.database()],
+            &format!("ALTER ROLE {role} VALID UNTIL {};\n", pg_str(&until)),
+            false,
+            "",
+        );
+        client.query(
+            s,
+            "",
+            &format!(
+                "SELECT 'until ' || floor(extract(epoch FROM rolvaliduntil))::bigint FROM pg_roles WHERE rolname = {};\n",
+                pg_str(&self.user)
+            ),
+        );
+        let id = checks.add(
+            "db-valid-until",
+            format!("PostgreSQL role `{}` is valid until {until}", self.user),
+        );
+        s.cmd(
+            "if [ \"$hv_rc\" -eq 0 ] && printf '%s\\n' \"$hv_q\" | grep -qx {}; then hv_ok {}; else hv_fail {}; fi",
+            &[
+                &format!("until {}", ctx.expires_at.unix_timestamp()),
+                &id,
+                &id,
+            ],
+        );
+    }
+
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let db = self.database();
         let client = self.client(ctx);

@@ -70,6 +70,7 @@ pub async fn extend(
         .into());
     }
     let previous = record.expires_at;
+    let db_admin = super::teardown::db_admin_password(&record)?;
     let mut session = connect_pinned(store, &record, options, progress).await?;
     progress.say(format!(
         "moving the expiry from {} to {}",
@@ -88,7 +89,7 @@ pub async fn extend(
             facts: &entry.facts,
             password: None,
             removal: None,
-            db_admin_password: None,
+            db_admin_password: db_admin.as_ref(),
         };
         script.step(index, OnStepFailure::Stop, |s| {
             entry.action.extend(&ctx, s, &mut checks);

@@ -86,7 +86,7 @@ impl TeardownReport {
 
 /// The database administrator's password for teardown, from the environment variable the
 /// grant was provisioned with (its name is in the record; the value never is).
-fn db_admin_password(record: &GrantRecord) -> Result<Option<Secret>, Error> {
+pub(super) fn db_admin_password(record: &GrantRecord) -> Result<Option<Secret>, Error> {
     let var = record.actions.iter().find_map(|a| match &a.action {
         Action::DbUser(db) => db.admin.password_env.clone(),
         Action::RotateDbUser(r) => r.admin.password_env.clone(),

@@ -98,3 +98,43 @@ fn extend_refuses_the_ceiling_the_past_and_a_revoked_grant() {
         refused.stderr
     );
 }
+
+/// A temporary PostgreSQL role's `VALID UNTIL` moves with the grant.
+#[test]
+fn a_postgres_roles_validity_moves_with_the_grant() {
+    let Some((host, ws)) = TestHost::builder()
+        .service("postgresql")
+        .service("cron")
+        .trusted()
+    else {
+        return;
+    };
+    let grant = ws.grant(
+        &host,
+        &["--db", "postgres", "--db-name", "cms", "--ttl", "1h"],
+    );
+    let valid_until = || {
+        host.sh(&format!(
+            "cd / && runuser -u postgres -- psql -X -q -A -t -c \"SELECT floor(extract(epoch FROM rolvaliduntil))::bigint FROM pg_roles WHERE rolname = '{}'\"",
+            grant.account()
+        ))
+        .trim()
+        .parse::<i64>()
+        .expect("a VALID UNTIL")
+    };
+    assert_eq!(valid_until(), grant.expires_at().unix_timestamp());
+    let extended = ws
+        .handover(&["extend", &grant.id, "--ttl", "3h", "--json"])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0)
+        .json();
+    let new = time::OffsetDateTime::parse(
+        extended["expires_at"].as_str().expect("expires_at"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("an RFC 3339 time")
+    .unix_timestamp();
+    assert_eq!(valid_until(), new, "{extended}");
+    ws.revoke(&host, &grant.id);
+}
