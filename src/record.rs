@@ -20,12 +20,7 @@ use time::OffsetDateTime;
 
 /// Create or truncate `path` with mode 0600, write `bytes` and fsync them.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = private_file(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }
@@ -231,6 +226,19 @@ pub struct GrantRecord {
     /// The window's recordings as last copied from the host (`ID.recordings/`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recordings: Option<RecordingsCopy>,
+}
+
+/// Create (or truncate) a file only its owner can read: `mode` only applies to a new file, so
+/// an existing one is narrowed to 0600 as well.
+pub fn private_file(path: &Path) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    Ok(file)
 }
 
 /// A copy of the window's recordings in the state directory: when it was taken, and each

@@ -183,14 +183,13 @@ impl Step for WpAdmin {
         // A network: one of its sites named, or the whole network asked for.
         match (self.network_site.as_str(), self.super_admin) {
             ("", false) => {
-                let id = checks.add(
+                let id = expect(
+                    s,
+                    checks,
+                    "multisite",
+                    "0",
                     "wp-one-site",
-                    "the WordPress is a single site; a multisite network needs the one site named (--param site=ADDRESS, or --param super_admin=yes for the whole network)",
-                );
-                site::value(s, "multisite");
-                s.cmd(
-                    "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = 0 ]; then hv_ok {}; else hv_fail {}; fi",
-                    &[&id, &id],
+                    "the WordPress is a single site; a multisite network needs the one site named (--param site=ADDRESS, or --param super_admin=yes for the whole network)".to_owned(),
                 );
                 site::value(s, "sites");
                 s.cmd(
@@ -198,13 +197,8 @@ impl Step for WpAdmin {
                     &[&id],
                 );
             }
-            (url, super_admin) => expect(
-                s,
-                checks,
-                "multisite",
-                "1",
-                "wp-network",
-                if super_admin {
+            (url, super_admin) => {
+                let description = if super_admin {
                     format!(
                         "the WordPress in {dir} is a multisite network (--param super_admin makes a super admin of it)"
                     )
@@ -212,12 +206,13 @@ impl Step for WpAdmin {
                     format!(
                         "the WordPress in {dir} is a multisite network with a site at {url} (--param site)"
                     )
-                },
-            ),
+                };
+                expect(s, checks, "multisite", "1", "wp-network", description);
+            }
         }
         expect(
-                s,
-                checks,
+            s,
+            checks,
             "login_taken",
             "0",
             "wp-login-free",
@@ -334,7 +329,8 @@ impl Step for WpAdmin {
     }
 }
 
-/// Script text: the check `check` passes when WordPress answered and its `hv KEY` is `want`.
+/// Script text: the check `check` passes when WordPress answered and its `hv KEY` is `want`;
+/// its id.
 fn expect(
     s: &mut Script,
     checks: &mut Checks,
@@ -342,13 +338,14 @@ fn expect(
     want: &str,
     check: &str,
     description: String,
-) {
+) -> String {
     let id = checks.add(check, description);
     site::value(s, key);
     s.cmd(
         "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = {} ]; then hv_ok {}; else hv_fail {}; fi",
         &[want, &id, &id],
     );
+    id
 }
 
 /// `kind = "wp-admin"`: a temporary WordPress administrator of the site in the scope, named

@@ -138,26 +138,14 @@ fn sealing(seal_to: Option<&str>, seal_out: Option<&Path>) -> Result<Option<Seal
     Ok(Some(Sealing { key, out }))
 }
 
-/// Create (or truncate) a file only its owner can read.
+/// Create (or truncate) `--seal-out`'s file, only its owner can read.
 fn create_private_file(path: &Path) -> Result<std::fs::File, Error> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    // `mode` only applies to a new file: an existing one is narrowed to 0600 as well.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|file| {
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-            Ok(file)
-        })
-        .map_err(|e| {
-            InputError::new(
-                "--seal-out",
-                &path.display().to_string(),
-                format!("a file that can be written ({e})"),
-            )
-            .into()
-        })
+    crate::record::private_file(path).map_err(|e| {
+        InputError::new(
+            "--seal-out",
+            &path.display().to_string(),
+            format!("a file that can be written ({e})"),
+        )
+        .into()
+    })
 }

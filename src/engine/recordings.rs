@@ -166,13 +166,7 @@ fn unpack(archive: &Path, dir: &Path) -> Result<std::collections::BTreeMap<Strin
 }
 
 fn private_file(path: &Path) -> Result<std::fs::File, Error> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| local(path, e))
+    crate::record::private_file(path).map_err(|e| local(path, e))
 }
 
 fn local(path: &Path, source: std::io::Error) -> Error {

@@ -203,7 +203,7 @@ fn every_kind_of_session_is_recorded_out_of_the_accounts_reach_and_comes_home_at
     let top = unpacked.join(format!("handover-{}", grant.id));
     let check = |what: &str| {
         std::process::Command::new("sha256sum")
-            .args(["-c", "--quiet", "MANIFEST.sha256"])
+            .args(["-c", "--status", "MANIFEST.sha256"])
             .current_dir(&top)
             .status()
             .unwrap_or_else(|e| panic!("sha256sum ({what}): {e}"))
