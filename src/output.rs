@@ -624,9 +624,10 @@ pub(crate) fn write_sessions(
         sessions.len()
     )?;
     for s in sessions {
-        let end = s
-            .ended
-            .map_or_else(|| "running".to_owned(), crate::text::rfc3339);
+        // To the second: enough to read, the JSON has the rest.
+        let second =
+            |t: time::OffsetDateTime| crate::text::rfc3339(t.replace_nanosecond(0).unwrap_or(t));
+        let end = s.ended.map_or_else(|| "running".to_owned(), second);
         writeln!(
             out,
             "  {}  {:<7} {} from {}  {} → {}  {}",
@@ -634,7 +635,7 @@ pub(crate) fn write_sessions(
             s.kind.to_string(),
             sanitize(&s.user),
             sanitize(s.source.as_deref().unwrap_or("?")),
-            crate::text::rfc3339(s.started),
+            second(s.started),
             end,
             sanitize(&s.command)
         )?;
