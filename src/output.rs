@@ -451,13 +451,7 @@ pub fn teardown(
         )?;
         return Ok(());
     }
-    for check in &report.checks {
-        let mark = if check.ok { "✓" } else { "✗" };
-        writeln!(out, "{mark} {}", check.check)?;
-        for detail in &check.details {
-            writeln!(out, "    {detail}")?;
-        }
-    }
+    write_checks(&mut out, &report.checks)?;
     if !report.reassigned.is_empty() {
         writeln!(
             out,
@@ -555,6 +549,18 @@ pub fn teardown(
     Ok(())
 }
 
+/// Each check made on the host, `✓` or `✗`, with its details.
+fn write_checks(out: &mut dyn Write, checks: &[crate::engine::CheckResult]) -> std::io::Result<()> {
+    for check in checks {
+        let mark = if check.ok { "✓" } else { "✗" };
+        writeln!(out, "{mark} {}", check.check)?;
+        for detail in &check.details {
+            writeln!(out, "    {detail}")?;
+        }
+    }
+    Ok(())
+}
+
 /// `handover extend`: each check, then where the expiry now is.
 pub fn extended(report: &crate::engine::ExtendReport, json: bool) -> std::io::Result<()> {
     if json {
@@ -562,13 +568,7 @@ pub fn extended(report: &crate::engine::ExtendReport, json: bool) -> std::io::Re
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
-    for check in &report.checks {
-        let mark = if check.ok { "✓" } else { "✗" };
-        writeln!(out, "{mark} {}", check.check)?;
-        for detail in &check.details {
-            writeln!(out, "    {detail}")?;
-        }
-    }
+    write_checks(&mut out, &report.checks)?;
     if report.verified {
         writeln!(
             out,
