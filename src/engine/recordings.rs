@@ -33,7 +33,8 @@ pub fn local_dir(store: &Store, id: &GrantId) -> PathBuf {
 
 /// Copy the recordings from the host, replacing an earlier copy, and note the copy (with its
 /// hashes) in the record. The copy is made in a new directory and renamed into place, so a
-/// failure leaves the earlier copy as it was.
+/// failure leaves the earlier copy as it was; so does a host that holds no recordings (any
+/// more), when there is an earlier copy.
 pub(super) async fn copy(
     session: &Session,
     store: &Store,
@@ -61,12 +62,16 @@ pub(super) async fn copy(
             )));
         }
         file.sync_all().map_err(|e| local(&archive, e))?;
-        unpack(&archive, &fresh)
+        if file.metadata().map_err(|e| local(&archive, e))?.len() == 0 && dir.exists() {
+            return Ok(None);
+        }
+        unpack(&archive, &fresh).map(Some)
     }
     .await;
     let _ = std::fs::remove_file(&archive);
     let sha256 = match result {
-        Ok(sha256) => sha256,
+        Ok(Some(sha256)) => sha256,
+        Ok(None) => return Ok(()),
         Err(e) => {
             let _ = std::fs::remove_dir_all(&fresh);
             return Err(e);
@@ -103,7 +108,13 @@ pub(super) async fn take_home(
         ok: false,
         details: vec![why],
     };
-    if let Err(e) = copy(session, store, record).await {
+    // A teardown run again (the first one partial for another reason) must not replace the
+    // copy it already took with what is left on the host: nothing.
+    let copied = record
+        .recordings
+        .as_ref()
+        .is_some_and(|c| c.removed_from_host);
+    if !copied && let Err(e) = copy(session, store, record).await {
         return failed(format!("not copied, so left on the host: {}", e.report()));
     }
     let mut s = Script::new();

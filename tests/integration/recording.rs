@@ -453,3 +453,33 @@ fn recordings_sealed_at_teardown_open_only_with_the_key() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// The copy here is never replaced by what the host no longer has: recordings gone from the
+/// host (removed by someone with root) leave the earlier copy as it was, through teardown.
+#[test]
+fn an_earlier_copy_survives_recordings_gone_from_the_host() {
+    let Some((host, ws)) = trusted_host() else {
+        return;
+    };
+    let grant = ws.grant(&host, &[]);
+    host.ssh_as(grant.account(), grant.password(), "echo kept-marker");
+    let sessions = || {
+        ws.handover(&["sessions", &grant.id])
+            .with_root_password(&host)
+            .run()
+            .expect_code(0)
+            .stdout
+    };
+    assert!(sessions().contains("kept-marker"));
+    host.sh(&format!("rm -rf {}", on_host(&grant.id)));
+    assert!(sessions().contains("kept-marker"));
+    let report = ws
+        .teardown_as_root(&host, &grant.id, &["--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    assert!(
+        report["sessions"].to_string().contains("kept-marker"),
+        "{report}"
+    );
+}
