@@ -8,9 +8,11 @@
 
 mod report;
 
-pub use report::{print_provisioned, print_teardowns};
+pub use report::{print_extended, print_provisioned, print_teardowns};
 
-use crate::engine::{self, ConnectOptions, ProvisionRequest, Provisioned, TeardownReport};
+use crate::engine::{
+    self, ConnectOptions, ExtendReport, ProvisionRequest, Provisioned, TeardownReport,
+};
 use crate::error::{Error, ExitStatus};
 use crate::ids::{BatchId, GrantId};
 use crate::input::{AccountName, InputError};
@@ -287,6 +289,65 @@ pub async fn teardown(
             (
                 index,
                 TeardownOutcome {
+                    grant: record.id.clone(),
+                    host,
+                    result,
+                },
+            )
+        })
+        .buffer_unordered(parallel)
+        .collect::<Vec<_>>()
+        .await;
+    in_order(outcomes)
+}
+
+/// One grant of a batch extended (`handover extend BATCH`).
+pub struct ExtendOutcome {
+    pub grant: GrantId,
+    /// `host:port` of the grant (with its alias).
+    pub host: String,
+    pub result: Result<ExtendReport, Error>,
+}
+
+impl ExtendOutcome {
+    pub fn status(&self) -> ExitStatus {
+        match &self.result {
+            Ok(report) if report.verified => ExitStatus::Success,
+            Ok(_) => ExitStatus::NotVerified,
+            Err(e) => e.exit_status(),
+        }
+    }
+}
+
+/// Extend every grant of a batch to `until`, `parallel` at a time, like [`teardown`].
+pub async fn extend(
+    store: &Store,
+    grants: &[GrantRecord],
+    until: OffsetDateTime,
+    connect: &ConnectOptions,
+    parallel: usize,
+    progress: &Progress,
+) -> Vec<ExtendOutcome> {
+    let mut connect = connect.clone();
+    connect.auth.interactive = grants.len() <= 1 && connect.auth.interactive;
+    let connect = &connect;
+    let outcomes = futures::stream::iter(grants.iter().enumerate())
+        .map(|(index, record)| async move {
+            let host = host_label(record);
+            let host_progress = progress.host(&format!("{} {host}", record.id));
+            let result = engine::extend(store, &record.id, until, connect, &host_progress).await;
+            match &result {
+                Ok(report) if report.verified => host_progress.done("✓ extended"),
+                Ok(_) => host_progress.done("✗ not verified"),
+                Err(e) => host_progress.done(format!(
+                    "✗ exit {}: {}",
+                    e.exit_status().code(),
+                    first_line(&e.report())
+                )),
+            }
+            (
+                index,
+                ExtendOutcome {
                     grant: record.id.clone(),
                     host,
                     result,

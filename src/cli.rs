@@ -421,7 +421,7 @@ pub struct DiffArgs {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("until_when").required(true).args(["ttl", "until"])))]
 pub struct ExtendArgs {
-    /// The grant id (see `handover list`)
+    /// The grant id, or a batch id for every grant of the batch (see `handover list`)
     pub grant: String,
 
     /// The new expiry, from now (a whole number and s, m, h or d: 2h, 3d)
@@ -431,6 +431,10 @@ pub struct ExtendArgs {
     /// The new expiry as a time (RFC 3339: 2026-12-05T18:00:00Z)
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+
+    /// With a batch id: how many grants are extended at once
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub parallel: usize,
 
     #[command(flatten)]
     pub connect: ConnectArgs,

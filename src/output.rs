@@ -550,7 +550,10 @@ pub fn teardown(
 }
 
 /// Each check made on the host, `✓` or `✗`, with its details.
-fn write_checks(out: &mut dyn Write, checks: &[crate::engine::CheckResult]) -> std::io::Result<()> {
+pub(crate) fn write_checks(
+    out: &mut dyn Write,
+    checks: &[crate::engine::CheckResult],
+) -> std::io::Result<()> {
     for check in checks {
         let mark = if check.ok { "✓" } else { "✗" };
         writeln!(out, "{mark} {}", check.check)?;

@@ -341,3 +341,70 @@ pub fn print_teardowns(
     }
     Ok(status)
 }
+
+/// `handover extend BATCH`: each grant's result, then how many were extended.
+pub fn print_extended(
+    batch: &crate::ids::BatchId,
+    outcomes: &[super::ExtendOutcome],
+    status: crate::error::ExitStatus,
+    json: bool,
+) -> std::io::Result<()> {
+    if json {
+        let grants: Vec<serde_json::Value> = outcomes
+            .iter()
+            .map(|o| {
+                let mut value = match &o.result {
+                    Ok(report) => json!(report),
+                    Err(e) => json!({"grant": o.grant.as_str(), "error": e.report()}),
+                };
+                value["host"] = json!(o.host);
+                value["exit_code"] = json!(o.status().code());
+                value
+            })
+            .collect();
+        crate::output::print_json(&json!({
+            "batch": batch.as_str(),
+            "ok": status == crate::error::ExitStatus::Success,
+            "exit_code": status.code(),
+            "grants": grants,
+        }));
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    let mut extended = 0;
+    for o in outcomes {
+        match &o.result {
+            Ok(report) if report.verified => {
+                extended += 1;
+                writeln!(
+                    out,
+                    "✓ {} {}: expires at {}",
+                    o.grant,
+                    crate::text::sanitize(&o.host),
+                    crate::text::rfc3339(report.expires_at)
+                )?;
+            }
+            Ok(report) => {
+                writeln!(
+                    out,
+                    "✗ {} {}: not verified",
+                    o.grant,
+                    crate::text::sanitize(&o.host)
+                )?;
+                crate::output::write_checks(&mut out, &report.checks)?;
+            }
+            Err(e) => writeln!(
+                out,
+                "✗ {} {}: {}",
+                o.grant,
+                crate::text::sanitize(&o.host),
+                e.report()
+            )?,
+        }
+    }
+    writeln!(
+        out,
+        "batch {batch}: {extended} of {} grants extended",
+        outcomes.len()
+    )
+}

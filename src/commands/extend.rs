@@ -1,10 +1,11 @@
 //! `handover extend GRANT --ttl DURATION | --until TIME`.
 
 use super::open_store;
+use crate::batch;
 use crate::cli::ExtendArgs;
 use crate::engine;
 use crate::error::{Error, ExitStatus};
-use crate::ids::GrantId;
+use crate::ids::GrantOrBatch;
 use crate::input::{InputError, Ttl};
 use crate::output::{self, Progress};
 use crate::request::connect_options;
@@ -15,7 +16,6 @@ pub async fn run(
     state_dir: Option<PathBuf>,
     progress: &Progress,
 ) -> Result<ExitStatus, Error> {
-    let id = GrantId::parse(&args.grant)?;
     let until = match (&args.ttl, &args.until) {
         (Some(ttl), _) => {
             let ttl = time::Duration::try_from(Ttl::parse(ttl)?.duration())
@@ -38,12 +38,31 @@ pub async fn run(
     };
     let options = connect_options(&args.connect, None, false)?;
     let store = open_store(state_dir)?;
-    let report = engine::extend(&store, &id, until, &options, progress).await?;
-    progress.clear();
-    output::extended(&report, args.json).map_err(Error::Output)?;
-    Ok(if report.verified {
-        ExitStatus::Success
-    } else {
-        ExitStatus::NotVerified
-    })
+    match GrantOrBatch::parse(&args.grant)? {
+        GrantOrBatch::Grant(id) => {
+            let report = engine::extend(&store, &id, until, &options, progress).await?;
+            progress.clear();
+            output::extended(&report, args.json).map_err(Error::Output)?;
+            Ok(if report.verified {
+                ExitStatus::Success
+            } else {
+                ExitStatus::NotVerified
+            })
+        }
+        GrantOrBatch::Batch(id) => {
+            let parallel = batch::parallel(args.parallel)?;
+            let grants = batch::grants_of(&store, &id)?;
+            progress.say(format!(
+                "batch {id}: extending {} grants, {} at a time",
+                grants.len(),
+                parallel.min(grants.len())
+            ));
+            let outcomes =
+                batch::extend(&store, &grants, until, &options, parallel, progress).await;
+            progress.clear();
+            let status = batch::combined_status(outcomes.iter().map(batch::ExtendOutcome::status));
+            batch::print_extended(&id, &outcomes, status, args.json).map_err(Error::Output)?;
+            Ok(status)
+        }
+    }
 }

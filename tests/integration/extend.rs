@@ -138,3 +138,52 @@ fn a_postgres_roles_validity_moves_with_the_grant() {
     assert_eq!(valid_until(), new, "{extended}");
     ws.revoke(&host, &grant.id);
 }
+
+/// A batch id extends every grant of the batch, each verified on its own host.
+#[test]
+fn a_batch_is_extended_grant_by_grant() {
+    let Some((hosts, ws, key)) = crate::support::hosts_with_root_key(2) else {
+        return;
+    };
+    let batch = ws
+        .provision(
+            &hosts[0].target("root"),
+            &[
+                &hosts[1].target("root"),
+                "-i",
+                &key,
+                "--scope",
+                "/var/www/cms",
+                "--no-baseline",
+                "--ttl",
+                "1h",
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0)
+        .batch();
+    let extended = ws
+        .handover(&["extend", &batch.batch, "--ttl", "5h", "-i", &key, "--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(extended["ok"], true, "{extended}");
+    let grants = extended["grants"].as_array().expect("grants");
+    assert_eq!(grants.len(), 2, "{extended}");
+    for grant in grants {
+        assert_eq!(grant["verified"], true, "{grant}");
+        let id = grant["grant"].as_str().expect("a grant id");
+        let record = ws.record_text(id);
+        assert!(record.contains("extended by"), "{record}");
+    }
+    let human = ws
+        .handover(&["extend", &batch.batch, "--ttl", "6h", "-i", &key])
+        .run()
+        .expect_code(0)
+        .stdout;
+    assert!(human.contains("2 of 2 grants extended"), "{human}");
+    ws.handover(&["teardown", &batch.batch, "-i", &key])
+        .run()
+        .expect_code(0);
+}
