@@ -21,6 +21,7 @@ use crate::record::{GrantRecord, GrantState, RecordError, Store};
 use crate::secret::generate_password;
 use crate::ssh::config::{Route, SshConfig};
 use futures::StreamExt;
+use futures::future::LocalBoxFuture;
 
 use std::path::Path;
 use time::OffsetDateTime;
@@ -242,13 +243,19 @@ pub async fn provision(
     (batch, in_order(outcomes))
 }
 
-/// One grant's teardown.
-pub struct TeardownOutcome {
+/// One grant of a batch and what an operation on it (teardown, extend) gave.
+pub struct GrantOutcome<R> {
     pub grant: GrantId,
     /// `host:port` of the grant (with its alias).
     pub host: String,
-    pub result: Result<TeardownReport, Error>,
+    pub result: Result<R, Error>,
 }
+
+/// One grant's teardown.
+pub type TeardownOutcome = GrantOutcome<TeardownReport>;
+
+/// One grant of a batch extended (`handover extend BATCH`).
+pub type ExtendOutcome = GrantOutcome<ExtendReport>;
 
 impl TeardownOutcome {
     pub fn status(&self) -> ExitStatus {
@@ -258,55 +265,6 @@ impl TeardownOutcome {
             Err(e) => e.exit_status(),
         }
     }
-}
-
-/// Tear down `grants` concurrently.
-pub async fn teardown(
-    store: &Store,
-    grants: &[GrantRecord],
-    connect: &ConnectOptions,
-    parallel: usize,
-    progress: &Progress,
-) -> Vec<TeardownOutcome> {
-    let mut connect = connect.clone();
-    connect.auth.interactive = grants.len() <= 1 && connect.auth.interactive;
-    let connect = &connect;
-    let outcomes = futures::stream::iter(grants.iter().enumerate())
-        .map(|(index, record)| async move {
-            let host = host_label(record);
-            let host_progress = progress.host(&format!("{} {host}", record.id));
-            let result = engine::teardown(store, &record.id, connect, &host_progress).await;
-            match &result {
-                Ok(report) if report.success() => host_progress.done("✓ revoked"),
-                Ok(report) if report.verified => host_progress.done("✗ revoked, but drift found"),
-                Ok(_) => host_progress.done("✗ partial: something remains"),
-                Err(e) => host_progress.done(format!(
-                    "✗ exit {}: {}",
-                    e.exit_status().code(),
-                    first_line(&e.report())
-                )),
-            }
-            (
-                index,
-                TeardownOutcome {
-                    grant: record.id.clone(),
-                    host,
-                    result,
-                },
-            )
-        })
-        .buffer_unordered(parallel)
-        .collect::<Vec<_>>()
-        .await;
-    in_order(outcomes)
-}
-
-/// One grant of a batch extended (`handover extend BATCH`).
-pub struct ExtendOutcome {
-    pub grant: GrantId,
-    /// `host:port` of the grant (with its alias).
-    pub host: String,
-    pub result: Result<ExtendReport, Error>,
 }
 
 impl ExtendOutcome {
@@ -319,26 +277,34 @@ impl ExtendOutcome {
     }
 }
 
-/// Extend every grant of a batch to `until`, `parallel` at a time, like [`teardown`].
-pub async fn extend(
+/// Run `work` on every grant, `parallel` at a time, each with a progress line of its own that
+/// ends with `said` of its result; the outcomes in the grants' order. Prompts only for one
+/// grant (a password prompt per host would interleave).
+async fn each_grant<R>(
     store: &Store,
     grants: &[GrantRecord],
-    until: OffsetDateTime,
     connect: &ConnectOptions,
     parallel: usize,
     progress: &Progress,
-) -> Vec<ExtendOutcome> {
+    work: impl for<'b> Fn(
+        &'b Store,
+        &'b GrantRecord,
+        &'b ConnectOptions,
+        &'b Progress,
+    ) -> LocalBoxFuture<'b, Result<R, Error>>,
+    said: fn(&R) -> &'static str,
+) -> Vec<GrantOutcome<R>> {
     let mut connect = connect.clone();
     connect.auth.interactive = grants.len() <= 1 && connect.auth.interactive;
     let connect = &connect;
+    let work = &work;
     let outcomes = futures::stream::iter(grants.iter().enumerate())
         .map(|(index, record)| async move {
             let host = host_label(record);
             let host_progress = progress.host(&format!("{} {host}", record.id));
-            let result = engine::extend(store, &record.id, until, connect, &host_progress).await;
+            let result = work(store, record, connect, &host_progress).await;
             match &result {
-                Ok(report) if report.verified => host_progress.done("✓ extended"),
-                Ok(_) => host_progress.done("✗ not verified"),
+                Ok(report) => host_progress.done(said(report)),
                 Err(e) => host_progress.done(format!(
                     "✗ exit {}: {}",
                     e.exit_status().code(),
@@ -347,7 +313,7 @@ pub async fn extend(
             }
             (
                 index,
-                ExtendOutcome {
+                GrantOutcome {
                     grant: record.id.clone(),
                     host,
                     result,
@@ -358,6 +324,65 @@ pub async fn extend(
         .collect::<Vec<_>>()
         .await;
     in_order(outcomes)
+}
+
+/// Tear down `grants` concurrently.
+pub async fn teardown(
+    store: &Store,
+    grants: &[GrantRecord],
+    connect: &ConnectOptions,
+    parallel: usize,
+    progress: &Progress,
+) -> Vec<TeardownOutcome> {
+    each_grant(
+        store,
+        grants,
+        connect,
+        parallel,
+        progress,
+        |store, record, connect, progress| {
+            Box::pin(engine::teardown(store, &record.id, connect, progress))
+        },
+        |report| {
+            if report.success() {
+                "✓ revoked"
+            } else if report.verified {
+                "✗ revoked, but drift found"
+            } else {
+                "✗ partial: something remains"
+            }
+        },
+    )
+    .await
+}
+
+/// Extend every grant of a batch to `until`, `parallel` at a time, like [`teardown`].
+pub async fn extend(
+    store: &Store,
+    grants: &[GrantRecord],
+    until: OffsetDateTime,
+    connect: &ConnectOptions,
+    parallel: usize,
+    progress: &Progress,
+) -> Vec<ExtendOutcome> {
+    each_grant(
+        store,
+        grants,
+        connect,
+        parallel,
+        progress,
+        |store, record, connect, progress| {
+            Box::pin(engine::extend(store, &record.id, until, connect, progress))
+        },
+        |report| {
+            if report.verified {
+                "✓ extended"
+            } else {
+                "✗ not verified"
+            }
+        },
+    )
+    .await
 }
 
 /// The grants of `batch`, oldest first; none is an error (exit 2).
