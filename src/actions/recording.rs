@@ -13,6 +13,11 @@
 //! as the account, into files or a journal the account can reach; sudo is on nearly every
 //! host, writes as root, records pipes as well as terminals, and its logs replay as they are.
 //!
+//! An sftp-only account's sessions run jailed inside sshd, out of sudo's reach: there
+//! `internal-sftp` itself logs each file operation to the system log ([`super::SftpJail`] with
+//! `log`), and teardown collects the account's lines from it ([`Recording::collect_jail_log`])
+//! into the grant's recordings.
+//!
 //! The set-up (the wrapper, the sudoers drop-in) goes at teardown and with the expiry guard;
 //! the recordings stay until teardown has copied them to the admin machine, which then removes
 //! them from the host (`engine::teardown`): evidence is never lost to the expiry.
@@ -35,6 +40,12 @@ const SFTP_SERVERS: &[&str] = &[
     "/usr/lib/ssh/sftp-server",
     "/usr/libexec/sftp-server",
 ];
+
+/// Collecting a jailed account's lines from the system log (`recording.sh`).
+const JAIL_LOG: &str = include_str!("recording.sh");
+
+/// Why an sftp-only account's transfers cannot be recorded.
+const NO_SYSTEM_LOG: &str = "no system log to record an sftp-only account's file operations in (no /dev/log socket read back by journald or into /var/log/auth.log or /var/log/secure: Debian package `rsyslog`)";
 
 /// `--record`: what provision does about recording.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +73,13 @@ pub struct Recording {
     /// recording (1.9.10 and later).
     #[serde(default)]
     pub mask_passwords: bool,
+    /// An sftp-only account: its file operations are read back from the system log.
+    #[serde(default)]
+    pub jailed: bool,
+    /// Where the system log is read back (`journal`, or a file such as `/var/log/auth.log`),
+    /// found at preflight, for a jailed account.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub system_log: String,
     /// Why nothing is recorded (`--record auto` on a host that cannot): the action then
     /// changes nothing and warns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,8 +93,26 @@ impl Recording {
             required,
             sftp_server: String::new(),
             mask_passwords: false,
+            jailed: false,
+            system_log: String::new(),
             not_recorded: None,
         }
+    }
+
+    /// The account's sftp file operations, as the system log has them, into the grant's
+    /// recordings (`sftp-jail.log`), for teardown to copy: run before every copy. A header line
+    /// says since when, from where and the host's zone (older syslog formats carry neither
+    /// year nor zone). A shorter result never replaces a longer one: the log may have rotated.
+    pub fn collect_jail_log(&self, s: &mut Script, grant: &GrantId, since: i64) {
+        if !self.active() || !self.jailed {
+            return;
+        }
+        let dir = Self::dir(grant);
+        s.raw(JAIL_LOG);
+        s.cmd(
+            "if [ -d {} ]; then hv_jail_log {} {} {} {}; fi",
+            &[&dir, &dir, self.account.as_str(), &since.to_string(), &self.system_log],
+        );
     }
 
     /// Whether sessions are recorded.
@@ -101,6 +137,14 @@ impl Recording {
     /// Fill in what preflight found (`record_sudo`, `record_pwmask`, `record_sftp`); the reason recording
     /// cannot be done on this host, if any.
     pub fn fill(&mut self, facts: &BTreeMap<String, String>) -> Result<(), String> {
+        if self.jailed {
+            self.system_log = facts.get("record_syslog").cloned().unwrap_or_default();
+            return if self.system_log.is_empty() {
+                Err(NO_SYSTEM_LOG.to_owned())
+            } else {
+                Ok(())
+            };
+        }
         let sudo = facts.get("record_sudo").map_or("", String::as_str);
         self.sftp_server = facts.get("record_sftp").cloned().unwrap_or_default();
         self.mask_passwords = facts.get("record_pwmask").is_some_and(|v| v == "1");
@@ -154,16 +198,25 @@ impl Step for Recording {
         if !self.active() {
             return;
         }
+        own.tree(&Self::dir(grant));
+        if self.jailed {
+            return;
+        }
         let sudoers = Self::sudoers(grant);
         own.path(&sudo::temp_file(&sudoers));
         own.path(&sudoers);
         own.path(&Self::wrapper(grant));
-        own.tree(&Self::dir(grant));
     }
 
     fn describe(&self) -> String {
         if let Some(why) = &self.not_recorded {
             return format!("sessions of `{}` are NOT recorded: {why}", self.account);
+        }
+        if self.jailed {
+            return format!(
+                "every file `{}` reads, writes, renames or removes over SFTP logged by sshd to the system log, out of its reach; its lines copied to you at teardown",
+                self.account
+            );
         }
         format!(
             "every session of `{}` recorded by sudo as root, out of its reach: its terminal (what was typed and shown), its commands' input and output, its sudo to root and its sftp file operations; copied to you at teardown",
@@ -172,6 +225,22 @@ impl Step for Recording {
     }
 
     fn preflight(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        if self.jailed {
+            // A log socket, and a place its lines can be read back from: the journal when
+            // /dev/log is journald's, else the file syslog writes the `auth` facility to.
+            s.raw(
+                "hv_sl=''; hv_ls=$(readlink -f /dev/log 2>/dev/null); if [ -S \"$hv_ls\" ]; then if [ \"$hv_ls\" = /run/systemd/journal/dev-log ]; then if command -v journalctl >/dev/null 2>&1; then hv_sl=journal; fi; else for hv_f in /var/log/auth.log /var/log/secure; do if [ -z \"$hv_sl\" ] && [ -f \"$hv_f\" ]; then hv_sl=$hv_f; fi; done; fi; fi",
+            );
+            s.raw("hv_fact record_syslog \"$hv_sl\"");
+            if self.required {
+                let id = checks.add(
+                    "record-syslog",
+                    format!("{NO_SYSTEM_LOG}; or --record auto"),
+                );
+                s.cmd("if [ -n \"$hv_sl\" ]; then hv_ok {}; else hv_fail {}; fi", &[&id, &id]);
+            }
+            return;
+        }
         // What the host can record, as facts; with `require`, as checks that refuse.
         // sudo's version as one number: 1.9.13p3 is 10913.
         s.raw(
@@ -213,6 +282,9 @@ impl Step for Recording {
         let dir = Self::dir(ctx.grant);
         s.cmd("(umask 077 && mkdir -p -- {} && mkdir -- {})", &[DIR, &dir]);
         s.cmd("chown root:root -- {} {} && chmod 0700 -- {} {}", &[DIR, &dir, DIR, &dir]);
+        if self.jailed {
+            return;
+        }
         let wrapper = Self::wrapper(ctx.grant);
         s.cmd(
             "printf '%s' {} > {} && chown root:root -- {} && chmod 0755 -- {}",
@@ -222,7 +294,7 @@ impl Step for Recording {
     }
 
     fn undo(&self, ctx: &Context, s: &mut Script) {
-        if !self.active() {
+        if !self.active() || self.jailed {
             return;
         }
         // The recordings stay for teardown to copy: see the module doc.
@@ -237,21 +309,23 @@ impl Step for Recording {
         if !self.active() {
             return;
         }
-        let sudoers = Self::sudoers(ctx.grant);
-        let id = checks.add(
-            "record-sudoers",
-            format!("{sudoers} holds exactly the recording rules, root-owned, mode 0440"),
-        );
-        sudo::verify_dropin(s, &id, &sudoers, &self.sudoers_content(ctx.grant));
-        let wrapper = Self::wrapper(ctx.grant);
-        let id = checks.add(
-            "record-wrapper",
-            format!("{wrapper}, which sshd runs for every login, is root's and unchanged"),
-        );
-        s.cmd(
-            "if [ \"$(cat -- {} 2>/dev/null)\" = \"$(printf '%s' {})\" ] && [ \"$(stat -c %U:%a -- {})\" = root:755 ]; then hv_ok {}; else hv_fail {}; fi",
-            &[&wrapper, &self.wrapper_content(ctx.grant), &wrapper, &id, &id],
-        );
+        if !self.jailed {
+            let sudoers = Self::sudoers(ctx.grant);
+            let id = checks.add(
+                "record-sudoers",
+                format!("{sudoers} holds exactly the recording rules, root-owned, mode 0440"),
+            );
+            sudo::verify_dropin(s, &id, &sudoers, &self.sudoers_content(ctx.grant));
+            let wrapper = Self::wrapper(ctx.grant);
+            let id = checks.add(
+                "record-wrapper",
+                format!("{wrapper}, which sshd runs for every login, is root's and unchanged"),
+            );
+            s.cmd(
+                "if [ \"$(cat -- {} 2>/dev/null)\" = \"$(printf '%s' {})\" ] && [ \"$(stat -c %U:%a -- {})\" = root:755 ]; then hv_ok {}; else hv_fail {}; fi",
+                &[&wrapper, &self.wrapper_content(ctx.grant), &wrapper, &id, &id],
+            );
+        }
         let dir = Self::dir(ctx.grant);
         let id = checks.add(
             "record-dir",
@@ -264,7 +338,7 @@ impl Step for Recording {
     }
 
     fn verify_absent(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
-        if !self.active() {
+        if !self.active() || self.jailed {
             return;
         }
         let sudoers = Self::sudoers(ctx.grant);

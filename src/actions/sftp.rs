@@ -13,6 +13,11 @@
 //! The sshd part (`ChrootDirectory`, `ForceCommand internal-sftp`, `PermitTTY no` in a
 //! `Match User` block) goes through the same drop-in helper as `sshd-match`
 //! ([`super::sshd_dropin`]).
+//!
+//! When the window is recorded ([`super::Recording`]), `internal-sftp -l INFO` logs every file
+//! operation to the system log. It runs inside the chroot and logs through `/dev/log`, so the
+//! host's log socket is bind-mounted at `JAIL/dev/log` (the vendor sees an empty-looking `/dev`
+//! it can do nothing with: a socket cannot be opened over SFTP, and the jail is root's).
 
 use super::{Action, PlanError, Planning};
 use super::sshd_dropin::{self, DropIn, Expect, Probe};
@@ -39,6 +44,9 @@ pub struct SftpJail {
     pub dir_name: String,
     /// The sshd drop-in.
     pub dropin: String,
+    /// Whether file operations are logged to the system log (a recorded window).
+    #[serde(default)]
+    pub log: bool,
 }
 
 impl SftpJail {
@@ -63,7 +71,13 @@ impl SftpJail {
                 "files".to_owned()
             },
             dropin: sshd_dropin::path_for(&format!("{account}-sftp")),
+            log: false,
         }
+    }
+
+    /// Where the host's log socket is bind-mounted in the jail, when file operations are logged.
+    fn log_socket(&self) -> String {
+        format!("{}/dev/log", self.jail)
     }
 
     fn mountpoint(&self) -> String {
@@ -71,7 +85,8 @@ impl SftpJail {
     }
 
     fn force_command(&self) -> String {
-        format!("internal-sftp -d /{}", self.dir_name)
+        let log = if self.log { " -l INFO" } else { "" };
+        format!("internal-sftp -d /{}{log}", self.dir_name)
     }
 
     /// The jail and every directory above it: all must be root-owned, not group/other writable.
@@ -197,6 +212,13 @@ impl Step for SftpJail {
         s.cmd("mount --bind -- {} {}", &[&self.scope, &mp]);
         s.raw("hv_fact mounted 1");
         s.cmd("mount -o remount,bind,nosuid,nodev -- {}", &[&mp]);
+        if self.log {
+            // The socket itself, not the `/dev/log` symlink journald hosts have.
+            let socket = self.log_socket();
+            s.cmd("mkdir -m 0755 -- {}", &[&format!("{}/dev", self.jail)]);
+            s.cmd("(umask 022 && : > {})", &[&socket]);
+            s.cmd("mount --bind -- \"$(readlink -f /dev/log)\" {}", &[&socket]);
+        }
         sshd_dropin::install(s, &self.dropin(ctx));
     }
 
@@ -210,6 +232,13 @@ impl Step for SftpJail {
         s.cmd(
             "if [ -d {} ] && [ ! -L {} ]; then hv_sftp_unmount {}; fi",
             &[&mp, &mp, &mp],
+        );
+        // Whether or not this grant logs: a jail has nothing else under `dev/`.
+        let socket = self.log_socket();
+        let dev = format!("{}/dev", self.jail);
+        s.cmd(
+            "if [ -d {} ] && [ ! -L {} ]; then if [ -e {} ] && [ ! -L {} ]; then hv_sftp_unmount {}; fi; rmdir -- {}; fi",
+            &[&dev, &dev, &socket, &socket, &socket, &dev],
         );
         s.cmd(
             "if [ -d {} ] && [ ! -L {} ]; then rmdir -- {}; fi",
@@ -226,6 +255,17 @@ impl Step for SftpJail {
             "if mountpoint -q -- {} && [ \"$(stat -c %d:%i -- {})\" = \"$(stat -c %d:%i -- {})\" ]; then hv_ok {}; else hv_fail {}; fi",
             &[&mp, &mp, &self.scope, &id, &id],
         );
+        if self.log {
+            let socket = self.log_socket();
+            let id = checks.add(
+                "log-socket",
+                format!("the host's log socket is bind-mounted at {socket}, for the file operations' log"),
+            );
+            s.cmd(
+                "if mountpoint -q -- {} && [ -S {} ]; then hv_ok {}; else hv_fail {}; fi",
+                &[&socket, &socket, &id, &id],
+            );
+        }
         let id = checks.add(
             "chroot-safe",
             format!(
@@ -296,5 +336,15 @@ mod tests {
         assert_eq!(odd.dir_name, "files");
         let dotted = SftpJail::new(&account, "/srv/.hidden");
         assert_eq!(dotted.dir_name, "files");
+    }
+
+    #[test]
+    fn a_logged_jail_asks_internal_sftp_for_its_log() {
+        let account = AccountName::parse("--account", "vendor_1").expect("name");
+        let mut j = SftpJail::new(&account, "/var/www/cms");
+        assert_eq!(j.force_command(), "internal-sftp -d /cms");
+        j.log = true;
+        assert_eq!(j.force_command(), "internal-sftp -d /cms -l INFO");
+        assert_eq!(j.log_socket(), "/run/handover-sftp-vendor_1/dev/log");
     }
 }

@@ -336,6 +336,17 @@ fn plans(grant: &Grant) -> Vec<(String, Vec<Action>)> {
         "command-line".to_owned(),
         grant.plan("linux-user", grant.command_line_kinds()),
     ));
+    // A recorded sftp-only account: the jail logs, the recording reads the system log.
+    let mut recording = super::Recording::new(&grant.account, false);
+    recording.jailed = true;
+    recording.system_log = "/var/log/auth.log".to_owned();
+    let mut jailed = grant.plan("sftp-only", vec![Action::Recording(recording)]);
+    for action in &mut jailed {
+        if let Action::SftpJail(jail) = action {
+            jail.log = true;
+        }
+    }
+    plans.push(("sftp-only-recorded".to_owned(), jailed));
     plans
 }
 
@@ -389,6 +400,15 @@ fn every_script() -> Vec<(String, String)> {
         ("watch", include_str!("../engine/watch.sh")),
     ] {
         out.push((name.to_owned(), text.to_owned()));
+    }
+    // Collecting a jailed account's lines from the system log, before a copy.
+    for (name, system_log) in [("journal", "journal"), ("file", "/var/log/auth.log")] {
+        let mut recording = super::Recording::new(&grant.account, false);
+        recording.jailed = true;
+        recording.system_log = system_log.to_owned();
+        let mut s = Script::new();
+        recording.collect_jail_log(&mut s, &grant.id, 1_796_000_000);
+        out.push((format!("jail-log.{name}"), s.text().to_owned()));
     }
     out
 }

@@ -14,7 +14,7 @@ use crate::audit::{self, AuditError, Baseline, Collected};
 use crate::backup::{self, BackupError, BackupRecord};
 use crate::error::Error;
 use crate::ids::{BatchId, GrantId};
-use crate::input::{AccountName, AllowFrom, InputError, ScopeDir, Ttl, forbidden_scope};
+use crate::input::{AccountName, AllowFrom, ScopeDir, Ttl, forbidden_scope};
 use crate::playbook::{PlanInput, Playbook, PlaybookError};
 use crate::progress::Progress;
 use crate::record::{
@@ -278,8 +278,8 @@ fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Er
         let mut sshd = SshdMatch::new(input.account, &request.allow_from);
         sshd.password_login = request.password_login;
         sshd.vendor_key = request.vendor_key.clone();
-        if let Some(recording) = recording(request, input)? {
-            if recording.active() {
+        if let Some(recording) = recording(request, input) {
+            if recording.active() && !recording.jailed {
                 sshd.force_command = Some(Recording::wrapper(input.grant));
             }
             // Before the sshd drop-in: its wrapper exists before sshd runs it.
@@ -321,25 +321,15 @@ fn plan(request: &ProvisionRequest, input: &PlanInput) -> Result<Vec<Action>, Er
 }
 
 /// `--record`: the recording of the account's sessions, or `None` with `off`. An sftp-only
-/// account's sessions run jailed inside sshd itself, out of sudo's reach: not recorded.
-fn recording(request: &ProvisionRequest, input: &PlanInput) -> Result<Option<Recording>, Error> {
+/// account's sessions run jailed inside sshd itself, out of sudo's reach: their file
+/// operations are read back from the system log instead.
+fn recording(request: &ProvisionRequest, input: &PlanInput) -> Option<Recording> {
     let mut recording = match request.record {
-        RecordMode::Off => return Ok(None),
+        RecordMode::Off => return None,
         mode => Recording::new(input.account, mode == RecordMode::Require),
     };
-    if request.playbook.has_sftp_jail() {
-        let why = "an sftp-only account's transfers run jailed inside sshd, out of sudo's reach";
-        if recording.required {
-            return Err(InputError::new(
-                "--record",
-                "require",
-                format!("--record auto or off with an sftp-only playbook ({why})"),
-            )
-            .into());
-        }
-        recording.not_recorded = Some(why.to_owned());
-    }
-    Ok(Some(recording))
+    recording.jailed = request.playbook.has_sftp_jail();
+    Some(recording)
 }
 
 /// The preflight script: facts, every action's checks, and the collector when a baseline is
@@ -597,21 +587,22 @@ fn fill_database_names(
         }
     }
     // What the host can record; with `auto`, a host that cannot records nothing, and says so.
-    let mut recorded = true;
+    let mut recorded = false;
     for action in plan.iter_mut() {
         if let Action::Recording(r) = action
             && r.active()
-            && let Err(why) = r.fill(facts)
         {
-            r.not_recorded = Some(why);
-            recorded = false;
+            match r.fill(facts) {
+                Ok(()) => recorded = true,
+                Err(why) => r.not_recorded = Some(why),
+            }
         }
     }
-    if !recorded {
-        for action in plan.iter_mut() {
-            if let Action::SshdMatch(sshd) = action {
-                sshd.force_command = None;
-            }
+    for action in plan.iter_mut() {
+        match action {
+            Action::SshdMatch(sshd) if !recorded => sshd.force_command = None,
+            Action::SftpJail(jail) => jail.log = recorded,
+            _ => {}
         }
     }
     for action in plan {

@@ -20,10 +20,15 @@ pub const RECORDINGS_DIR: &str = "recordings";
 
 /// Whether the grant records its sessions.
 pub fn records(record: &GrantRecord) -> bool {
-    record
-        .actions
-        .iter()
-        .any(|a| matches!(&a.action, Action::Recording(r) if r.active()))
+    recording(record).is_some()
+}
+
+/// The grant's recording, when it records.
+fn recording(record: &GrantRecord) -> Option<&Recording> {
+    record.actions.iter().find_map(|a| match &a.action {
+        Action::Recording(r) if r.active() => Some(r),
+        _ => None,
+    })
 }
 
 /// Where the grant's recordings are copied to.
@@ -47,6 +52,9 @@ pub(super) async fn copy(
     let result = async {
         let mut file = private_file(&archive)?;
         let mut s = Script::new();
+        if let Some(r) = recording(record) {
+            r.collect_jail_log(&mut s, &record.id, record.created_at.unix_timestamp());
+        }
         s.cmd(
             "if [ -d {} ]; then tar -C {} -cf - .; fi",
             &[&Recording::dir(&record.id), &Recording::dir(&record.id)],

@@ -5,12 +5,14 @@
 //! `log.json` (who, what, when), `timing` (one line per event) and the raw bytes of each stream
 //! (`stdin`, `stdout`, `stderr`, `ttyin`, `ttyout`). `events.json` is sudo's event log, which
 //! also names every program run inside a session (`log_subcmds`). [`load`] summarises the
-//! sessions; [`replay`] and [`transcript`] play one back.
+//! sessions; [`replay`] and [`transcript`] play one back. An sftp-only account's sessions are
+//! lines of the host's system log instead (`sftp-jail.log`, see `jail`).
 //!
 //! Recordings hold what the vendor typed and saw, passwords and keys included: treat everything
 //! read here as sensitive, and never log it.
 
 mod events;
+mod jail;
 mod replay;
 mod session;
 mod sftp;
@@ -18,10 +20,18 @@ mod timing;
 mod typed;
 
 pub use replay::{replay, transcript};
-pub use session::{Kind, Session, load};
+pub use session::{Kind, Session};
 pub use typed::typed_lines;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Every session recorded in `dir` (the local copy of the grant's recordings): sudo's, sorted
+/// by id, then the jailed sftp sessions.
+pub fn load(dir: &Path) -> Result<Vec<Session>, Error> {
+    let mut sessions = session::load(dir)?;
+    sessions.extend(jail::sessions(dir)?);
+    Ok(sessions)
+}
 
 /// Why a recording could not be read or played.
 #[derive(Debug, thiserror::Error)]

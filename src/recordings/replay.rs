@@ -1,9 +1,9 @@
 //! Playing a session back as `sudoreplay` does: the output streams, chunk by chunk, with the
 //! recorded pauses between them.
 
-use super::Error;
 use super::session::session_dirs;
 use super::timing::{self, Chunk};
+use super::{Error, jail};
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,6 +25,10 @@ pub fn replay(
     let max_pause = max_pause
         .map(|seconds| Duration::try_from_secs_f64(seconds).map_err(|_| Error::MaxPause(seconds)))
         .transpose()?;
+    // A jailed sftp session is log lines, not a terminal: shown at once.
+    if let Some(lines) = jail::transcript(dir, id)? {
+        return out.write_all(&lines).map_err(Error::Write);
+    }
     let session = find_session(dir, id)?;
     play(&session, out, |delay| {
         // As sudoreplay: scale first, then cap.
@@ -37,6 +41,9 @@ pub fn replay(
 
 /// The bytes [`replay`] writes, without the pauses.
 pub fn transcript(dir: &Path, id: &str) -> Result<Vec<u8>, Error> {
+    if let Some(lines) = jail::transcript(dir, id)? {
+        return Ok(lines);
+    }
     let session = find_session(dir, id)?;
     let mut out = Vec::new();
     play(&session, &mut out, |_| {})?;
@@ -49,7 +56,8 @@ fn find_session(dir: &Path, id: &str) -> Result<PathBuf, Error> {
     if let Some((_, path)) = sessions.iter().find(|(known, _)| known == id) {
         return Ok(path.clone());
     }
-    let known: Vec<&str> = sessions.iter().map(|(known, _)| known.as_str()).collect();
+    let mut known: Vec<String> = sessions.into_iter().map(|(known, _)| known).collect();
+    known.extend(jail::ids(dir)?);
     Err(Error::UnknownSession {
         id: id.to_string(),
         dir: dir.to_path_buf(),

@@ -319,18 +319,37 @@ fn a_host_that_cannot_record_is_refused_with_require_and_named_with_auto() {
 }
 
 /// Nobody runs teardown: at the expiry the host removes the recording set-up with the rest,
-/// and keeps the recordings (root's alone) until a later teardown copies and removes them.
+/// and keeps the recordings (root's alone) until a later teardown copies and removes them. An
+/// sftp-only grant's jail goes with the log socket mounted in it, and teardown still finds its
+/// transfers in the system log.
 #[test]
 fn at_the_ttl_the_set_up_goes_and_the_recordings_wait_for_teardown() {
-    let Some((host, ws)) = TestHost::builder().service("atd").trusted() else {
+    let Some((host, ws)) = TestHost::builder()
+        .service("atd")
+        .service("rsyslog")
+        .trusted()
+    else {
         return;
     };
     let grant = ws.grant(&host, &["--ttl", "15s"]);
+    let jailed = ws.grant(&host, &["--ttl", "15s", "--playbook", "sftp-only"]);
     host.ssh_as(grant.account(), grant.password(), "echo before-expiry");
+    let out = host.sftp_batch(jailed.account(), jailed.password(), "mkdir before-expiry\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        crate::support::text(&out.stderr)
+    );
     let wrapper = format!("/etc/ssh/handover-session-{}", grant.id);
-    assert!(host.ok(&format!("test -e {wrapper}")));
+    let jail = format!("/run/handover-sftp-{}", jailed.account());
+    assert!(host.ok(&format!(
+        "test -e {wrapper} && mountpoint -q {jail}/dev/log"
+    )));
     let deadline = Instant::now() + Duration::from_secs(60);
-    while host.ok(&format!("test -e {wrapper}")) || host.has_account(grant.account()) {
+    while host.ok(&format!("test -e {wrapper} || test -e {jail}"))
+        || host.has_account(grant.account())
+        || host.has_account(jailed.account())
+    {
         assert!(Instant::now() < deadline, "the set-up outlived its expiry");
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -338,15 +357,23 @@ fn at_the_ttl_the_set_up_goes_and_the_recordings_wait_for_teardown() {
         "test -e /etc/sudoers.d/handover-{}-record",
         grant.id
     )));
+    assert_eq!(
+        host.sh(&format!("grep -c ' {jail}' /proc/self/mountinfo || true"))
+            .trim(),
+        "0"
+    );
     let dir = on_host(&grant.id);
     assert!(host.ok(&format!("test -s {dir}/events.json")));
-    let report = ws
-        .teardown_as_root(&host, &grant.id, &["--json"])
-        .run()
-        .json();
-    let all = report["sessions"].to_string();
-    assert!(all.contains("before-expiry"), "{report}");
-    assert!(!host.ok(&format!("test -e {dir}")), "{dir} is left");
+    for (g, expected) in [
+        (&grant, "before-expiry"),
+        (&jailed, "made directory /cms/before-expiry"),
+    ] {
+        let report = ws.teardown_as_root(&host, &g.id, &["--json"]).run().json();
+        let all = report["sessions"].to_string();
+        assert!(all.contains(expected), "{report}");
+        let dir = on_host(&g.id);
+        assert!(!host.ok(&format!("test -e {dir}")), "{dir} is left");
+    }
 }
 
 /// Ctrl-C ends `watch` cleanly, and its side on the host ends with it.
@@ -482,4 +509,126 @@ fn an_earlier_copy_survives_recordings_gone_from_the_host() {
         report["sessions"].to_string().contains("kept-marker"),
         "{report}"
     );
+}
+
+/// An sftp-only account, jailed inside sshd where sudo cannot reach: `internal-sftp` logs each
+/// file operation to the host's real rsyslog, teardown collects the account's lines into the
+/// recordings, `sessions`, `replay` and the report list them, and the log socket's mount goes
+/// with the jail. Without a system log, `require` refuses and `auto` says so.
+#[test]
+fn an_sftp_only_accounts_transfers_are_recorded_from_the_system_log() {
+    let Some((host, ws)) = TestHost::builder()
+        .service("cron")
+        .service("rsyslog")
+        .trusted()
+    else {
+        return;
+    };
+    let sftp_only = |extra: &[&str]| {
+        let mut args = vec!["--playbook", "sftp-only", "--scope", &host.scope];
+        args.extend_from_slice(extra);
+        ws.provision_as_root(&host, &args)
+    };
+    let grant = sftp_only(&["--record", "require", "--json"])
+        .run()
+        .expect_code(0)
+        .provisioned();
+    let (account, password) = (grant.account().to_owned(), grant.password().to_owned());
+    let jail = format!("/run/handover-sftp-{account}");
+    assert!(host.ok(&format!(
+        "mountpoint -q {jail}/dev/log && test -S {jail}/dev/log"
+    )));
+
+    let local = ws.file("upload.txt", "uploaded into the jail\n");
+    let fetched = ws.dir.path().join("fetched.txt");
+    let out = host.sftp_batch(
+        &account,
+        &password,
+        &format!(
+            "put {local} up.txt\nget up.txt {}\nrename up.txt up2.txt\nrm up2.txt\n",
+            fetched.display()
+        ),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        crate::support::text(&out.stderr)
+    );
+    // Another account's sftp lines in the same log are not the grant's.
+    host.sh("logger -p auth.info -t internal-sftp 'session opened for local user other from [192.0.2.7]'");
+
+    let listed = ws
+        .handover(&["sessions", &grant.id, "--json"])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0)
+        .json();
+    let sessions = listed["sessions"].as_array().expect("sessions");
+    assert_eq!(sessions.len(), 1, "{listed}");
+    let session = &sessions[0];
+    assert_eq!(session["kind"], "sftp", "{session}");
+    assert_eq!(session["user"], account.as_str(), "{session}");
+    assert_eq!(session["source"], host.gateway.as_str(), "{session}");
+    let files = serde_json::to_string(&session["files"]).expect("json");
+    for expected in [
+        "uploaded /cms/up.txt (23 bytes)",
+        "downloaded /cms/up.txt (23 bytes)",
+        "renamed /cms/up.txt → /cms/up2.txt",
+        "removed /cms/up2.txt",
+    ] {
+        assert!(
+            files.contains(expected),
+            "`{expected}` missing from {files}"
+        );
+    }
+    let id = session["id"].as_str().expect("id").to_owned();
+    let replayed = ws
+        .handover(&["replay", &grant.id, &id])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    replayed.assert_stdout_contains("remove name \"/cms/up2.txt\"");
+
+    let report = ws
+        .teardown_as_root(&host, &grant.id, &["--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    let all = serde_json::to_string(&report["sessions"]).expect("json");
+    assert!(all.contains("uploaded /cms/up.txt"), "{all}");
+    assert!(!host.ok(&format!("test -e {jail}")));
+    assert!(!host.ok(&format!("test -e {}", on_host(&grant.id))));
+    assert_eq!(
+        host.sh(&format!("grep -c ' {jail}' /proc/self/mountinfo || true"))
+            .trim(),
+        "0"
+    );
+    // After teardown, from the copy.
+    let listed = ws
+        .handover(&["sessions", &grant.id, "--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(listed["sessions"][0]["id"], id.as_str(), "{listed}");
+
+    // No system log: `require` refuses before any change, `auto` warns and jails unrecorded.
+    host.sh("pkill -x rsyslogd; rm -f /dev/log");
+    host.refuses(
+        sftp_only(&["--record", "require"]),
+        &["no system log", "`rsyslog`"],
+    );
+    let grant = sftp_only(&["--json"]).run().expect_code(0).provisioned();
+    assert!(
+        grant
+            .warnings
+            .iter()
+            .any(|w| w.contains("not recorded") && w.contains("no system log")),
+        "{:?}",
+        grant.warnings
+    );
+    assert!(!host.ok(&format!(
+        "test -e /run/handover-sftp-{}/dev",
+        grant.account()
+    )));
+    ws.revoke(&host, &grant.id);
 }
