@@ -8,10 +8,11 @@
 
 mod report;
 
-pub use report::{print_extended, print_provisioned, print_teardowns};
+pub use report::{print_changed, print_provisioned, print_teardowns};
 
 use crate::engine::{
-    self, ConnectOptions, ExtendReport, ProvisionRequest, Provisioned, TeardownReport,
+    self, CheckResult, ConnectOptions, ExtendReport, ProvisionRequest, Provisioned, SuspendReport,
+    TeardownReport,
 };
 use crate::error::{Error, ExitStatus};
 use crate::ids::{BatchId, GrantId};
@@ -254,8 +255,37 @@ pub struct GrantOutcome<R> {
 /// One grant's teardown.
 pub type TeardownOutcome = GrantOutcome<TeardownReport>;
 
-/// One grant of a batch extended (`handover extend BATCH`).
-pub type ExtendOutcome = GrantOutcome<ExtendReport>;
+/// What a change to a live grant (`extend`, `suspend`, `resume`) reports, as a batch shows it.
+pub trait Change: serde::Serialize {
+    fn verified(&self) -> bool;
+    fn checks(&self) -> &[CheckResult];
+    /// Where the grant now stands, in a few words (`expires at …`, `suspended`).
+    fn outcome(&self) -> String;
+}
+
+impl Change for ExtendReport {
+    fn verified(&self) -> bool {
+        self.verified
+    }
+    fn checks(&self) -> &[CheckResult] {
+        &self.checks
+    }
+    fn outcome(&self) -> String {
+        format!("expires at {}", crate::text::rfc3339(self.expires_at))
+    }
+}
+
+impl Change for SuspendReport {
+    fn verified(&self) -> bool {
+        self.verified
+    }
+    fn checks(&self) -> &[CheckResult] {
+        &self.checks
+    }
+    fn outcome(&self) -> String {
+        self.state.to_owned()
+    }
+}
 
 impl TeardownOutcome {
     pub fn status(&self) -> ExitStatus {
@@ -267,10 +297,10 @@ impl TeardownOutcome {
     }
 }
 
-impl ExtendOutcome {
+impl<R: Change> GrantOutcome<R> {
     pub fn status(&self) -> ExitStatus {
         match &self.result {
-            Ok(report) if report.verified => ExitStatus::Success,
+            Ok(report) if report.verified() => ExitStatus::Success,
             Ok(_) => ExitStatus::NotVerified,
             Err(e) => e.exit_status(),
         }
@@ -356,6 +386,35 @@ pub async fn teardown(
     .await
 }
 
+/// Suspend (or `resume`) every grant of a batch, `parallel` at a time, like [`teardown`].
+pub async fn suspend(
+    store: &Store,
+    grants: &[GrantRecord],
+    resume: bool,
+    connect: &ConnectOptions,
+    parallel: usize,
+    progress: &Progress,
+) -> Vec<GrantOutcome<SuspendReport>> {
+    each_grant(
+        store,
+        grants,
+        connect,
+        parallel,
+        progress,
+        |store, record, connect, progress| {
+            Box::pin(engine::suspend(
+                store, &record.id, resume, connect, progress,
+            ))
+        },
+        |report| match (report.verified, report.state) {
+            (true, "suspended") => "✓ suspended",
+            (true, _) => "✓ resumed",
+            (false, _) => "✗ not verified",
+        },
+    )
+    .await
+}
+
 /// Extend every grant of a batch to `until`, `parallel` at a time, like [`teardown`].
 pub async fn extend(
     store: &Store,
@@ -364,7 +423,7 @@ pub async fn extend(
     connect: &ConnectOptions,
     parallel: usize,
     progress: &Progress,
-) -> Vec<ExtendOutcome> {
+) -> Vec<GrantOutcome<ExtendReport>> {
     each_grant(
         store,
         grants,

@@ -42,6 +42,11 @@ pub enum Command {
     /// Move a live grant's expiry (on the host and in the record, verified from the host);
     /// at most 30 days from the grant's start
     Extend(ExtendArgs),
+    /// Shut a live grant without removing anything: its accounts locked, their sessions and
+    /// processes ended, its firewall rules closed
+    Suspend(SuspendArgs),
+    /// Open a suspended grant again, as it was
+    Resume(SuspendArgs),
     /// List the grant's recorded sessions with what was typed in them and the files they
     /// transferred (during the window, copies the recordings so far first)
     Sessions(SessionsArgs),
@@ -419,6 +424,23 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SuspendArgs {
+    /// The grant id, or a batch id for every grant of the batch (see `handover list`)
+    pub grant: String,
+
+    /// With a batch id: how many grants are changed at once
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub parallel: usize,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Print the result as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("until_when").required(true).args(["ttl", "until"])))]
 pub struct ExtendArgs {
     /// The grant id, or a batch id for every grant of the batch (see `handover list`)
@@ -583,6 +605,7 @@ impl Command {
             Command::Diff(a) => a.json,
             Command::Sessions(a) => a.json,
             Command::Extend(a) => a.json,
+            Command::Suspend(a) | Command::Resume(a) => a.json,
             Command::List(a) => a.json,
             Command::Show(a) => a.json,
             Command::Reap(a) => a.json,

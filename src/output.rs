@@ -590,6 +590,38 @@ pub fn extended(report: &crate::engine::ExtendReport, json: bool) -> std::io::Re
     }
 }
 
+/// `handover suspend` / `resume`: each check, then where the grant stands.
+pub fn suspended(
+    report: &crate::engine::SuspendReport,
+    resume: bool,
+    json: bool,
+) -> std::io::Result<()> {
+    if json {
+        print_json(&json!(report));
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    write_checks(&mut out, &report.checks)?;
+    match (resume, report.verified) {
+        (false, true) => writeln!(
+            out,
+            "grant {} is suspended: its accounts are locked, their sessions ended, its firewall rules closed; nothing was removed (`handover resume {}` opens it again)",
+            report.grant, report.grant
+        ),
+        (true, true) => writeln!(out, "grant {} is active again", report.grant),
+        (false, false) => writeln!(
+            out,
+            "grant {}: the suspension could not be verified on the host (items marked ✗); run suspend again, or teardown",
+            report.grant
+        ),
+        (true, false) => writeln!(
+            out,
+            "grant {}: resuming could not be verified on the host (items marked ✗); the grant stays suspended: run resume again",
+            report.grant
+        ),
+    }
+}
+
 /// `handover sessions`: the grant's recorded sessions.
 pub fn sessions(
     record: &GrantRecord,

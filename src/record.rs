@@ -76,6 +76,9 @@ pub enum GrantState {
     Provisioning,
     /// Everything applied and verified; the credentials were handed over.
     Active,
+    /// Shut by `handover suspend` (accounts locked, firewall closed), nothing removed; back to
+    /// `Active` with `handover resume`.
+    Suspended,
     /// Something is applied that could not be undone or verified absent: run teardown.
     Partial,
     /// Everything the grant applied was removed and verified absent.
@@ -87,6 +90,7 @@ impl GrantState {
         match self {
             GrantState::Provisioning => "provisioning",
             GrantState::Active => "active",
+            GrantState::Suspended => "suspended",
             GrantState::Partial => "partial",
             GrantState::Revoked => "revoked",
         }

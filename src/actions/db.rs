@@ -98,6 +98,84 @@ impl DbUser {
     }
 
     /// How the vendor connects, for the credentials.
+    /// `suspend` (`locked`) or `resume`: the account locked and its connections ended, or
+    /// unlocked; checked on the server.
+    fn lock(&self, ctx: &Context, s: &mut Script, checks: &mut Checks, locked: bool) {
+        let client = self.client(ctx);
+        client.define(s);
+        let (sql, state_sql) = match self.engine {
+            DbEngine::Mysql => {
+                let account = my_account(&self.user, "localhost");
+                let lock = if locked { "LOCK" } else { "UNLOCK" };
+                (
+                    format!("ALTER USER {account} ACCOUNT {lock};\n"),
+                    format!("SHOW CREATE USER {account};\n"),
+                )
+            }
+            DbEngine::Postgres => {
+                let login = if locked { "NOLOGIN" } else { "LOGIN" };
+                (
+                    format!("ALTER ROLE {} {login};\n", pg_ident(&self.user)),
+                    format!(
+                        "SELECT CASE WHEN rolcanlogin THEN 'login' ELSE 'ACCOUNT LOCK' END FROM pg_roles WHERE rolname = {};\n",
+                        pg_str(&self.user)
+                    ),
+                )
+            }
+        };
+        client.run(s, "hv_db_client '' >/dev/null", &[], &sql, false, "");
+        if locked {
+            match self.engine {
+                DbEngine::Mysql => {
+                    s.raw("hv_after=0");
+                    kill_mysql_connections(
+                        &client,
+                        s,
+                        &format!(
+                            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = {};\n",
+                            my_str(&self.user)
+                        ),
+                    );
+                }
+                DbEngine::Postgres => client.run(
+                    s,
+                    "hv_db_client '' >/dev/null",
+                    &[],
+                    &format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {};\n",
+                        pg_str(&self.user)
+                    ),
+                    false,
+                    "",
+                ),
+            }
+        }
+        client.query(s, "", &state_sql);
+        let label = self.engine.label();
+        let id = if locked {
+            checks.add(
+                "db-locked",
+                format!("{label} account `{}` is locked and none of its connections is left", self.user),
+            )
+        } else {
+            checks.add(
+                "db-unlocked",
+                format!("{label} account `{}` may log in again", self.user),
+            )
+        };
+        if locked {
+            s.cmd(
+                "if [ \"$hv_rc\" -eq 0 ] && printf '%s\\n' \"$hv_q\" | grep -q 'ACCOUNT LOCK'; then hv_ok {}; else hv_fail {}; fi",
+                &[&id, &id],
+            );
+        } else {
+            s.cmd(
+                "if [ \"$hv_rc\" -eq 0 ] && [ -n \"$hv_q\" ] && ! printf '%s\\n' \"$hv_q\" | grep -q 'ACCOUNT LOCK'; then hv_ok {}; else hv_fail {}; fi",
+                &[&id, &id],
+            );
+        }
+    }
+
     pub fn connect_hint(&self) -> String {
         match self.engine {
             DbEngine::Mysql => format!("mariadb -u {} -p {}", self.user, self.database()),
@@ -514,6 +592,15 @@ impl Step for DbUser {
                 &id,
             ],
         );
+    }
+
+    /// No new logins (MariaDB `ACCOUNT LOCK`, PostgreSQL `NOLOGIN`), then its connections end.
+    fn suspend(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        self.lock(ctx, s, checks, true);
+    }
+
+    fn resume(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        self.lock(ctx, s, checks, false);
     }
 
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {

@@ -307,6 +307,13 @@ impl Step for RotateDbUser {
         super::remove_state_dir(s, &dir);
     }
 
+    fn unsuspendable(&self) -> Option<String> {
+        Some(format!(
+            "the lent database account `{}` cannot be locked without locking out the site that uses it: tear the grant down instead (its password is then restored or rotated)",
+            self.label()
+        ))
+    }
+
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let client = self.client(ctx);
         client.define(s);

@@ -124,6 +124,17 @@ impl Step for Firewall {
         self.remove_rules(ctx, s);
     }
 
+    /// The vendor's rules go while suspended, and come back at resume.
+    fn suspend(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        self.undo(ctx, s);
+        self.verify_absent(ctx, s, checks);
+    }
+
+    fn resume(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        self.apply(ctx, s);
+        self.verify_present(ctx, s, checks);
+    }
+
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let tag = Self::tag(ctx);
         let id = checks.add(

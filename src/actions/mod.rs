@@ -127,6 +127,18 @@ pub trait Step {
     /// expiry to `ctx.expires_at`, with checks that it moved; it may print facts replacing its
     /// recorded ones. Nothing for an action that holds no expiry.
     fn extend(&self, _ctx: &Context, _s: &mut Script, _checks: &mut Checks) {}
+    /// `handover suspend`: shell text (under `set -e`) shutting the vendor out of what the
+    /// action gives (the account locked, its sessions and processes ended, the firewall
+    /// closed), removing nothing, with checks that it is shut. Nothing for an action that is
+    /// no way in of its own (an ACL, a sudoers rule: the locked account cannot use them).
+    fn suspend(&self, _ctx: &Context, _s: &mut Script, _checks: &mut Checks) {}
+    /// `handover resume`: what [`Step::suspend`] shut, open again as it was, with checks.
+    fn resume(&self, _ctx: &Context, _s: &mut Script, _checks: &mut Checks) {}
+    /// Why the grant cannot be suspended because of this action, if so (asked before any
+    /// change).
+    fn unsuspendable(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The registry of action kinds. Each line is a module of `src/actions/` with its type and
@@ -266,6 +278,15 @@ impl Step for Action {
     }
     fn extend(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         self.step().extend(ctx, s, checks);
+    }
+    fn suspend(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        self.step().suspend(ctx, s, checks);
+    }
+    fn resume(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        self.step().resume(ctx, s, checks);
+    }
+    fn unsuspendable(&self) -> Option<String> {
+        self.step().unsuspendable()
     }
 }
 

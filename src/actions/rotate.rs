@@ -228,6 +228,47 @@ impl Step for RotatePassword {
         super::remove_state_dir(s, &dir);
     }
 
+    /// The lent password locked (the account's owner keeps any key logins), the window's
+    /// sessions ended.
+    fn suspend(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        s.raw(window::LIB);
+        s.cmd(
+            "case $(getent shadow {} | cut -d: -f2) in '!'*) ;; *) usermod --lock -- {} >/dev/null ;; esac",
+            &[name, name],
+        );
+        if let Some(since) = Since::recorded(ctx.facts) {
+            self.window_args(s, &since);
+            s.raw("hv_window_close \"$hv_wu\" \"$hv_wb\" \"$hv_ws\"");
+            let id = checks.add(
+                "sessions-ended",
+                format!("no login session of `{name}` opened during the window is left"),
+            );
+            s.cmd(
+                "hv_window_left \"$hv_wu\" \"$hv_wb\" \"$hv_ws\" | hv_report {}",
+                &[&id],
+            );
+        }
+        let id = checks.add("locked", format!("the lent password of `{name}` is locked"));
+        s.cmd(
+            "hv_expect {} test \"$(getent shadow {} | cut -d: -f2 | cut -c1)\" = '!'",
+            &[&id, name],
+        );
+    }
+
+    fn resume(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        s.cmd(
+            "case $(getent shadow {} | cut -d: -f2) in '!'?*) usermod --unlock -- {} >/dev/null ;; esac",
+            &[name, name],
+        );
+        let id = checks.add("unlocked", format!("the lent password of `{name}` works again"));
+        s.cmd(
+            "hv_refute {} test \"$(getent shadow {} | cut -d: -f2 | cut -c1)\" = '!'",
+            &[&id, name],
+        );
+    }
+
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let name = self.account.as_str();
         let id = checks.add(

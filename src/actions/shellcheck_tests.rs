@@ -228,8 +228,10 @@ struct Scripts {
     teardown: Script,
     /// The same without the expiry guard, facts or secrets: what the guard leaves on the host.
     removal: Script,
-    /// `handover extend`: each action's extend step, in order.
+    /// `handover extend`, `suspend`, `resume`: each action's step of that phase, in order.
     extend: Script,
+    suspend: Script,
+    resume: Script,
 }
 
 /// The scripts of `plan`, with `facts` recorded for every action (apply, teardown).
@@ -297,22 +299,30 @@ fn scripts(grant: &Grant, plan: &[Action], facts: &BTreeMap<String, String>) -> 
             &mut checks,
         );
     }
-    let mut extend = Script::new();
-    extend.lock_host();
-    let mut checks = Checks::default();
-    for (index, action) in plan.iter().enumerate() {
-        checks.for_action(index);
-        let ctx = grant.context(facts, None, None, true);
-        extend.step(index, OnStepFailure::Stop, |s| {
-            action.extend(&ctx, s, &mut checks);
-        });
-    }
+    let live = |phase: fn(&Action, &Context, &mut Script, &mut Checks)| {
+        let mut script = Script::new();
+        script.lock_host();
+        let mut checks = Checks::default();
+        for (index, action) in plan.iter().enumerate() {
+            checks.for_action(index);
+            let ctx = grant.context(facts, None, None, true);
+            script.step(index, OnStepFailure::Stop, |s| {
+                phase(action, &ctx, s, &mut checks);
+            });
+        }
+        script
+    };
+    let extend = live(|a, ctx, s, checks| a.extend(ctx, s, checks));
+    let suspend = live(|a, ctx, s, checks| a.suspend(ctx, s, checks));
+    let resume = live(|a, ctx, s, checks| a.resume(ctx, s, checks));
     Scripts {
         preflight,
         apply,
         teardown: teardown(facts, true, true),
         removal,
         extend,
+        suspend,
+        resume,
     }
 }
 
@@ -383,6 +393,8 @@ fn every_script() -> Vec<(String, String)> {
             ));
             if facts_name == "recorded" {
                 out.push((format!("{name}.extend"), built.extend.text().to_owned()));
+                out.push((format!("{name}.suspend"), built.suspend.text().to_owned()));
+                out.push((format!("{name}.resume"), built.resume.text().to_owned()));
                 // Built without facts either way.
                 out.push((format!("{name}.removal"), built.removal.text().to_owned()));
                 if let Some(job) = guard_job(built.apply.text()) {

@@ -225,6 +225,48 @@ impl Step for User {
         );
     }
 
+    /// Locked (its password, and its expiry set to the past, which refuses key logins too),
+    /// then every process of its logins ended; its files, crontab and at jobs stay (the host
+    /// runs no job of an expired account).
+    fn suspend(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        self.prepare_teardown(ctx, s);
+        let foreign = format!(
+            "account {name} is not the one grant {} created: left alone",
+            ctx.grant
+        );
+        s.cmd("if [ -z \"$hv_ours\" ]; then echo {} >&2; exit 1; fi", &[&foreign]);
+        s.cmd("usermod --lock --expiredate 1 -- {} >/dev/null", &[name]);
+        Self::window_args(ctx, s);
+        s.raw("hv_window_close \"$hv_uid\" \"$hv_wb\" \"$hv_ws\"; hv_end_sessions \"$hv_uid\"");
+        let id = checks.add(
+            "locked",
+            format!("`{name}` is locked: its password refused and the account expired"),
+        );
+        s.cmd(
+            "hv_expect {} test \"$(getent shadow {} | awk -F: '$2 ~ /^!/ && $8 == 1 {{ print \"locked\" }}')\" = locked",
+            &[&id, name],
+        );
+        let id = checks.add("stopped", format!("no process runs as `{name}`"));
+        s.cmd("hv_refute {} pgrep -u \"$hv_uid\"", &[&id]);
+    }
+
+    /// Unlocked, with the grant's expiry day back.
+    fn resume(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        // Only a password that suspend locked: `!` alone is an account without one.
+        s.cmd(
+            "case $(getent shadow {} | cut -d: -f2) in '!'?*) usermod --unlock -- {} >/dev/null ;; esac",
+            &[name, name],
+        );
+        self.extend(ctx, s, checks);
+        let id = checks.add("unlocked", format!("`{name}`'s password is not locked"));
+        s.cmd(
+            "hv_expect {} test \"$(getent shadow {} | awk -F: '$2 == \"!\" || $2 !~ /^!/ {{ print \"open\" }}')\" = open",
+            &[&id, name],
+        );
+    }
+
     fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let name = self.account.as_str();
         let id = checks.add("present", format!("account `{name}` exists"));

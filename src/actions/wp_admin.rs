@@ -282,6 +282,14 @@ impl Step for WpAdmin {
         site::fail_unless_answered(s);
     }
 
+    fn suspend(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        lock(s, checks, self.wp(), &self.login, true);
+    }
+
+    fn resume(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        lock(s, checks, self.wp(), &self.login, false);
+    }
+
     fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         s.raw(site::LIB);
         site::wordpress(s, self.wp(), "present", [&self.login, self.rank(), "", ""], None);
@@ -325,6 +333,43 @@ impl Step for WpAdmin {
         s.cmd(
             "if [ \"$hv_rc\" -eq 0 ] && [ \"$hv_v\" = 0 ]; then hv_ok {}; else hv_fail {}; fi",
             &[&id, &id],
+        );
+    }
+}
+
+/// `suspend` (`locked`) or `resume` a WordPress user: its password refused (its hash kept
+/// behind a `!`), its logins ended and its application passwords put aside, or all of it back
+/// as it was; checked by what WordPress then says.
+pub(super) fn lock(s: &mut Script, checks: &mut Checks, site: site::Site, login: &str, locked: bool) {
+    s.raw(site::LIB);
+    let on = if locked { "on" } else { "off" };
+    site::wordpress(s, site, "lock", [login, on, "", ""], None);
+    site::fail_unless_answered(s);
+    if locked {
+        expect(
+            s,
+            checks,
+            "locked",
+            "1",
+            "wp-locked",
+            format!("WordPress user `{login}` is locked (no password works)"),
+        );
+        expect(
+            s,
+            checks,
+            "sessions",
+            "0",
+            "wp-logged-out",
+            format!("WordPress user `{login}` has no login session left"),
+        );
+    } else {
+        expect(
+            s,
+            checks,
+            "locked",
+            "0",
+            "wp-unlocked",
+            format!("WordPress user `{login}` may log in again"),
         );
     }
 }

@@ -145,6 +145,16 @@ impl Step for WpLend {
         super::remove_state_dir(s, &state_dir);
     }
 
+    /// The lent user locked like a temporary administrator (its owner too cannot log in with
+    /// the window's password until resume, teardown or the expiry guard).
+    fn suspend(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        super::wp_admin::lock(s, checks, self.wp(), &self.login, true);
+    }
+
+    fn resume(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        super::wp_admin::lock(s, checks, self.wp(), &self.login, false);
+    }
+
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         s.raw(site::LIB);
         site::wordpress(s, self.wp(), "digest", [&self.login, "", "", ""], None);

@@ -342,12 +342,14 @@ pub fn print_teardowns(
     Ok(status)
 }
 
-/// `handover extend BATCH`: each grant's result, then how many were extended.
-pub fn print_extended(
+/// `handover extend|suspend|resume BATCH`: each grant's result, then how many were `done`
+/// (`extended`).
+pub fn print_changed<R: super::Change>(
     batch: &crate::ids::BatchId,
-    outcomes: &[super::ExtendOutcome],
+    outcomes: &[super::GrantOutcome<R>],
     status: crate::error::ExitStatus,
     json: bool,
+    done: &str,
 ) -> std::io::Result<()> {
     if json {
         let grants: Vec<serde_json::Value> = outcomes
@@ -371,17 +373,17 @@ pub fn print_extended(
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
-    let mut extended = 0;
+    let mut changed = 0;
     for o in outcomes {
         match &o.result {
-            Ok(report) if report.verified => {
-                extended += 1;
+            Ok(report) if report.verified() => {
+                changed += 1;
                 writeln!(
                     out,
-                    "✓ {} {}: expires at {}",
+                    "✓ {} {}: {}",
                     o.grant,
                     crate::text::sanitize(&o.host),
-                    crate::text::rfc3339(report.expires_at)
+                    report.outcome()
                 )?;
             }
             Ok(report) => {
@@ -391,7 +393,7 @@ pub fn print_extended(
                     o.grant,
                     crate::text::sanitize(&o.host)
                 )?;
-                crate::output::write_checks(&mut out, &report.checks)?;
+                crate::output::write_checks(&mut out, report.checks())?;
             }
             Err(e) => writeln!(
                 out,
@@ -404,7 +406,7 @@ pub fn print_extended(
     }
     writeln!(
         out,
-        "batch {batch}: {extended} of {} grants extended",
+        "batch {batch}: {changed} of {} grants {done}",
         outcomes.len()
     )
 }

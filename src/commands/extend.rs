@@ -60,8 +60,9 @@ pub async fn run(
             let outcomes =
                 batch::extend(&store, &grants, until, &options, parallel, progress).await;
             progress.clear();
-            let status = batch::combined_status(outcomes.iter().map(batch::ExtendOutcome::status));
-            batch::print_extended(&id, &outcomes, status, args.json).map_err(Error::Output)?;
+            let status = batch::combined_status(outcomes.iter().map(|o| o.status()));
+            batch::print_changed(&id, &outcomes, status, args.json, "extended")
+                .map_err(Error::Output)?;
             Ok(status)
         }
     }

@@ -8,6 +8,7 @@ mod prune;
 mod reap;
 mod recordings;
 mod restore;
+mod suspend;
 mod teardown;
 
 use crate::cli::{Cli, Command, PlaybooksCommand};
@@ -47,6 +48,8 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
             diff::run(request, state_dir, &progress).await
         }
         Command::Extend(args) => extend::run(args, state_dir, &progress).await,
+        Command::Suspend(args) => suspend::run(args, false, state_dir, &progress).await,
+        Command::Resume(args) => suspend::run(args, true, state_dir, &progress).await,
         Command::Sessions(args) => recordings::sessions(args, state_dir, &progress).await,
         Command::Replay(args) => recordings::replay(args, state_dir, &progress).await,
         Command::Watch(args) => recordings::watch(args, state_dir, &progress).await,

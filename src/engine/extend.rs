@@ -2,15 +2,15 @@
 //! expiry guard's job) and in the record, verified from the host. The 30-day ceiling holds
 //! from the grant's start.
 
-use super::connect::{ConnectOptions, connect_pinned, run};
-use crate::actions::{Action, Checks, Context, Step};
+use super::connect::ConnectOptions;
+use super::live::{run_phase, who};
+use crate::actions::{Action, Step};
 use crate::error::Error;
 use crate::ids::GrantId;
 use crate::input::InputError;
 use crate::progress::Progress;
 use crate::record::{GrantState, Store};
-use crate::shell::protocol::{CheckResult, Parsed};
-use crate::shell::{OnStepFailure, Script};
+use crate::shell::protocol::CheckResult;
 use time::OffsetDateTime;
 
 /// The longest a grant lasts, from its start.
@@ -38,15 +38,15 @@ pub async fn extend(
     let _lock = store.lock(id)?;
     let mut record = store.load(id)?;
     if record.state != GrantState::Active {
-        return Err(InputError::new(
-            "GRANT",
-            id.as_str(),
+        let why = if record.state == GrantState::Suspended {
+            "this one is suspended: resume it first, then extend".to_owned()
+        } else {
             format!(
-                "a live grant (this one is {}; only an active grant's expiry moves)",
+                "this one is {}; only an active grant's expiry moves",
                 record.state.as_str()
-            ),
-        )
-        .into());
+            )
+        };
+        return Err(InputError::new("GRANT", id.as_str(), format!("a live grant ({why})")).into());
     }
     let now = crate::record::now();
     let ceiling = record.created_at + CEILING;
@@ -70,58 +70,23 @@ pub async fn extend(
         .into());
     }
     let previous = record.expires_at;
-    let db_admin = super::teardown::db_admin_password(&record)?;
-    let mut session = connect_pinned(store, &record, options, progress).await?;
     progress.say(format!(
         "moving the expiry from {} to {}",
         crate::text::rfc3339(previous),
         crate::text::rfc3339(until)
     ));
-    let mut script = Script::new();
-    script.lock_host();
-    let mut checks = Checks::default();
-    for (index, entry) in record.actions.iter().enumerate() {
-        checks.for_action(index);
-        let ctx = Context {
-            grant: &record.id,
-            account: &record.account,
-            expires_at: until,
-            facts: &entry.facts,
-            password: None,
-            removal: None,
-            db_admin_password: db_admin.as_ref(),
-        };
-        script.step(index, OnStepFailure::Stop, |s| {
-            entry.action.extend(&ctx, s, &mut checks);
-        });
-    }
-    let output = run(&mut session, &script, options.auth.interactive, |_| {}).await;
-    session.close().await;
-    let output = output?;
-    let parsed = Parsed::from_lines(&output.lines, script.tag());
-    let mut results: Vec<CheckResult> = (0..record.actions.len())
-        .flat_map(|index| parsed.results(&checks.of_action(index)))
-        .collect();
-    if !output.success() {
-        results.push(CheckResult {
-            check: "the extend script ran to its end".to_owned(),
-            ok: false,
-            details: output
-                .stderr
-                .lines()
-                .take(20)
-                .map(crate::text::sanitize)
-                .collect(),
-        });
-    }
+    let results = run_phase(
+        store,
+        &mut record,
+        until,
+        options,
+        progress,
+        "extend",
+        |action, ctx, s, checks| action.extend(ctx, s, checks),
+    )
+    .await?;
     let verified = results.iter().all(|r| r.ok);
-    // What the host now holds, whatever happened: the guard's new job, the new expiry day.
-    for (index, facts) in &parsed.action_facts {
-        if let Some(entry) = record.actions.get_mut(*index) {
-            entry.facts.extend(facts.clone());
-        }
-    }
-    let who = std::env::var("USER").unwrap_or_else(|_| "?".to_owned());
+    let who = who();
     if verified {
         record.expires_at = until;
         for entry in &mut record.actions {

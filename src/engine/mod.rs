@@ -11,11 +11,13 @@
 mod audit;
 pub mod connect;
 mod extend;
+mod live;
 mod provision;
 mod prune;
 pub mod recordings;
 mod restore;
 mod scripts;
+mod suspend;
 mod teardown;
 
 pub use crate::shell::protocol::CheckResult;
@@ -29,6 +31,7 @@ pub use restore::{
     Confirm, DiffDocument, FilesRestore, RestoreCheck, RestoreParts, RestoreReport, diff, restore,
     restore_check,
 };
+pub use suspend::{SuspendReport, suspend};
 pub use teardown::{TeardownReport, teardown};
 
 /// The companion file of a grant record holding its baseline.

@@ -124,6 +124,17 @@ function ho_user($login)
     return $user;
 }
 
+// What `lock on` put aside, back: a suspended lent user's application passwords, when its
+// password is set or restored at teardown.
+function ho_unsuspend($id)
+{
+    $aside = get_user_meta($id, 'handover_suspended_application_passwords', true);
+    if (!empty($aside)) {
+        update_user_meta($id, '_application_passwords', $aside);
+    }
+    delete_user_meta($id, 'handover_suspended_application_passwords');
+}
+
 // Every login of the user ends: its session tokens, which its cookies name, go.
 function ho_end_logins($id)
 {
@@ -230,6 +241,7 @@ switch ($command) {
     case 'lend': // LOGIN, the window's password (or at teardown a new one) on fd 3
         $user = ho_user($a);
         wp_set_password(ho_secret(), $user->ID);
+        ho_unsuspend($user->ID);
         ho_end_logins($user->ID);
         ho_say('digest', ho_digest($a));
         break;
@@ -237,9 +249,36 @@ switch ($command) {
         global $wpdb;
         $user = ho_user($a);
         $wpdb->update($wpdb->users, ['user_pass' => ho_secret(), 'user_activation_key' => ''], ['ID' => $user->ID]);
+        ho_unsuspend($user->ID);
         clean_user_cache($user->ID);
         ho_end_logins($user->ID);
         ho_say('digest', ho_digest($a));
+        break;
+    case 'lock': // LOGIN on|off: suspend (its hash kept behind a `!`, which no password matches;
+        // its logins ended; its application passwords put aside) or resume, as it was
+        global $wpdb;
+        $user = ho_user($a);
+        $aside = 'handover_suspended_application_passwords';
+        if ($b === 'on') {
+            if (substr($user->user_pass, 0, 1) !== '!') {
+                $wpdb->update($wpdb->users, ['user_pass' => '!' . $user->user_pass], ['ID' => $user->ID]);
+            }
+            $apps = get_user_meta($user->ID, '_application_passwords', true);
+            if (!empty($apps)) {
+                update_user_meta($user->ID, $aside, $apps);
+                delete_user_meta($user->ID, '_application_passwords');
+            }
+            ho_end_logins($user->ID);
+        } else {
+            if (substr($user->user_pass, 0, 1) === '!') {
+                $wpdb->update($wpdb->users, ['user_pass' => substr($user->user_pass, 1)], ['ID' => $user->ID]);
+            }
+            ho_unsuspend($user->ID);
+        }
+        clean_user_cache($user->ID);
+        $hash = $wpdb->get_var($wpdb->prepare("SELECT user_pass FROM $wpdb->users WHERE ID = %d", $user->ID));
+        ho_say('locked', substr($hash, 0, 1) === '!' ? 1 : 0);
+        ho_say('sessions', count(WP_Session_Tokens::get_instance($user->ID)->get_all()));
         break;
     case 'digest': // LOGIN: its password hash's digest, and how many logins it has
         $user = ho_user($a);

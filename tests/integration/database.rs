@@ -95,7 +95,7 @@ fn mariadb_script_at(at: &str, user: &str, password: &str, sql: &str) -> String 
     )
 }
 
-fn mariadb_script(user: &str, password: &str, sql: &str) -> String {
+pub(crate) fn mariadb_script(user: &str, password: &str, sql: &str) -> String {
     mariadb_script_at(SOCKET, user, password, sql)
 }
 
@@ -122,7 +122,7 @@ fn my_accounts_and_sessions(host: &TestHost, user: &str) -> String {
 
 /// A `sh` script running `sql` with psql over TCP on localhost as `user`/`password`, the
 /// password in a service file on fd 3.
-fn psql_script(user: &str, password: &str, db: &str, sql: &str) -> String {
+pub(crate) fn psql_script(user: &str, password: &str, db: &str, sql: &str) -> String {
     format!(
         "PGSERVICEFILE=/dev/fd/3 psql -X -w -A -t -v ON_ERROR_STOP=1 service=t 3<<'OPT' <<'SQL'\n[t]\nhost=localhost\nuser={user}\ndbname={db}\npassword={password}\nOPT\n{sql}\nSQL\n"
     )

@@ -42,6 +42,7 @@ mod seal;
 mod sftp;
 mod ssh_config;
 mod sshd;
+mod suspend;
 mod terminal;
 mod window;
 mod wordpress;
