@@ -47,6 +47,9 @@ pub enum Command {
     Suspend(SuspendArgs),
     /// Open a suspended grant again, as it was
     Resume(SuspendArgs),
+    /// Give a live grant's logins new random passwords (or only the one named): the old ones
+    /// are refused and their sessions ended; printed once, or sealed to the vendor's key
+    Rotate(RotateArgs),
     /// List the grant's recorded sessions with what was typed in them and the files they
     /// transferred (during the window, copies the recordings so far first)
     Sessions(SessionsArgs),
@@ -424,6 +427,32 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The grant id (see `handover list`)
+    pub grant: String,
+
+    /// Only this login: `account` (the temporary account), `db`, `wordpress`, or a lent
+    /// account's name as provision printed it
+    #[arg(long, value_name = "NAME")]
+    pub only: Option<String>,
+
+    /// Seal the new credentials to the vendor's SSH public key instead of printing them
+    #[arg(long, value_name = "FILE|KEY")]
+    pub seal_to: Option<String>,
+
+    /// Write the sealed credentials to FILE instead of stdout (needs --seal-to)
+    #[arg(long, value_name = "FILE", requires = "seal_to")]
+    pub seal_out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Print the result as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct SuspendArgs {
     /// The grant id, or a batch id for every grant of the batch (see `handover list`)
     pub grant: String,
@@ -606,6 +635,7 @@ impl Command {
             Command::Sessions(a) => a.json,
             Command::Extend(a) => a.json,
             Command::Suspend(a) | Command::Resume(a) => a.json,
+            Command::Rotate(a) => a.json,
             Command::List(a) => a.json,
             Command::Show(a) => a.json,
             Command::Reap(a) => a.json,

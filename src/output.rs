@@ -590,6 +590,54 @@ pub fn extended(report: &crate::engine::ExtendReport, json: bool) -> std::io::Re
     }
 }
 
+/// `handover rotate`: the new credentials as provision hands them over (printed, or sealed to
+/// the vendor's key), the checks on stderr so that stdout is the document alone.
+pub fn rotated(
+    report: &crate::engine::RotateReport,
+    json: bool,
+    sealing: Option<Sealing>,
+) -> std::io::Result<()> {
+    let p = &report.provisioned;
+    // Seal first: if that fails, nothing secret has been printed.
+    let (sealed, sealed_file) = match sealing {
+        Some(s) => s.seal(&credentials(p))?,
+        None => (None, None),
+    };
+    if json {
+        let mut value = provisioned_value(p, sealed.is_none());
+        value["rotated"] = json!(report.rotated);
+        value["verified"] = json!(report.verified);
+        value["checks"] = json!(report.checks);
+        match (&sealed, &sealed_file) {
+            (_, Some(path)) => value["sealed_file"] = json!(path),
+            (Some(text), None) => value["sealed"] = json!(text),
+            (None, None) => {}
+        }
+        print_json(&value);
+        return Ok(());
+    }
+    write_checks(&mut std::io::stderr().lock(), &report.checks)?;
+    match (&sealed, &sealed_file) {
+        (Some(text), None) => print!("{text}"),
+        (_, Some(path)) => println!(
+            "new credentials sealed to the vendor's key in {}",
+            path.display()
+        ),
+        (None, None) => print!("{}", credentials(p).expose()),
+    }
+    if report.verified {
+        eprintln!(
+            "handover: new passwords for {}: the old ones are refused from now on and their sessions were ended",
+            report.rotated.join(", ")
+        );
+    } else {
+        eprintln!(
+            "handover: the new passwords could not all be verified on the host (items marked ✗); the ones above are what was set: run rotate again"
+        );
+    }
+    Ok(())
+}
+
 /// `handover suspend` / `resume`: each check, then where the grant stands.
 pub fn suspended(
     report: &crate::engine::SuspendReport,

@@ -98,6 +98,34 @@ impl DbUser {
     }
 
     /// How the vendor connects, for the credentials.
+    /// Every connection of the account ends (after a lock or a new password, none comes back).
+    fn end_connections(&self, client: &Client, s: &mut Script) {
+        match self.engine {
+            DbEngine::Mysql => {
+                s.raw("hv_after=0");
+                kill_mysql_connections(
+                    client,
+                    s,
+                    &format!(
+                        "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = {};\n",
+                        my_str(&self.user)
+                    ),
+                );
+            }
+            DbEngine::Postgres => client.run(
+                s,
+                "hv_db_client '' >/dev/null",
+                &[],
+                &format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {};\n",
+                    pg_str(&self.user)
+                ),
+                false,
+                "",
+            ),
+        }
+    }
+
     /// `suspend` (`locked`) or `resume`: the account locked and its connections ended, or
     /// unlocked; checked on the server.
     fn lock(&self, ctx: &Context, s: &mut Script, checks: &mut Checks, locked: bool) {
@@ -125,30 +153,7 @@ impl DbUser {
         };
         client.run(s, "hv_db_client '' >/dev/null", &[], &sql, false, "");
         if locked {
-            match self.engine {
-                DbEngine::Mysql => {
-                    s.raw("hv_after=0");
-                    kill_mysql_connections(
-                        &client,
-                        s,
-                        &format!(
-                            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = {};\n",
-                            my_str(&self.user)
-                        ),
-                    );
-                }
-                DbEngine::Postgres => client.run(
-                    s,
-                    "hv_db_client '' >/dev/null",
-                    &[],
-                    &format!(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {};\n",
-                        pg_str(&self.user)
-                    ),
-                    false,
-                    "",
-                ),
-            }
+            self.end_connections(&client, s);
         }
         client.query(s, "", &state_sql);
         let label = self.engine.label();
@@ -601,6 +606,64 @@ impl Step for DbUser {
 
     fn resume(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         self.lock(ctx, s, checks, false);
+    }
+
+    fn rotation_name(&self) -> Option<String> {
+        Some("db".to_owned())
+    }
+
+    /// A new password (as a hash, as at apply), then its connections ended; checked by the
+    /// server holding exactly the new hash.
+    fn rotate(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let Some(password) = ctx.password else {
+            s.raw("echo 'no password to set (internal error)' >&2; exit 1");
+            return;
+        };
+        let client = self.client(ctx);
+        client.define(s);
+        let (stored, alter, stored_sql) = match self.engine {
+            DbEngine::Mysql => {
+                let account = my_account(&self.user, "localhost");
+                let hash = mysql_native_hash(password);
+                let alter = Secret::new(format!(
+                    "ALTER USER {account} IDENTIFIED WITH mysql_native_password AS {};\n",
+                    my_str(hash.expose())
+                ));
+                let sql = format!(
+                    "SELECT CONCAT('auth ', authentication_string) FROM mysql.user WHERE User = {} AND Host = 'localhost';\n",
+                    my_str(&self.user)
+                );
+                (hash, alter, sql)
+            }
+            DbEngine::Postgres => {
+                let verifier = pg_scram_verifier(password);
+                let alter = Secret::new(format!(
+                    "ALTER ROLE {} PASSWORD {};\n",
+                    pg_ident(&self.user),
+                    pg_str(verifier.expose())
+                ));
+                let sql = format!(
+                    "SELECT 'auth ' || rolpassword FROM pg_authid WHERE rolname = {};\n",
+                    pg_str(&self.user)
+                );
+                (verifier, alter, sql)
+            }
+        };
+        client.run(s, "hv_db_client '' >/dev/null", &[], alter.expose(), true, "");
+        self.end_connections(&client, s);
+        client.query(s, "", &stored_sql);
+        let id = checks.add(
+            "db-new-password",
+            format!(
+                "{} account `{}` has its new password (the old one is refused) and no connection left",
+                self.engine.label(),
+                self.user
+            ),
+        );
+        s.cmd(
+            "if [ \"$hv_rc\" -eq 0 ] && [ \"$(printf '%s\\n' \"$hv_q\" | sed -n 's/^auth //p' | sha256sum | cut -c1-64)\" = {} ]; then hv_ok {}; else hv_fail {}; fi",
+            &[&crate::secret::line_digest(stored.expose()), &id, &id],
+        );
     }
 
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {

@@ -139,6 +139,15 @@ pub trait Step {
     fn unsuspendable(&self) -> Option<String> {
         None
     }
+    /// The name `handover rotate --only` knows this action's password by, when it has one
+    /// that rotate changes.
+    fn rotation_name(&self) -> Option<String> {
+        None
+    }
+    /// `handover rotate`: shell text (under `set -e`) giving the action's login the new
+    /// password `ctx.password`, so the old one is refused, and ending its sessions, with
+    /// checks; it may print facts replacing its recorded ones.
+    fn rotate(&self, _ctx: &Context, _s: &mut Script, _checks: &mut Checks) {}
 }
 
 /// The registry of action kinds. Each line is a module of `src/actions/` with its type and
@@ -288,6 +297,12 @@ impl Step for Action {
     fn unsuspendable(&self) -> Option<String> {
         self.step().unsuspendable()
     }
+    fn rotation_name(&self) -> Option<String> {
+        self.step().rotation_name()
+    }
+    fn rotate(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        self.step().rotate(ctx, s, checks);
+    }
 }
 
 /// Where actions keep state on the host, each grant in its own entry: `GRANT` (the expiry
@@ -313,6 +328,31 @@ pub(crate) fn remove_state_dir(s: &mut Script, dir: &str) {
     s.cmd(
         "rmdir -- {} 2>/dev/null || true; rmdir -- {} 2>/dev/null || true",
         &[dir, HOST_STATE],
+    );
+}
+
+/// `rotate` of a system account: `password` set through `chpasswd` (on stdin), checked by its
+/// shadow hash no longer being the one before.
+pub(crate) fn shadow_rotate(
+    s: &mut Script,
+    checks: &mut Checks,
+    name: &str,
+    password: Option<&Secret>,
+) {
+    let Some(password) = password else {
+        s.raw("echo 'no password to set (internal error)' >&2; exit 1");
+        return;
+    };
+    s.cmd("hv_before=$(getent shadow {} | cut -d: -f2)", &[name]);
+    let line = Secret::new(format!("{name}:{}", password.expose()));
+    s.with_secret_stdin("chpasswd", &[], &line);
+    let id = checks.add(
+        "new-password",
+        format!("`{name}` has its new password: the old one is refused"),
+    );
+    s.cmd(
+        "hv_after=$(getent shadow {} | cut -d: -f2); if [ -n \"$hv_after\" ] && [ \"$hv_after\" != \"$hv_before\" ]; then hv_ok {}; else hv_fail {}; fi",
+        &[name, &id, &id],
     );
 }
 

@@ -56,6 +56,21 @@ impl Step for Password {
         );
     }
 
+    fn rotation_name(&self) -> Option<String> {
+        Some("account".to_owned())
+    }
+
+    /// A new password, then every process of the account ended (its logins with the old one).
+    fn rotate(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        super::shadow_rotate(s, checks, name, ctx.password);
+        s.cmd("hv_uid=$(id -u -- {})", &[name]);
+        s.raw(super::user::LIB);
+        s.raw("hv_end_sessions \"$hv_uid\"");
+        let id = checks.add("stopped", format!("no process of `{name}` is left"));
+        s.cmd("hv_refute {} pgrep -u \"$hv_uid\"", &[&id]);
+    }
+
     fn verify_present(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let name = self.account.as_str();
         let id = checks.add("usable", format!("`{name}` has a usable password"));

@@ -256,6 +256,26 @@ impl Step for RotatePassword {
         );
     }
 
+    fn rotation_name(&self) -> Option<String> {
+        Some(self.account.clone())
+    }
+
+    /// A new window's password, then the window's sessions ended; the original (kept for
+    /// teardown) is untouched.
+    fn rotate(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        let name = self.account.as_str();
+        super::shadow_rotate(s, checks, name, ctx.password);
+        s.cmd(
+            "hv_fact window \"$(getent shadow {} | cut -d: -f2 | sha256sum | cut -c1-64)\"",
+            &[name],
+        );
+        if let Some(since) = Since::recorded(ctx.facts) {
+            s.raw(window::LIB);
+            self.window_args(s, &since);
+            s.raw("hv_window_close \"$hv_wu\" \"$hv_wb\" \"$hv_ws\"");
+        }
+    }
+
     fn resume(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         let name = self.account.as_str();
         s.cmd(

@@ -232,6 +232,7 @@ struct Scripts {
     extend: Script,
     suspend: Script,
     resume: Script,
+    rotate: Script,
 }
 
 /// The scripts of `plan`, with `facts` recorded for every action (apply, teardown).
@@ -305,7 +306,8 @@ fn scripts(grant: &Grant, plan: &[Action], facts: &BTreeMap<String, String>) -> 
         let mut checks = Checks::default();
         for (index, action) in plan.iter().enumerate() {
             checks.for_action(index);
-            let ctx = grant.context(facts, None, None, true);
+            // `rotate` gives each action a new password.
+            let ctx = grant.context(facts, Some(&grant.password), None, true);
             script.step(index, OnStepFailure::Stop, |s| {
                 phase(action, &ctx, s, &mut checks);
             });
@@ -315,6 +317,7 @@ fn scripts(grant: &Grant, plan: &[Action], facts: &BTreeMap<String, String>) -> 
     let extend = live(|a, ctx, s, checks| a.extend(ctx, s, checks));
     let suspend = live(|a, ctx, s, checks| a.suspend(ctx, s, checks));
     let resume = live(|a, ctx, s, checks| a.resume(ctx, s, checks));
+    let rotate = live(|a, ctx, s, checks| a.rotate(ctx, s, checks));
     Scripts {
         preflight,
         apply,
@@ -323,6 +326,7 @@ fn scripts(grant: &Grant, plan: &[Action], facts: &BTreeMap<String, String>) -> 
         extend,
         suspend,
         resume,
+        rotate,
     }
 }
 
@@ -395,6 +399,7 @@ fn every_script() -> Vec<(String, String)> {
                 out.push((format!("{name}.extend"), built.extend.text().to_owned()));
                 out.push((format!("{name}.suspend"), built.suspend.text().to_owned()));
                 out.push((format!("{name}.resume"), built.resume.text().to_owned()));
+                out.push((format!("{name}.rotate"), built.rotate.text().to_owned()));
                 // Built without facts either way.
                 out.push((format!("{name}.removal"), built.removal.text().to_owned()));
                 if let Some(job) = guard_job(built.apply.text()) {

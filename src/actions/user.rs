@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 /// What teardown runs (`user.sh`): the ids it works with, ending the account's processes, its
 /// group. Defined at teardown's top level, so every step after it has them.
-const LIB: &str = include_str!("user.sh");
+pub(super) const LIB: &str = include_str!("user.sh");
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -286,6 +286,14 @@ impl Step for WpAdmin {
         lock(s, checks, self.wp(), &self.login, true);
     }
 
+    fn rotation_name(&self) -> Option<String> {
+        Some("wordpress".to_owned())
+    }
+
+    fn rotate(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        wp_rotate(s, checks, self.wp(), &self.login, ctx.password);
+    }
+
     fn resume(&self, _ctx: &Context, s: &mut Script, checks: &mut Checks) {
         lock(s, checks, self.wp(), &self.login, false);
     }
@@ -372,6 +380,33 @@ pub(super) fn lock(s: &mut Script, checks: &mut Checks, site: site::Site, login:
             format!("WordPress user `{login}` may log in again"),
         );
     }
+}
+
+/// `rotate` of a WordPress user: `password` set (its logins end with it), checked by its
+/// stored hash no longer being the one before; leaves the new hash's digest in `$hv_v`.
+pub(super) fn wp_rotate(
+    s: &mut Script,
+    checks: &mut Checks,
+    site: site::Site,
+    login: &str,
+    password: Option<&Secret>,
+) {
+    s.raw(site::LIB);
+    site::wordpress(s, site, "digest", [login, "", "", ""], None);
+    site::fail_unless_answered(s);
+    site::value(s, "digest");
+    s.raw("hv_before=$hv_v");
+    site::wordpress(s, site, "lend", [login, "", "", ""], password);
+    site::fail_unless_answered(s);
+    site::value(s, "digest");
+    let id = checks.add(
+        "wp-new-password",
+        format!("WordPress user `{login}` has its new password (the old one is refused) and no login session left"),
+    );
+    s.cmd(
+        "if [ -n \"$hv_v\" ] && [ \"$hv_v\" != \"$hv_before\" ]; then hv_ok {}; else hv_fail {}; fi",
+        &[&id, &id],
+    );
 }
 
 /// Script text: the check `check` passes when WordPress answered and its `hv KEY` is `want`;

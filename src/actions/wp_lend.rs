@@ -155,6 +155,16 @@ impl Step for WpLend {
         super::wp_admin::lock(s, checks, self.wp(), &self.login, false);
     }
 
+    fn rotation_name(&self) -> Option<String> {
+        Some(self.label())
+    }
+
+    /// A new window's password; the original, kept for teardown, is untouched.
+    fn rotate(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
+        super::wp_admin::wp_rotate(s, checks, self.wp(), &self.login, ctx.password);
+        s.raw("hv_fact window \"$hv_v\"");
+    }
+
     fn verify_present(&self, ctx: &Context, s: &mut Script, checks: &mut Checks) {
         s.raw(site::LIB);
         site::wordpress(s, self.wp(), "digest", [&self.login, "", "", ""], None);

@@ -8,6 +8,7 @@ mod prune;
 mod reap;
 mod recordings;
 mod restore;
+mod rotate;
 mod suspend;
 mod teardown;
 
@@ -50,6 +51,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Extend(args) => extend::run(args, state_dir, &progress).await,
         Command::Suspend(args) => suspend::run(args, false, state_dir, &progress).await,
         Command::Resume(args) => suspend::run(args, true, state_dir, &progress).await,
+        Command::Rotate(args) => rotate::run(args, state_dir, &progress).await,
         Command::Sessions(args) => recordings::sessions(args, state_dir, &progress).await,
         Command::Replay(args) => recordings::replay(args, state_dir, &progress).await,
         Command::Watch(args) => recordings::watch(args, state_dir, &progress).await,

@@ -3,7 +3,7 @@
 //! from the grant's start.
 
 use super::connect::ConnectOptions;
-use super::live::{run_phase, who};
+use super::live::{Phase, run_phase, who};
 use crate::actions::{Action, Step};
 use crate::error::Error;
 use crate::ids::GrantId;
@@ -78,10 +78,13 @@ pub async fn extend(
     let results = run_phase(
         store,
         &mut record,
-        until,
         options,
         progress,
-        "extend",
+        Phase {
+            what: "extend",
+            expires_at: until,
+            passwords: Default::default(),
+        },
         |action, ctx, s, checks| action.extend(ctx, s, checks),
     )
     .await?;

@@ -8,21 +8,29 @@ use crate::actions::{Action, Checks, Context};
 use crate::error::Error;
 use crate::progress::Progress;
 use crate::record::{GrantRecord, Store};
+use crate::secret::Secret;
 use crate::shell::protocol::{CheckResult, Parsed};
 use crate::shell::{OnStepFailure, Script};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
-/// Run `phase` of every action of `record` on its host, the grant expiring at `expires_at`;
-/// the checks, with one more when the script did not run to its end. Whether all passed is
-/// the caller's to read.
+/// What a live change runs: its name (`extend`), the grant's expiry as the actions see it,
+/// and the new passwords of the actions that get one, by index.
+pub(super) struct Phase<'a> {
+    pub what: &'a str,
+    pub expires_at: OffsetDateTime,
+    pub passwords: BTreeMap<usize, Secret>,
+}
+
+/// Run `step` of every action of `record` on its host, as `phase` says; the checks, with one
+/// more when the script did not run to its end. Whether all passed is the caller's to read.
 pub(super) async fn run_phase(
     store: &Store,
     record: &mut GrantRecord,
-    expires_at: OffsetDateTime,
     options: &ConnectOptions,
     progress: &Progress,
-    what: &str,
-    phase: impl Fn(&Action, &Context, &mut Script, &mut Checks),
+    phase: Phase<'_>,
+    step: impl Fn(&Action, &Context, &mut Script, &mut Checks),
 ) -> Result<Vec<CheckResult>, Error> {
     let db_admin = super::teardown::db_admin_password(record)?;
     let mut session = connect_pinned(store, record, options, progress).await?;
@@ -34,14 +42,14 @@ pub(super) async fn run_phase(
         let ctx = Context {
             grant: &record.id,
             account: &record.account,
-            expires_at,
+            expires_at: phase.expires_at,
             facts: &entry.facts,
-            password: None,
+            password: phase.passwords.get(&index),
             removal: None,
             db_admin_password: db_admin.as_ref(),
         };
         script.step(index, OnStepFailure::Stop, |s| {
-            phase(&entry.action, &ctx, s, &mut checks);
+            step(&entry.action, &ctx, s, &mut checks);
         });
     }
     let output = run(&mut session, &script, options.auth.interactive, |_| {}).await;
@@ -53,7 +61,7 @@ pub(super) async fn run_phase(
         .collect();
     if !output.success() {
         results.push(CheckResult {
-            check: format!("the {what} script ran to its end"),
+            check: format!("the {} script ran to its end", phase.what),
             ok: false,
             details: output
                 .stderr

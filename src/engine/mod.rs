@@ -16,6 +16,7 @@ mod provision;
 mod prune;
 pub mod recordings;
 mod restore;
+mod rotate;
 mod scripts;
 mod suspend;
 mod teardown;
@@ -31,6 +32,7 @@ pub use restore::{
     Confirm, DiffDocument, FilesRestore, RestoreCheck, RestoreParts, RestoreReport, diff, restore,
     restore_check,
 };
+pub use rotate::{RotateReport, rotate};
 pub use suspend::{SuspendReport, suspend};
 pub use teardown::{TeardownReport, teardown};
 

@@ -4,7 +4,7 @@
 //! teardown and the expiry guard work on it as on an active one.
 
 use super::connect::ConnectOptions;
-use super::live::{run_phase, who};
+use super::live::{Phase, run_phase, who};
 use crate::actions::Step;
 use crate::error::Error;
 use crate::ids::GrantId;
@@ -81,10 +81,13 @@ pub async fn suspend(
     let checks = run_phase(
         store,
         &mut record,
-        expires_at,
         options,
         progress,
-        verb,
+        Phase {
+            what: verb,
+            expires_at,
+            passwords: Default::default(),
+        },
         |action, ctx, s, checks| {
             if resume {
                 action.resume(ctx, s, checks);

@@ -1,10 +1,13 @@
-//! `handover suspend` and `resume` (GitHub issue #21) on real hosts: the vendor's session ends
-//! and its logins are refused while nothing is removed; resume opens everything again as it
-//! was; a suspended grant tears down verified. The database and WordPress accounts of a grant
-//! are locked and unlocked with it.
+//! Managing an open window (GitHub issue #21) on real hosts. `suspend` and `resume`: the
+//! vendor's session ends and its logins are refused while nothing is removed; resume opens
+//! everything again as it was; a suspended grant tears down verified; the database and
+//! WordPress accounts of a grant are locked and unlocked with it. `rotate`: new passwords, the
+//! old ones refused, their sessions ended, printed or sealed.
 
 use crate::database::{mariadb_script, psql_script};
-use crate::support::{TestHost, WP, trusted_host, wordpress};
+use crate::docs::labelled;
+use crate::seal::age_decrypt;
+use crate::support::{TestHost, WP, keygen, trusted_host, wordpress};
 use crate::wp_admin::{logs_in, opens_users_page};
 use std::time::{Duration, Instant};
 
@@ -191,6 +194,35 @@ fn a_wordpress_administrator_is_locked_out_and_let_back_in() {
     let after = ws.dir.path().join("cookies3");
     assert!(logs_in(&host, "/", &after, &cms.user, &password));
     assert!(opens_users_page(&host, "/", &after));
+    // A new password: the old one and its login are refused, the new one works.
+    let rotated = ws
+        .handover(&["rotate", &grant.id, "--only", "wordpress", "--json"])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0)
+        .json();
+    let new = rotated["cms_accounts"][0]["password"]
+        .as_str()
+        .expect("the new password")
+        .to_owned();
+    assert!(
+        !opens_users_page(&host, "/", &after),
+        "the old login outlived rotate"
+    );
+    assert!(!logs_in(
+        &host,
+        "/",
+        &ws.dir.path().join("c4"),
+        &cms.user,
+        &password
+    ));
+    assert!(logs_in(
+        &host,
+        "/",
+        &ws.dir.path().join("c5"),
+        &cms.user,
+        &new
+    ));
     ws.revoke(&host, &grant.id);
 }
 
@@ -229,8 +261,21 @@ fn a_lent_password_is_locked_and_a_lent_database_account_is_refused() {
         .run()
         .expect_code(0);
     assert!(host.logs_in(&host.admin_user, &lent));
+    // A new window's password for the lent account; teardown still gives the original back.
+    let rotated = ws
+        .handover(&["rotate", &grant.id, "--only", &host.admin_user, "--json"])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0)
+        .json();
+    let new = rotated["lent"][&host.admin_user]
+        .as_str()
+        .expect("the new lent password")
+        .to_owned();
+    assert!(!host.logs_in(&host.admin_user, &lent) && host.logs_in(&host.admin_user, &new));
     ws.revoke(&host, &grant.id);
     assert!(host.logs_in(&host.admin_user, &host.admin_password));
+    assert!(!host.logs_in(&host.admin_user, &new));
 
     host.sh("mariadb -e \"CREATE USER cmsuser@localhost IDENTIFIED BY 'app-pass'\"");
     let grant = ws
@@ -264,5 +309,109 @@ fn a_lent_password_is_locked_and_a_lent_database_account_is_refused() {
         .expect_code(0)
         .json();
     assert_eq!(shown["state"], "active", "{shown}");
+    ws.revoke(&host, &grant.id);
+}
+
+/// `rotate`: every login of the grant gets a new password, the old ones are refused and the
+/// session opened with one ends; `--only` picks one; sealed, only the vendor's key opens them.
+#[test]
+fn rotate_refuses_the_old_passwords_ends_their_sessions_and_hands_over_new_ones() {
+    let Some((host, ws)) = TestHost::builder()
+        .service("postgresql")
+        .service("cron")
+        .trusted()
+    else {
+        return;
+    };
+    let grant = ws.grant(
+        &host,
+        &["--db", "postgres", "--db-name", "cms", "--record", "off"],
+    );
+    let account = grant.account().to_owned();
+    let old = grant.password().to_owned();
+    let db = grant.database();
+    let old_db = db.password.clone().expect("a password");
+    let db_logs_in = |password: &str| {
+        host.exec_stdin(&psql_script(&db.user, password, "cms", "SELECT 1;"))
+            .status
+            .success()
+    };
+    let uid = host.uid_of(&account);
+    let mut session = host.spawn_ssh(&account, &old, "sleep 600");
+    assert!(host.process_starts(&uid, "sleep"));
+
+    let rotated = ws
+        .handover(&["rotate", &grant.id, "--json"])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        rotated["rotated"],
+        serde_json::json!(["account", "db"]),
+        "{rotated}"
+    );
+    assert_eq!(rotated["verified"], true, "{rotated}");
+    let new = rotated["password"]
+        .as_str()
+        .expect("the new password")
+        .to_owned();
+    let new_db = rotated["databases"][0]["password"]
+        .as_str()
+        .expect("the new database password")
+        .to_owned();
+    assert!(new != old && new_db != old_db);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while session.try_wait().expect("wait for ssh").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the old password's session outlived rotate"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !host.logs_in(&account, &old),
+        "the old password still works"
+    );
+    assert!(
+        host.logs_in(&account, &new),
+        "the new password does not work"
+    );
+    assert!(!db_logs_in(&old_db) && db_logs_in(&new_db));
+
+    // Only the database account, sealed to the vendor's key: the account's password stays.
+    let key = keygen(ws.dir.path(), "vendor", &["-t", "ed25519"]);
+    let public = key.with_extension("pub");
+    let out = ws
+        .handover(&[
+            "rotate",
+            &grant.id,
+            "--only",
+            "db",
+            "--seal-to",
+            public.to_str().expect("utf-8"),
+        ])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    assert!(
+        out.stdout.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+        "{}",
+        out.stdout
+    );
+    let doc = age_decrypt(&key, out.stdout.as_bytes());
+    let sealed_db = labelled(&doc, "db pass").to_owned();
+    assert!(db_logs_in(&sealed_db) && !db_logs_in(&new_db));
+    assert!(
+        host.logs_in(&account, &new),
+        "--only db changed the account's password"
+    );
+
+    // A name the grant has no login of is refused, naming those it has.
+    ws.handover(&["rotate", &grant.id, "--only", "wordpress"])
+        .with_root_password(&host)
+        .run()
+        .expect_code(2)
+        .assert_stderr_contains("account, db");
     ws.revoke(&host, &grant.id);
 }
