@@ -47,6 +47,8 @@ pub enum Command {
     Suspend(SuspendArgs),
     /// Open a suspended grant again, as it was
     Resume(SuspendArgs),
+    /// Write an access request template for a vendor to fill in (then `provision --request`)
+    Request(RequestArgs),
     /// Give a live grant's logins new random passwords (or only the one named): the old ones
     /// are refused and their sessions ended; printed once, or sealed to the vendor's key
     Rotate(RotateArgs),
@@ -262,6 +264,20 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Provision what the vendor's access request asks for (written by `handover request`):
+    /// its scope, level, database and CMS accounts, addresses, time and key, after showing it
+    /// to you; the credentials are sealed to the key in it
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["scope", "ttl", "allow_from", "seal_to", "vendor_key", "db", "wp_admin"]
+    )]
+    pub request: Option<PathBuf>,
+
+    /// With --request: provision without asking (needed without a terminal)
+    #[arg(long, requires = "request")]
+    pub yes: bool,
+
     /// Lend an existing account: it gets a fresh random password for the window (repeatable;
     /// its current password hash is kept in the grant record)
     #[arg(long = "rotate", value_name = "ACCOUNT")]
@@ -424,6 +440,13 @@ pub struct DiffArgs {
     /// Print the changes as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// Write it to FILE (which must not exist yet) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -645,7 +668,8 @@ impl Command {
             | Command::Man
             | Command::Replay(_)
             | Command::Watch(_)
-            | Command::Export(_) => false,
+            | Command::Export(_)
+            | Command::Request(_) => false,
         }
     }
 }

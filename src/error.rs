@@ -37,6 +37,8 @@ pub enum Error {
     #[error(transparent)]
     Playbook(#[from] PlaybookError),
     #[error(transparent)]
+    Request(#[from] crate::access::RequestError),
+    #[error(transparent)]
     Record(#[from] RecordError),
     #[error(transparent)]
     Ssh(#[from] SshError),
@@ -82,6 +84,8 @@ pub enum Error {
     Output(#[source] std::io::Error),
     #[error("no terminal to ask for {what}: {hint}")]
     NoTerminal { what: String, hint: String },
+    #[error("{what} was not confirmed; nothing was changed")]
+    Declined { what: String },
     #[error("could not write `{}`", path.display())]
     Local {
         path: std::path::PathBuf,
@@ -102,6 +106,7 @@ impl Error {
             Error::Input(_)
             | Error::SshConfig(_)
             | Error::Playbook(_)
+            | Error::Request(_)
             | Error::NotRoot { .. }
             | Error::NoTerminal { .. } => ExitStatus::Usage,
             Error::Record(RecordError::NotFound { .. })
@@ -126,6 +131,7 @@ impl Error {
             | Error::Output(_)
             | Error::Local { .. }
             | Error::Remote(_)
+            | Error::Declined { .. }
             | Error::Recordings(_) => ExitStatus::Failed,
             Error::Unseal(_) => ExitStatus::Usage,
         }

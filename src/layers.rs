@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["actions"],
     &["backup"],
     &["playbook", "record"],
+    &["access"],
     &["error"],
     &["engine"],
     &["output"],

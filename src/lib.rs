@@ -1,6 +1,7 @@
 //! handover: lend a vendor's support engineer temporary, scoped access to a server over SSH,
 //! and take it back without leaving anything behind. See DESIGN.md for the vocabulary.
 
+pub mod access;
 pub mod actions;
 pub mod audit;
 pub mod backup;

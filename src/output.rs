@@ -433,6 +433,7 @@ pub fn teardown(
             "site": report.site,
             "drift": report.drift,
             "sessions": report.sessions,
+            "requester": report.requester,
         }));
         return Ok(());
     }
@@ -450,6 +451,15 @@ pub fn teardown(
             report.grant, report.grant
         )?;
         return Ok(());
+    }
+    if let Some(who) = &report.requester {
+        writeln!(
+            out,
+            "grant {} was asked for by {}: {}",
+            report.grant,
+            sanitize(&who.who()),
+            sanitize(&who.reason)
+        )?;
     }
     write_checks(&mut out, &report.checks)?;
     if !report.reassigned.is_empty() {
@@ -899,6 +909,7 @@ fn summary(r: &GrantRecord) -> serde_json::Value {
         "expires_at": rfc3339(r.expires_at),
         "batch": r.batch.as_ref().map(crate::ids::BatchId::as_str),
         "cms_accounts": cms_logins(r),
+        "requester": r.requester,
     })
 }
 
@@ -990,6 +1001,10 @@ pub fn show(r: &GrantRecord, json: bool) {
     }
     println!("grant      {}", r.id);
     println!("state      {}", r.state.as_str());
+    if let Some(who) = &r.requester {
+        println!("asked by   {}", sanitize(&who.who()));
+        println!("reason     {}", sanitize(&who.reason));
+    }
     println!(
         "host       {}@{}:{} ({})",
         r.host.login, r.host.host, r.host.port, r.host.host_key_fingerprint
@@ -1085,6 +1100,64 @@ fn plan_lines(
 }
 
 /// Ask on the terminal whether to restore; `true` to go on.
+/// `provision --request`: the vendor's request in plain words, then the question.
+pub fn confirm_request(
+    access: &crate::access::AccessRequest,
+    request: &crate::engine::ProvisionRequest,
+    hosts: &[&str],
+    preview: &[String],
+) -> std::io::Result<bool> {
+    let mut err = std::io::stderr().lock();
+    let who = &access.requester;
+    writeln!(err, "Access request from {}", sanitize(&who.who()))?;
+    writeln!(err, "  reason:    {}", sanitize(&who.reason))?;
+    writeln!(
+        err,
+        "  hosts:     {} (made with your credentials)",
+        sanitize(&hosts.join(", "))
+    )?;
+    writeln!(
+        err,
+        "  for:       {} (until about {}; then the host removes it all by itself)",
+        sanitize(&access.ttl),
+        rfc3339(
+            crate::record::now()
+                + time::Duration::try_from(request.ttl.duration()).unwrap_or(time::Duration::ZERO)
+        )
+    )?;
+    writeln!(
+        err,
+        "  level:     {} (playbook {}: {})",
+        request.playbook.level.as_str(),
+        sanitize(&request.playbook.name),
+        sanitize(&request.playbook.description)
+    )?;
+    let from: Vec<String> = request.allow_from.iter().map(ToString::to_string).collect();
+    writeln!(
+        err,
+        "  from:      {}",
+        if from.is_empty() {
+            "anywhere (the request names no addresses)".to_owned()
+        } else {
+            from.join(", ")
+        }
+    )?;
+    writeln!(
+        err,
+        "  sealed to: {} (only that key opens the credentials)",
+        sanitize(&access.key)
+    )?;
+    writeln!(err, "What changes on each host:")?;
+    for line in preview {
+        writeln!(err, "  - {}", sanitize(line))?;
+    }
+    write!(err, "Provision this? [y/N] ")?;
+    err.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
 pub fn confirm_restore(confirm: &crate::engine::Confirm<'_>) -> std::io::Result<bool> {
     crate::progress::suspend(|| {
         let mut err = std::io::stderr().lock();

@@ -97,6 +97,32 @@ impl GrantState {
     }
 }
 
+/// Who asked for the grant and why (`provision --request`), as the grant record keeps it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Requester {
+    pub name: String,
+    #[serde(default)]
+    pub organisation: String,
+    #[serde(default)]
+    pub email: String,
+    pub reason: String,
+}
+
+impl Requester {
+    /// `NAME (ORGANISATION) <EMAIL>`, with what is given.
+    pub fn who(&self) -> String {
+        let mut who = self.name.clone();
+        if !self.organisation.is_empty() {
+            who.push_str(&format!(" ({})", self.organisation));
+        }
+        if !self.email.is_empty() {
+            who.push_str(&format!(" <{}>", self.email));
+        }
+        who
+    }
+}
+
 /// Where an action stands on the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -230,6 +256,9 @@ pub struct GrantRecord {
     /// The window's recordings as last copied from the host (`ID.recordings/`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recordings: Option<RecordingsCopy>,
+    /// Who asked for the grant and why (`provision --request`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<Requester>,
 }
 
 /// Create (or truncate) a file only its owner can read: `mode` only applies to a new file, so

@@ -2,6 +2,7 @@
 //! requests, every value checked once, before the state directory or the network is touched.
 //! Nothing downstream checks input again.
 
+use crate::access::AccessRequest;
 use crate::actions::db_sql::{valid_db_host, valid_db_name, valid_db_user};
 use crate::actions::{
     self, Action, After, DbAdmin, DbEngine, DbUser, RotateDbUser, RotatePassword,
@@ -33,6 +34,11 @@ pub struct Provision {
     pub json: bool,
     pub seal_to: Option<String>,
     pub seal_out: Option<PathBuf>,
+    /// `--request FILE`: what the vendor asked for, shown to the customer before anything
+    /// happens.
+    pub access: Option<AccessRequest>,
+    /// `--yes`: provision a request without asking.
+    pub yes: bool,
 }
 
 /// `handover teardown`: a grant or a batch.
@@ -532,7 +538,27 @@ fn wp_admin(
 
 impl Provision {
     /// Check everything `provision` was given; `progress` hears about skipped ssh config lines.
-    pub fn from_args(args: cli::ProvisionArgs, progress: &Progress) -> Result<Provision, Error> {
+    pub fn from_args(
+        mut args: cli::ProvisionArgs,
+        progress: &Progress,
+    ) -> Result<Provision, Error> {
+        // A request stands for the options it fills in (clap refuses them beside it).
+        let access = args
+            .request
+            .as_deref()
+            .map(AccessRequest::load)
+            .transpose()?;
+        if let Some(access) = &access {
+            args.scope = access.scope.as_ref().map(|s| s.as_str().to_owned());
+            args.ttl = access.ttl.clone();
+            args.allow_from = access.from.iter().map(ToString::to_string).collect();
+            args.seal_to = Some(access.key.clone());
+            args.db = access.database.as_deref().map(|d| match d {
+                "postgres" => cli::DbArg::Postgres,
+                _ => cli::DbArg::Mysql,
+            });
+            args.wp_admin = access.cms.is_some();
+        }
         let default_login = std::env::var("USER").unwrap_or_else(|_| "root".to_owned());
         let ssh_config = SshConfig::load(args.ssh_config.as_deref())?;
         if let Some(config) = &ssh_config
@@ -565,6 +591,9 @@ impl Provision {
         let scope = args.scope.as_deref().map(ScopeDir::parse).transpose()?;
         let allow_from = AllowFrom::parse_all(&args.allow_from)?;
         let playbook = Playbook::load(&playbook_name(args.playbook.as_deref(), args.level)?)?;
+        if let Some(access) = &access {
+            access.within(&playbook)?;
+        }
         // Only a new account gets the sshd restriction; silently letting a lent account log
         // in from anywhere would betray what the option promises.
         if !allow_from.is_empty() && !playbook.creates_account() && !args.open_firewall {
@@ -641,6 +670,7 @@ impl Provision {
             backup_on_host: args.backup_on_host,
             backup_db,
             batch: None,
+            requester: access.as_ref().map(|a| a.requester.clone()),
             password: None,
         };
         Ok(Provision {
@@ -650,6 +680,8 @@ impl Provision {
             json: args.json,
             seal_to: args.seal_to,
             seal_out: args.seal_out,
+            access,
+            yes: args.yes,
         })
     }
 }

@@ -52,6 +52,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Suspend(args) => suspend::run(args, false, state_dir, &progress).await,
         Command::Resume(args) => suspend::run(args, true, state_dir, &progress).await,
         Command::Rotate(args) => rotate::run(args, state_dir, &progress).await,
+        Command::Request(args) => write_request_template(args.output.as_deref()),
         Command::Sessions(args) => recordings::sessions(args, state_dir, &progress).await,
         Command::Replay(args) => recordings::replay(args, state_dir, &progress).await,
         Command::Watch(args) => recordings::watch(args, state_dir, &progress).await,
@@ -125,6 +126,33 @@ fn open_store(dir: Option<PathBuf>) -> Result<Store, Error> {
             )
         })?;
     Ok(Store::open(&dir)?)
+}
+
+/// `handover request`: the access request template, on stdout or in a new file.
+fn write_request_template(output: Option<&Path>) -> Result<ExitStatus, Error> {
+    let template = crate::access::TEMPLATE;
+    match output {
+        None => print!("{template}"),
+        Some(path) => {
+            use std::io::Write;
+            let local = |source| Error::Local {
+                path: path.to_owned(),
+                source,
+            };
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(local)?;
+            file.write_all(template.as_bytes()).map_err(local)?;
+            eprintln!(
+                "handover: wrote {}: the vendor fills it in; then `handover provision HOST --request {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(ExitStatus::Success)
 }
 
 /// `--seal-to`/`--seal-out`: the key is checked and the output file opened before the host

@@ -25,7 +25,7 @@ pub use crate::shell::protocol::CheckResult;
 pub use audit::{AuditReport, audit};
 pub use connect::ConnectOptions;
 pub use extend::{ExtendReport, extend};
-pub use provision::{ProvisionRequest, Provisioned, provision};
+pub use provision::{ProvisionRequest, Provisioned, preview, provision};
 pub use prune::{BACKUP_DIR, PruneReport, PrunedBackup, prune};
 pub use recordings::export;
 pub use restore::{

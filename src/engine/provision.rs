@@ -76,6 +76,8 @@ pub struct ProvisionRequest {
     pub backup_db: backup::database::DbChoice,
     /// The batch this grant belongs to (several hosts at once), kept in the record.
     pub batch: Option<BatchId>,
+    /// Who asked and why (`--request`), kept in the record.
+    pub requester: Option<crate::record::Requester>,
     /// The temporary account's password, when it must be the same on several hosts; `None`
     /// makes a fresh one.
     pub password: Option<Secret>,
@@ -138,6 +140,14 @@ struct Checked {
     baseline: Option<Baseline>,
     /// The database the backup dumps, or why none (for the output).
     backup_db: Result<backup::database::DbTarget, String>,
+}
+
+/// What `request` will give, one line an action, as provision would plan it (for the customer
+/// to read before anything happens; the host may still refine it at preflight).
+pub fn preview(request: &ProvisionRequest) -> Result<Vec<String>, Error> {
+    let grant = Grant::new(request.ttl);
+    let plan = plan(request, &grant.plan_input(request, request.scope.as_ref()))?;
+    Ok(plan.iter().map(Step::describe).collect())
 }
 
 pub async fn provision(
@@ -710,6 +720,7 @@ fn journal(
         backup: None,
         batch: request.batch.clone(),
         recordings: None,
+        requester: request.requester.clone(),
     };
     // The baseline is stored before the record that points to it, and both before any change.
     if let Some(baseline) = &baseline {

@@ -264,6 +264,7 @@ mod tests {
             backup: None,
             batch: None,
             recordings: None,
+            requester: None,
         };
         let (script, checks, credentials) = apply_script(&record, Some(password), None);
         assert_eq!(

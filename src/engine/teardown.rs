@@ -51,6 +51,9 @@ pub struct TeardownReport {
     /// The window's sessions as recorded (`None` when the grant records none): each with the
     /// programs it ran and the files it transferred.
     pub sessions: Option<Vec<crate::recordings::Session>>,
+    /// Who asked for the grant and why (`provision --request`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester: Option<crate::record::Requester>,
     #[serde(skip)]
     pub remote_executions: usize,
 }
@@ -79,6 +82,7 @@ impl TeardownReport {
             site: None,
             drift: None,
             sessions: None,
+            requester: None,
             remote_executions: 0,
         }
     }
@@ -339,6 +343,7 @@ pub(super) async fn remove(
             site: None,
             drift: None,
             sessions: None,
+            requester: record.requester.clone(),
             remote_executions: session.executions(),
         },
         collected,

@@ -8,6 +8,7 @@
 mod docs;
 mod support;
 
+mod access_request;
 mod audit;
 mod audit_window;
 mod backup;
