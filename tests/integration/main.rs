@@ -30,6 +30,7 @@ mod host_keys;
 mod jobs;
 mod lifecycle;
 mod login_policy;
+mod minimal_hosts;
 mod playbooks;
 mod properties;
 mod protocol;
