@@ -1061,3 +1061,58 @@ async fn rollback(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::protocol::Checks;
+
+    /// A preflight script run by `/bin/sh`: its output and the checks it registered.
+    fn failures_of(busybox_tools: &str, rest: &str) -> Option<String> {
+        let mut script = Script::new();
+        let mut checks = Checks::default();
+        // The BusyBox check's own text, with what it finds given (the real search looks at
+        // this machine's system directories), then one more check.
+        busybox_check(&mut script, &mut checks, 1);
+        checks.for_action(0);
+        let id = checks.add("other", "the other check");
+        let text = format!(
+            "hv_fake_tools() {{ printf '%s' {busybox_tools}; }}\n{}\n{rest} {id}\n",
+            script
+                .text()
+                .replace("$(hv_busybox_tools ", "$(hv_fake_tools ")
+        );
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", &text])
+            .output()
+            .expect("run /bin/sh");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+        let output = Output {
+            lines,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            exit_status: out.status.code().and_then(|c| u32::try_from(c).ok()),
+        };
+        let parsed = Parsed::from_lines(&output.lines, script.tag());
+        preflight_failures(&parsed, &checks, &output)
+    }
+
+    #[test]
+    fn busybox_tools_stop_preflight_and_only_their_check_is_named() {
+        let failures = failures_of("'`find` (/usr/bin/find) is a BusyBox applet'", "hv_fail")
+            .expect("a failure");
+        assert!(failures.contains("not BusyBox applets"), "{failures}");
+        assert!(failures.contains("`find` (/usr/bin/find)"), "{failures}");
+        // The check after it never ran, and is not named as failed.
+        assert!(!failures.contains("the other check"), "{failures}");
+        assert_eq!(failures.matches('✗').count(), 1, "{failures}");
+    }
+
+    #[test]
+    fn without_busybox_tools_every_check_runs() {
+        assert_eq!(failures_of("''", "hv_ok"), None);
+        let failures = failures_of("''", "hv_fail").expect("a failure");
+        assert!(failures.contains("the other check"), "{failures}");
+        assert!(!failures.contains("BusyBox"), "{failures}");
+    }
+}
