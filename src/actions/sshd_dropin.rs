@@ -109,14 +109,24 @@ pub fn preflight(s: &mut Script, checks: &mut Checks, path: &str) {
         "`sshd -t` accepts the current SSH server configuration (handover never reloads a configuration that sshd refuses)",
     );
     s.cmd("hv_sshd_valid {}", &[&id]);
+    // handover never edits the main sshd_config (the file whose mistake locks everyone out,
+    // and which the package manager and configuration management own): without the Include
+    // line it refuses and names the line to add.
     let id = checks.add(
         "sshd-include",
-        format!("/etc/ssh/sshd_config includes {DIR}/*.conf before any Match block"),
+        format!(
+            "/etc/ssh/sshd_config includes {DIR}/*.conf before any Match block (add the line `Include {DIR}/*.conf` at the top of /etc/ssh/sshd_config)"
+        ),
     );
     s.cmd(
         "hv_expect {} hv_sshd_included {} /etc/ssh/sshd_config",
         &[&id, DIR],
     );
+    let id = checks.add(
+        "sshd-dropin-dir",
+        format!("{DIR} is a directory (create it: `mkdir -m 0755 {DIR}`)"),
+    );
+    s.cmd("hv_expect {} test -d {}", &[&id, DIR]);
     let id = checks.add("dropin-absent", format!("{path} does not exist yet"));
     s.cmd(
         "hv_refute {} test -e {} -o -L {} -o -e {}",

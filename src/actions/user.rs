@@ -109,6 +109,20 @@ impl Step for User {
             ),
         );
         s.cmd("hv_refute {} test -e {}", &[&id, &self.home]);
+        // useradd would fail at apply on a read-only /home; said here, before anything
+        // changes. `test -w` is access(2), which answers EROFS even to root.
+        let parent = self.home.rsplit_once('/').map_or("/", |(p, _)| p);
+        let parent = if parent.is_empty() { "/" } else { parent };
+        let id = checks.add(
+            "home-writable",
+            format!(
+                "root can write in {parent}, for the account's new home (a read-only {parent}: remount it read-write for the window, `mount -o remount,rw {parent}`)"
+            ),
+        );
+        s.cmd(
+            "if [ ! -e {} ] || {{ [ -d {} ] && [ -w {} ]; }}; then hv_ok {}; else hv_fail {}; fi",
+            &[parent, parent, parent, &id, &id],
+        );
         let id = checks.add("shell", format!("shell `{}` is installed", self.shell));
         s.cmd("hv_expect {} test -x {}", &[&id, &self.shell]);
     }

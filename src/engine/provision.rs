@@ -366,6 +366,7 @@ fn preflight_script(request: &ProvisionRequest, grant: &Grant, plan: &[Action]) 
     script.raw("hv_fact uid0 \"$(id -u)\"");
     script.raw("hv_fact os \"$( . /etc/os-release 2>/dev/null; printf '%s %s' \"${ID:-unknown}\" \"${VERSION_ID:-}\")\"");
     let mut checks = Checks::default();
+    busybox_check(&mut script, &mut checks, plan.len());
     for (index, action) in plan.iter().enumerate() {
         checks.for_action(index);
         script.cmd("hv_action {}", &[&index.to_string()]);
@@ -448,11 +449,100 @@ fn preflight_script(request: &ProvisionRequest, grant: &Grant, plan: &[Action]) 
     }
 }
 
+/// The system tools handover's scripts run, each with the Debian package that has the full
+/// tool: BusyBox's applets of the same names lack options the scripts use.
+const SYSTEM_TOOLS: &[(&str, &str)] = &[
+    ("awk", "mawk"),
+    ("base64", "coreutils"),
+    ("cat", "coreutils"),
+    ("chgrp", "coreutils"),
+    ("chmod", "coreutils"),
+    ("chown", "coreutils"),
+    ("chroot", "coreutils"),
+    ("cmp", "diffutils"),
+    ("cp", "coreutils"),
+    ("cut", "coreutils"),
+    ("date", "coreutils"),
+    ("dd", "coreutils"),
+    ("df", "coreutils"),
+    ("diff", "diffutils"),
+    ("du", "coreutils"),
+    ("env", "coreutils"),
+    ("find", "findutils"),
+    ("flock", "util-linux"),
+    ("grep", "grep"),
+    ("head", "coreutils"),
+    ("id", "coreutils"),
+    ("ln", "coreutils"),
+    ("logger", "bsdutils"),
+    ("ls", "coreutils"),
+    ("mkdir", "coreutils"),
+    ("mkfifo", "coreutils"),
+    ("mktemp", "coreutils"),
+    ("mount", "mount"),
+    ("mv", "coreutils"),
+    ("od", "coreutils"),
+    ("paste", "coreutils"),
+    ("pgrep", "procps"),
+    ("pkill", "procps"),
+    ("ps", "procps"),
+    ("readlink", "coreutils"),
+    ("rm", "coreutils"),
+    ("rmdir", "coreutils"),
+    ("sed", "sed"),
+    ("sha256sum", "coreutils"),
+    ("sleep", "coreutils"),
+    ("sort", "coreutils"),
+    ("stat", "coreutils"),
+    ("tail", "coreutils"),
+    ("tar", "tar"),
+    ("tee", "coreutils"),
+    ("touch", "coreutils"),
+    ("tr", "coreutils"),
+    ("truncate", "coreutils"),
+    ("umount", "mount"),
+    ("uname", "coreutils"),
+    ("wc", "coreutils"),
+    ("xargs", "findutils"),
+];
+
+/// The fact preflight's script prints when it stopped after its first check.
+const STOPPED: &str = "preflight_stopped";
+
+/// Preflight's first check: no system tool is a BusyBox applet (`busybox.sh`). When one is,
+/// the script stops there: the other checks would fail on the applets' missing options with
+/// errors that hide the cause.
+fn busybox_check(script: &mut Script, checks: &mut Checks, index: usize) {
+    checks.for_action(index);
+    let id = checks.add(
+        "system-tools",
+        "the system tools handover runs are the full ones, not BusyBox applets (which lack options handover's scripts use)",
+    );
+    script.raw(include_str!("busybox.sh"));
+    let tools: Vec<String> = SYSTEM_TOOLS
+        .iter()
+        .map(|(tool, package)| format!("{tool}:{package}"))
+        .collect();
+    script.cmd("hv_bbout=$(hv_busybox_tools {})", &[&tools.join(" ")]);
+    script.cmd("printf '%s' \"$hv_bbout\" | hv_report {}", &[&id]);
+    script.cmd(
+        "if [ -n \"$hv_bbout\" ]; then hv_fact {} 1; exit 0; fi",
+        &[STOPPED],
+    );
+}
+
 /// Each failed check with what the host said about it (a check two actions share, sshd
 /// checked for both of them, is listed once), and the host's stderr if the script failed.
 fn preflight_failures(parsed: &Parsed, checks: &Checks, output: &Output) -> Option<String> {
     let mut failures: Vec<String> = Vec::new();
-    for r in parsed.results(checks.specs()).into_iter().filter(|r| !r.ok) {
+    // A script that stopped early ran only some checks: those are the ones to name.
+    let specs: Vec<_> = checks
+        .specs()
+        .iter()
+        .filter(|spec| !parsed.facts.contains_key(STOPPED) || parsed.checks.contains_key(&spec.id))
+        .cloned()
+        .collect();
+    for r in parsed.results(&specs).into_iter().filter(|r| !r.ok) {
         let mut line = format!("  ✗ {}", r.check);
         for detail in &r.details {
             line.push_str(&format!("\n      {detail}"));
@@ -981,4 +1071,59 @@ async fn rollback(
             )
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::protocol::Checks;
+
+    /// A preflight script run by `/bin/sh`: its output and the checks it registered.
+    fn failures_of(busybox_tools: &str, rest: &str) -> Option<String> {
+        let mut script = Script::new();
+        let mut checks = Checks::default();
+        // The BusyBox check's own text, with what it finds given (the real search looks at
+        // this machine's system directories), then one more check.
+        busybox_check(&mut script, &mut checks, 1);
+        checks.for_action(0);
+        let id = checks.add("other", "the other check");
+        let text = format!(
+            "hv_fake_tools() {{ printf '%s' {busybox_tools}; }}\n{}\n{rest} {id}\n",
+            script
+                .text()
+                .replace("$(hv_busybox_tools ", "$(hv_fake_tools ")
+        );
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", &text])
+            .output()
+            .expect("run /bin/sh");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+        let output = Output {
+            lines,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            exit_status: out.status.code().and_then(|c| u32::try_from(c).ok()),
+        };
+        let parsed = Parsed::from_lines(&output.lines, script.tag());
+        preflight_failures(&parsed, &checks, &output)
+    }
+
+    #[test]
+    fn busybox_tools_stop_preflight_and_only_their_check_is_named() {
+        let failures = failures_of("'`find` (/usr/bin/find) is a BusyBox applet'", "hv_fail")
+            .expect("a failure");
+        assert!(failures.contains("not BusyBox applets"), "{failures}");
+        assert!(failures.contains("`find` (/usr/bin/find)"), "{failures}");
+        // The check after it never ran, and is not named as failed.
+        assert!(!failures.contains("the other check"), "{failures}");
+        assert_eq!(failures.matches('✗').count(), 1, "{failures}");
+    }
+
+    #[test]
+    fn without_busybox_tools_every_check_runs() {
+        assert_eq!(failures_of("''", "hv_ok"), None);
+        let failures = failures_of("''", "hv_fail").expect("a failure");
+        assert!(failures.contains("the other check"), "{failures}");
+        assert!(!failures.contains("BusyBox"), "{failures}");
+    }
 }

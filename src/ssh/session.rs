@@ -429,7 +429,7 @@ impl Session {
                 format!("does not let `{}` run commands as root", self.target.login)
             }
             Elevation::Sudo { .. } if stderr.contains("handover: no sudo") => {
-                "is not installed (neither /usr/bin/sudo nor /bin/sudo exists)".to_owned()
+                "is not installed (neither /usr/bin/sudo nor /bin/sudo exists): install the Debian package `sudo`, or log in as root without --become".to_owned()
             }
             Elevation::Sudo { .. } => format!("failed: {stderr}"),
         };

@@ -32,6 +32,7 @@ mod jobs;
 mod lifecycle;
 mod login_policy;
 mod manage;
+mod minimal_hosts;
 mod playbooks;
 mod properties;
 mod protocol;
