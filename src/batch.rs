@@ -444,6 +444,14 @@ pub async fn extend(
     .await
 }
 
+/// The progress line of a batch operation starting: `batch ID: VERB N grants, P at a time`.
+pub fn announce(progress: &Progress, batch: &BatchId, verb: &str, grants: usize, parallel: usize) {
+    progress.say(format!(
+        "batch {batch}: {verb} {grants} grants, {} at a time",
+        parallel.min(grants)
+    ));
+}
+
 /// The grants of `batch`, oldest first; none is an error (exit 2).
 pub fn grants_of(store: &Store, batch: &BatchId) -> Result<Vec<GrantRecord>, Error> {
     let grants: Vec<GrantRecord> = store

@@ -25,6 +25,17 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
+    /// `Success` when what was done is verified on the host, else `NotVerified`.
+    pub fn verified(verified: bool) -> ExitStatus {
+        if verified {
+            ExitStatus::Success
+        } else {
+            ExitStatus::NotVerified
+        }
+    }
+}
+
+impl ExitStatus {
     pub fn code(self) -> u8 {
         self as u8
     }

@@ -43,20 +43,12 @@ pub async fn run(
             let report = engine::extend(&store, &id, until, &options, progress).await?;
             progress.clear();
             output::extended(&report, args.json).map_err(Error::Output)?;
-            Ok(if report.verified {
-                ExitStatus::Success
-            } else {
-                ExitStatus::NotVerified
-            })
+            Ok(ExitStatus::verified(report.verified))
         }
         GrantOrBatch::Batch(id) => {
             let parallel = batch::parallel(args.parallel)?;
             let grants = batch::grants_of(&store, &id)?;
-            progress.say(format!(
-                "batch {id}: extending {} grants, {} at a time",
-                grants.len(),
-                parallel.min(grants.len())
-            ));
+            batch::announce(progress, &id, "extending", grants.len(), parallel);
             let outcomes =
                 batch::extend(&store, &grants, until, &options, parallel, progress).await;
             progress.clear();

@@ -51,9 +51,5 @@ pub async fn run(
     .await?;
     progress.clear();
     output::restore(&report, request.json).map_err(Error::Output)?;
-    Ok(if report.verified() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::NotVerified
-    })
+    Ok(ExitStatus::verified(report.verified()))
 }

@@ -22,9 +22,5 @@ pub async fn run(
     let report = engine::rotate(&store, &id, args.only.as_deref(), &options, progress).await?;
     progress.clear();
     output::rotated(&report, args.json, sealing).map_err(Error::Output)?;
-    Ok(if report.verified {
-        ExitStatus::Success
-    } else {
-        ExitStatus::NotVerified
-    })
+    Ok(ExitStatus::verified(report.verified))
 }

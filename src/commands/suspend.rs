@@ -23,21 +23,13 @@ pub async fn run(
             let report = engine::suspend(&store, &id, resume, &options, progress).await?;
             progress.clear();
             output::suspended(&report, resume, args.json).map_err(Error::Output)?;
-            Ok(if report.verified {
-                ExitStatus::Success
-            } else {
-                ExitStatus::NotVerified
-            })
+            Ok(ExitStatus::verified(report.verified))
         }
         GrantOrBatch::Batch(id) => {
             let parallel = batch::parallel(args.parallel)?;
             let grants = batch::grants_of(&store, &id)?;
             let verb = if resume { "resuming" } else { "suspending" };
-            progress.say(format!(
-                "batch {id}: {verb} {} grants, {} at a time",
-                grants.len(),
-                parallel.min(grants.len())
-            ));
+            batch::announce(progress, &id, verb, grants.len(), parallel);
             let outcomes =
                 batch::suspend(&store, &grants, resume, &options, parallel, progress).await;
             progress.clear();

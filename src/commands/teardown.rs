@@ -18,11 +18,13 @@ pub async fn run(
         GrantOrBatch::Batch(id) => {
             let store = open_store(state_dir)?;
             let grants = batch::grants_of(&store, &id)?;
-            progress.say(format!(
-                "batch {id}: tearing down {} grants, {} at a time",
+            batch::announce(
+                progress,
+                &id,
+                "tearing down",
                 grants.len(),
-                request.parallel.min(grants.len())
-            ));
+                request.parallel,
+            );
             let outcomes = batch::teardown(
                 &store,
                 &grants,
