@@ -68,6 +68,24 @@ fn a_vendors_request_is_checked_confirmed_provisioned_sealed_and_remembered() {
         .run()
         .expect_code(2)
         .assert_stderr_contains("line 19");
+    // On a terminal the customer reads the request in plain words and may say no.
+    let declined = ws
+        .provision_as_root(&host, &["--request", &request])
+        .stdin(b"n\n")
+        .on_terminal()
+        .run()
+        .expect_code(1);
+    for shown in [
+        "Access request from Ana Vendor (Mail Co)",
+        "ticket 4711: the queue is stuck",
+        "1h (until about",
+        host.gateway.as_str(),
+        "What changes on each host:",
+        "Provision this? [y/N]",
+        "not confirmed; nothing was changed",
+    ] {
+        declined.assert_stderr_contains(shown);
+    }
     assert_eq!(
         host.snapshot(),
         before,
