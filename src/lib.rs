@@ -35,6 +35,7 @@ use std::io::IsTerminal;
 
 /// Parse the command line, run the command, and return the process exit code.
 pub fn main_entry() -> u8 {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let json = cli.command.json();
@@ -56,6 +57,27 @@ pub fn main_entry() -> u8 {
             e.exit_status().code()
         }
     }
+}
+
+/// A reader that stops early (`handover list | head -1`) closes stdout under us: `print!` then
+/// panics on EPIPE (Rust ignores SIGPIPE). That is no crash: say so in one line, exit 1.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("(os error 32)") {
+            eprintln!(
+                "handover: stdout was closed before everything was written (broken pipe); a grant this run made is in `handover list`"
+            );
+            std::process::exit(i32::from(ExitStatus::Failed.code()));
+        }
+        default(info);
+    }));
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

@@ -419,3 +419,21 @@ fn escape_sequences_from_the_host_never_reach_the_terminal() {
         "the failed provision changed the host"
     );
 }
+
+/// A reader that stops early (`handover playbooks | head -1`) closes stdout: one line says so,
+/// exit 1, and no panic message.
+#[test]
+fn a_closed_stdout_is_a_clean_exit_not_a_panic() {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_handover"))
+        .arg("playbooks")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run handover");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken pipe"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
