@@ -38,10 +38,11 @@ hv_user_groupdel() {
 
 # hv_user_jobs NAME UID: the account's own scheduled jobs go with it, before its processes end
 # (a job starting in between would outlive the window): its crontab, where cron keeps it by the
-# account's name (only the file UID owns), and every at job whose spool file UID owns. Handed
-# to root later instead, an at job would run as root.
+# account's name (Debian's crontabs/, SUSE's tabs/, the RHEL family's spool itself; only a file
+# UID owns), and every at job whose spool file UID owns. Handed to root later instead, an at
+# job would run as root.
 hv_user_jobs() {
-  for hv_p in /var/spool/cron/crontabs/"$1" /var/spool/cron/tabs/"$1"; do
+  for hv_p in /var/spool/cron/crontabs/"$1" /var/spool/cron/tabs/"$1" /var/spool/cron/"$1"; do
     if [ -f "$hv_p" ] && [ ! -L "$hv_p" ] && [ "$(stat -c %u -- "$hv_p")" = "$2" ]; then rm -f -- "$hv_p"; fi
   done
   for hv_p in /var/spool/cron/atjobs /var/spool/at; do
@@ -54,6 +55,10 @@ hv_user_jobs_left() {
   for hv_p in /var/spool/cron/crontabs/"$1" /var/spool/cron/tabs/"$1"; do
     if [ -e "$hv_p" ] || [ -L "$hv_p" ]; then printf '%s\n' "$hv_p"; fi
   done
+  # In the spool itself only a file of the account's (Debian keeps directories there).
+  if [ -n "$2" ] && [ -f /var/spool/cron/"$1" ] && [ "$(stat -c %u -- /var/spool/cron/"$1")" = "$2" ]; then
+    printf '%s\n' /var/spool/cron/"$1"
+  fi
   if [ -n "$2" ]; then
     for hv_p in /var/spool/cron/atjobs /var/spool/at; do
       if [ -d "$hv_p" ]; then find "$hv_p" -xdev -maxdepth 1 -type f -uid "$2"; fi
