@@ -74,8 +74,9 @@ pub enum Command {
     Prune(PruneArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
-    /// Print the manual page (roff; `handover man | man -l -`)
-    Man,
+    /// Print the manual page (roff; `handover man | man -l -`), or write every page (one a
+    /// subcommand too, `handover-provision.1`, …) into a directory
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -443,6 +444,13 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `handover.1` and a page for each subcommand into DIR instead of printing
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct RequestArgs {
     /// Write it to FILE (which must not exist yet) instead of stdout
     #[arg(short, long, value_name = "FILE")]
@@ -665,7 +673,7 @@ impl Command {
             Command::Prune(a) => a.json,
             Command::Playbooks(_)
             | Command::Completions(_)
-            | Command::Man
+            | Command::Man(_)
             | Command::Replay(_)
             | Command::Watch(_)
             | Command::Export(_)

@@ -82,13 +82,24 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
             clap_complete::generate(args.shell, &mut command, "handover", &mut std::io::stdout());
             Ok(ExitStatus::Success)
         }
-        Command::Man => {
+        Command::Man(args) => {
             let command = <Cli as clap::CommandFactory>::command();
-            let mut page = Vec::new();
-            clap_mangen::Man::new(command)
-                .render(&mut page)
-                .and_then(|()| std::io::Write::write_all(&mut std::io::stdout(), &page))
-                .map_err(Error::Output)?;
+            match &args.dir {
+                // Every page, so that the references between them resolve.
+                Some(dir) => {
+                    clap_mangen::generate_to(command, dir).map_err(|source| Error::Local {
+                        path: dir.clone(),
+                        source,
+                    })?
+                }
+                None => {
+                    let mut page = Vec::new();
+                    clap_mangen::Man::new(command)
+                        .render(&mut page)
+                        .and_then(|()| std::io::Write::write_all(&mut std::io::stdout(), &page))
+                        .map_err(Error::Output)?;
+                }
+            }
             Ok(ExitStatus::Success)
         }
     }
