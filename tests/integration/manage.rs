@@ -415,3 +415,71 @@ fn rotate_refuses_the_old_passwords_ends_their_sessions_and_hands_over_new_ones(
         .assert_stderr_contains("account, db");
     ws.revoke(&host, &grant.id);
 }
+
+/// A batch id suspends and resumes every grant of the batch, each verified on its own host.
+#[test]
+fn a_batch_is_suspended_and_resumed_grant_by_grant() {
+    let Some((hosts, ws, key)) = crate::support::hosts_with_root_key(2) else {
+        return;
+    };
+    let batch = ws
+        .provision(
+            &hosts[0].target("root"),
+            &[
+                &hosts[1].target("root"),
+                "-i",
+                &key,
+                "--scope",
+                "/var/www/cms",
+                "--no-baseline",
+                "--record",
+                "off",
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0)
+        .batch();
+    let logins: Vec<(String, String)> = batch
+        .hosts
+        .iter()
+        .map(|h| {
+            (
+                h.account.clone().expect("an account"),
+                h.password.clone().expect("a password"),
+            )
+        })
+        .collect();
+    let suspended = ws
+        .handover(&["suspend", &batch.batch, "-i", &key, "--json"])
+        .run()
+        .expect_code(0)
+        .json();
+    assert_eq!(suspended["ok"], true, "{suspended}");
+    let grants = suspended["grants"].as_array().expect("grants");
+    assert_eq!(grants.len(), 2, "{suspended}");
+    for grant in grants {
+        assert_eq!(grant["state"], "suspended", "{grant}");
+    }
+    for (host, (account, password)) in hosts.iter().zip(&logins) {
+        assert!(
+            !host.logs_in(account, password),
+            "a suspended grant's account logs in"
+        );
+    }
+    let human = ws
+        .handover(&["resume", &batch.batch, "-i", &key])
+        .run()
+        .expect_code(0)
+        .stdout;
+    assert!(human.contains("2 of 2 grants resumed"), "{human}");
+    for (host, (account, password)) in hosts.iter().zip(&logins) {
+        assert!(
+            host.logs_in(account, password),
+            "resume did not reopen a grant"
+        );
+    }
+    ws.handover(&["teardown", &batch.batch, "-i", &key])
+        .run()
+        .expect_code(0);
+}
