@@ -94,10 +94,18 @@ impl Firewall {
 impl Step for Firewall {
     fn footprint(&self, grant: &GrantId, facts: &BTreeMap<String, String>, own: &mut Footprint) {
         own.rule_tag(&format!("handover-{grant}"));
-        if facts.get("backend").is_some_and(|b| b == "iptables") {
-            for source in &self.sources {
-                own.iptables_source(source);
+        match facts.get("backend").map(String::as_str) {
+            Some("iptables") => {
+                for source in &self.sources {
+                    own.iptables_source(source);
+                }
             }
+            Some("ufw" | "firewalld") => {
+                for source in &self.sources {
+                    own.front_end_source(source);
+                }
+            }
+            _ => {}
         }
         own.tree(&firewalld_dir(grant));
     }
@@ -121,11 +129,13 @@ impl Step for Firewall {
         let priority = Self::priority(ctx.grant).to_string();
         let id = checks.add(
             "priority",
-            format!("no firewalld rule has the grant's priority {priority} yet"),
+            format!(
+                "no firewalld rule has the grant's priority {priority} yet (run time, permanent, zone files)"
+            ),
         );
         s.cmd(
-            "if [ \"$hv_fw\" = firewalld ]; then {{ hv_fwd_rules {} firewall-cmd; hv_fwd_rules {} firewall-cmd --permanent; }} | hv_report {}; else hv_ok {}; fi",
-            &[&priority, &priority, &id, &id],
+            "if [ \"$hv_fw\" = firewalld ]; then hv_fwd_priority_used {} | hv_report {}; else hv_ok {}; fi",
+            &[&priority, &id, &id],
         );
     }
 
@@ -256,6 +266,39 @@ impl Step for Firewall {
                 &format!("{dir} is still there"),
                 &id,
             ],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(text: &str) -> GrantId {
+        GrantId::parse(text).expect("a grant id")
+    }
+
+    #[test]
+    fn firewalld_priority_is_fixed_for_a_grant_negative_and_in_range() {
+        // Records of live grants depend on these values (FNV-1a, as computed independently
+        // in Python): they must never change.
+        assert_eq!(Firewall::priority(&id("20261123-abcdef")), -15867);
+        assert_eq!(Firewall::priority(&id("20261205-k3m9qz")), -15474);
+        let mut seen = std::collections::BTreeSet::new();
+        for n in 0..2000 {
+            let p = Firewall::priority(&id(&format!("20261205-{n:06}")));
+            assert!((-32000..=-1001).contains(&p), "{p}");
+            seen.insert(p);
+        }
+        // Spread out: two grants on one host rarely share one (preflight refuses the second).
+        assert!(seen.len() > 1900, "{}", seen.len());
+    }
+
+    #[test]
+    fn ufw_keeps_the_comment_hex_encoded() {
+        assert_eq!(
+            Firewall::ufw_hex("handover-20261205-abc123"),
+            "68616e646f7665722d32303236313230352d616263313233"
         );
     }
 }

@@ -111,6 +111,13 @@ hv_fwd_rules() {
     /^\trule / { r = substr($0, 2); if (index(r, p) == 1 && r ~ / source address="[^"]*" port port="[0-9]+" protocol="tcp" accept$/) print zone, r }'
 }
 
+# hv_fwd_priority_used PRIORITY: every rich rule of priority PRIORITY, whatever its shape, at
+# run time, permanent, or in a zone file (firewalld's backups included).
+hv_fwd_priority_used() {
+  { firewall-cmd --list-all-zones; firewall-cmd --permanent --list-all-zones; } 2>/dev/null | grep -F -- "rule priority=\"$1\" " || true
+  grep -H -F -- "priority=\"$1\"" /etc/firewalld/zones/*.xml /etc/firewalld/zones/*.xml.old 2>/dev/null || true
+}
+
 # hv_fwd_zone_ok ZONE: a zone name that is also safe as a file name.
 hv_fwd_zone_ok() {
   case $1 in '' | .* | *[!A-Za-z0-9_.-]*) return 1 ;; esac

@@ -202,6 +202,25 @@ fn grant_through_front_end(front_end: &FrontEnd) {
         front_end.reload
     );
 
+    // An audit during the window does not take the grant's own running rules for a
+    // back-door; it lists the front-end's saved rules as changed (they hold the grant's rule
+    // until teardown), and nothing else.
+    let audit = ws.audit(&host, &grant.id, 3);
+    let items: Vec<String> = audit
+        .drift
+        .persistence
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(!items.is_empty());
+    assert!(
+        items.iter().all(|i| {
+            i.contains("saved firewall rules /etc/ufw/user")
+                || i.contains("saved firewall rules /etc/firewalld/zones/")
+        }),
+        "{items:#?}"
+    );
+
     // Teardown verifies the rules gone and finds no drift, the saved rules included.
     ws.revoke(&host, &grant.id);
     assert_eq!(
