@@ -325,3 +325,45 @@ fn expiry_guard_removes_the_ufw_rule_at_the_ttl() {
 fn expiry_guard_removes_the_firewalld_rule_at_the_ttl() {
     expiry_guard_closes_front_end(&FIREWALLD, "30s");
 }
+
+/// firewalld stopped during the window (its rules flushed as it exits) and started again after
+/// teardown: teardown removed the grant's rule from its files without it (firewall-offline-cmd),
+/// so the start does not bring it back, and the zone files are as they were.
+#[test]
+fn firewalld_started_after_teardown_does_not_bring_the_rule_back() {
+    let Some((host, ws)) = TestHost::builder()
+        .service("firewalld")
+        .service("cron")
+        .trusted()
+    else {
+        return;
+    };
+    let zone_files = "ls -l /etc/firewalld/zones; cat /etc/firewalld/zones/*";
+    let before = host.sh(zone_files);
+    let vendor = format!("{}/32", host.client_addr2);
+    let grant = ws.grant(&host, &["--allow-from", &vendor, "--open-firewall"]);
+    assert!(vendor_logs_in(&host, &grant));
+    assert_ne!(before, host.sh(zone_files), "the rule is not saved");
+
+    host.sh("pkill -TERM -f '^/usr/bin/python3 /usr/sbin/firewalld' && while pgrep -f '^/usr/bin/python3 /usr/sbin/firewalld' >/dev/null; do sleep 0.1; done");
+    // Stopping the firewall is the customer's change (drift, exit 3); the grant's rules are
+    // verified gone all the same.
+    let report = ws.teardown_exit_3(&host, &grant.id);
+    assert!(report.verified, "{report:?}");
+    assert_eq!(
+        before,
+        host.sh(zone_files),
+        "the zone files are not as before"
+    );
+
+    host.sh(
+        "/usr/sbin/firewalld --nopid >/dev/null 2>&1 && \
+         for i in $(seq 100); do [ \"$(firewall-cmd --state 2>/dev/null)\" = running ] && break; sleep 0.1; done; \
+         firewall-cmd --state",
+    );
+    assert!(
+        !vendor_address_reaches_sshd(&host),
+        "firewalld started after teardown let the vendor's address in again"
+    );
+    assert!(host.logs_in("root", &host.root_password));
+}
