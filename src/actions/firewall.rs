@@ -8,7 +8,7 @@
 //! them back. Otherwise, with iptables (legacy or nft-backed) or nftables, one rule per address
 //! family is inserted at the top of each input chain, tagged `handover-GRANT`, never saved.
 //! Teardown and the expiry guard delete exactly the grant's rules, wherever they are. A host
-//! without a firewall is left alone (and the grant says so). docs/provision.md says why the
+//! without a firewall is left alone (and the grant says so). docs/firewall.md says why the
 //! front-ends' rules are in their configuration for the window.
 
 use super::{Checks, Context, Step};
@@ -30,7 +30,7 @@ const LIB: &str = include_str!("firewall.sh");
 
 /// Where firewalld's zone files are kept as they were before the grant's rules (`firewall.sh`).
 fn firewalld_dir(grant: &GrantId) -> String {
-    format!("/var/lib/handover/{grant}-firewalld")
+    format!("{}/{grant}-firewalld", super::HOST_STATE)
 }
 
 impl Firewall {
