@@ -101,8 +101,12 @@ impl Step for Firewall {
                 }
             }
             Some("ufw" | "firewalld") => {
+                // A source ufw already let in by a rule of the customer's got no rule.
+                let skipped = facts.get("ufw_skipped").map_or("", String::as_str);
                 for source in &self.sources {
-                    own.front_end_source(source);
+                    if !skipped.split(' ').any(|s| s == source) {
+                        own.front_end_source(source);
+                    }
                 }
             }
             _ => {}
@@ -146,9 +150,11 @@ impl Step for Firewall {
         s.raw("hv_fw_detect; hv_fact backend \"$hv_fw\"");
         s.raw("if [ \"$hv_fw\" = none ]; then hv_fact note 'no firewall on the host: nothing to open'; fi");
         s.raw("if [ \"$hv_fw\" = ufw ]; then");
+        s.raw("  hv_ufw_skipped=");
         for source in &self.sources {
             s.cmd("  hv_ufw_add {} {}", &[&tag, source]);
         }
+        s.raw("  if [ -n \"$hv_ufw_skipped\" ]; then hv_fact ufw_skipped \"${hv_ufw_skipped# }\"; fi");
         s.cmd(
             "  hv_fact note {}",
             &[&format!(

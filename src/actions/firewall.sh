@@ -50,11 +50,14 @@ hv_fw_remove() {
 
 # hv_ufw_add TAG SOURCE: let SOURCE reach sshd's ports (hv_ports) ahead of ufw's other rules,
 # commented TAG. ufw skips a rule it already has (the customer's, uncommented): that one is
-# left alone, and said.
+# left alone, said, and its source added to hv_ufw_skipped (the action's fact `ufw_skipped`:
+# the drift report must not take it for the grant's).
 hv_ufw_add() {
   hv_out=$(ufw prepend allow proto tcp from "$2" to any port "$hv_ports" comment "$1")
   case $hv_out in
-    *Skipping*) hv_fact warning "ufw already lets $2 reach sshd's port $hv_ports with a rule of yours: handover added none, and that rule stays after teardown" ;;
+    *Skipping*)
+      hv_fact warning "ufw already lets $2 reach sshd's port $hv_ports with a rule of yours: handover added none, and that rule stays after teardown"
+      hv_ufw_skipped="$hv_ufw_skipped $2" ;;
   esac
 }
 

@@ -367,3 +367,32 @@ fn firewalld_started_after_teardown_does_not_bring_the_rule_back() {
     );
     assert!(host.logs_in("root", &host.root_password));
 }
+
+/// The customer's ufw already lets the vendor's address reach sshd: ufw takes no second rule
+/// alike, so the grant adds none, says so, and teardown leaves the customer's rule alone.
+#[test]
+fn ufw_rule_the_customer_already_had_is_left_alone() {
+    let Some((host, ws)) = TestHost::builder().service("ufw").service("cron").trusted() else {
+        return;
+    };
+    host.sh(&format!(
+        "ufw allow proto tcp from {} to any port 22 >/dev/null",
+        host.client_addr2
+    ));
+    let before = host.sh(UFW.listing);
+    assert!(vendor_address_reaches_sshd(&host));
+    let vendor = format!("{}/32", host.client_addr2);
+    let grant = ws.grant(&host, &["--allow-from", &vendor, "--open-firewall"]);
+    assert!(
+        grant
+            .warnings
+            .iter()
+            .any(|w| w.contains("ufw already lets") && w.contains("stays after teardown")),
+        "{grant}"
+    );
+    assert_eq!(before, host.sh(UFW.listing), "ufw changed");
+    assert!(vendor_logs_in(&host, &grant));
+    ws.revoke(&host, &grant.id);
+    assert_eq!(before, host.sh(UFW.listing), "the customer's rule went");
+    assert!(vendor_address_reaches_sshd(&host));
+}
