@@ -51,6 +51,20 @@ impl Firewall {
         -1001 - i32::try_from(hash % 31_000).unwrap_or(0)
     }
 
+    /// What preflight found (its fact `firewall`), for the plan: which firewall the grant's
+    /// rules go through.
+    pub fn plan_line(firewall: &str) -> &'static str {
+        match firewall {
+            "ufw" => "ufw is active: the grant's rules go through ufw (saved by it until teardown)",
+            "firewalld" => {
+                "firewalld runs: the grant's rules go through firewalld (at run time and permanently until teardown)"
+            }
+            "iptables" => "iptables: the grant's rules go at the top of INPUT (never saved)",
+            "nft" => "nftables: the grant's rules go at the top of the input chains (never saved)",
+            _ => "no firewall on the host: nothing to open",
+        }
+    }
+
     /// How ufw stores the tag in its rules files (`comment=HEX`).
     fn ufw_hex(tag: &str) -> String {
         tag.bytes().map(|b| format!("{b:02x}")).collect()

@@ -178,8 +178,27 @@ fn grant_through_front_end(front_end: &FrontEnd) {
     );
     let vendor = format!("{}/32", host.client_addr2);
 
-    let grant = ws.grant(&host, &["--allow-from", &vendor, "--open-firewall"]);
-    // The grant says which front-end it went through.
+    // Provision says which front-end the grant goes through, before any change and in the
+    // credentials.
+    let out = ws
+        .provision_as_root(
+            &host,
+            &[
+                "--scope",
+                &host.scope,
+                "--allow-from",
+                &vendor,
+                "--open-firewall",
+                "--json",
+            ],
+        )
+        .run()
+        .expect_code(0);
+    out.assert_stderr_contains(&format!(
+        "the grant's rules go through {}",
+        front_end.service
+    ));
+    let grant = out.provisioned();
     let through = format!("through {}", front_end.service);
     assert!(grant.notes.iter().any(|n| n.contains(&through)), "{grant}");
     assert_eq!(
