@@ -194,9 +194,9 @@ pub struct ProvisionArgs {
     #[arg(long = "allow-from", value_name = "CIDR")]
     pub allow_from: Vec<String>,
 
-    /// If the host runs a firewall (nftables or iptables), let the --allow-from addresses
-    /// reach sshd through it for the grant (rules tagged with the grant id, removed at
-    /// teardown); a host without one is left alone
+    /// If the host runs a firewall (ufw, firewalld, iptables or nftables), let the
+    /// --allow-from addresses reach sshd through it for the grant (rules of the grant's own,
+    /// removed at teardown and by the expiry guard); a host without one is left alone
     #[arg(long, requires = "allow_from")]
     pub open_firewall: bool,
 

@@ -306,7 +306,7 @@ impl Step for Action {
 }
 
 /// Where actions keep state on the host, each grant in its own entry: `GRANT` (the expiry
-/// guard), `GRANT-lent`, `GRANT-config`.
+/// guard), `GRANT-lent`, `GRANT-config`, `GRANT-firewalld`.
 pub const HOST_STATE: &str = "/var/lib/handover";
 
 /// The grant's root-only copies of what lent accounts had before the window (system and

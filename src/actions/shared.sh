@@ -76,5 +76,6 @@
 #                   (sftp-jail unmounts its jail in between).
 #
 # Within one action (documented where they are set): hv_fw and hv_ports (hv_fw_detect,
-# firewall.sh), hv_new (config-line), hv_dir (expiry-guard), hv_wu hv_wb hv_ws
-# (rotate-password; the expiry guard reads hv_wb and hv_ws from the host's copy), hv_db and hv_db_from (db-user preflight).
+# firewall.sh), hv_fw_ok (firewall's verify_present), hv_ufw_skipped (firewall's apply),
+# hv_new (config-line), hv_dir (expiry-guard), hv_wu hv_wb hv_ws (rotate-password; the expiry
+# guard reads hv_wb and hv_ws from the host's copy), hv_db and hv_db_from (db-user preflight).

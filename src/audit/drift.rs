@@ -129,6 +129,52 @@ impl Drift {
     }
 }
 
+/// Whether `rule` (as the baseline lists netfilter rules) is how the tables show a ufw or
+/// firewalld rule letting `source` reach TCP ports, in the shape handover adds: ufw's
+/// `ufw-user-input` chain (`ufw6-` for IPv6) as iptables-save and as nft print it, or a zone's
+/// `filter_IN_ZONE_pre` chain of firewalld's table (rules of negative priority).
+fn front_end_rule(rule: &str, source: &str) -> bool {
+    let v6 = source.contains(':');
+    let (family, six) = if v6 { ("ip6", "6") } else { ("ip", "") };
+    // nft prints a single address without its prefix length; iptables-save always with it.
+    let bare = source
+        .strip_suffix(if v6 { "/128" } else { "/32" })
+        .unwrap_or(source);
+    let full = if source.contains('/') {
+        source.to_owned()
+    } else {
+        format!("{source}{}", if v6 { "/128" } else { "/32" })
+    };
+    let ports = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ',' | ' ' | '{' | '}'))
+    };
+    let iptables = format!("ip{six}tables-save filter -A ufw{six}-user-input -s {full} -p tcp -m ");
+    if let Some(rest) = rule.strip_prefix(&iptables) {
+        return rest
+            .strip_prefix("tcp --dport ")
+            .or_else(|| rest.strip_prefix("multiport --dports "))
+            .and_then(|r| r.strip_suffix(" -j ACCEPT"))
+            .is_some_and(ports);
+    }
+    let ufw_nft = format!(
+        "nft table {family} filter / chain ufw{six}-user-input / {family} saddr {bare} tcp dport "
+    );
+    if let Some(rest) = rule.strip_prefix(&ufw_nft) {
+        return rest.strip_suffix(" counter accept").is_some_and(ports);
+    }
+    rule.strip_prefix("nft table inet firewalld / chain filter_IN_")
+        .and_then(|rest| rest.split_once("_pre / "))
+        .and_then(|(zone, rest)| {
+            (!zone.contains(' '))
+                .then(|| rest.strip_prefix(&format!("{family} saddr {bare} tcp dport ")))
+                .flatten()
+        })
+        .and_then(|rest| rest.strip_suffix(" accept"))
+        .is_some_and(ports)
+}
+
 /// What the grant itself created: excluded from the comparison, so an audit during the window
 /// does not report the grant's own account, files, expiry job and firewall rules (at teardown
 /// they are gone anyway, and a leftover is reported by the action's own verification).
@@ -146,6 +192,9 @@ pub struct Footprint {
     rule_tags: BTreeSet<String>,
     /// Sources of the grant's iptables rules: nft shows an iptables-nft rule without its tag.
     iptables_sources: BTreeSet<String>,
+    /// Sources of the grant's ufw or firewalld rules: the netfilter tables show them without
+    /// the ufw comment or the firewalld priority that mark them.
+    front_end_sources: BTreeSet<String>,
     /// What revoked grants created, verified gone since: its absence is no drift, but anything
     /// of it there again is (a back-door where nobody would look).
     gone: Option<Box<Footprint>>,
@@ -209,6 +258,11 @@ impl Footprint {
         self.iptables_sources.insert(source.to_owned());
     }
 
+    /// The source of a ufw or firewalld rule of the grant's.
+    pub fn front_end_source(&mut self, source: &str) {
+        self.front_end_sources.insert(source.to_owned());
+    }
+
     /// Add what another grant created: the grant being checked, or another grant of the
     /// customer's on the same host (two vendors at once), whose changes are not a back-door
     /// either. A revoked grant's things only count as gone; a password it rotated stays its
@@ -231,6 +285,7 @@ impl Footprint {
         self.at_jobs.append(&mut other.at_jobs);
         self.rule_tags.append(&mut other.rule_tags);
         self.iptables_sources.append(&mut other.iptables_sources);
+        self.front_end_sources.append(&mut other.front_end_sources);
         self.wp_users.append(&mut other.wp_users);
         if let Some(gone) = other.gone {
             self.gone.get_or_insert_default().merge(*gone);
@@ -274,6 +329,10 @@ impl Footprint {
             })
         });
         tagged
+            || self
+                .front_end_sources
+                .iter()
+                .any(|source| front_end_rule(rule, source))
             || self.iptables_sources.iter().any(|source| {
                 let family = if source.contains(':') { "ip6" } else { "ip" };
                 // nft prints a single address without its prefix length.
@@ -1002,6 +1061,57 @@ mod tests {
         let t = texts(&compare(&before, &after, &own));
         assert_eq!(t.len(), 4, "{t:#?}");
         for needle in ["a0000201c8a18d", "abcdefg", "10.9.0.0/16", "mark set"] {
+            assert!(t.iter().any(|t| t.contains(needle)), "{needle}: {t:#?}");
+        }
+    }
+
+    #[test]
+    fn the_grants_ufw_and_firewalld_rules_are_left_out() {
+        let own = Footprint {
+            front_end_sources: ["10.200.7.3".to_owned(), "2001:db8::/32".to_owned()].into(),
+            ..Footprint::default()
+        };
+        let rule = |text| (kind::FIREWALL, text, "");
+        let before = surface(&[ROOT]);
+        let after = surface(&[
+            ROOT,
+            rule(
+                "iptables-save filter -A ufw-user-input -s 10.200.7.3/32 -p tcp -m tcp --dport 22 -j ACCEPT",
+            ),
+            rule(
+                "ip6tables-save filter -A ufw6-user-input -s 2001:db8::/32 -p tcp -m multiport --dports 22,2222 -j ACCEPT",
+            ),
+            rule(
+                "nft table ip filter / chain ufw-user-input / ip saddr 10.200.7.3 tcp dport 22 counter accept",
+            ),
+            rule(
+                "nft table inet firewalld / chain filter_IN_public_pre / ip saddr 10.200.7.3 tcp dport 22 accept",
+            ),
+            rule(
+                "nft table inet firewalld / chain filter_IN_internal_pre / ip6 saddr 2001:db8::/32 tcp dport 2222 accept",
+            ),
+            // Not the grant's: another source, another chain, another port or verdict.
+            rule(
+                "iptables-save filter -A ufw-user-input -s 10.200.7.30/32 -p tcp -m tcp --dport 22 -j ACCEPT",
+            ),
+            rule(
+                "iptables-save filter -A ufw-user-input -s 10.200.7.3/32 -p tcp -m tcp --dport 80:90 -j ACCEPT",
+            ),
+            rule(
+                "nft table inet firewalld / chain filter_IN_public_allow / ip saddr 10.200.7.3 tcp dport 22 accept",
+            ),
+            rule(
+                "nft table inet firewalld / chain filter_IN_public_pre / ip saddr 10.200.7.3 tcp dport 22 accept meta mark set 1",
+            ),
+        ]);
+        let t = texts(&compare(&before, &after, &own));
+        assert_eq!(t.len(), 4, "{t:#?}");
+        for needle in [
+            "10.200.7.30/32",
+            "80:90",
+            "filter_IN_public_allow",
+            "mark set",
+        ] {
             assert!(t.iter().any(|t| t.contains(needle)), "{needle}: {t:#?}");
         }
     }

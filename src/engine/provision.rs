@@ -639,6 +639,12 @@ async fn preflight(
     if let Some(failures) = preflight_failures(&parsed, &checks, &output) {
         return Err(Error::Preflight { host, failures });
     }
+    if let Some(firewall) = parsed.facts.get("firewall") {
+        progress.say(format!(
+            "firewall: {}",
+            crate::actions::Firewall::plan_line(firewall)
+        ));
+    }
     let baseline = collector_tag
         .map(|tag| baseline_of(&output, &tag, grant, salt, &host, elapsed, progress))
         .transpose()?;
