@@ -415,3 +415,57 @@ fn ufw_rule_the_customer_already_had_is_left_alone() {
     assert_eq!(before, host.sh(UFW.listing), "the customer's rule went");
     assert!(vendor_address_reaches_sshd(&host));
 }
+
+/// `suspend` closes the grant's rule through the front-end (the vendor's address is refused,
+/// also after the front-end's reload) and `resume` opens it again; teardown still leaves the
+/// front-end as it was.
+fn suspend_and_resume_through(front_end: &FrontEnd) {
+    let Some((host, ws)) = TestHost::builder()
+        .service(front_end.service)
+        .service("cron")
+        .trusted()
+    else {
+        return;
+    };
+    let before = host.sh(front_end.listing);
+    let vendor = format!("{}/32", host.client_addr2);
+    let grant = ws.grant(&host, &["--allow-from", &vendor, "--open-firewall"]);
+    assert!(vendor_logs_in(&host, &grant));
+    ws.handover(&["suspend", &grant.id])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    host.sh(front_end.reload);
+    assert!(
+        !vendor_address_reaches_sshd(&host),
+        "the vendor's address gets through {} while suspended",
+        front_end.service
+    );
+    ws.handover(&["resume", &grant.id])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    host.sh(front_end.reload);
+    assert!(
+        vendor_logs_in(&host, &grant),
+        "resume did not reopen {}",
+        front_end.service
+    );
+    ws.revoke(&host, &grant.id);
+    assert_eq!(
+        host.sh(front_end.listing),
+        before,
+        "{} is not as before",
+        front_end.service
+    );
+}
+
+#[test]
+fn suspend_closes_the_ufw_rule_and_resume_opens_it() {
+    suspend_and_resume_through(&UFW);
+}
+
+#[test]
+fn suspend_closes_the_firewalld_rule_and_resume_opens_it() {
+    suspend_and_resume_through(&FIREWALLD);
+}
