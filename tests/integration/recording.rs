@@ -3,7 +3,7 @@
 //! as root where the account cannot reach them; teardown copies them here before it removes
 //! them, and `sessions`, `replay`, `watch` and `export` show them.
 
-use crate::support::{TestHost, trusted_host};
+use crate::support::{TestHost, Workspace, trusted_host};
 use std::io::Read;
 use std::time::{Duration, Instant};
 
@@ -46,15 +46,21 @@ fn sudo_too_old_to_record(host: &TestHost) -> Option<String> {
     (numbers < vec![1, 9, 8]).then(|| version.to_owned())
 }
 
+/// `host` and `ws` when the host's sudo records; else `None`, saying why the test is skipped
+/// (`a_sudo_older_than_1_9_8_…` tests such a host).
+fn recording(host: TestHost, ws: Workspace) -> Option<(TestHost, Workspace)> {
+    if let Some(version) = sudo_too_old_to_record(&host) {
+        eprintln!("skipped: this host's sudo {version} cannot record sessions");
+        return None;
+    }
+    Some((host, ws))
+}
+
 #[test]
 fn every_kind_of_session_is_recorded_out_of_the_accounts_reach_and_comes_home_at_teardown() {
-    let Some((host, ws)) = trusted_host() else {
+    let Some((host, ws)) = trusted_host().and_then(|(h, w)| recording(h, w)) else {
         return;
     };
-    if let Some(version) = sudo_too_old_to_record(&host) {
-        eprintln!("skipped: this host's sudo {version} cannot record (see the test below)");
-        return;
-    }
     let grant = ws.grant(&host, &["--playbook", "linux-root"]);
     let (account, password) = (grant.account().to_owned(), grant.password().to_owned());
     let dir = on_host(&grant.id);
@@ -244,7 +250,7 @@ fn every_kind_of_session_is_recorded_out_of_the_accounts_reach_and_comes_home_at
 /// when the session does.
 #[test]
 fn watch_shows_a_running_session_as_it_happens_and_ends_with_it() {
-    let Some((host, ws)) = trusted_host() else {
+    let Some((host, ws)) = trusted_host().and_then(|(h, w)| recording(h, w)) else {
         return;
     };
     let grant = ws.grant(&host, &[]);
@@ -384,6 +390,7 @@ fn at_the_ttl_the_set_up_goes_and_the_recordings_wait_for_teardown() {
         .service("atd")
         .service("rsyslog")
         .trusted()
+        .and_then(|(h, w)| recording(h, w))
     else {
         return;
     };
@@ -435,7 +442,7 @@ fn at_the_ttl_the_set_up_goes_and_the_recordings_wait_for_teardown() {
 /// Ctrl-C ends `watch` cleanly, and its side on the host ends with it.
 #[test]
 fn ctrl_c_stops_watching_and_leaves_nothing_running_on_the_host() {
-    let Some((host, ws)) = trusted_host() else {
+    let Some((host, ws)) = trusted_host().and_then(|(h, w)| recording(h, w)) else {
         return;
     };
     let grant = ws.grant(&host, &[]);
@@ -480,7 +487,7 @@ fn ctrl_c_stops_watching_and_leaves_nothing_running_on_the_host() {
 /// is kept, `sessions` needs the private key, and the real `age` opens it too.
 #[test]
 fn recordings_sealed_at_teardown_open_only_with_the_key() {
-    let Some((host, ws)) = trusted_host() else {
+    let Some((host, ws)) = trusted_host().and_then(|(h, w)| recording(h, w)) else {
         return;
     };
     let key = crate::support::keygen(ws.dir.path(), "customer_ed25519", &["-t", "ed25519"]);
@@ -541,7 +548,7 @@ fn recordings_sealed_at_teardown_open_only_with_the_key() {
 /// host (removed by someone with root) leave the earlier copy as it was, through teardown.
 #[test]
 fn an_earlier_copy_survives_recordings_gone_from_the_host() {
-    let Some((host, ws)) = trusted_host() else {
+    let Some((host, ws)) = trusted_host().and_then(|(h, w)| recording(h, w)) else {
         return;
     };
     let grant = ws.grant(&host, &[]);
