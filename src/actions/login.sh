@@ -51,7 +51,8 @@ hv_login_refusals() {
   {
     printf '%s\n' "$hv_t"
     hv_login_where allowusers denyusers allowgroups denygroups passwordauthentication \
-      kbdinteractiveauthentication usepam authenticationmethods permitrootlogin pubkeyauthentication
+      kbdinteractiveauthentication challengeresponseauthentication usepam authenticationmethods \
+      permitrootlogin pubkeyauthentication
   } | awk -v u="$1" -v a="$2" -v g="$3" -v flags=",${4:-}," '
     # sshd patterns: * and ?.
     function glob(s, p,   c, i) {
@@ -105,7 +106,11 @@ hv_login_refusals() {
           if (!ok) print "AllowGroups lets in only members of " v["allowgroups"] at("allowgroups")
         }
         pw = v["passwordauthentication"] == "yes"
-        kbd = v["kbdinteractiveauthentication"] == "yes" && v["usepam"] == "yes"
+        # Before OpenSSH 8.7 (Debian 11: 8.4), which prints ChallengeResponseAuthentication,
+        # keyboard-interactive asks PAM for the password only when that is yes too: with
+        # KbdInteractiveAuthentication alone the method is offered and every password fails.
+        cr = !seen["challengeresponseauthentication"] || v["challengeresponseauthentication"] == "yes"
+        kbd = v["kbdinteractiveauthentication"] == "yes" && v["usepam"] == "yes" && cr
         key = index(flags, ",key,") > 0
         pk = key && v["pubkeyauthentication"] == "yes"
         m = v["authenticationmethods"]; ok = 0
@@ -124,7 +129,10 @@ hv_login_refusals() {
           }
         }
         if (!ok && !pw && !kbd && !pk) {
-          print "PasswordAuthentication " v["passwordauthentication"] at("passwordauthentication") " and KbdInteractiveAuthentication " v["kbdinteractiveauthentication"] at("kbdinteractiveauthentication") ": no password logins"
+          if (v["kbdinteractiveauthentication"] == "yes" && !cr)
+            print "PasswordAuthentication " v["passwordauthentication"] at("passwordauthentication") " and ChallengeResponseAuthentication " v["challengeresponseauthentication"] at("challengeresponseauthentication") ": no password logins (this sshd asks PAM for passwords over keyboard-interactive only with ChallengeResponseAuthentication yes)"
+          else
+            print "PasswordAuthentication " v["passwordauthentication"] at("passwordauthentication") " and KbdInteractiveAuthentication " v["kbdinteractiveauthentication"] at("kbdinteractiveauthentication") ": no password logins"
           if (key) print "PubkeyAuthentication " v["pubkeyauthentication"] at("pubkeyauthentication") ": no key logins"
         } else if (!ok) {
           print "AuthenticationMethods " m at("authenticationmethods") ": " (key ? "the account'"'"'s password and the vendor'"'"'s key are not enough" : "a password alone is not enough")

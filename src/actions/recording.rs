@@ -41,6 +41,10 @@ const SFTP_SERVERS: &[&str] = &[
     "/usr/libexec/sftp-server",
 ];
 
+/// The oldest sudo that records: the first with `log_stdin` and `log_stdout`, which keep the
+/// sftp protocol stream (the files' content) out of the recording while its log (stderr) stays.
+const MIN_SUDO: &str = "1.9.8";
+
 /// Collecting a jailed account's lines from the system log (`recording.sh`).
 const JAIL_LOG: &str = include_str!("recording.sh");
 
@@ -151,7 +155,13 @@ impl Recording {
         match (sudo, self.sftp_server.as_str()) {
             ("1", "") => Err("no sftp server program (Debian package `openssh-sftp-server`)".to_owned()),
             ("1", _) => Ok(()),
-            _ => Err("sudo 1.9 is missing (Debian package `sudo`)".to_owned()),
+            _ => Err(match facts.get("record_sudo_version").filter(|v| !v.is_empty()) {
+                // sudo 1.9.5 (Debian 11) refuses the sudoers drop-in: `log_stdin` is unknown.
+                Some(version) => format!(
+                    "recording needs sudo {MIN_SUDO} or later, which can leave an sftp session's file contents out of its recording; this host has sudo {version} (Debian 12 and later ship a newer `sudo`)"
+                ),
+                None => format!("sudo {MIN_SUDO} or later is missing (Debian package `sudo`)"),
+            }),
         }
     }
 
@@ -244,21 +254,21 @@ impl Step for Recording {
         // What the host can record, as facts; with `require`, as checks that refuse.
         // sudo's version as one number: 1.9.13p3 is 10913.
         s.raw(
-            "hv_v=$(sudo -V 2>/dev/null | awk 'NR == 1 { split($3, v, \".\"); printf \"%d\", v[1] * 10000 + v[2] * 100 + v[3] }'); hv_v=${hv_v:-0}",
+            "hv_sv=$(sudo -V 2>/dev/null | awk 'NR == 1 && $1 == \"Sudo\" && $2 == \"version\" { print $3 }'); hv_v=$(printf '%s\\n' \"$hv_sv\" | awk '{ split($1, v, \".\"); printf \"%d\", v[1] * 10000 + v[2] * 100 + v[3] }'); hv_v=${hv_v:-0}",
         );
         s.raw(
-            "hv_sudo=0; if [ \"$hv_v\" -ge 10900 ] && command -v visudo >/dev/null 2>&1; then hv_sudo=1; fi",
+            "hv_sudo=0; if [ \"$hv_v\" -ge 10908 ] && command -v visudo >/dev/null 2>&1; then hv_sudo=1; fi",
         );
         s.raw("hv_pw=0; if [ \"$hv_v\" -ge 10910 ]; then hv_pw=1; fi");
         s.raw("hv_sftp=''");
         for path in SFTP_SERVERS.iter().rev() {
             s.cmd("if [ -x {} ]; then hv_sftp={}; fi", &[path, path]);
         }
-        s.raw("hv_fact record_sudo \"$hv_sudo\"; hv_fact record_pwmask \"$hv_pw\"; hv_fact record_sftp \"$hv_sftp\"");
+        s.raw("hv_fact record_sudo \"$hv_sudo\"; hv_fact record_sudo_version \"$hv_sv\"; hv_fact record_pwmask \"$hv_pw\"; hv_fact record_sftp \"$hv_sftp\"");
         if self.required {
             let id = checks.add(
                 "record-sudo",
-                "sudo 1.9 or later and visudo are installed, to record every session (Debian package `sudo`; or --record auto)",
+                format!("sudo {MIN_SUDO} or later and visudo are installed, to record every session (Debian package `sudo`, Debian 12 or later; or --record auto)"),
             );
             s.cmd("if [ \"$hv_sudo\" = 1 ]; then hv_ok {}; else hv_fail {}; fi", &[&id, &id]);
             let id = checks.add(

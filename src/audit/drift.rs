@@ -320,6 +320,9 @@ impl Footprint {
     /// A firewall rule the grant inserted: it carries the grant's tag as a word, or it is the
     /// nft view of the grant's iptables-nft rule (`… ip saddr SOURCE tcp dport PORTS counter
     /// accept` in the INPUT chain of iptables' own table), which nft prints without the tag.
+    /// nft prints iptables' `-p tcp` in a way of its own for each version: `meta l4proto tcp`
+    /// before the source (0.9 and 1.0: Debian 11, 12), `ip protocol tcp` or `meta l4proto tcp`
+    /// after it (1.1: Debian 13, where the grant's own rule was reported as drift).
     fn owns_rule(&self, rule: &str) -> bool {
         let tagged = self.rule_tags.iter().any(|tag| {
             rule.match_indices(tag.as_str()).any(|(at, _)| {
@@ -339,12 +342,18 @@ impl Footprint {
                 let source = source
                     .strip_suffix(if family == "ip" { "/32" } else { "/128" })
                     .unwrap_or(source);
-                let prefix = format!(
-                    "nft table {family} filter / chain INPUT / meta l4proto tcp {family} saddr {source} tcp dport "
-                );
-                rule.strip_prefix(&prefix)
+                let Some(body) = rule
+                    .strip_prefix(&format!("nft table {family} filter / chain INPUT / "))
                     .and_then(|rest| rest.strip_suffix(" counter accept"))
-                    .is_some_and(|ports| {
+                else {
+                    return false;
+                };
+                let saddr = format!("{family} saddr {source}");
+                let tcp = ["meta l4proto tcp", "ip protocol tcp"];
+                tcp.iter()
+                    .flat_map(|tcp| [format!("{tcp} {saddr} "), format!("{saddr} {tcp} ")])
+                    .filter_map(|lead| body.strip_prefix(&lead)?.strip_prefix("tcp dport "))
+                    .any(|ports| {
                         ports
                             .chars()
                             .all(|c| c.is_ascii_digit() || matches!(c, ',' | ' ' | '{' | '}'))
@@ -1047,6 +1056,14 @@ mod tests {
             rule(
                 r#"nft table inet filter / chain input / ip saddr { 10.200.0.0/16 } tcp dport { 22 } accept comment "handover-20261123-abcdef""#,
             ),
+            // nft 1.1 (Debian 13) prints the same iptables-nft rules with the protocol after
+            // the source.
+            rule(
+                "nft table ip filter / chain INPUT / ip saddr 10.200.0.0/16 ip protocol tcp tcp dport 22  counter accept",
+            ),
+            rule(
+                "nft table ip filter / chain INPUT / ip saddr 192.0.2.7 ip protocol tcp tcp dport { 22, 2222 }  counter accept",
+            ),
             // Not the grant's: another tag, another source, another verdict.
             rule(
                 "iptables-save filter -A INPUT -m comment --comment handover-20261123-abcdefg -j ACCEPT",
@@ -1057,10 +1074,23 @@ mod tests {
             rule(
                 "nft table ip filter / chain INPUT / meta l4proto tcp ip saddr 10.200.0.0/16 tcp dport 22  counter accept meta mark set 1",
             ),
+            rule(
+                "nft table ip filter / chain INPUT / ip saddr 10.8.0.0/16 ip protocol tcp tcp dport 22  counter accept",
+            ),
+            rule(
+                "nft table ip filter / chain INPUT / ip saddr 10.200.0.0/16 ip protocol udp udp dport 22  counter accept",
+            ),
         ]);
         let t = texts(&compare(&before, &after, &own));
-        assert_eq!(t.len(), 4, "{t:#?}");
-        for needle in ["a0000201c8a18d", "abcdefg", "10.9.0.0/16", "mark set"] {
+        assert_eq!(t.len(), 6, "{t:#?}");
+        for needle in [
+            "a0000201c8a18d",
+            "abcdefg",
+            "10.9.0.0/16",
+            "mark set",
+            "10.8.0.0/16",
+            "udp dport",
+        ] {
             assert!(t.iter().any(|t| t.contains(needle)), "{needle}: {t:#?}");
         }
     }

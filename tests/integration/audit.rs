@@ -94,8 +94,10 @@ echo '+ +' > /etc/hosts.equiv
 echo '+ +' > /root/.rhosts
 cp /bin/true /usr/sbin/nologin
 # Last: tools ahead of the system's on root's PATH that hide every line naming `evil`.
+# (Each runs the real one where it is: /bin and /usr/bin differ before merged /usr, Debian 11.)
 for t in sed find awk sort sha256sum stat; do
-  printf '#!/bin/bash\\n/bin/%s \"$@\" | /bin/grep -a -v evil\\nexit ${{PIPESTATUS[0]}}\\n' $t > /usr/local/bin/$t
+  real=$(PATH=/usr/bin:/bin command -v $t)
+  printf '#!/bin/bash\\n%s \"$@\" | /bin/grep -a -v evil\\nexit ${{PIPESTATUS[0]}}\\n' $real > /usr/local/bin/$t
   chmod 755 /usr/local/bin/$t
 done
 "
@@ -171,8 +173,12 @@ done
         .expect_code(3);
     show_timings("teardown", &out);
     // The teardown script, the recordings' copy and then their removal (only once the copy is
-    // safe here), the site's comparison with its backup.
-    out.assert_stderr_contains("executions=4");
+    // safe here; none where the host could not record), the site's comparison with its backup.
+    out.assert_stderr_contains(if provisioned.recorded() {
+        "executions=4"
+    } else {
+        "executions=2"
+    });
     let report = out.teardown_report();
     // The grant's own actions are gone; the exit status is the drift's.
     assert!(report.verified, "{report}");

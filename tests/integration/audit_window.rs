@@ -96,9 +96,10 @@ printf '#!/bin/sh\\nexit 0\\n' > /usr/local/bin/find
 printf '#!/bin/sh\\nexit 2\\n' > /usr/local/bin/getent
 printf '#!/bin/sh\\nexit 1\\n' > /usr/local/bin/pgrep
 chmod 755 /usr/local/sbin/userdel /usr/local/bin/find /usr/local/bin/getent /usr/local/bin/pgrep");
-    // The account leaves a file where teardown hands its files to root.
+    // The account leaves a file where teardown hands its files to root (/sbin: runuser is not
+    // in /usr/sbin before merged /usr, Debian 11).
     host.sh(&format!(
-        "/usr/sbin/runuser -u {a} -- /bin/sh -c 'echo x > /tmp/left'"
+        "/sbin/runuser -u {a} -- /bin/sh -c 'echo x > /tmp/left'"
     ));
 
     let out = ws.teardown_as_root(&host, &grant.id, &["--json"]).run();

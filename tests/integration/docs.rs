@@ -143,6 +143,12 @@ pub struct Provisioned {
 }
 
 impl Provisioned {
+    /// Whether the account's sessions are recorded: not where the host cannot record (sudo
+    /// older than 1.9.8: Debian 11), which provision names in a warning.
+    pub fn recorded(&self) -> bool {
+        !self.warnings.iter().any(|w| w.contains("not recorded"))
+    }
+
     /// The password `account` is lent with for the window.
     #[track_caller]
     pub fn lent(&self, account: &str) -> &str {

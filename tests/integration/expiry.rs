@@ -107,8 +107,9 @@ fn removed_at_the_ttl_without_teardown(
         "the vendor's key file"
     );
     let drop_ins = "ls /etc/ssh/sshd_config.d /etc/sudoers.d | grep handover || true";
-    // The sshd drop-in and the recording's sudoers drop-in; with root, the sudo one.
-    let expected = if root { 3 } else { 2 };
+    // The sshd drop-in and the recording's sudoers drop-in (unless the host's sudo cannot
+    // record: Debian 11); with root, the sudo one.
+    let expected = 1 + usize::from(grant.recorded()) + usize::from(root);
     assert_eq!(
         host.sh(drop_ins).lines().count(),
         expected,
@@ -234,8 +235,10 @@ fn cron_removes_the_grant_within_the_minute_after_the_ttl() {
     if !host_tests_enabled() {
         return;
     }
-    // cron starts jobs at whole minutes and reads new files only at the next one.
-    removed_at_the_ttl_without_teardown("cron", "8s", "cron", 75, false);
+    // cron starts jobs at whole minutes and reads new files only at the next one. 15 s: with
+    // 8 s the TTL passed while setting up on a loaded machine (four tests at once on two cores,
+    // as the release matrix of scripts/test runs them).
+    removed_at_the_ttl_without_teardown("cron", "15s", "cron", 75, false);
 }
 
 #[test]

@@ -255,7 +255,8 @@ fn a_connection_dropped_mid_provision_leaves_a_partial_grant_that_teardown_finis
         "the provision never reached the pause"
     );
     assert!(host.has_account("vendor-cut"));
-    host.sh("pkill -KILL -f '^sshd: root' || true");
+    // (`sshd-session: root…` from OpenSSH 9.8 on: Debian 13.)
+    host.sh("pkill -KILL -f '^sshd(-session)?: root' || true");
     let out = provision.join().expect("provision thread");
     assert_eq!(out.code, 4, "{}", out.stderr);
     let grant = out

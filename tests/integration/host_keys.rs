@@ -49,6 +49,7 @@ fn changed_host_key_is_refused_at_provision_and_teardown() {
 
     // The host gets new keys (reinstalled, or someone in the middle).
     host.sh("cd /etc/ssh && mkdir -p /root/oldkeys && cp -a ssh_host_* /root/oldkeys/ && rm -f ssh_host_* && ssh-keygen -q -N '' -t ed25519 -f ssh_host_ed25519_key && ssh-keygen -q -N '' -t ecdsa -f ssh_host_ecdsa_key");
+    reload_sshd(&host);
 
     let out = ws
         .teardown_as_root(&host, &grant.id, &["--json"])
@@ -72,6 +73,17 @@ fn changed_host_key_is_refused_at_provision_and_teardown() {
 
     // With the old keys back, the same teardown succeeds.
     host.sh("cp -a /root/oldkeys/ssh_host_* /etc/ssh/ && rm -rf /root/oldkeys");
+    reload_sshd(&host);
     ws.revoke(&host, &grant.id);
     assert!(!host.has_account(account));
+}
+
+/// Make sshd take the host keys on disk: OpenSSH 10 (Debian 13) hands the keys it loaded at
+/// start to each connection's `sshd-session`, where older ones read them again for each
+/// connection. sshd writes its pid file again once it listens after SIGHUP.
+fn reload_sshd(host: &TestHost) {
+    host.sh(
+        "before=$(stat -c '%i %Z %z' /run/sshd.pid); kill -HUP \"$(cat /run/sshd.pid)\"; \
+         for i in $(seq 200); do [ -f /run/sshd.pid ] && [ \"$(stat -c '%i %Z %z' /run/sshd.pid)\" != \"$before\" ] && exit 0; sleep 0.02; done; exit 1",
+    );
 }

@@ -193,7 +193,12 @@ fn provision_use_and_teardown_as_root_with_a_password() {
     let show = ws.handover(&["show", &grant.id]).run().expect_code(0);
     assert!(show.stdout.contains(account) && show.stdout.contains("active"));
     assert!(!show.stdout.contains(grant.password()), "password in show");
-    stable_snapshots().bind(|| insta::assert_snapshot!("show_an_active_grant", show.stdout));
+    let mut snapshots = stable_snapshots();
+    if !grant.recorded() {
+        // A host whose sudo cannot record (Debian 11, HANDOVER_TEST_RELEASE=11) shows so.
+        snapshots.set_snapshot_suffix("unrecorded");
+    }
+    snapshots.bind(|| insta::assert_snapshot!("show_an_active_grant", show.stdout));
     let shown_json = ws
         .handover(&["show", &grant.id, "--json"])
         .run()
@@ -243,12 +248,13 @@ fn provision_use_and_teardown_as_root_with_a_password() {
         "fix.php not listed as reassigned: {:?}",
         report.reassigned
     );
+    // The teardown script, the recordings' copy, their removal once the copy is here (none
+    // where the host could not record), the site's comparison with its backup.
+    let expected = if grant.recorded() { 4 } else { 2 };
     assert_eq!(
         executions(&teardown.stderr, "teardown"),
-        // The teardown script, the recordings' copy, their removal once the copy is here, the
-        // site's comparison with its backup.
-        Some(4),
-        "teardown should take 4 remote executions:\n{}",
+        Some(expected),
+        "teardown should take {expected} remote executions:\n{}",
         teardown.stderr
     );
     assert_nothing_left(&host, &grant, &uid);

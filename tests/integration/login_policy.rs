@@ -183,6 +183,24 @@ fn a_host_asking_for_passwords_through_pam_only_is_proven_by_keyboard_interactiv
         &host,
         "PasswordAuthentication no\nKbdInteractiveAuthentication yes",
     );
+    // OpenSSH before 8.7 (Debian 11's 8.4, which still prints the keyword) asks PAM for the
+    // password over keyboard-interactive only with ChallengeResponseAuthentication yes too:
+    // without it no password logs in. Preflight took the host for one that lets the account
+    // in, and the login as the vendor failed after every change; now preflight says so.
+    if host
+        .sh("sshd -T")
+        .lines()
+        .any(|l| l == "challengeresponseauthentication no")
+    {
+        host.refuses(
+            provision(&ws, &host, &key, &[]),
+            &["ChallengeResponseAuthentication no", "no password logins"],
+        );
+        harden(
+            &host,
+            "PasswordAuthentication no\nKbdInteractiveAuthentication yes\nChallengeResponseAuthentication yes",
+        );
+    }
     let out = provision(&ws, &host, &key, &["--json"])
         .run()
         .expect_code(0);

@@ -2,6 +2,10 @@
 //!
 //! Host tests need root (network and mount namespaces). Without root they fail with a message
 //! saying to run `scripts/test`; `HANDOVER_SKIP_HOST_TESTS=1` skips them for a quick local run.
+//!
+//! `HANDOVER_TEST_RELEASE=11|12|13` runs every test host on that Debian release's root
+//! filesystem (`scripts/testhost up --release`) instead of the build machine's: tests that need
+//! a service such hosts do not run (databases, WordPress) are skipped, saying so.
 
 use crate::docs::{
     self, AuditReport, Batch, ErrorReport, Listed, Provisioned, Record, TeardownReport, Teardowns,
@@ -34,6 +38,26 @@ pub fn host_tests_enabled() -> bool {
     true
 }
 
+/// The Debian release test hosts run on (`HANDOVER_TEST_RELEASE`, given to `scripts/testhost
+/// up --release`); `None`: on the build machine's own root filesystem.
+pub fn test_release() -> Option<String> {
+    std::env::var("HANDOVER_TEST_RELEASE")
+        .ok()
+        .filter(|r| !r.is_empty())
+}
+
+/// The services a host of another release runs (`scripts/rootfs`'s base packages).
+const RELEASE_SERVICES: &[&str] = &["atd", "cron", "rsyslog", "none"];
+
+/// The first of `services` a host of `HANDOVER_TEST_RELEASE` cannot run, with the release.
+fn unavailable_service(services: &[String]) -> Option<(String, &String)> {
+    let release = test_release()?;
+    services
+        .iter()
+        .find(|s| !RELEASE_SERVICES.contains(&s.as_str()))
+        .map(|s| (release, s))
+}
+
 /// A fresh test host and a workspace that trusts its key; `None` when host tests are off.
 pub fn trusted_host() -> Option<(TestHost, Workspace)> {
     TestHost::builder().trusted()
@@ -62,7 +86,7 @@ pub fn hosts_like_with_root_key(
     builder: TestHostBuilder,
     n: usize,
 ) -> Option<(Vec<TestHost>, Workspace, String)> {
-    if !host_tests_enabled() {
+    if !host_tests_enabled() || builder.skipped_on_release() {
         return None;
     }
     let ws = Workspace::new();
@@ -126,9 +150,23 @@ impl TestHostBuilder {
         self
     }
 
-    /// Start the host and a workspace that trusts its key; `None` when host tests are off.
+    /// Whether this host needs a service hosts of `HANDOVER_TEST_RELEASE` do not run: then
+    /// the test is skipped, and says why.
+    fn skipped_on_release(&self) -> bool {
+        let Some((release, service)) = unavailable_service(&self.services) else {
+            return false;
+        };
+        eprintln!(
+            "skipped with HANDOVER_TEST_RELEASE={release}: this test needs the service \
+             `{service}`, which test hosts of another Debian release do not run"
+        );
+        true
+    }
+
+    /// Start the host and a workspace that trusts its key; `None` when host tests are off, or
+    /// when the host needs a service `HANDOVER_TEST_RELEASE`'s hosts do not run.
     pub fn trusted(self) -> Option<(TestHost, Workspace)> {
-        if !host_tests_enabled() {
+        if !host_tests_enabled() || self.skipped_on_release() {
             return None;
         }
         let host = self.up();
@@ -160,8 +198,18 @@ impl TestHostBuilder {
     }
 
     pub fn up(self) -> TestHost {
+        if let Some((release, service)) = unavailable_service(&self.services) {
+            panic!(
+                "test hosts of Debian {release} (HANDOVER_TEST_RELEASE) do not run `{service}`: \
+                 this test is not for the release matrix (get the host with `trusted()`, which \
+                 skips it there)"
+            );
+        }
         let mut cmd = Command::new(repo().join("scripts/testhost"));
         cmd.arg("up");
+        if let Some(release) = test_release() {
+            cmd.args(["--release", &release]);
+        }
         for s in &self.services {
             cmd.args(["--service", s]);
         }
