@@ -483,3 +483,31 @@ fn a_batch_is_suspended_and_resumed_grant_by_grant() {
         .run()
         .expect_code(0);
 }
+
+/// The expiry guard works on a suspended grant: at the TTL the host removes the locked account
+/// as it would an open one, and a later teardown verifies it gone.
+#[test]
+fn the_expiry_guard_removes_a_suspended_grant_at_its_ttl() {
+    let Some((host, ws)) = TestHost::builder().service("atd").trusted() else {
+        return;
+    };
+    let grant = ws.grant(&host, &["--ttl", "20s", "--record", "off"]);
+    let account = grant.account().to_owned();
+    ws.handover(&["suspend", &grant.id])
+        .with_root_password(&host)
+        .run()
+        .expect_code(0);
+    assert!(host.has_account(&account), "suspend removed the account");
+    let deadline = Instant::now() + Duration::from_secs(80);
+    while host.has_account(&account) {
+        assert!(
+            Instant::now() < deadline,
+            "the suspended grant outlived its expiry"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(!host.ok(&format!("test -e /home/{account}")));
+    ws.teardown_as_root(&host, &grant.id, &[])
+        .run()
+        .expect_code(0);
+}
