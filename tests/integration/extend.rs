@@ -145,24 +145,7 @@ fn a_batch_is_extended_grant_by_grant() {
     let Some((hosts, ws, key)) = crate::support::hosts_with_root_key(2) else {
         return;
     };
-    let batch = ws
-        .provision(
-            &hosts[0].target("root"),
-            &[
-                &hosts[1].target("root"),
-                "-i",
-                &key,
-                "--scope",
-                "/var/www/cms",
-                "--no-baseline",
-                "--ttl",
-                "1h",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0)
-        .batch();
+    let batch = ws.batch_of(&hosts, &key, &["--ttl", "1h"]);
     let extended = ws
         .handover(&["extend", &batch.batch, "--ttl", "5h", "-i", &key, "--json"])
         .run()

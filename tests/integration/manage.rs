@@ -422,24 +422,7 @@ fn a_batch_is_suspended_and_resumed_grant_by_grant() {
     let Some((hosts, ws, key)) = crate::support::hosts_with_root_key(2) else {
         return;
     };
-    let batch = ws
-        .provision(
-            &hosts[0].target("root"),
-            &[
-                &hosts[1].target("root"),
-                "-i",
-                &key,
-                "--scope",
-                "/var/www/cms",
-                "--no-baseline",
-                "--record",
-                "off",
-                "--json",
-            ],
-        )
-        .run()
-        .expect_code(0)
-        .batch();
+    let batch = ws.batch_of(&hosts, &key, &["--record", "off"]);
     let logins: Vec<(String, String)> = batch
         .hosts
         .iter()

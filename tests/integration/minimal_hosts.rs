@@ -60,7 +60,7 @@ fn a_host_without_sudo_lends_a_user_level_account_unrecorded_and_refuses_what_ne
     host.refuses(
         ws.provision_as_root(&host, &["--scope", &host.scope, "--record", "require"]),
         &[
-            "sudo 1.9 or later and visudo are installed",
+            "sudo 1.9.8 or later and visudo are installed",
             "Debian package `sudo`",
         ],
     );
@@ -87,7 +87,7 @@ fn a_host_without_sudo_lends_a_user_level_account_unrecorded_and_refuses_what_ne
     assert_eq!(
         grant.warnings,
         [
-            "the vendor's sessions are not recorded on this host: sudo 1.9 is missing (Debian package `sudo`) (--record require refuses such a host)"
+            "the vendor's sessions are not recorded on this host: sudo 1.9.8 or later is missing (Debian package `sudo`) (--record require refuses such a host)"
         ]
     );
     let login = host.ssh_as(grant.account(), grant.password(), "id -un");

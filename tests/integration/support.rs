@@ -851,6 +851,27 @@ impl Workspace {
         self.provision_as(host, &host.admin_user, &host.admin_password, extra)
     }
 
+    /// A batch on `hosts` (root with the customer's `key`, the CMS as scope, no baseline),
+    /// with `extra` arguments: what it printed.
+    #[track_caller]
+    pub fn batch_of(&self, hosts: &[TestHost], key: &str, extra: &[&str]) -> Batch {
+        let targets: Vec<String> = hosts.iter().map(|h| h.target("root")).collect();
+        let mut args: Vec<&str> = targets[1..].iter().map(String::as_str).collect();
+        args.extend([
+            "-i",
+            key,
+            "--scope",
+            "/var/www/cms",
+            "--no-baseline",
+            "--json",
+        ]);
+        args.extend_from_slice(extra);
+        self.provision(&targets[0], &args)
+            .run()
+            .expect_code(0)
+            .batch()
+    }
+
     /// `handover provision root@HOST EXTRA…` with the host's root password, as the customer
     /// would run it.
     pub fn provision_as_root(&self, host: &TestHost, extra: &[&str]) -> Run {
