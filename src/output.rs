@@ -663,7 +663,7 @@ pub fn suspended(
     match (resume, report.verified) {
         (false, true) => writeln!(
             out,
-            "grant {} is suspended: its accounts are locked, their sessions ended, its firewall rules closed; nothing was removed (`handover resume {}` opens it again)",
+            "grant {} is suspended: its accounts are locked and their sessions ended (its firewall rules, if it opened any, closed); nothing was removed (`handover resume {}` opens it again)",
             report.grant, report.grant
         ),
         (true, true) => writeln!(out, "grant {} is active again", report.grant),
