@@ -240,10 +240,18 @@ pub async fn watch(
             "grant `{id}` is revoked: no session can run; `handover sessions {id}` lists what was recorded"
         )));
     }
-    if !records(&record) {
-        return Err(Error::Remote(format!(
-            "grant `{id}` records no sessions (provisioned with --record off, or on a host that could not record)"
-        )));
+    match recording(&record) {
+        None => {
+            return Err(Error::Remote(format!(
+                "grant `{id}` records no sessions (provisioned with --record off, or on a host that could not record)"
+            )));
+        }
+        Some(r) if r.jailed => {
+            return Err(Error::Remote(format!(
+                "grant `{id}` gives an sftp-only account: it has no terminal to watch; `handover sessions {id}` lists its transfers so far"
+            )));
+        }
+        Some(_) => {}
     }
     let session = connect_pinned(store, &record, options, progress).await?;
     progress.say(format!(

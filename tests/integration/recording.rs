@@ -645,6 +645,12 @@ fn an_sftp_only_accounts_transfers_are_recorded_from_the_system_log() {
         );
     }
     let id = session["id"].as_str().expect("id").to_owned();
+    // No terminal to watch: said at once, without waiting.
+    ws.handover(&["watch", &grant.id])
+        .with_root_password(&host)
+        .run()
+        .expect_code(1)
+        .assert_stderr_contains("no terminal to watch");
     let replayed = ws
         .handover(&["replay", &grant.id, &id])
         .with_root_password(&host)
