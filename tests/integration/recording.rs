@@ -56,6 +56,31 @@ fn recording(host: TestHost, ws: Workspace) -> Option<(TestHost, Workspace)> {
     Some((host, ws))
 }
 
+/// The vendor's sftp session: `content` uploaded as `up.txt`, downloaded back (and compared),
+/// renamed to `up2.txt` and removed.
+#[track_caller]
+fn sftp_round_trip(host: &TestHost, ws: &Workspace, account: &str, password: &str, content: &str) {
+    let local = ws.file("upload.txt", content);
+    let fetched = ws.dir.path().join("fetched.txt");
+    let out = host.sftp_batch(
+        account,
+        password,
+        &format!(
+            "put {local} up.txt\nget up.txt {}\nrename up.txt up2.txt\nrm up2.txt\n",
+            fetched.display()
+        ),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        crate::support::text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&fetched).expect("the download"),
+        content
+    );
+}
+
 #[test]
 fn every_kind_of_session_is_recorded_out_of_the_accounts_reach_and_comes_home_at_teardown() {
     let Some((host, ws)) = trusted_host().and_then(|(h, w)| recording(h, w)) else {
@@ -84,26 +109,7 @@ fn every_kind_of_session_is_recorded_out_of_the_accounts_reach_and_comes_home_at
     terminal.type_line("ls /etc/hostname");
     let screen = terminal.exit();
     assert!(screen.contains("typed-marker"), "{screen}");
-    // sftp: an upload, a download, a rename, a removal.
-    let local = ws.file("upload.txt", "uploaded by the vendor\n");
-    let fetched = ws.dir.path().join("fetched.txt");
-    let out = host.sftp_batch(
-        &account,
-        &password,
-        &format!(
-            "put {local} up.txt\nget up.txt {}\nrename up.txt up2.txt\nrm up2.txt\n",
-            fetched.display()
-        ),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        crate::support::text(&out.stderr)
-    );
-    assert_eq!(
-        std::fs::read_to_string(&fetched).expect("the download"),
-        "uploaded by the vendor\n"
-    );
+    sftp_round_trip(&host, &ws, &account, &password, "uploaded by the vendor\n");
     // The account can neither read back nor remove its recordings.
     let out = host.ssh_as(
         &account,
@@ -602,21 +608,7 @@ fn an_sftp_only_accounts_transfers_are_recorded_from_the_system_log() {
         "mountpoint -q {jail}/dev/log && test -S {jail}/dev/log"
     )));
 
-    let local = ws.file("upload.txt", "uploaded into the jail\n");
-    let fetched = ws.dir.path().join("fetched.txt");
-    let out = host.sftp_batch(
-        &account,
-        &password,
-        &format!(
-            "put {local} up.txt\nget up.txt {}\nrename up.txt up2.txt\nrm up2.txt\n",
-            fetched.display()
-        ),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        crate::support::text(&out.stderr)
-    );
+    sftp_round_trip(&host, &ws, &account, &password, "uploaded into the jail\n");
     // Another account's sftp lines in the same log are not the grant's.
     host.sh("logger -p auth.info -t internal-sftp 'session opened for local user other from [192.0.2.7]'");
 
