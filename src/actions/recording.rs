@@ -247,7 +247,7 @@ impl Step for Recording {
                     "record-syslog",
                     format!("{NO_SYSTEM_LOG}; or --record auto"),
                 );
-                s.cmd("if [ -n \"$hv_sl\" ]; then hv_ok {}; else hv_fail {}; fi", &[&id, &id]);
+                s.cmd("hv_expect {} test -n \"$hv_sl\"", &[&id]);
             }
             return;
         }
@@ -270,12 +270,12 @@ impl Step for Recording {
                 "record-sudo",
                 format!("sudo {MIN_SUDO} or later and visudo are installed, to record every session (Debian package `sudo`, Debian 12 or later; or --record auto)"),
             );
-            s.cmd("if [ \"$hv_sudo\" = 1 ]; then hv_ok {}; else hv_fail {}; fi", &[&id, &id]);
+            s.cmd("hv_expect {} test \"$hv_sudo\" = 1", &[&id]);
             let id = checks.add(
                 "record-sftp",
                 "an sftp server program is installed, to record file transfers (Debian package `openssh-sftp-server`; or --record auto)",
             );
-            s.cmd("if [ -n \"$hv_sftp\" ]; then hv_ok {}; else hv_fail {}; fi", &[&id, &id]);
+            s.cmd("hv_expect {} test -n \"$hv_sftp\"", &[&id]);
         }
     }
 
