@@ -11,6 +11,7 @@ use crate::input::InputError;
 use crate::progress::Progress;
 use crate::record::{GrantState, Store};
 use crate::shell::protocol::CheckResult;
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// The longest a grant lasts, from its start.
@@ -83,7 +84,7 @@ pub async fn extend(
         Phase {
             what: "extend",
             expires_at: until,
-            passwords: Default::default(),
+            passwords: &BTreeMap::new(),
         },
         |action, ctx, s, checks| action.extend(ctx, s, checks),
     )

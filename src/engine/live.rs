@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 pub(super) struct Phase<'a> {
     pub what: &'a str,
     pub expires_at: OffsetDateTime,
-    pub passwords: BTreeMap<usize, Secret>,
+    pub passwords: &'a BTreeMap<usize, Secret>,
 }
 
 /// Run `step` of every action of `record` on its host, as `phase` says; the checks, with one

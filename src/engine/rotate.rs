@@ -82,7 +82,7 @@ pub async fn rotate(
         Phase {
             what: "rotate",
             expires_at,
-            passwords: passwords.clone(),
+            passwords: &passwords,
         },
         |action, ctx, s, checks| {
             if ctx.password.is_some() {

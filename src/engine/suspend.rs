@@ -12,6 +12,7 @@ use crate::input::InputError;
 use crate::progress::Progress;
 use crate::record::{GrantState, Store};
 use crate::shell::protocol::CheckResult;
+use std::collections::BTreeMap;
 
 /// What `suspend` or `resume` did.
 #[derive(Debug, serde::Serialize)]
@@ -86,7 +87,7 @@ pub async fn suspend(
         Phase {
             what: verb,
             expires_at,
-            passwords: Default::default(),
+            passwords: &BTreeMap::new(),
         },
         |action, ctx, s, checks| {
             if resume {
